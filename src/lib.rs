@@ -1,0 +1,9 @@
+//! AMF Studio's core: the simulated tabletop and its task suite. Plain Rust, no browser:
+//! everything here builds and is tested natively, and the web shell and the command-line
+//! runner are thin layers over it.
+
+pub mod sim;
+pub mod tasks;
+
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;

@@ -1,0 +1,172 @@
+//! The task suite: ten tabletop tasks in families that share skills (reaching, pushing,
+//! grasping, hooking and pulling), each with a seeded reset distribution, a success
+//! predicate, a horizon and a scripted expert.
+
+mod articulated;
+mod button;
+mod door;
+mod drawer;
+pub mod episode;
+pub mod expert;
+mod lever;
+pub mod observation;
+mod pick_place;
+mod push;
+mod reach;
+mod window;
+
+pub use episode::{run_expert, Episode, RolloutSummary};
+pub use observation::{Observation, OBS_DIM};
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use rapier3d::prelude::{Pose, Vector};
+use serde::{Deserialize, Serialize};
+
+use crate::sim::{Action, Scene};
+
+/// Version of the task suite: bumped whenever a change would alter a replayed episode.
+pub const SUITE_VERSION: u32 = 1;
+
+/// Every task of the suite. The order is the task's index in the observation's one-hot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskId {
+    Reach,
+    Push,
+    PickPlace,
+    ButtonPress,
+    DrawerOpen,
+    DrawerClose,
+    DoorOpen,
+    WindowOpen,
+    WindowClose,
+    LeverPull,
+}
+
+/// Number of tasks in the suite.
+pub const NUM_TASKS: usize = 10;
+
+impl TaskId {
+    pub const ALL: [TaskId; NUM_TASKS] = [
+        TaskId::Reach,
+        TaskId::Push,
+        TaskId::PickPlace,
+        TaskId::ButtonPress,
+        TaskId::DrawerOpen,
+        TaskId::DrawerClose,
+        TaskId::DoorOpen,
+        TaskId::WindowOpen,
+        TaskId::WindowClose,
+        TaskId::LeverPull,
+    ];
+
+    /// Position in `ALL` and in the observation's one-hot block.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The snake_case name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskId::Reach => "reach",
+            TaskId::Push => "push",
+            TaskId::PickPlace => "pick_place",
+            TaskId::ButtonPress => "button_press",
+            TaskId::DrawerOpen => "drawer_open",
+            TaskId::DrawerClose => "drawer_close",
+            TaskId::DoorOpen => "door_open",
+            TaskId::WindowOpen => "window_open",
+            TaskId::WindowClose => "window_close",
+            TaskId::LeverPull => "lever_pull",
+        }
+    }
+
+    /// An instruction for a person, as the page shows it.
+    pub fn instruction(self) -> &'static str {
+        match self {
+            TaskId::Reach => "Move the gripper to the green ball",
+            TaskId::Push => "Push the puck onto the green target",
+            TaskId::PickPlace => "Pick up the cube and hold it at the green ball",
+            TaskId::ButtonPress => "Press the button down",
+            TaskId::DrawerOpen => "Pull the drawer open",
+            TaskId::DrawerClose => "Push the drawer shut",
+            TaskId::DoorOpen => "Swing the door open towards you",
+            TaskId::WindowOpen => "Slide the window open (to the right)",
+            TaskId::WindowClose => "Slide the window shut (to the left)",
+            TaskId::LeverPull => "Pull the lever towards you",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<TaskId> {
+        TaskId::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Steps a policy gets to succeed (at `CONTROL_HZ`, 200 steps are 10 seconds).
+    pub fn horizon(self) -> usize {
+        200
+    }
+
+    /// Builds this task's objects into `scene`, drawing positions from `rng`.
+    fn build(self, scene: &mut Scene, rng: &mut ChaCha8Rng) -> Box<dyn TaskObjects> {
+        match self {
+            TaskId::Reach => reach::build(scene, rng),
+            TaskId::Push => push::build(scene, rng),
+            TaskId::PickPlace => pick_place::build(scene, rng),
+            TaskId::ButtonPress => button::build(scene, rng),
+            TaskId::DrawerOpen => drawer::build(scene, rng, drawer::Goal::Open),
+            TaskId::DrawerClose => drawer::build(scene, rng, drawer::Goal::Close),
+            TaskId::DoorOpen => door::build(scene, rng),
+            TaskId::WindowOpen => window::build(scene, rng, window::Goal::Open),
+            TaskId::WindowClose => window::build(scene, rng, window::Goal::Close),
+            TaskId::LeverPull => lever::build(scene, rng),
+        }
+    }
+
+    /// The scripted expert: a function of the observation alone.
+    pub fn expert_action(self, obs: &Observation) -> Action {
+        match self {
+            TaskId::Reach => reach::expert(obs),
+            TaskId::Push => push::expert(obs),
+            TaskId::PickPlace => pick_place::expert(obs),
+            TaskId::ButtonPress => button::expert(obs),
+            TaskId::DrawerOpen => drawer::expert(obs, drawer::Goal::Open),
+            TaskId::DrawerClose => drawer::expert(obs, drawer::Goal::Close),
+            TaskId::DoorOpen => door::expert(obs),
+            TaskId::WindowOpen => window::expert(obs, window::Goal::Open),
+            TaskId::WindowClose => window::expert(obs, window::Goal::Close),
+            TaskId::LeverPull => lever::expert(obs),
+        }
+    }
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for TaskId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TaskId::from_name(s).ok_or_else(|| {
+            let names: Vec<_> = TaskId::ALL.iter().map(|t| t.name()).collect();
+            format!("unknown task `{s}`; expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// What a task adds to the scene, and how it reads its own state.
+trait TaskObjects: Send {
+    /// Pose of the object's key point: what the observation reports as the object.
+    fn object_pose(&self, scene: &Scene) -> Pose;
+    /// Where the key point must go, in metres.
+    fn goal(&self) -> Vector;
+    /// Whether the task is accomplished in this state.
+    fn is_success(&self, scene: &Scene) -> bool;
+}
+
+/// Draws a uniform value in `[low, high)`.
+fn uniform(rng: &mut ChaCha8Rng, low: f32, high: f32) -> f32 {
+    rng.random_range(low..high)
+}

@@ -1,0 +1,92 @@
+//! The observation vector: the one place where its layout is defined.
+//!
+//! | index  | content                                                        | unit   |
+//! |--------|----------------------------------------------------------------|--------|
+//! | 0..3   | TCP position (x, y, z)                                         | m      |
+//! | 3      | gap between the finger pads                                    | m      |
+//! | 4..7   | object key point position (see each task; the goal for reach)  | m      |
+//! | 7..11  | object orientation, unit quaternion (x, y, z, w)               | -      |
+//! | 11..14 | goal position of the key point                                 | m      |
+//! | 14..24 | task identity, one-hot in `TaskId::ALL` order                  | -      |
+//!
+//! All positions are in the world frame of `crate::sim`.
+
+use rapier3d::prelude::{Pose, Rotation, Vector};
+use serde::{Deserialize, Serialize};
+
+use super::{TaskId, NUM_TASKS};
+
+pub const TCP: std::ops::Range<usize> = 0..3;
+pub const OPENING: usize = 3;
+pub const OBJECT_POSITION: std::ops::Range<usize> = 4..7;
+pub const OBJECT_ROTATION: std::ops::Range<usize> = 7..11;
+pub const GOAL: std::ops::Range<usize> = 11..14;
+pub const TASK_ONE_HOT: std::ops::Range<usize> = 14..14 + NUM_TASKS;
+/// Length of the observation vector.
+pub const OBS_DIM: usize = 14 + NUM_TASKS;
+
+/// One observation; see the module documentation for the layout.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Observation(#[serde(with = "serde_big_array")] pub [f32; OBS_DIM]);
+
+impl Observation {
+    pub fn new(task: TaskId, tcp: Vector, opening: f32, object: Pose, goal: Vector) -> Observation {
+        let mut v = [0.0; OBS_DIM];
+        v[TCP].copy_from_slice(&tcp.to_array());
+        v[OPENING] = opening;
+        v[OBJECT_POSITION].copy_from_slice(&object.translation.to_array());
+        v[OBJECT_ROTATION].copy_from_slice(&object.rotation.to_array());
+        v[GOAL].copy_from_slice(&goal.to_array());
+        v[TASK_ONE_HOT.start + task.index()] = 1.0;
+        Observation(v)
+    }
+
+    fn vector(&self, range: std::ops::Range<usize>) -> Vector {
+        Vector::from_slice(&self.0[range])
+    }
+
+    pub fn tcp(&self) -> Vector {
+        self.vector(TCP)
+    }
+
+    pub fn opening(&self) -> f32 {
+        self.0[OPENING]
+    }
+
+    pub fn object_position(&self) -> Vector {
+        self.vector(OBJECT_POSITION)
+    }
+
+    pub fn object_rotation(&self) -> Rotation {
+        Rotation::from_slice(&self.0[OBJECT_ROTATION])
+    }
+
+    pub fn goal(&self) -> Vector {
+        self.vector(GOAL)
+    }
+
+    /// The task named by the one-hot block, if exactly one entry is set.
+    pub fn task(&self) -> Option<TaskId> {
+        let block = &self.0[TASK_ONE_HOT];
+        let mut hot = block.iter().enumerate().filter(|(_, &x)| x == 1.0);
+        match (hot.next(), hot.next()) {
+            (Some((i, _)), None) => Some(TaskId::ALL[i]),
+            _ => None,
+        }
+    }
+}
+
+/// Serde support for arrays longer than 32 elements, as plain sequences.
+mod serde_big_array {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const N: usize>(v: &[f32; N], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const N: usize>(d: D) -> Result<[f32; N], D::Error> {
+        let v = Vec::<f32>::deserialize(d)?;
+        let len = v.len();
+        v.try_into().map_err(|_| D::Error::invalid_length(len, &"an observation vector"))
+    }
+}
