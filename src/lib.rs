@@ -4,6 +4,10 @@
 
 pub mod sim;
 pub mod tasks;
+pub mod teleop;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;

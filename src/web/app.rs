@@ -1,0 +1,166 @@
+//! The page: the 3D view, a task picker, the episode's status and the controls' legend.
+
+use std::rc::Rc;
+
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlCanvasElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use super::stage::{Driver, StageHandle, Status};
+use crate::sim::CONTROL_HZ;
+use crate::tasks::TaskId;
+
+/// Task and seed to open with: from `?task=..&seed=..`, else reach and a random seed.
+fn initial_episode() -> (TaskId, u64) {
+    let search = gloo::utils::window().location().search().unwrap_or_default();
+    let mut task = TaskId::Reach;
+    let mut seed = None;
+    for pair in search.trim_start_matches('?').split('&') {
+        match pair.split_once('=') {
+            Some(("task", name)) => task = TaskId::from_name(name).unwrap_or(task),
+            Some(("seed", value)) => seed = value.parse().ok(),
+            _ => {}
+        }
+    }
+    (task, seed.unwrap_or_else(random_seed))
+}
+
+fn random_seed() -> u64 {
+    (js_sys::Math::random() * 4_294_967_296.0) as u64
+}
+
+#[function_component(App)]
+pub fn app() -> Html {
+    let canvas_ref = use_node_ref();
+    let stage = use_mut_ref(|| None::<StageHandle>);
+    let status = use_state(|| None::<Status>);
+    let error = use_state(|| None::<String>);
+
+    {
+        let (canvas_ref, stage, status, error) = (canvas_ref.clone(), stage.clone(), status.clone(), error.clone());
+        use_effect_with((), move |_| {
+            let (task, seed) = initial_episode();
+            let on_status = Callback::from(move |s: Status| status.set(Some(s)));
+            match canvas_ref.cast::<HtmlCanvasElement>() {
+                Some(canvas) => match StageHandle::start(canvas, task, seed, on_status) {
+                    Ok(handle) => *stage.borrow_mut() = Some(handle),
+                    Err(message) => error.set(Some(message)),
+                },
+                None => error.set(Some("the page has no canvas to draw on".into())),
+            }
+            || ()
+        });
+    }
+
+    let with_stage = {
+        let stage = stage.clone();
+        move |action: Rc<dyn Fn(&StageHandle)>| {
+            let stage = stage.clone();
+            move || {
+                if let Some(handle) = stage.borrow().as_ref() {
+                    action(handle);
+                }
+            }
+        }
+    };
+    let current_task = status.as_ref().map_or(TaskId::Reach, |s| s.task);
+    let on_task = {
+        let run = with_stage.clone();
+        Callback::from(move |event: Event| {
+            let select: HtmlSelectElement = event.target().unwrap().unchecked_into();
+            if let Some(task) = TaskId::from_name(&select.value()) {
+                run(Rc::new(move |h: &StageHandle| h.reset(task, random_seed())))();
+            }
+        })
+    };
+    let on_new_episode = {
+        let run = with_stage.clone();
+        Callback::from(move |_| run(Rc::new(move |h: &StageHandle| h.reset(current_task, random_seed())))())
+    };
+    let on_watch = {
+        let run = with_stage.clone();
+        Callback::from(move |_| run(Rc::new(|h: &StageHandle| h.watch_expert()))())
+    };
+    let on_grip = {
+        let run = with_stage.clone();
+        Callback::from(move |_| run(Rc::new(|h: &StageHandle| h.toggle_grip()))())
+    };
+
+    let success = status.as_ref().is_some_and(|s| s.success);
+    let gripping = status.as_ref().is_some_and(|s| s.gripping);
+    html! {
+        <div class="app">
+            <header>
+                <h1>{ "AMF Studio" }</h1>
+                <p class="tagline">{ "Teach a robot arm by demonstration, in your browser" }</p>
+            </header>
+            <main>
+                <section class="viewport">
+                    <canvas id="scene" ref={canvas_ref} tabindex="0"></canvas>
+                    <div class="instruction">{ current_task.instruction() }</div>
+                    <div id="success-indicator" class={classes!("success", success.then_some("shown"))}
+                         data-success={success.to_string()}>
+                        { if success { "✓ Success" } else { "In progress" } }
+                    </div>
+                    if let Some(message) = (*error).clone() {
+                        <div class="error" role="alert">{ format!("The 3D view could not start: {message}") }</div>
+                    }
+                </section>
+                <aside>
+                    <label class="field">
+                        <span>{ "Task" }</span>
+                        <select id="task-picker" onchange={on_task}>
+                            { for TaskId::ALL.iter().map(|t| html! {
+                                <option value={t.name()} selected={*t == current_task}>{ t.instruction() }</option>
+                            }) }
+                        </select>
+                    </label>
+                    <div class="buttons">
+                        <button id="new-episode" onclick={on_new_episode}>{ "New episode" }</button>
+                        <button id="watch-expert" class="primary" onclick={on_watch}>{ "▶ Watch the expert" }</button>
+                        <button id="toggle-grip" onclick={on_grip}>
+                            { if gripping { "Open gripper" } else { "Close gripper" } }
+                        </button>
+                    </div>
+                    { status_panel(status.as_ref()) }
+                    { legend() }
+                </aside>
+            </main>
+        </div>
+    }
+}
+
+fn status_panel(status: Option<&Status>) -> Html {
+    let Some(s) = status else { return html! { <p class="status">{ "Loading the scene…" }</p> } };
+    let driver = match s.driver {
+        Driver::Person => "you",
+        Driver::Expert => "the scripted expert",
+    };
+    html! {
+        <dl class="status" id="episode-status">
+            <dt>{ "Episode" }</dt><dd>{ format!("{} · seed {}", s.task.name(), s.seed) }</dd>
+            <dt>{ "Time" }</dt><dd>{ format!("{:.1} s ({} steps)", s.steps as f32 / CONTROL_HZ, s.steps) }</dd>
+            <dt>{ "Driving" }</dt><dd>{ driver }</dd>
+            <dt>{ "Gripper" }</dt><dd>{ if s.gripping { "closed" } else { "open" } }</dd>
+        </dl>
+    }
+}
+
+fn legend() -> Html {
+    let rows = [
+        ("Left-drag", "move the gripper across the table"),
+        ("Wheel · Q / E", "raise / lower the gripper"),
+        ("W A S D · arrows", "nudge the gripper"),
+        ("Space", "close / open the gripper"),
+        ("Right- or Shift-drag", "turn the camera"),
+        ("Ctrl + wheel", "zoom"),
+    ];
+    html! {
+        <table class="legend">
+            <caption>{ "Controls" }</caption>
+            { for rows.iter().map(|(input, effect)| html! {
+                <tr><th>{ *input }</th><td>{ *effect }</td></tr>
+            }) }
+        </table>
+    }
+}

@@ -1,0 +1,325 @@
+//! The live scene: owns the episode, steps it in real time on animation frames, turns
+//! mouse and keyboard input into teleoperation, and draws every frame.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo::events::{EventListener, EventListenerOptions};
+use gloo::render::{request_animation_frame, AnimationFrame};
+use rapier3d::prelude::{Pose, Rotation, Vector};
+use wasm_bindgen::JsCast;
+use web_sys::{HtmlCanvasElement, KeyboardEvent, MouseEvent, WheelEvent};
+use yew::Callback;
+
+use super::render::SceneRenderer;
+use crate::sim::{Color, Visual, VisualShape, CONTROL_DT};
+use crate::tasks::{Episode, TaskId};
+use crate::teleop::{OrbitCamera, Teleop, HEIGHT_STEP_M, KEY_STEP_M};
+
+/// Who moves the arm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driver {
+    /// The person, with mouse and keyboard.
+    Person,
+    /// The task's scripted expert.
+    Expert,
+}
+
+/// What the page shows about the episode; emitted only when it changes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Status {
+    pub task: TaskId,
+    pub seed: u64,
+    pub steps: usize,
+    pub success: bool,
+    pub driver: Driver,
+    pub gripping: bool,
+}
+
+/// Control steps simulated per animation frame at most, so a slow frame never snowballs.
+const MAX_STEPS_PER_FRAME: usize = 4;
+
+enum Drag {
+    Gripper,
+    Camera { x: f32, y: f32 },
+}
+
+pub struct Stage {
+    episode: Episode,
+    driver: Driver,
+    teleop: Teleop,
+    camera: OrbitCamera,
+    renderer: SceneRenderer,
+    canvas: HtmlCanvasElement,
+    drag: Option<Drag>,
+    /// Simulated time not yet stepped, in seconds.
+    backlog: f64,
+    last_frame_ms: Option<f64>,
+    frames: u64,
+    /// The gripper command of the last step (for the status panel).
+    gripping: bool,
+    on_status: Callback<Status>,
+    last_status: Option<Status>,
+}
+
+/// Keeps the stage, its input listeners and its animation loop alive together.
+pub struct StageHandle {
+    stage: Rc<RefCell<Stage>>,
+    _listeners: Vec<EventListener>,
+    _frame: Rc<RefCell<Option<AnimationFrame>>>,
+}
+
+impl StageHandle {
+    pub fn start(canvas: HtmlCanvasElement, task: TaskId, seed: u64, on_status: Callback<Status>) -> Result<StageHandle, String> {
+        let renderer = SceneRenderer::new(&canvas)?;
+        let episode = Episode::new(task, seed);
+        let teleop = Teleop::new(episode.tcp_target());
+        let stage = Rc::new(RefCell::new(Stage {
+            episode,
+            driver: Driver::Person,
+            teleop,
+            camera: OrbitCamera::default(),
+            renderer,
+            canvas: canvas.clone(),
+            drag: None,
+            backlog: 0.0,
+            last_frame_ms: None,
+            frames: 0,
+            gripping: false,
+            on_status,
+            last_status: None,
+        }));
+        let listeners = attach_input(&canvas, &stage);
+        let frame = Rc::new(RefCell::new(None));
+        schedule_frame(stage.clone(), frame.clone());
+        Ok(StageHandle { stage, _listeners: listeners, _frame: frame })
+    }
+
+    pub fn reset(&self, task: TaskId, seed: u64) {
+        let mut stage = self.stage.borrow_mut();
+        stage.episode = Episode::new(task, seed);
+        stage.teleop = Teleop::new(stage.episode.tcp_target());
+        stage.driver = Driver::Person;
+        stage.backlog = 0.0;
+    }
+
+    pub fn watch_expert(&self) {
+        let mut stage = self.stage.borrow_mut();
+        let (task, seed) = (stage.episode.task(), stage.episode.seed());
+        stage.episode = Episode::new(task, seed);
+        stage.driver = Driver::Expert;
+        stage.backlog = 0.0;
+    }
+
+    pub fn toggle_grip(&self) {
+        self.stage.borrow_mut().take_over(|teleop| teleop.toggle_grip());
+    }
+}
+
+impl Stage {
+    /// The person acts: the expert (if it was driving) hands over where the arm is.
+    fn take_over(&mut self, change: impl FnOnce(&mut Teleop)) {
+        if self.driver == Driver::Expert {
+            self.driver = Driver::Person;
+            let gripping = self.episode.observation().opening() < 0.04;
+            self.teleop = Teleop { desired: self.episode.tcp_target(), gripping };
+        }
+        change(&mut self.teleop);
+    }
+
+    fn frame(&mut self, now_ms: f64) {
+        let elapsed = self.last_frame_ms.map_or(0.0, |last| ((now_ms - last) / 1000.0).clamp(0.0, 0.25));
+        self.last_frame_ms = Some(now_ms);
+        self.backlog += elapsed;
+        let mut stepped = 0;
+        while self.backlog >= f64::from(CONTROL_DT) && stepped < MAX_STEPS_PER_FRAME {
+            let action = match self.driver {
+                Driver::Expert => self.episode.expert_action(),
+                Driver::Person => self.teleop.action(self.episode.tcp_target()),
+            };
+            self.episode.step(action);
+            self.gripping = action[3] > 0.0;
+            self.backlog -= f64::from(CONTROL_DT);
+            stepped += 1;
+        }
+        if stepped == MAX_STEPS_PER_FRAME {
+            self.backlog = 0.0;
+        }
+        let (width, height) = self.fit_canvas();
+        let mut visuals = self.episode.visuals();
+        visuals.push(gripper_shadow(self.episode.observation().tcp()));
+        self.renderer.render(&visuals, &self.camera, width, height);
+        self.frames += 1;
+        self.publish();
+    }
+
+    /// Matches the drawing buffer to the canvas's displayed size; returns it.
+    fn fit_canvas(&self) -> (u32, u32) {
+        let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+        let width = ((self.canvas.client_width() as f64) * ratio).round().max(1.0) as u32;
+        let height = ((self.canvas.client_height() as f64) * ratio).round().max(1.0) as u32;
+        if self.canvas.width() != width || self.canvas.height() != height {
+            self.canvas.set_width(width);
+            self.canvas.set_height(height);
+        }
+        (width, height)
+    }
+
+    /// Tells the page what changed, and mirrors the state on the canvas's data
+    /// attributes, where end-to-end tests read it.
+    fn publish(&mut self) {
+        let obs = self.episode.observation();
+        let tcp = obs.tcp();
+        let (w, h) = (self.canvas.client_width() as f32, self.canvas.client_height() as f32);
+        let set = |name: &str, value: String| {
+            let _ = self.canvas.set_attribute(name, &value);
+        };
+        set("data-tcp", format!("{:.4} {:.4} {:.4}", tcp.x, tcp.y, tcp.z));
+        if let Some((x, y)) = self.camera.project(tcp, w, h) {
+            set("data-tcp-px", format!("{x:.1} {y:.1}"));
+        }
+        set("data-steps", self.episode.steps().to_string());
+        set("data-success", self.episode.is_success().to_string());
+        set("data-frames", self.frames.to_string());
+        let status = Status {
+            task: self.episode.task(),
+            seed: self.episode.seed(),
+            steps: self.episode.steps(),
+            success: self.episode.is_success(),
+            driver: self.driver,
+            gripping: self.gripping,
+        };
+        // Steps change every tick; the panel only needs them a few times a second.
+        let changed = match &self.last_status {
+            Some(last) => {
+                last.success != status.success
+                    || last.driver != status.driver
+                    || last.gripping != status.gripping
+                    || last.task != status.task
+                    || last.seed != status.seed
+                    || status.steps.abs_diff(last.steps) >= 5
+                    || (status.steps < last.steps)
+            }
+            None => true,
+        };
+        if changed {
+            self.last_status = Some(status.clone());
+            self.on_status.emit(status);
+        }
+    }
+
+    fn mouse_position(&self, event: &MouseEvent) -> (f32, f32) {
+        let rect = self.canvas.get_bounding_client_rect();
+        (event.client_x() as f32 - rect.left() as f32, event.client_y() as f32 - rect.top() as f32)
+    }
+
+    fn drag_gripper_to(&mut self, x: f32, y: f32) {
+        let (w, h) = (self.canvas.client_width() as f32, self.canvas.client_height() as f32);
+        let (origin, direction) = self.camera.ray(x, y, w, h);
+        self.take_over(|teleop| teleop.drag_to(origin, direction));
+    }
+
+    fn mouse_down(&mut self, event: &MouseEvent) {
+        let (x, y) = self.mouse_position(event);
+        if event.button() == 0 && !event.shift_key() {
+            self.drag = Some(Drag::Gripper);
+            self.drag_gripper_to(x, y);
+        } else {
+            self.drag = Some(Drag::Camera { x, y });
+        }
+        event.prevent_default();
+    }
+
+    fn mouse_move(&mut self, event: &MouseEvent) {
+        let (x, y) = self.mouse_position(event);
+        match self.drag {
+            Some(Drag::Gripper) => self.drag_gripper_to(x, y),
+            Some(Drag::Camera { x: last_x, y: last_y }) => {
+                self.camera.orbit(x - last_x, y - last_y);
+                self.drag = Some(Drag::Camera { x, y });
+            }
+            None => {}
+        }
+    }
+
+    fn wheel(&mut self, event: &WheelEvent) {
+        event.prevent_default();
+        let notches = (event.delta_y() / 100.0).clamp(-3.0, 3.0) as f32;
+        if event.ctrl_key() || event.alt_key() {
+            self.camera.zoom(1.0 + 0.1 * notches);
+        } else {
+            self.take_over(|teleop| teleop.nudge(Vector::Z * (-notches * HEIGHT_STEP_M)));
+        }
+    }
+
+    fn key(&mut self, event: &KeyboardEvent) {
+        let step = match event.key().as_str() {
+            "ArrowLeft" | "a" | "A" => Some(Vector::NEG_X * KEY_STEP_M),
+            "ArrowRight" | "d" | "D" => Some(Vector::X * KEY_STEP_M),
+            "ArrowUp" | "w" | "W" => Some(Vector::Y * KEY_STEP_M),
+            "ArrowDown" | "s" | "S" => Some(Vector::NEG_Y * KEY_STEP_M),
+            "q" | "Q" | "PageUp" => Some(Vector::Z * HEIGHT_STEP_M),
+            "e" | "E" | "PageDown" => Some(Vector::NEG_Z * HEIGHT_STEP_M),
+            _ => None,
+        };
+        if let Some(step) = step {
+            self.take_over(|teleop| teleop.nudge(step));
+            event.prevent_default();
+        } else if event.key() == " " {
+            self.take_over(|teleop| teleop.toggle_grip());
+            event.prevent_default();
+        }
+    }
+}
+
+/// A dark disc on the table under the gripper: the depth cue that makes positioning it
+/// by mouse possible.
+fn gripper_shadow(tcp: Vector) -> Visual {
+    Visual {
+        shape: VisualShape::Cylinder { half_height: 0.0005, radius: 0.03 },
+        pose: Pose::from_parts(
+            Vector::new(tcp.x, tcp.y, 0.001),
+            Rotation::from_rotation_x(std::f32::consts::FRAC_PI_2),
+        ),
+        color: Color(20, 25, 40),
+        is_marker: true,
+    }
+}
+
+fn schedule_frame(stage: Rc<RefCell<Stage>>, slot: Rc<RefCell<Option<AnimationFrame>>>) {
+    let next_slot = slot.clone();
+    let handle = request_animation_frame(move |now_ms| {
+        stage.borrow_mut().frame(now_ms);
+        schedule_frame(stage.clone(), next_slot.clone());
+    });
+    *slot.borrow_mut() = Some(handle);
+}
+
+fn attach_input(canvas: &HtmlCanvasElement, stage: &Rc<RefCell<Stage>>) -> Vec<EventListener> {
+    let window = gloo::utils::window();
+    let active = EventListenerOptions::enable_prevent_default();
+    let on = |target: &web_sys::EventTarget, name: &'static str, handler: fn(&mut Stage, &web_sys::Event)| {
+        let stage = stage.clone();
+        EventListener::new_with_options(target, name, active, move |event| {
+            handler(&mut stage.borrow_mut(), event);
+        })
+    };
+    vec![
+        on(canvas, "mousedown", |s, e| s.mouse_down(e.unchecked_ref())),
+        on(&window, "mousemove", |s, e| s.mouse_move(e.unchecked_ref())),
+        on(&window, "mouseup", |s, _| s.drag = None),
+        on(canvas, "wheel", |s, e| s.wheel(e.unchecked_ref())),
+        on(canvas, "contextmenu", |_, e| e.prevent_default()),
+        on(&window, "keydown", |s, e| {
+            let event: &KeyboardEvent = e.unchecked_ref();
+            // Keys typed into form controls belong to them.
+            let in_control = event
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+            if !in_control {
+                s.key(event);
+            }
+        }),
+    ]
+}
