@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs whatever this machine lacks to build the page (`setup.sh serve`) or also to run
+# every test (`setup.sh test`). Idempotent: installed tools at the right versions are kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+purpose="${1:-serve}"
+
+TRUNK_VERSION=0.21.14
+GECKODRIVER_VERSION=0.37.1
+# The CLI must match the wasm-bindgen crate that Cargo.lock pins.
+WASM_BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$WASM_BINDGEN_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes)"
+  # Not --locked: one of its locked dependency versions is not on the registry.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
+  say "installing trunk $TRUNK_VERSION (a few minutes)"
+  # --locked: without it trunk 0.21.14 does not compile; 0.22 needs a newer rustc.
+  cargo install trunk --version "$TRUNK_VERSION" --locked
+fi
+
+if ! command -v npm >/dev/null; then
+  say "installing Node.js and npm"
+  apt_install nodejs npm
+fi
+if [ ! -x node_modules/.bin/wasm-opt ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (wasm-opt, playwright-core, the rapier JS build)"
+  npm ci --no-audit --no-fund
+fi
+
+if [ "$purpose" = test ]; then
+  missing=()
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
+  command -v firefox-esr >/dev/null || command -v firefox >/dev/null || missing+=(firefox-esr)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    apt_install "${missing[@]}"
+  fi
+  if [ "$(geckodriver --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$GECKODRIVER_VERSION" ]; then
+    say "installing geckodriver $GECKODRIVER_VERSION"
+    cargo install geckodriver --version "$GECKODRIVER_VERSION"
+  fi
+fi

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs every test: native unit and scenario tests, the
+# replay tests in headless Chromium and Firefox, and the page's end-to-end test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh test
+source scripts/env.sh
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+say "native tests"
+cargo test --locked
+
+say "browser replay tests (wasm-bindgen-test): headless Chromium"
+CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native
+say "browser replay tests (wasm-bindgen-test): headless Firefox"
+GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native
+
+say "building the page (release)"
+trunk build --release
+
+say "end-to-end test of the page (Playwright, headless Chromium)"
+port=$((20000 + RANDOM % 20000))
+node tests/e2e/serve-dist.mjs "$port" &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+sleep 1
+node tests/e2e/page.mjs "http://127.0.0.1:$port/"
+say "all tests passed"
