@@ -2,6 +2,7 @@
 //! everything here builds and is tested natively, and the web shell and the command-line
 //! runner are thin layers over it.
 
+pub mod bench;
 pub mod sim;
 pub mod tasks;
 pub mod teleop;

@@ -102,6 +102,17 @@ impl ArmPose {
     }
 }
 
+/// The finger motors' target offset for gripper command `grip` in `[-1, 1]`.
+pub fn finger_offset_for(grip: f32) -> f32 {
+    let closedness = (grip + 1.0) / 2.0;
+    FINGER_OFFSET_OPEN + (FINGER_OFFSET_CLOSED - FINGER_OFFSET_OPEN) * closedness
+}
+
+/// Where the palm is when the TCP is at `tcp`.
+pub fn palm_translation(tcp: Vector) -> Vector {
+    tcp + Vector::Z * PALM_ABOVE_TCP
+}
+
 /// Keeps a TCP target inside the workspace box.
 pub fn clamp_to_workspace(target: Vector) -> Vector {
     target.clamp(WORKSPACE_MIN, WORKSPACE_MAX)
@@ -181,9 +192,7 @@ impl Arm {
         self.previous_target = self.target;
         let displacement = Vector::new(action[0], action[1], action[2]) * ACTION_SCALE_M;
         self.target = clamp_to_workspace(self.target + displacement);
-        let closedness = (action[3] + 1.0) / 2.0;
-        let finger_offset =
-            FINGER_OFFSET_OPEN + (FINGER_OFFSET_CLOSED - FINGER_OFFSET_OPEN) * closedness;
+        let finger_offset = finger_offset_for(action[3]);
         for handle in self.finger_joints {
             if let Some(joint) = world.impulse_joints.get_mut(handle, true) {
                 joint.data.set_motor_position(
@@ -196,12 +205,17 @@ impl Arm {
         }
     }
 
+    /// The prismatic joints of the `-x` and `+x` fingers.
+    pub fn finger_joints(&self) -> [ImpulseJointHandle; 2] {
+        self.finger_joints
+    }
+
     /// Moves the palm to the fraction `progress` (in `(0, 1]`) of this control step's
     /// path, before one physics step.
     pub fn drive(&self, world: &mut PhysicsWorld, progress: f32) {
         let tcp = self.previous_target.lerp(self.target, progress);
         if let Some(palm) = world.bodies.get_mut(self.palm) {
-            palm.set_next_kinematic_translation(tcp + Vector::Z * PALM_ABOVE_TCP);
+            palm.set_next_kinematic_translation(palm_translation(tcp));
         }
     }
 

@@ -6,6 +6,7 @@
 //! reaches towards `+y` (away from the viewer of the default camera).
 
 pub mod arm;
+pub mod describe;
 pub mod hash;
 pub mod scene;
 

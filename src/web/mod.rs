@@ -2,11 +2,17 @@
 //! and draws what the core reports; no simulation or task logic lives here.
 
 mod app;
+mod bench_page;
 mod render;
 mod stage;
 
 /// Mounts the page into `<body>`.
 pub fn start() {
     console_error_panic_hook::set_once();
-    yew::Renderer::<app::App>::new().render();
+    let search = gloo::utils::window().location().search().unwrap_or_default();
+    if search.trim_start_matches('?').split('&').any(|p| p == "bench") {
+        yew::Renderer::<bench_page::BenchPage>::new().render();
+    } else {
+        yew::Renderer::<app::App>::new().render();
+    }
 }

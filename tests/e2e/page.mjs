@@ -68,6 +68,14 @@ try {
   await page.waitForFunction(() => document.querySelector('#scene').dataset.success === 'true', null, { timeout: 30000 });
   await page.waitForSelector('#success-indicator.shown', { timeout: 5000 });
   console.log(`expert succeeded on drawer_open after ${await attr('data-steps')} steps`);
+
+  // Frame rate while simulating in real time (reported, never asserted: machines vary).
+  const sample = async () => [Number(await attr('data-frames')), Number(await attr('data-steps')), Date.now()];
+  const [f0, s0, t0] = await sample();
+  await sleep(3000);
+  const [f1, s1, t1] = await sample();
+  const seconds = (t1 - t0) / 1000;
+  console.log(`rendering ${((f1 - f0) / seconds).toFixed(1)} frames/s while simulating ${((s1 - s0) / seconds).toFixed(1)} control steps/s (real time is 20)`);
   await page.screenshot({ path: `${artifacts}03-expert-success.png` });
 
   assert(problems.length === 0, `the page reported problems:\n${problems.join('\n')}`);

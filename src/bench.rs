@@ -1,0 +1,122 @@
+//! Benchmarks shared by the native runner and the page, so both measure the same work.
+//! Time comes from a caller-supplied clock (seconds): `Instant` natively,
+//! `performance.now()` in the browser, where `std::time` is unavailable.
+
+use serde::Serialize;
+
+use crate::sim::arm::{finger_offset_for, palm_translation};
+use crate::sim::describe::SceneDescription;
+use crate::sim::{Action, PHYSICS_SUBSTEPS};
+use crate::tasks::{run_expert, Episode, TaskId};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskSpeed {
+    pub name: &'static str,
+    pub control_steps: usize,
+    pub seconds: f64,
+    pub control_steps_per_second: f64,
+    pub physics_steps_per_second: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SimBench {
+    pub physics_substeps: usize,
+    pub tasks: Vec<TaskSpeed>,
+    pub mean_control_steps_per_second: f64,
+}
+
+/// Steps every task's scripted expert for `episodes` full horizons (continuing past
+/// success) and times only the control steps, observation and expert included.
+pub fn bench_sim(episodes: u64, clock: &mut dyn FnMut() -> f64) -> SimBench {
+    let tasks: Vec<TaskSpeed> = TaskId::ALL
+        .iter()
+        .map(|&task| {
+            let mut seconds = 0.0;
+            let mut control_steps = 0;
+            for seed in 0..episodes {
+                let mut episode = Episode::new(task, seed);
+                let start = clock();
+                for _ in 0..task.horizon() {
+                    episode.step(episode.expert_action());
+                }
+                seconds += clock() - start;
+                control_steps += task.horizon();
+            }
+            let rate = control_steps as f64 / seconds.max(1e-9);
+            TaskSpeed {
+                name: task.name(),
+                control_steps,
+                seconds,
+                control_steps_per_second: rate,
+                physics_steps_per_second: rate * PHYSICS_SUBSTEPS as f64,
+            }
+        })
+        .collect();
+    let mean = tasks.iter().map(|t| t.control_steps_per_second).sum::<f64>() / tasks.len() as f64;
+    SimBench { physics_substeps: PHYSICS_SUBSTEPS, tasks, mean_control_steps_per_second: mean }
+}
+
+/// Everything another engine needs to repeat the physics of one expert episode: the
+/// scene at reset, and per physics step where the kinematic palm goes and, per control
+/// step, where the finger motors aim.
+#[derive(Clone, Debug, Serialize)]
+pub struct PhysicsScript {
+    pub task: TaskId,
+    pub seed: u64,
+    pub scene: SceneDescription,
+    pub palm_body: usize,
+    pub finger_joints: [usize; 2],
+    pub substeps: usize,
+    /// Palm translation at the end of every physics step.
+    pub palm_path: Vec<[f32; 3]>,
+    /// Finger motor target offset of every control step.
+    pub finger_targets: Vec<f32>,
+    /// The expert's actions, for replaying the same episode here.
+    #[serde(skip)]
+    pub actions: Vec<Action>,
+}
+
+/// Records the expert's episode of `task` from `seed` as a physics script.
+pub fn physics_script(task: TaskId, seed: u64) -> PhysicsScript {
+    let actions = run_expert(task, seed).actions;
+    let mut episode = Episode::new(task, seed);
+    let scene = episode.scene();
+    let description = scene.describe();
+    let palm_body = scene.physics.bodies.iter().position(|(h, _)| h == scene.arm.palm).unwrap_or(0);
+    let finger_joints = scene.arm.finger_joints().map(|joint| {
+        scene.physics.impulse_joints.iter().position(|(h, _)| h == joint).unwrap_or(0)
+    });
+    let mut palm_path = Vec::with_capacity(actions.len() * PHYSICS_SUBSTEPS);
+    let mut finger_targets = Vec::with_capacity(actions.len());
+    for &action in &actions {
+        let from = episode.tcp_target();
+        episode.step(action);
+        let to = episode.tcp_target();
+        for substep in 1..=PHYSICS_SUBSTEPS {
+            let tcp = from.lerp(to, substep as f32 / PHYSICS_SUBSTEPS as f32);
+            palm_path.push(palm_translation(tcp).to_array());
+        }
+        finger_targets.push(finger_offset_for(crate::sim::sanitize_action(action)[3]));
+    }
+    PhysicsScript {
+        task,
+        seed,
+        scene: description,
+        palm_body,
+        finger_joints,
+        substeps: PHYSICS_SUBSTEPS,
+        palm_path,
+        finger_targets,
+        actions,
+    }
+}
+
+/// Seconds this engine takes to replay a script's episode (reset excluded).
+pub fn time_replay(script: &PhysicsScript, clock: &mut dyn FnMut() -> f64) -> f64 {
+    let mut episode = Episode::new(script.task, script.seed);
+    let start = clock();
+    for &action in &script.actions {
+        episode.step(action);
+    }
+    clock() - start
+}

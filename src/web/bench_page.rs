@@ -1,0 +1,58 @@
+//! `?bench`: runs the simulation benchmarks in this browser and shows their JSON in
+//! `#bench-results`, where `tests/e2e/bench.mjs` reads it and adds the peer engine's
+//! figures from the same browser.
+
+use serde::Serialize;
+use yew::prelude::*;
+
+use crate::bench::{bench_sim, physics_script, time_replay, PhysicsScript, SimBench};
+use crate::tasks::TaskId;
+
+#[derive(Serialize)]
+struct BrowserBench {
+    sim: SimBench,
+    /// One expert episode per task, for the peer engine to repeat.
+    scripts: Vec<PhysicsScript>,
+    /// Seconds this build takes to replay each script (same order).
+    replay_seconds: Vec<f64>,
+}
+
+fn seconds_now() -> f64 {
+    gloo::utils::window().performance().map_or(0.0, |p| p.now() / 1000.0)
+}
+
+fn run(episodes: u64, replays: usize) -> BrowserBench {
+    let sim = bench_sim(episodes, &mut seconds_now);
+    let scripts: Vec<PhysicsScript> = TaskId::ALL.iter().map(|&t| physics_script(t, 0)).collect();
+    let replay_seconds = scripts
+        .iter()
+        .map(|script| (0..replays).map(|_| time_replay(script, &mut seconds_now)).sum::<f64>() / replays as f64)
+        .collect();
+    BrowserBench { sim, scripts, replay_seconds }
+}
+
+#[function_component(BenchPage)]
+pub fn bench_page() -> Html {
+    let results = use_state(|| None::<String>);
+    {
+        let results = results.clone();
+        use_effect_with((), move |_| {
+            // Let the page paint "running" first.
+            let timer = gloo::timers::callback::Timeout::new(50, move || {
+                let report = run(3, 5);
+                results.set(Some(serde_json::to_string(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))));
+            });
+            move || drop(timer)
+        });
+    }
+    html! {
+        <main class="bench">
+            <h1>{ "Simulation benchmark" }</h1>
+            if let Some(json) = (*results).clone() {
+                <pre id="bench-results">{ json }</pre>
+            } else {
+                <p>{ "Running…" }</p>
+            }
+        </main>
+    }
+}

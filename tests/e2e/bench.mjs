@@ -1,0 +1,110 @@
+// Simulation benchmark in headless Chromium, with the official JavaScript build of rapier
+// (@dimforge/rapier3d-compat) stepping the same scenes in the same browser run, and the
+// native runner's figures taken in the same run for the ratios.
+// Usage: node tests/e2e/bench.mjs BASE_URL NATIVE_AMF_BINARY [OUT_JSON]
+import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import { launchOptions } from './common.mjs';
+
+const [base = 'http://127.0.0.1:8090/', amf = 'target/release/amf', out] = process.argv.slice(2);
+
+const native = JSON.parse(execFileSync(amf, ['bench', 'sim', '--episodes', '3', '--json']));
+
+const browser = await chromium.launch(launchOptions());
+const page = await browser.newPage();
+await page.goto(`${base}?bench`);
+await page.waitForSelector('#bench-results', { timeout: 600000 });
+const ours = JSON.parse(await page.textContent('#bench-results'));
+
+// The peer: build each scene from its description and replay the palm path and finger
+// targets, timing only the steps, as our replay does.
+const peer = await page.evaluate(async (scripts) => {
+  const RAPIER = (await import('/node_modules/@dimforge/rapier3d-compat/dist/rapier.mjs')).default;
+  await RAPIER.init();
+  const v = (a) => ({ x: a[0], y: a[1], z: a[2] });
+  const q = (a) => ({ x: a[0], y: a[1], z: a[2], w: a[3] });
+  const groups = (c) => ((c.memberships & 0xffff) << 16) | (c.filter & 0xffff);
+  const results = [];
+  for (const script of scripts) {
+    const s = script.scene;
+    const world = new RAPIER.World(v(s.gravity));
+    world.timestep = s.dt;
+    world.lengthUnit = s.length_unit;
+    world.numSolverIterations = s.solver_iterations;
+    const bodies = s.bodies.map((b) => {
+      const desc = b.kind === 'fixed' ? RAPIER.RigidBodyDesc.fixed()
+        : b.kind === 'dynamic' ? RAPIER.RigidBodyDesc.dynamic()
+        : RAPIER.RigidBodyDesc.kinematicPositionBased();
+      desc.setTranslation(...b.translation).setRotation(q(b.rotation))
+        .setLinearDamping(b.linear_damping).setAngularDamping(b.angular_damping)
+        .setGravityScale(b.gravity_scale).setCanSleep(false);
+      const body = world.createRigidBody(desc);
+      for (const c of b.colliders) {
+        const cd = c.shape === 'cuboid' ? RAPIER.ColliderDesc.cuboid(...c.half_extents)
+          : c.shape === 'cylinder' ? RAPIER.ColliderDesc.cylinder(c.half_height, c.radius)
+          : RAPIER.ColliderDesc.ball(c.radius);
+        cd.setTranslation(...c.translation).setRotation(q(c.rotation))
+          .setDensity(c.density).setFriction(c.friction).setCollisionGroups(groups(c));
+        world.createCollider(cd, body);
+      }
+      return body;
+    });
+    const joints = s.joints.map((j) => {
+      const data = j.kind === 'prismatic'
+        ? RAPIER.JointData.prismatic(v(j.anchor1), v(j.anchor2), v(j.axis))
+        : RAPIER.JointData.revolute(v(j.anchor1), v(j.anchor2), v(j.axis));
+      const joint = world.createImpulseJoint(data, bodies[j.body1], bodies[j.body2], true);
+      if (j.limits) joint.setLimits(j.limits[0], j.limits[1]);
+      if (j.motor) joint.configureMotorPosition(j.motor.target, j.motor.stiffness, j.motor.damping);
+      joint.setContactsEnabled(j.contacts_enabled);
+      return joint;
+    });
+    const palm = bodies[script.palm_body];
+    const fingers = script.finger_joints.map((i) => ({ joint: joints[i], motor: s.joints[i].motor }));
+    const start = performance.now();
+    for (let k = 0; k < script.finger_targets.length; k++) {
+      for (const f of fingers) f.joint.configureMotorPosition(script.finger_targets[k], f.motor.stiffness, f.motor.damping);
+      for (let i = 0; i < script.substeps; i++) {
+        palm.setNextKinematicTranslation(v(script.palm_path[k * script.substeps + i]));
+        world.step();
+      }
+    }
+    const seconds = (performance.now() - start) / 1000;
+    const last = bodies[bodies.length - 1].translation();
+    results.push({ task: script.task, seconds, physics_steps: script.palm_path.length, last_body: [last.x, last.y, last.z] });
+    world.free();
+  }
+  return { version: RAPIER.version(), results };
+}, ours.scripts);
+await browser.close();
+
+const rows = ours.sim.tasks.map((t, i) => {
+  const n = native.tasks[i];
+  const p = peer.results[i];
+  const physicsSteps = ours.scripts[i].palm_path.length;
+  return {
+    task: t.name,
+    native_control_steps_per_second: n.control_steps_per_second,
+    wasm_control_steps_per_second: t.control_steps_per_second,
+    native_over_wasm: n.control_steps_per_second / t.control_steps_per_second,
+    wasm_replay_physics_steps_per_second: physicsSteps / ours.replay_seconds[i],
+    rapier_js_physics_steps_per_second: p.physics_steps / p.seconds,
+    wasm_over_rapier_js: (physicsSteps / ours.replay_seconds[i]) / (p.physics_steps / p.seconds),
+  };
+});
+const geo = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
+const report = {
+  rapier_js_version: peer.version,
+  native_mean_control_steps_per_second: native.mean_control_steps_per_second,
+  wasm_mean_control_steps_per_second: ours.sim.mean_control_steps_per_second,
+  geomean_native_over_wasm: geo(rows.map((r) => r.native_over_wasm)),
+  geomean_wasm_over_rapier_js: geo(rows.map((r) => r.wasm_over_rapier_js)),
+  tasks: rows,
+};
+console.log('task            native/s   wasm/s  native:wasm  wasm phys/s  rapier.js phys/s  wasm:js');
+for (const r of rows) {
+  console.log(`${r.task.padEnd(14)} ${r.native_control_steps_per_second.toFixed(0).padStart(8)} ${r.wasm_control_steps_per_second.toFixed(0).padStart(8)} ${r.native_over_wasm.toFixed(2).padStart(11)} ${r.wasm_replay_physics_steps_per_second.toFixed(0).padStart(12)} ${r.rapier_js_physics_steps_per_second.toFixed(0).padStart(17)} ${r.wasm_over_rapier_js.toFixed(2).padStart(8)}`);
+}
+console.log(`geometric means: native/wasm ${report.geomean_native_over_wasm.toFixed(2)}, wasm/rapier.js ${report.geomean_wasm_over_rapier_js.toFixed(2)} (rapier.js ${peer.version})`);
+if (out) fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
