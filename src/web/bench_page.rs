@@ -21,13 +21,24 @@ fn seconds_now() -> f64 {
     gloo::utils::window().performance().map_or(0.0, |p| p.now() / 1000.0)
 }
 
-fn run(episodes: u64, replays: usize) -> BrowserBench {
+/// Replays a script until at least `MIN_SECONDS` have been timed; returns seconds per
+/// replay (short episodes would otherwise be below the clock's resolution).
+fn seconds_per_replay(script: &PhysicsScript) -> f64 {
+    const MIN_SECONDS: f64 = 0.2;
+    let (mut total, mut count) = (0.0, 0);
+    while total < MIN_SECONDS {
+        total += time_replay(script, &mut seconds_now);
+        count += 1;
+    }
+    total / f64::from(count)
+}
+
+fn run(episodes: u64) -> BrowserBench {
+    // Warm-up: let the engine tier the wasm up before anything is timed.
+    bench_sim(1, &mut seconds_now);
     let sim = bench_sim(episodes, &mut seconds_now);
     let scripts: Vec<PhysicsScript> = TaskId::ALL.iter().map(|&t| physics_script(t, 0)).collect();
-    let replay_seconds = scripts
-        .iter()
-        .map(|script| (0..replays).map(|_| time_replay(script, &mut seconds_now)).sum::<f64>() / replays as f64)
-        .collect();
+    let replay_seconds = scripts.iter().map(seconds_per_replay).collect();
     BrowserBench { sim, scripts, replay_seconds }
 }
 
@@ -39,7 +50,7 @@ pub fn bench_page() -> Html {
         use_effect_with((), move |_| {
             // Let the page paint "running" first.
             let timer = gloo::timers::callback::Timeout::new(50, move || {
-                let report = run(3, 5);
+                let report = run(3);
                 results.set(Some(serde_json::to_string(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))));
             });
             move || drop(timer)

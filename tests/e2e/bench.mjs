@@ -19,14 +19,14 @@ const ours = JSON.parse(await page.textContent('#bench-results'));
 
 // The peer: build each scene from its description and replay the palm path and finger
 // targets, timing only the steps, as our replay does.
-const peer = await page.evaluate(async (scripts) => {
-  const RAPIER = (await import('/node_modules/@dimforge/rapier3d-compat/dist/rapier.mjs')).default;
+const runPeer = (module) => page.evaluate(async ([module, scripts]) => {
+  const RAPIER = (await import(`/node_modules/${module}/dist/rapier.mjs`)).default;
   await RAPIER.init();
   const v = (a) => ({ x: a[0], y: a[1], z: a[2] });
   const q = (a) => ({ x: a[0], y: a[1], z: a[2], w: a[3] });
   const groups = (c) => ((c.memberships & 0xffff) << 16) | (c.filter & 0xffff);
-  const results = [];
-  for (const script of scripts) {
+  // Builds the script's world; returns it with a function that replays the episode.
+  const build = (script) => {
     const s = script.scene;
     const world = new RAPIER.World(v(s.gravity));
     world.timestep = s.dt;
@@ -62,26 +62,47 @@ const peer = await page.evaluate(async (scripts) => {
     });
     const palm = bodies[script.palm_body];
     const fingers = script.finger_joints.map((i) => ({ joint: joints[i], motor: s.joints[i].motor }));
-    const start = performance.now();
-    for (let k = 0; k < script.finger_targets.length; k++) {
-      for (const f of fingers) f.joint.configureMotorPosition(script.finger_targets[k], f.motor.stiffness, f.motor.damping);
-      for (let i = 0; i < script.substeps; i++) {
-        palm.setNextKinematicTranslation(v(script.palm_path[k * script.substeps + i]));
-        world.step();
+    const replay = () => {
+      for (let k = 0; k < script.finger_targets.length; k++) {
+        for (const f of fingers) f.joint.configureMotorPosition(script.finger_targets[k], f.motor.stiffness, f.motor.damping);
+        for (let i = 0; i < script.substeps; i++) {
+          palm.setNextKinematicTranslation(v(script.palm_path[k * script.substeps + i]));
+          world.step();
+        }
       }
+    };
+    return { world, bodies, replay };
+  };
+  // Warm-up, then time each script's replays (world building excluded) for >= 0.2 s.
+  for (const script of scripts) { const w = build(script); w.replay(); w.world.free(); }
+  const results = [];
+  for (const script of scripts) {
+    let seconds = 0, count = 0, last;
+    while (seconds < 0.2) {
+      const w = build(script);
+      const start = performance.now();
+      w.replay();
+      seconds += (performance.now() - start) / 1000;
+      count += 1;
+      const t = w.bodies[w.bodies.length - 1].translation();
+      last = [t.x, t.y, t.z];
+      w.world.free();
     }
-    const seconds = (performance.now() - start) / 1000;
-    const last = bodies[bodies.length - 1].translation();
-    results.push({ task: script.task, seconds, physics_steps: script.palm_path.length, last_body: [last.x, last.y, last.z] });
-    world.free();
+    results.push({ task: script.task, seconds: seconds / count, physics_steps: script.palm_path.length, last_body: last });
   }
   return { version: RAPIER.version(), results };
-}, ours.scripts);
+}, [module, ours.scripts]);
+// The plain build (SIMD-free scalar code, not cross-platform deterministic) and the
+// deterministic build, which is the like-for-like peer: ours runs with
+// enhanced-determinism.
+const peer = await runPeer('@dimforge/rapier3d-compat');
+const deterministicPeer = await runPeer('@dimforge/rapier3d-deterministic-compat');
 await browser.close();
 
 const rows = ours.sim.tasks.map((t, i) => {
   const n = native.tasks[i];
   const p = peer.results[i];
+  const d = deterministicPeer.results[i];
   const physicsSteps = ours.scripts[i].palm_path.length;
   return {
     task: t.name,
@@ -91,6 +112,8 @@ const rows = ours.sim.tasks.map((t, i) => {
     wasm_replay_physics_steps_per_second: physicsSteps / ours.replay_seconds[i],
     rapier_js_physics_steps_per_second: p.physics_steps / p.seconds,
     wasm_over_rapier_js: (physicsSteps / ours.replay_seconds[i]) / (p.physics_steps / p.seconds),
+    rapier_js_deterministic_physics_steps_per_second: d.physics_steps / d.seconds,
+    wasm_over_rapier_js_deterministic: (physicsSteps / ours.replay_seconds[i]) / (d.physics_steps / d.seconds),
   };
 });
 const geo = (xs) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
@@ -100,11 +123,12 @@ const report = {
   wasm_mean_control_steps_per_second: ours.sim.mean_control_steps_per_second,
   geomean_native_over_wasm: geo(rows.map((r) => r.native_over_wasm)),
   geomean_wasm_over_rapier_js: geo(rows.map((r) => r.wasm_over_rapier_js)),
+  geomean_wasm_over_rapier_js_deterministic: geo(rows.map((r) => r.wasm_over_rapier_js_deterministic)),
   tasks: rows,
 };
-console.log('task            native/s   wasm/s  native:wasm  wasm phys/s  rapier.js phys/s  wasm:js');
+console.log('task            native/s   wasm/s  native:wasm  wasm phys/s  rapier.js phys/s  wasm:js  det.js phys/s  wasm:det.js');
 for (const r of rows) {
-  console.log(`${r.task.padEnd(14)} ${r.native_control_steps_per_second.toFixed(0).padStart(8)} ${r.wasm_control_steps_per_second.toFixed(0).padStart(8)} ${r.native_over_wasm.toFixed(2).padStart(11)} ${r.wasm_replay_physics_steps_per_second.toFixed(0).padStart(12)} ${r.rapier_js_physics_steps_per_second.toFixed(0).padStart(17)} ${r.wasm_over_rapier_js.toFixed(2).padStart(8)}`);
+  console.log(`${r.task.padEnd(14)} ${r.native_control_steps_per_second.toFixed(0).padStart(8)} ${r.wasm_control_steps_per_second.toFixed(0).padStart(8)} ${r.native_over_wasm.toFixed(2).padStart(11)} ${r.wasm_replay_physics_steps_per_second.toFixed(0).padStart(12)} ${r.rapier_js_physics_steps_per_second.toFixed(0).padStart(17)} ${r.wasm_over_rapier_js.toFixed(2).padStart(8)} ${r.rapier_js_deterministic_physics_steps_per_second.toFixed(0).padStart(14)} ${r.wasm_over_rapier_js_deterministic.toFixed(2).padStart(12)}`);
 }
-console.log(`geometric means: native/wasm ${report.geomean_native_over_wasm.toFixed(2)}, wasm/rapier.js ${report.geomean_wasm_over_rapier_js.toFixed(2)} (rapier.js ${peer.version})`);
+console.log(`geometric means: native/wasm ${report.geomean_native_over_wasm.toFixed(2)}, wasm/rapier.js ${report.geomean_wasm_over_rapier_js.toFixed(2)}, wasm/deterministic rapier.js ${report.geomean_wasm_over_rapier_js_deterministic.toFixed(2)} (rapier.js ${peer.version})`);
 if (out) fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
