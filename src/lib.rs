@@ -3,6 +3,7 @@
 //! runner are thin layers over it.
 
 pub mod bench;
+pub mod policy;
 pub mod sim;
 pub mod tasks;
 pub mod teleop;

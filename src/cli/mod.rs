@@ -2,6 +2,7 @@
 
 mod bench;
 mod experts;
+mod policy;
 
 use clap::{Parser, Subcommand};
 
@@ -16,6 +17,12 @@ struct Cli {
 enum Command {
     /// Roll out every task's scripted expert on seeds 0..N and report success rates.
     Experts(experts::ExpertsArgs),
+    /// Pre-train the policy on the pre-training tasks and write its file.
+    Pretrain(policy::PretrainArgs),
+    /// Success rate of a policy file on every task, by rollouts.
+    Eval(policy::EvalArgs),
+    /// Fine-tune a pre-trained policy on scripted demonstrations of one task.
+    Finetune(policy::FinetuneArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -28,5 +35,8 @@ pub fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Experts(args) => experts::run(args),
         Command::Bench { which } => bench::run(which),
+        Command::Pretrain(args) => policy::run_pretrain(args),
+        Command::Eval(args) => policy::run_eval(args),
+        Command::Finetune(args) => policy::run_finetune(args),
     }
 }

@@ -1,0 +1,190 @@
+//! `amf pretrain`, `amf eval` and `amf finetune`: the policy from the command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use serde::Serialize;
+
+use crate::policy::{
+    collect_expert_demonstrations, evaluate, finetune, pretrain, Actor, BcConfig, Checkpoint, Evaluation,
+    PretrainConfig, Regularizer, TrainingProgress, PRETRAIN_TASKS,
+};
+use crate::tasks::TaskId;
+
+/// Evaluation seeds start here, far from the seeds demonstrations are collected on.
+pub const EVAL_FIRST_SEED: u64 = 1_000_000;
+
+#[derive(Args)]
+pub struct PretrainArgs {
+    /// Where to write the policy file.
+    #[arg(long, default_value = "www/policy.amfp")]
+    out: PathBuf,
+    /// Expert episodes per pre-training task.
+    #[arg(long, default_value_t = 100)]
+    episodes_per_task: usize,
+    /// Gradient steps.
+    #[arg(long, default_value_t = 6000)]
+    steps: usize,
+    /// Seeds weights and minibatches.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Evaluation episodes per task afterwards (0: none).
+    #[arg(long, default_value_t = 20)]
+    eval_episodes: usize,
+}
+
+#[derive(Args)]
+pub struct EvalArgs {
+    /// A policy file (`amf pretrain` or `amf finetune --out`).
+    #[arg(long)]
+    policy: PathBuf,
+    /// Episodes per task.
+    #[arg(long, default_value_t = 20)]
+    episodes: usize,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RegularizerChoice {
+    Adaptive,
+    L2,
+    None,
+}
+
+#[derive(Args)]
+pub struct FinetuneArgs {
+    /// The pre-trained policy file.
+    #[arg(long, default_value = "www/policy.amfp")]
+    policy: PathBuf,
+    /// Task to demonstrate.
+    #[arg(long)]
+    task: TaskId,
+    /// Scripted demonstrations of it.
+    #[arg(long, default_value_t = 10)]
+    demos: usize,
+    #[arg(long, value_enum, default_value_t = RegularizerChoice::Adaptive)]
+    regularizer: RegularizerChoice,
+    /// Gate penalty of the adaptive prior.
+    #[arg(long, default_value_t = 0.001)]
+    gate_penalty: f32,
+    /// Weight of the L2 pull towards the pre-trained weights.
+    #[arg(long, default_value_t = 1e-3)]
+    l2_weight: f32,
+    #[arg(long, default_value_t = 1000)]
+    steps: usize,
+    /// Evaluation episodes per task, before and after.
+    #[arg(long, default_value_t = 20)]
+    episodes: usize,
+    /// Where to write the fine-tuned policy, if anywhere.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+fn report_progress(every: usize) -> impl FnMut(TrainingProgress) {
+    move |p: TrainingProgress| {
+        if p.step % every == 0 || p.step == p.steps {
+            eprintln!("step {:>6}/{}  action mse {:.5}  loss {:.5}", p.step, p.steps, p.action_mse, p.total_loss);
+        }
+    }
+}
+
+fn print_evaluation(evaluation: &Evaluation) {
+    println!("{:<14} {:>8}  pre-trained on", "task", "success");
+    for t in &evaluation.tasks {
+        println!("{:<14} {:>7.0}%  {}", t.name, 100.0 * t.success_rate, if t.pretrained_on { "yes" } else { "no" });
+    }
+    println!("{:<14} {:>7.0}%", "mean", 100.0 * evaluation.mean_success);
+}
+
+fn load(path: &PathBuf) -> anyhow::Result<Checkpoint> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Checkpoint::from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()))
+}
+
+fn actor(checkpoint: &Checkpoint) -> &dyn Actor {
+    match checkpoint {
+        Checkpoint::Pretrained { policy, .. } => policy,
+        Checkpoint::FineTuned { policy, .. } => policy,
+    }
+}
+
+pub fn run_pretrain(args: PretrainArgs) -> anyhow::Result<()> {
+    let mut config = PretrainConfig { episodes_per_task: args.episodes_per_task, ..PretrainConfig::default() };
+    config.bc.steps = args.steps;
+    config.bc.seed = args.seed;
+    let (policy, data) = pretrain(&config, &mut report_progress(500))?;
+    eprintln!("trained on {} rows from {:?}", data.len(), PRETRAIN_TASKS.map(|t| t.name()));
+    let checkpoint = Checkpoint::pretrained(policy, config.policy.clone(), PRETRAIN_TASKS.to_vec());
+    let bytes = checkpoint.to_bytes()?;
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&args.out, &bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
+    eprintln!("wrote {} ({} bytes)", args.out.display(), bytes.len());
+    if args.eval_episodes > 0 {
+        print_evaluation(&evaluate(actor(&checkpoint), &TaskId::ALL, args.eval_episodes, EVAL_FIRST_SEED));
+    }
+    Ok(())
+}
+
+pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.episodes > 0, "--episodes must be at least 1");
+    let checkpoint = load(&args.policy)?;
+    let evaluation = evaluate(actor(&checkpoint), &TaskId::ALL, args.episodes, EVAL_FIRST_SEED);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&evaluation)?);
+    } else {
+        print_evaluation(&evaluation);
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct FinetuneReport {
+    task: TaskId,
+    demos: usize,
+    regularizer: Regularizer,
+    before: Evaluation,
+    after: Evaluation,
+    /// Gate value per task (adaptive prior only).
+    alphas: Option<Vec<f32>>,
+}
+
+pub fn run_finetune(args: FinetuneArgs) -> anyhow::Result<()> {
+    let Checkpoint::Pretrained { header, policy: prior } = load(&args.policy)? else {
+        anyhow::bail!("{} is already fine-tuned; start from a pre-trained policy", args.policy.display());
+    };
+    let data = collect_expert_demonstrations(args.task, 10_000, args.demos, 0.0);
+    let regularizer = match args.regularizer {
+        RegularizerChoice::Adaptive => Regularizer::AdaptivePrior { gate_penalty: args.gate_penalty },
+        RegularizerChoice::L2 => Regularizer::L2 { weight: args.l2_weight },
+        RegularizerChoice::None => Regularizer::None,
+    };
+    let bc = BcConfig { steps: args.steps, regularizer, ..BcConfig::default() };
+    let before = evaluate(&prior, &TaskId::ALL, args.episodes, EVAL_FIRST_SEED);
+    let tuned = finetune(&prior, &data, &bc, &mut report_progress(250))?;
+    let after = evaluate(&tuned, &TaskId::ALL, args.episodes, EVAL_FIRST_SEED);
+    let alphas = tuned.is_gated().then(|| tuned.alphas().into_data().try_into_vec::<f32>().unwrap_or_default());
+    if let Some(out) = &args.out {
+        let mut trained_on = header.trained_on.clone();
+        trained_on.push(args.task);
+        std::fs::write(out, Checkpoint::finetuned(tuned, header.policy.clone(), trained_on).to_bytes()?)?;
+    }
+    let report = FinetuneReport { task: args.task, demos: args.demos, regularizer, before, after, alphas };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{:<14} {:>7} {:>7}", "task", "before", "after");
+        for (b, a) in report.before.tasks.iter().zip(&report.after.tasks) {
+            println!("{:<14} {:>6.0}% {:>6.0}%", b.name, 100.0 * b.success_rate, 100.0 * a.success_rate);
+        }
+        if let Some(alphas) = &report.alphas {
+            println!("gates: {alphas:.2?}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! Evaluation by rollouts: many episodes stepped in lockstep, so the policy runs one
+//! batched forward pass per control step for all of them.
+
+use burn::prelude::*;
+use serde::Serialize;
+
+use super::finetuned::FineTunedPolicy;
+use super::network::Policy;
+use super::pretrain::PRETRAIN_TASKS;
+use crate::sim::{Action, ACTION_DIM};
+use crate::tasks::{Episode, Observation, TaskId, OBS_DIM};
+
+/// Anything that maps a batch of observations to actions.
+pub trait Actor {
+    fn act(&self, observations: &[Observation]) -> Vec<Action>;
+}
+
+fn batch(observations: &[Observation]) -> Tensor<2> {
+    let flat: Vec<f32> = observations.iter().flat_map(|o| o.0).collect();
+    Tensor::from_data(TensorData::new(flat, [observations.len(), OBS_DIM]), &super::cpu())
+}
+
+fn unbatch(means: Tensor<2>) -> Vec<Action> {
+    let flat: Vec<f32> = means.into_data().try_into_vec::<f32>().unwrap_or_default();
+    flat.chunks_exact(ACTION_DIM).map(|c| [c[0], c[1], c[2], c[3]]).collect()
+}
+
+impl Actor for Policy {
+    fn act(&self, observations: &[Observation]) -> Vec<Action> {
+        unbatch(self.forward(batch(observations)))
+    }
+}
+
+impl Actor for FineTunedPolicy {
+    fn act(&self, observations: &[Observation]) -> Vec<Action> {
+        unbatch(self.forward(batch(observations)))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskSuccess {
+    pub name: &'static str,
+    pub success_rate: f64,
+    pub episodes: usize,
+    pub pretrained_on: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Evaluation {
+    pub tasks: Vec<TaskSuccess>,
+    pub mean_success: f64,
+}
+
+impl Evaluation {
+    pub fn success_of(&self, task: TaskId) -> Option<f64> {
+        self.tasks.iter().find(|t| t.name == task.name()).map(|t| t.success_rate)
+    }
+}
+
+/// Rolls `actor` out on `episodes` seeds (from `first_seed`) of each task in `tasks`.
+pub fn evaluate(actor: &dyn Actor, tasks: &[TaskId], episodes: usize, first_seed: u64) -> Evaluation {
+    let mut running: Vec<Episode> = tasks
+        .iter()
+        .flat_map(|&task| (0..episodes as u64).map(move |k| Episode::new(task, first_seed + k)))
+        .collect();
+    loop {
+        let active: Vec<usize> = (0..running.len()).filter(|&i| !running[i].is_done()).collect();
+        if active.is_empty() {
+            break;
+        }
+        let observations: Vec<Observation> = active.iter().map(|&i| running[i].observation()).collect();
+        let actions = actor.act(&observations);
+        step_all(&mut running, &active, &actions);
+    }
+    let tasks: Vec<TaskSuccess> = tasks
+        .iter()
+        .map(|&task| {
+            let mine: Vec<&Episode> = running.iter().filter(|e| e.task() == task).collect();
+            let successes = mine.iter().filter(|e| e.is_success()).count();
+            TaskSuccess {
+                name: task.name(),
+                success_rate: successes as f64 / mine.len().max(1) as f64,
+                episodes: mine.len(),
+                pretrained_on: PRETRAIN_TASKS.contains(&task),
+            }
+        })
+        .collect();
+    let mean_success = tasks.iter().map(|t| t.success_rate).sum::<f64>() / tasks.len().max(1) as f64;
+    Evaluation { tasks, mean_success }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn step_all(running: &mut [Episode], active: &[usize], actions: &[Action]) {
+    use rayon::prelude::*;
+    let mut chosen: Vec<(&mut Episode, Action)> = Vec::with_capacity(active.len());
+    let mut next = active.iter().zip(actions).peekable();
+    for (i, episode) in running.iter_mut().enumerate() {
+        if let Some(&(&j, &action)) = next.peek() {
+            if i == j {
+                chosen.push((episode, action));
+                next.next();
+            }
+        }
+    }
+    chosen.into_par_iter().for_each(|(episode, action)| {
+        episode.step(action);
+    });
+}
+
+#[cfg(target_arch = "wasm32")]
+fn step_all(running: &mut [Episode], active: &[usize], actions: &[Action]) {
+    for (&i, &action) in active.iter().zip(actions) {
+        running[i].step(action);
+    }
+}

@@ -1,0 +1,70 @@
+//! A fine-tuned policy with the adaptive prior: a frozen copy of the pre-trained policy
+//! and a per-task gate `alpha(c)` in [0, 1] mixing the two,
+//! `pi(s, c) = alpha(c) * pi_theta(s, c) + (1 - alpha(c)) * pi_0(s, c)`.
+//! Without the gate (plain or L2-regularised fine-tuning) `alpha` is 1 everywhere.
+
+use burn::module::Param;
+use burn::prelude::*;
+use burn::tensor::activation::sigmoid;
+
+use super::network::Policy;
+use crate::tasks::observation::TASK_ONE_HOT;
+use crate::tasks::NUM_TASKS;
+
+/// The gate's logits are this multiple of the trained parameter, so the gate moves at a
+/// useful speed under Adam's step sizes, which are tuned for the network's weights.
+const GATE_SCALE: f32 = 10.0;
+
+#[derive(Module, Debug)]
+pub struct FineTunedPolicy {
+    pub tuned: Policy,
+    /// The pre-trained policy; never trained (its parameters take no gradient).
+    pub prior: Policy,
+    /// `alpha(c) = sigmoid(GATE_SCALE * gate[c])`.
+    gate: Param<Tensor<1>>,
+    /// Whether the gate is in use; without it the output is the tuned network's alone.
+    gated: bool,
+}
+
+impl FineTunedPolicy {
+    /// Starts from `prior`: the tuned copy equals it, and the gate is half open.
+    pub fn new(prior: &Policy, gated: bool, device: &Device) -> FineTunedPolicy {
+        FineTunedPolicy {
+            tuned: prior.clone(),
+            prior: prior.clone().no_grad(),
+            gate: Param::from_tensor(Tensor::zeros([NUM_TASKS], device)).set_require_grad(gated),
+            gated,
+        }
+    }
+
+    pub fn is_gated(&self) -> bool {
+        self.gated
+    }
+
+    /// `alpha(c)` for every task, `[NUM_TASKS]`.
+    pub fn alphas(&self) -> Tensor<1> {
+        if self.gated {
+            sigmoid(self.gate.val() * GATE_SCALE)
+        } else {
+            Tensor::ones([NUM_TASKS], &self.gate.val().device())
+        }
+    }
+
+    /// Per-row `alpha`, `[n, 1]`, read from the observations' task one-hot.
+    fn row_alphas(&self, obs: &Tensor<2>) -> Tensor<2> {
+        let [n, _] = obs.dims();
+        let one_hot = obs.clone().slice([0..n, TASK_ONE_HOT]);
+        one_hot.matmul(self.alphas().unsqueeze_dim::<2>(1))
+    }
+
+    /// Mean action, `[n, ACTION_DIM]`.
+    pub fn forward(&self, obs: Tensor<2>) -> Tensor<2> {
+        if !self.gated {
+            return self.tuned.forward(obs);
+        }
+        let alpha = self.row_alphas(&obs);
+        let tuned = self.tuned.forward(obs.clone());
+        let prior = self.prior.forward(obs).detach();
+        alpha.clone() * tuned + (alpha.neg() + 1.0) * prior
+    }
+}

@@ -1,0 +1,31 @@
+//! The multi-task policy `pi(s, c)`: a burn network trained by behavioral cloning,
+//! pre-trained on some tasks and fine-tuned on demonstrations, with the adaptive prior
+//! against forgetting, batched evaluation by rollouts, and checkpoints.
+//!
+//! Backends are chosen at run time from a burn `Device`: `Device::flex()` (pure-Rust
+//! CPU, natively and in wasm) for inference, and its `.autodiff()` for training.
+
+mod bc;
+mod checkpoint;
+mod dataset;
+mod eval;
+mod finetuned;
+mod network;
+mod pretrain;
+
+pub use bc::{finetune, train_policy, BcConfig, Regularizer, TrainingProgress};
+pub use checkpoint::{Checkpoint, CheckpointError};
+pub use dataset::{collect_expert_demonstrations, Dataset, DatasetError};
+pub use eval::{evaluate, Actor, Evaluation, TaskSuccess};
+pub use finetuned::FineTunedPolicy;
+pub use network::{NormStats, Policy, PolicyConfig};
+pub use pretrain::{pretrain, PretrainConfig, PRETRAIN_TASKS};
+pub use bc::BcError;
+pub use checkpoint::{CheckpointHeader, CheckpointKind};
+
+use burn::prelude::Device;
+
+/// The CPU device used for inference.
+pub fn cpu() -> Device {
+    Device::flex()
+}

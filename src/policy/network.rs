@@ -1,0 +1,138 @@
+//! The policy network: observation normalisation, two hidden layers with layer norm,
+//! a mean head, and a learned state-independent log standard deviation (a Gaussian
+//! head, so the selector can use the predictive distribution).
+
+use burn::module::Param;
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+use serde::{Deserialize, Serialize};
+
+use crate::sim::ACTION_DIM;
+use crate::tasks::observation::TASK_ONE_HOT;
+use crate::tasks::OBS_DIM;
+
+/// Shape of the network (defaults in the field docs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyConfig {
+    /// Width of both hidden layers (default: 256).
+    pub hidden: usize,
+    /// Initial log standard deviation of the action distribution (default: -1).
+    pub initial_log_std: f32,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig { hidden: 256, initial_log_std: -1.0 }
+    }
+}
+
+/// Per-dimension observation mean and standard deviation. The task one-hot is left as it
+/// is (mean 0, std 1): unseen tasks' bits are all zero in pre-training data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NormStats {
+    pub mean: Vec<f32>,
+    pub std: Vec<f32>,
+}
+
+impl NormStats {
+    /// Statistics of `n` observations stored row-major in `obs`.
+    pub fn from_observations(obs: &[f32]) -> NormStats {
+        let n = (obs.len() / OBS_DIM).max(1) as f64;
+        let mut mean = vec![0.0f64; OBS_DIM];
+        let mut square = vec![0.0f64; OBS_DIM];
+        for row in obs.chunks_exact(OBS_DIM) {
+            for (i, &x) in row.iter().enumerate() {
+                mean[i] += f64::from(x);
+                square[i] += f64::from(x) * f64::from(x);
+            }
+        }
+        let mut stats = NormStats { mean: vec![0.0; OBS_DIM], std: vec![1.0; OBS_DIM] };
+        for i in 0..OBS_DIM {
+            if TASK_ONE_HOT.contains(&i) {
+                continue;
+            }
+            let m = mean[i] / n;
+            stats.mean[i] = m as f32;
+            stats.std[i] = ((square[i] / n - m * m).max(0.0).sqrt() as f32).max(1e-3);
+        }
+        stats
+    }
+
+    pub fn identity() -> NormStats {
+        NormStats { mean: vec![0.0; OBS_DIM], std: vec![1.0; OBS_DIM] }
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct Policy {
+    /// Saved with the weights but never trained.
+    obs_mean: Param<Tensor<1>>,
+    obs_inv_std: Param<Tensor<1>>,
+    hidden1: Linear,
+    norm1: LayerNorm,
+    hidden2: Linear,
+    norm2: LayerNorm,
+    mean_head: Linear,
+    log_std: Param<Tensor<1>>,
+}
+
+impl Policy {
+    pub fn new(config: &PolicyConfig, stats: &NormStats, device: &Device) -> Policy {
+        let constant = |values: Vec<f32>| {
+            let n = values.len();
+            Param::from_tensor(Tensor::from_data(TensorData::new(values, [n]), device)).set_require_grad(false)
+        };
+        Policy {
+            obs_mean: constant(stats.mean.clone()),
+            obs_inv_std: constant(stats.std.iter().map(|s| 1.0 / s).collect()),
+            hidden1: LinearConfig::new(OBS_DIM, config.hidden).init(device),
+            norm1: LayerNormConfig::new(config.hidden).init(device),
+            hidden2: LinearConfig::new(config.hidden, config.hidden).init(device),
+            norm2: LayerNormConfig::new(config.hidden).init(device),
+            mean_head: LinearConfig::new(config.hidden, ACTION_DIM).init(device),
+            log_std: Param::from_tensor(Tensor::full([ACTION_DIM], config.initial_log_std, device)),
+        }
+    }
+
+    /// The penultimate activations `h(s, c)`, `[n, hidden]`: the selector's embedding.
+    pub fn embed(&self, obs: Tensor<2>) -> Tensor<2> {
+        let x = (obs - self.obs_mean.val().unsqueeze::<2>()) * self.obs_inv_std.val().unsqueeze::<2>();
+        let x = relu(self.norm1.forward(self.hidden1.forward(x)));
+        relu(self.norm2.forward(self.hidden2.forward(x)))
+    }
+
+    /// Mean action, `[n, ACTION_DIM]`.
+    pub fn forward(&self, obs: Tensor<2>) -> Tensor<2> {
+        self.mean_head.forward(self.embed(obs))
+    }
+
+    /// Log standard deviation of each action component, `[ACTION_DIM]`.
+    pub fn log_std(&self) -> Tensor<1> {
+        self.log_std.val()
+    }
+
+    /// Squared distance of the trainable weights from `other`'s (for the L2 pull).
+    pub fn squared_distance(&self, other: &Policy) -> Tensor<1> {
+        let linear = |a: &Linear, b: &Linear| {
+            let mut d = (a.weight.val() - b.weight.val()).square().sum();
+            if let (Some(x), Some(y)) = (&a.bias, &b.bias) {
+                d = d + (x.val() - y.val()).square().sum();
+            }
+            d
+        };
+        let norm = |a: &LayerNorm, b: &LayerNorm| {
+            let mut d = (a.gamma.val() - b.gamma.val()).square().sum();
+            if let (Some(x), Some(y)) = (&a.beta, &b.beta) {
+                d = d + (x.val() - y.val()).square().sum();
+            }
+            d
+        };
+        linear(&self.hidden1, &other.hidden1)
+            + norm(&self.norm1, &other.norm1)
+            + linear(&self.hidden2, &other.hidden2)
+            + norm(&self.norm2, &other.norm2)
+            + linear(&self.mean_head, &other.mean_head)
+            + (self.log_std.val() - other.log_std.val()).square().sum()
+    }
+}
