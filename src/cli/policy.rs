@@ -8,12 +8,10 @@ use serde::Serialize;
 
 use crate::policy::{
     collect_expert_demonstrations, evaluate, finetune, pretrain, Actor, BcConfig, Checkpoint, Evaluation,
-    PretrainConfig, Regularizer, TrainingProgress, PRETRAIN_TASKS,
+    PretrainConfig, Regularizer, TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
 };
 use crate::tasks::TaskId;
 
-/// Evaluation seeds start here, far from the seeds demonstrations are collected on.
-pub const EVAL_FIRST_SEED: u64 = 1_000_000;
 
 #[derive(Args)]
 pub struct PretrainArgs {

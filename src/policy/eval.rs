@@ -57,36 +57,70 @@ impl Evaluation {
     }
 }
 
+/// An evaluation in progress: every episode advances one control step per `advance`,
+/// so a caller without threads (the page) can spread the work over many short slices.
+pub struct Evaluator {
+    tasks: Vec<TaskId>,
+    running: Vec<Episode>,
+}
+
+impl Evaluator {
+    /// `episodes` seeds (from `first_seed`) of each task in `tasks`.
+    pub fn new(tasks: &[TaskId], episodes: usize, first_seed: u64) -> Evaluator {
+        let running = tasks
+            .iter()
+            .flat_map(|&task| (0..episodes as u64).map(move |k| Episode::new(task, first_seed + k)))
+            .collect();
+        Evaluator { tasks: tasks.to_vec(), running }
+    }
+
+    /// One batched policy step for every unfinished episode; `false` once all are done.
+    pub fn advance(&mut self, actor: &dyn Actor) -> bool {
+        let active: Vec<usize> = (0..self.running.len()).filter(|&i| !self.running[i].is_done()).collect();
+        if active.is_empty() {
+            return false;
+        }
+        let observations: Vec<Observation> = active.iter().map(|&i| self.running[i].observation()).collect();
+        let actions = actor.act(&observations);
+        step_all(&mut self.running, &active, &actions);
+        true
+    }
+
+    /// Fraction of the work done, from the steps taken against the horizons.
+    pub fn progress(&self) -> f32 {
+        let (done, total) = self.running.iter().fold((0, 0), |(d, t), e| {
+            let horizon = e.task().horizon();
+            (d + if e.is_done() { horizon } else { e.steps() }, t + horizon)
+        });
+        done as f32 / total.max(1) as f32
+    }
+
+    /// Success rates so far (final once `advance` has returned `false`).
+    pub fn evaluation(&self) -> Evaluation {
+        let tasks: Vec<TaskSuccess> = self
+            .tasks
+            .iter()
+            .map(|&task| {
+                let mine: Vec<&Episode> = self.running.iter().filter(|e| e.task() == task).collect();
+                let successes = mine.iter().filter(|e| e.is_success()).count();
+                TaskSuccess {
+                    name: task.name(),
+                    success_rate: successes as f64 / mine.len().max(1) as f64,
+                    episodes: mine.len(),
+                    pretrained_on: PRETRAIN_TASKS.contains(&task),
+                }
+            })
+            .collect();
+        let mean_success = tasks.iter().map(|t| t.success_rate).sum::<f64>() / tasks.len().max(1) as f64;
+        Evaluation { tasks, mean_success }
+    }
+}
+
 /// Rolls `actor` out on `episodes` seeds (from `first_seed`) of each task in `tasks`.
 pub fn evaluate(actor: &dyn Actor, tasks: &[TaskId], episodes: usize, first_seed: u64) -> Evaluation {
-    let mut running: Vec<Episode> = tasks
-        .iter()
-        .flat_map(|&task| (0..episodes as u64).map(move |k| Episode::new(task, first_seed + k)))
-        .collect();
-    loop {
-        let active: Vec<usize> = (0..running.len()).filter(|&i| !running[i].is_done()).collect();
-        if active.is_empty() {
-            break;
-        }
-        let observations: Vec<Observation> = active.iter().map(|&i| running[i].observation()).collect();
-        let actions = actor.act(&observations);
-        step_all(&mut running, &active, &actions);
-    }
-    let tasks: Vec<TaskSuccess> = tasks
-        .iter()
-        .map(|&task| {
-            let mine: Vec<&Episode> = running.iter().filter(|e| e.task() == task).collect();
-            let successes = mine.iter().filter(|e| e.is_success()).count();
-            TaskSuccess {
-                name: task.name(),
-                success_rate: successes as f64 / mine.len().max(1) as f64,
-                episodes: mine.len(),
-                pretrained_on: PRETRAIN_TASKS.contains(&task),
-            }
-        })
-        .collect();
-    let mean_success = tasks.iter().map(|t| t.success_rate).sum::<f64>() / tasks.len().max(1) as f64;
-    Evaluation { tasks, mean_success }
+    let mut evaluator = Evaluator::new(tasks, episodes, first_seed);
+    while evaluator.advance(actor) {}
+    evaluator.evaluation()
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -16,7 +16,7 @@ mod pretrain;
 pub use bc::{finetune, train_policy, BcConfig, Regularizer, TrainingProgress};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use dataset::{collect_expert_demonstrations, Dataset, DatasetError};
-pub use eval::{evaluate, Actor, Evaluation, TaskSuccess};
+pub use eval::{evaluate, Actor, Evaluation, Evaluator, TaskSuccess};
 pub use finetuned::FineTunedPolicy;
 pub use network::{NormStats, Policy, PolicyConfig};
 pub use pretrain::{pretrain, PretrainConfig, PRETRAIN_TASKS};
@@ -24,6 +24,9 @@ pub use bc::BcError;
 pub use checkpoint::{CheckpointHeader, CheckpointKind};
 
 use burn::prelude::Device;
+
+/// Evaluation seeds start here, far from the seeds demonstrations are collected on.
+pub const EVAL_FIRST_SEED: u64 = 1_000_000;
 
 /// The CPU device used for inference.
 pub fn cpu() -> Device {

@@ -6,7 +6,9 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use super::policy_panel::{evaluate_in_slices, fetch_policy, SuccessTable};
 use super::stage::{Driver, StageHandle, Status};
+use crate::policy::Evaluation;
 use crate::sim::CONTROL_HZ;
 use crate::tasks::TaskId;
 
@@ -35,15 +37,21 @@ pub fn app() -> Html {
     let stage = use_mut_ref(|| None::<StageHandle>);
     let status = use_state(|| None::<Status>);
     let error = use_state(|| None::<String>);
+    let policy_state = use_state(|| PolicyState::Loading);
+    let evaluation = use_state(|| (0.0f32, None::<Evaluation>));
 
     {
         let (canvas_ref, stage, status, error) = (canvas_ref.clone(), stage.clone(), status.clone(), error.clone());
+        let (policy_state, evaluation) = (policy_state.clone(), evaluation.clone());
         use_effect_with((), move |_| {
             let (task, seed) = initial_episode();
             let on_status = Callback::from(move |s: Status| status.set(Some(s)));
             match canvas_ref.cast::<HtmlCanvasElement>() {
                 Some(canvas) => match StageHandle::start(canvas, task, seed, on_status) {
-                    Ok(handle) => *stage.borrow_mut() = Some(handle),
+                    Ok(handle) => {
+                        *stage.borrow_mut() = Some(handle);
+                        load_policy(stage.clone(), policy_state, evaluation);
+                    }
                     Err(message) => error.set(Some(message)),
                 },
                 None => error.set(Some("the page has no canvas to draw on".into())),
@@ -80,6 +88,10 @@ pub fn app() -> Html {
     let on_watch = {
         let run = with_stage.clone();
         Callback::from(move |_| run(Rc::new(|h: &StageHandle| h.watch_expert()))())
+    };
+    let on_watch_policy = {
+        let run = with_stage.clone();
+        Callback::from(move |_| run(Rc::new(|h: &StageHandle| h.watch_policy()))())
     };
     let on_grip = {
         let run = with_stage.clone();
@@ -123,6 +135,22 @@ pub fn app() -> Html {
                         </button>
                     </div>
                     { status_panel(status.as_ref()) }
+                    <section class="policy">
+                        <h2>{ "Pre-trained policy" }</h2>
+                        { match &*policy_state {
+                            PolicyState::Loading => html! { <p class="muted">{ "Loading the policy…" }</p> },
+                            PolicyState::Failed(message) => html! {
+                                <p class="error-inline" role="alert">{ format!("The policy could not be loaded: {message}") }</p>
+                            },
+                            PolicyState::Ready => html! {
+                                <>
+                                    <button id="watch-policy" onclick={on_watch_policy}>{ "▶ Watch the policy" }</button>
+                                    <SuccessTable progress={evaluation.0} evaluation={evaluation.1.clone()} />
+                                    <p class="muted small">{ "● in the pre-training data. Success over 5 rollouts per task." }</p>
+                                </>
+                            },
+                        } }
+                    </section>
                     { legend() }
                 </aside>
             </main>
@@ -130,11 +158,40 @@ pub fn app() -> Html {
     }
 }
 
+#[derive(Clone, PartialEq)]
+enum PolicyState {
+    Loading,
+    Ready,
+    Failed(String),
+}
+
+/// Fetches the policy, hands it to the stage, then measures its success per task.
+fn load_policy(
+    stage: Rc<std::cell::RefCell<Option<StageHandle>>>,
+    state: UseStateHandle<PolicyState>,
+    evaluation: UseStateHandle<(f32, Option<Evaluation>)>,
+) {
+    wasm_bindgen_futures::spawn_local(async move {
+        match fetch_policy().await {
+            Ok(policy) => {
+                let policy = Rc::new(policy);
+                if let Some(handle) = stage.borrow().as_ref() {
+                    handle.set_policy(policy.clone());
+                }
+                state.set(PolicyState::Ready);
+                evaluate_in_slices(policy, Callback::from(move |update| evaluation.set(update)));
+            }
+            Err(message) => state.set(PolicyState::Failed(message)),
+        }
+    });
+}
+
 fn status_panel(status: Option<&Status>) -> Html {
     let Some(s) = status else { return html! { <p class="status">{ "Loading the scene…" }</p> } };
     let driver = match s.driver {
         Driver::Person => "you",
         Driver::Expert => "the scripted expert",
+        Driver::Policy => "the pre-trained policy",
     };
     html! {
         <dl class="status" id="episode-status">

@@ -3,6 +3,7 @@
 
 mod app;
 mod bench_page;
+mod policy_panel;
 mod render;
 mod stage;
 

@@ -13,6 +13,7 @@ use yew::Callback;
 
 use super::render::SceneRenderer;
 use crate::sim::{Color, Visual, VisualShape, CONTROL_DT};
+use crate::policy::{Actor, Policy};
 use crate::tasks::{Episode, TaskId};
 use crate::teleop::{OrbitCamera, Teleop, HEIGHT_STEP_M, KEY_STEP_M};
 
@@ -23,6 +24,8 @@ pub enum Driver {
     Person,
     /// The task's scripted expert.
     Expert,
+    /// The pre-trained policy.
+    Policy,
 }
 
 /// What the page shows about the episode; emitted only when it changes.
@@ -52,6 +55,7 @@ pub struct Stage {
     renderer: SceneRenderer,
     canvas: HtmlCanvasElement,
     drag: Option<Drag>,
+    policy: Option<Rc<Policy>>,
     /// Simulated time not yet stepped, in seconds.
     backlog: f64,
     last_frame_ms: Option<f64>,
@@ -82,6 +86,7 @@ impl StageHandle {
             renderer,
             canvas: canvas.clone(),
             drag: None,
+            policy: None,
             backlog: 0.0,
             last_frame_ms: None,
             frames: 0,
@@ -111,6 +116,22 @@ impl StageHandle {
         stage.backlog = 0.0;
     }
 
+    pub fn set_policy(&self, policy: Rc<Policy>) {
+        self.stage.borrow_mut().policy = Some(policy);
+    }
+
+    /// Restarts the episode with the pre-trained policy driving (if it is loaded).
+    pub fn watch_policy(&self) {
+        let mut stage = self.stage.borrow_mut();
+        if stage.policy.is_none() {
+            return;
+        }
+        let (task, seed) = (stage.episode.task(), stage.episode.seed());
+        stage.episode = Episode::new(task, seed);
+        stage.driver = Driver::Policy;
+        stage.backlog = 0.0;
+    }
+
     pub fn toggle_grip(&self) {
         self.stage.borrow_mut().take_over(|teleop| teleop.toggle_grip());
     }
@@ -119,7 +140,7 @@ impl StageHandle {
 impl Stage {
     /// The person acts: the expert (if it was driving) hands over where the arm is.
     fn take_over(&mut self, change: impl FnOnce(&mut Teleop)) {
-        if self.driver == Driver::Expert {
+        if self.driver != Driver::Person {
             self.driver = Driver::Person;
             let gripping = self.episode.observation().opening() < 0.04;
             self.teleop = Teleop { desired: self.episode.tcp_target(), gripping };
@@ -135,6 +156,10 @@ impl Stage {
         while self.backlog >= f64::from(CONTROL_DT) && stepped < MAX_STEPS_PER_FRAME {
             let action = match self.driver {
                 Driver::Expert => self.episode.expert_action(),
+                Driver::Policy => match &self.policy {
+                    Some(policy) => policy.act(&[self.episode.observation()])[0],
+                    None => [0.0, 0.0, 0.0, -1.0],
+                },
                 Driver::Person => self.teleop.action(self.episode.tcp_target()),
             };
             self.episode.step(action);

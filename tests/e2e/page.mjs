@@ -78,7 +78,30 @@ try {
   console.log(`rendering ${((f1 - f0) / seconds).toFixed(1)} frames/s while simulating ${((s1 - s0) / seconds).toFixed(1)} control steps/s (real time is 20)`);
   await page.screenshot({ path: `${artifacts}03-expert-success.png` });
 
+  // 4. The pre-trained policy: its success table fills in, and it can drive the arm.
+  const started = Date.now();
+  await page.waitForSelector('#policy-success', { timeout: 180000 });
+  const rows = await page.$$eval('#policy-success tr[data-task]', (trs) => trs.map((tr) => [tr.dataset.task, Number(tr.dataset.success)]));
+  console.log(`policy evaluated in the page in ${((Date.now() - started) / 1000).toFixed(1)} s: ${rows.map(([t, s]) => `${t} ${Math.round(100 * s)}%`).join(', ')}`);
+  assert(rows.length === 10, `the success table has ${rows.length} rows`);
+  assert(rows.find(([t]) => t === 'reach')[1] > 0.5, 'the pre-trained policy fails at reaching');
+  await page.selectOption('#task-picker', 'reach');
+  await page.click('#watch-policy');
+  await page.waitForFunction(() => document.querySelector('#scene').dataset.success === 'true', null, { timeout: 30000 });
+  console.log(`the pre-trained policy reached the goal in ${await attr('data-steps')} steps`);
+  await page.screenshot({ path: `${artifacts}04-policy.png` });
+
   assert(problems.length === 0, `the page reported problems:\n${problems.join('\n')}`);
+
+  // 5. A missing policy file is reported in the page, and the scene still works.
+  const broken = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  await broken.route('**/policy.amfp', (route) => route.fulfill({ status: 404, body: 'gone' }));
+  await broken.goto(`${base}?task=reach&seed=3`);
+  const message = await broken.textContent('.error-inline', { timeout: 60000 });
+  assert(/could not be loaded: .*HTTP 404/.test(message), `unclear message for a missing policy: ${message}`);
+  await broken.waitForFunction(() => Number(document.querySelector('#scene')?.dataset.frames ?? 0) > 5, null, { timeout: 30000 });
+  console.log(`missing policy file reported: "${message}"`);
+  await broken.close();
   console.log('page end-to-end test: ok');
 } catch (error) {
   await page.screenshot({ path: `${artifacts}failure.png` }).catch(() => {});
