@@ -120,3 +120,44 @@ pub fn time_replay(script: &PhysicsScript, clock: &mut dyn FnMut() -> f64) -> f6
     }
     clock() - start
 }
+
+/// Behavioral-cloning speed: one fine-tuning round of `steps` gradient steps on scripted
+/// demonstrations of `demos` episodes of an unseen task, from the given prior.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrainingBench {
+    pub demos: usize,
+    pub rows: usize,
+    pub steps: usize,
+    pub batch_size: usize,
+    pub seconds: f64,
+    pub samples_per_second: f64,
+    /// Milliseconds per single-observation forward pass (a control step's inference).
+    pub inference_ms: f64,
+}
+
+pub fn bench_training(prior: &crate::policy::Policy, demos: usize, steps: usize, clock: &mut dyn FnMut() -> f64) -> TrainingBench {
+    use crate::policy::{collect_expert_demonstrations, finetune, Actor, BcConfig};
+    let data = collect_expert_demonstrations(TaskId::DrawerClose, 10_000, demos, 0.0);
+    let bc = BcConfig { steps, ..BcConfig::default() };
+    let start = clock();
+    let tuned = finetune(prior, &data, &bc, &mut |_| {});
+    let seconds = clock() - start;
+    let observation = [Episode::new(TaskId::DrawerClose, 1).observation()];
+    let repeats = 200;
+    let start = clock();
+    if let Ok(tuned) = &tuned {
+        for _ in 0..repeats {
+            std::hint::black_box(tuned.act(&observation));
+        }
+    }
+    let inference_ms = (clock() - start) * 1000.0 / f64::from(repeats);
+    TrainingBench {
+        demos,
+        rows: data.len(),
+        steps,
+        batch_size: bc.batch_size,
+        seconds,
+        samples_per_second: (steps * bc.batch_size) as f64 / seconds.max(1e-9),
+        inference_ms,
+    }
+}

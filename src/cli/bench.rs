@@ -17,6 +17,17 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Fine-tuning speed: one round on scripted demonstrations, from a policy file.
+    Train {
+        #[arg(long, default_value = "www/policy.amfp")]
+        policy: std::path::PathBuf,
+        /// Demonstrations in the round.
+        #[arg(long, default_value_t = 40)]
+        demos: usize,
+        /// Gradient steps in the round.
+        #[arg(long, default_value_t = 1000)]
+        steps: usize,
+    },
 }
 
 pub fn run(which: BenchCommand) -> anyhow::Result<()> {
@@ -32,6 +43,16 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
                 }
                 println!("{:<14} {:>9.0} control steps/s", "mean", report.mean_control_steps_per_second);
             }
+            Ok(())
+        }
+        BenchCommand::Train { policy, demos, steps } => {
+            let bytes = std::fs::read(&policy)?;
+            let crate::policy::Checkpoint::Pretrained { policy, .. } = crate::policy::Checkpoint::from_bytes(&bytes)? else {
+                anyhow::bail!("expected a pre-trained policy");
+            };
+            let origin = Instant::now();
+            let report = crate::bench::bench_training(&policy, demos, steps, &mut || origin.elapsed().as_secs_f64());
+            println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
     }

@@ -5,7 +5,9 @@
 use serde::Serialize;
 use yew::prelude::*;
 
-use crate::bench::{bench_sim, physics_script, time_replay, PhysicsScript, SimBench};
+use crate::bench::{bench_sim, bench_training, physics_script, time_replay, PhysicsScript, SimBench, TrainingBench};
+use super::policy_panel::fetch_policy;
+use crate::policy::Policy;
 use crate::tasks::TaskId;
 
 #[derive(Serialize)]
@@ -15,6 +17,8 @@ struct BrowserBench {
     scripts: Vec<PhysicsScript>,
     /// Seconds this build takes to replay each script (same order).
     replay_seconds: Vec<f64>,
+    /// A fine-tuning round of 40 demonstrations on the CPU backend (flex).
+    training: Option<TrainingBench>,
 }
 
 fn seconds_now() -> f64 {
@@ -33,13 +37,14 @@ fn seconds_per_replay(script: &PhysicsScript) -> f64 {
     total / f64::from(count)
 }
 
-fn run(episodes: u64) -> BrowserBench {
+fn run(episodes: u64, policy: Option<&Policy>) -> BrowserBench {
     // Warm-up: let the engine tier the wasm up before anything is timed.
     bench_sim(1, &mut seconds_now);
     let sim = bench_sim(episodes, &mut seconds_now);
     let scripts: Vec<PhysicsScript> = TaskId::ALL.iter().map(|&t| physics_script(t, 0)).collect();
     let replay_seconds = scripts.iter().map(seconds_per_replay).collect();
-    BrowserBench { sim, scripts, replay_seconds }
+    let training = policy.map(|policy| bench_training(policy, 40, 1000, &mut seconds_now));
+    BrowserBench { sim, scripts, replay_seconds, training }
 }
 
 #[function_component(BenchPage)]
@@ -48,12 +53,14 @@ pub fn bench_page() -> Html {
     {
         let results = results.clone();
         use_effect_with((), move |_| {
-            // Let the page paint "running" first.
-            let timer = gloo::timers::callback::Timeout::new(50, move || {
-                let report = run(3);
+            wasm_bindgen_futures::spawn_local(async move {
+                let policy = fetch_policy().await.ok();
+                // Let the page paint "running" first.
+                gloo::timers::future::TimeoutFuture::new(50).await;
+                let report = run(3, policy.as_ref());
                 results.set(Some(serde_json::to_string(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))));
             });
-            move || drop(timer)
+            || ()
         });
     }
     html! {

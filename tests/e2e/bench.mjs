@@ -10,6 +10,7 @@ import { launchOptions } from './common.mjs';
 const [base = 'http://127.0.0.1:8090/', amf = 'target/release/amf', out] = process.argv.slice(2);
 
 const native = JSON.parse(execFileSync(amf, ['bench', 'sim', '--episodes', '3', '--json']));
+const nativeTraining = JSON.parse(execFileSync(amf, ['bench', 'train']));
 
 const browser = await chromium.launch(launchOptions());
 const page = await browser.newPage();
@@ -125,10 +126,19 @@ const report = {
   geomean_wasm_over_rapier_js: geo(rows.map((r) => r.wasm_over_rapier_js)),
   geomean_wasm_over_rapier_js_deterministic: geo(rows.map((r) => r.wasm_over_rapier_js_deterministic)),
   tasks: rows,
+  training: {
+    native: nativeTraining,
+    wasm_cpu: ours.training,
+    native_over_wasm_samples_per_second: ours.training ? nativeTraining.samples_per_second / ours.training.samples_per_second : null,
+  },
 };
 console.log('task            native/s   wasm/s  native:wasm  wasm phys/s  rapier.js phys/s  wasm:js  det.js phys/s  wasm:det.js');
 for (const r of rows) {
   console.log(`${r.task.padEnd(14)} ${r.native_control_steps_per_second.toFixed(0).padStart(8)} ${r.wasm_control_steps_per_second.toFixed(0).padStart(8)} ${r.native_over_wasm.toFixed(2).padStart(11)} ${r.wasm_replay_physics_steps_per_second.toFixed(0).padStart(12)} ${r.rapier_js_physics_steps_per_second.toFixed(0).padStart(17)} ${r.wasm_over_rapier_js.toFixed(2).padStart(8)} ${r.rapier_js_deterministic_physics_steps_per_second.toFixed(0).padStart(14)} ${r.wasm_over_rapier_js_deterministic.toFixed(2).padStart(12)}`);
 }
 console.log(`geometric means: native/wasm ${report.geomean_native_over_wasm.toFixed(2)}, wasm/rapier.js ${report.geomean_wasm_over_rapier_js.toFixed(2)}, wasm/deterministic rapier.js ${report.geomean_wasm_over_rapier_js_deterministic.toFixed(2)} (rapier.js ${peer.version})`);
+if (ours.training) {
+  const t = ours.training;
+  console.log(`fine-tuning round (${t.demos} demos, ${t.rows} rows, ${t.steps} steps of ${t.batch_size}): native ${nativeTraining.seconds.toFixed(2)} s (${nativeTraining.samples_per_second.toFixed(0)} samples/s), wasm CPU ${t.seconds.toFixed(2)} s (${t.samples_per_second.toFixed(0)} samples/s), ratio ${report.training.native_over_wasm_samples_per_second.toFixed(2)}; inference ${nativeTraining.inference_ms.toFixed(3)} ms native, ${t.inference_ms.toFixed(3)} ms wasm`);
+}
 if (out) fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
