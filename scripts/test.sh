@@ -10,10 +10,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 say "native tests"
 cargo test --locked
 
-say "browser replay tests (wasm-bindgen-test): headless Chromium"
-CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native
-say "browser replay tests (wasm-bindgen-test): headless Firefox"
-GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native
+say "browser tests (wasm-bindgen-test): headless Chromium"
+CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy
+say "browser tests (wasm-bindgen-test): headless Firefox"
+GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy
 
 say "building the page (release)"
 trunk build --release
