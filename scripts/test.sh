@@ -15,8 +15,8 @@ CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unkn
 say "browser tests (wasm-bindgen-test): headless Firefox"
 GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy
 
-say "building the page (release)"
-trunk build --release
+say "building the page (as scripts/serve.sh serves it; reuses the wasm test build)"
+trunk build
 
 say "end-to-end test of the page (Playwright, headless Chromium)"
 port=$((20000 + RANDOM % 20000))

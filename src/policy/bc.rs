@@ -85,8 +85,7 @@ pub fn train_policy(
     progress: &mut dyn FnMut(TrainingProgress),
 ) -> Result<Policy, BcError> {
     data.validate()?;
-    let device = super::cpu().autodiff();
-    device.seed(bc.seed);
+    let device = training_device(bc.seed);
     let policy = Policy::new(config, &NormStats::from_observations(&data.observations), &device);
     let trained = fit(policy, data, bc, &device, progress, |policy, obs, actions| {
         let mean = policy.forward(obs);
@@ -104,8 +103,7 @@ pub fn finetune(
     progress: &mut dyn FnMut(TrainingProgress),
 ) -> Result<FineTunedPolicy, BcError> {
     data.validate()?;
-    let device = super::cpu().autodiff();
-    device.seed(bc.seed);
+    let device = training_device(bc.seed);
     let gated = matches!(bc.regularizer, Regularizer::AdaptivePrior { .. });
     let model = FineTunedPolicy::new(&prior.clone().fork(&device).train(), gated, &device);
     let regularizer = bc.regularizer;
@@ -121,6 +119,13 @@ pub fn finetune(
         (total, mse)
     })?;
     Ok(trained.valid())
+}
+
+/// The CPU backend with autodiff, seeded so initial weights are reproducible.
+fn training_device(seed: u64) -> Device {
+    let device = super::cpu().autodiff();
+    device.seed(seed);
+    device
 }
 
 /// Squared error of the mean, and the Gaussian NLL of the actions under the learned
