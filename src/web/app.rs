@@ -1,5 +1,6 @@
 //! The page: the 3D view, a task picker, the episode's status and the controls' legend.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
@@ -60,42 +61,23 @@ pub fn app() -> Html {
         });
     }
 
-    let with_stage = {
-        let stage = stage.clone();
-        move |action: Rc<dyn Fn(&StageHandle)>| {
-            let stage = stage.clone();
-            move || {
-                if let Some(handle) = stage.borrow().as_ref() {
-                    action(handle);
-                }
-            }
-        }
-    };
     let current_task = status.as_ref().map_or(TaskId::Reach, |s| s.task);
+    let on_stage = |act: fn(&StageHandle, TaskId)| {
+        let stage = stage.clone();
+        Callback::from(move |_: MouseEvent| with_stage(&stage, |h| act(h, current_task)))
+    };
+    let on_new_episode = on_stage(|h, task| h.reset(task, random_seed()));
+    let on_watch = on_stage(|h, _| h.watch_expert());
+    let on_watch_policy = on_stage(|h, _| h.watch_policy());
+    let on_grip = on_stage(|h, _| h.toggle_grip());
     let on_task = {
-        let run = with_stage.clone();
+        let stage = stage.clone();
         Callback::from(move |event: Event| {
             let select: HtmlSelectElement = event.target().unwrap().unchecked_into();
             if let Some(task) = TaskId::from_name(&select.value()) {
-                run(Rc::new(move |h: &StageHandle| h.reset(task, random_seed())))();
+                with_stage(&stage, |h| h.reset(task, random_seed()));
             }
         })
-    };
-    let on_new_episode = {
-        let run = with_stage.clone();
-        Callback::from(move |_| run(Rc::new(move |h: &StageHandle| h.reset(current_task, random_seed())))())
-    };
-    let on_watch = {
-        let run = with_stage.clone();
-        Callback::from(move |_| run(Rc::new(|h: &StageHandle| h.watch_expert()))())
-    };
-    let on_watch_policy = {
-        let run = with_stage.clone();
-        Callback::from(move |_| run(Rc::new(|h: &StageHandle| h.watch_policy()))())
-    };
-    let on_grip = {
-        let run = with_stage.clone();
-        Callback::from(move |_| run(Rc::new(|h: &StageHandle| h.toggle_grip()))())
     };
 
     let success = status.as_ref().is_some_and(|s| s.success);
@@ -158,6 +140,13 @@ pub fn app() -> Html {
     }
 }
 
+/// Runs `act` on the stage, once it has started.
+fn with_stage(stage: &Rc<RefCell<Option<StageHandle>>>, act: impl FnOnce(&StageHandle)) {
+    if let Some(handle) = stage.borrow().as_ref() {
+        act(handle);
+    }
+}
+
 #[derive(Clone, PartialEq)]
 enum PolicyState {
     Loading,
@@ -167,7 +156,7 @@ enum PolicyState {
 
 /// Fetches the policy, hands it to the stage, then measures its success per task.
 fn load_policy(
-    stage: Rc<std::cell::RefCell<Option<StageHandle>>>,
+    stage: Rc<RefCell<Option<StageHandle>>>,
     state: UseStateHandle<PolicyState>,
     evaluation: UseStateHandle<(f32, Option<Evaluation>)>,
 ) {
