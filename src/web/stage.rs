@@ -101,35 +101,27 @@ impl StageHandle {
     }
 
     pub fn reset(&self, task: TaskId, seed: u64) {
-        let mut stage = self.stage.borrow_mut();
-        stage.episode = Episode::new(task, seed);
-        stage.teleop = Teleop::new(stage.episode.tcp_target());
-        stage.driver = Driver::Person;
-        stage.backlog = 0.0;
+        self.stage.borrow_mut().restart(task, seed, Driver::Person);
     }
 
+    /// Restarts the current episode with the scripted expert driving.
     pub fn watch_expert(&self) {
         let mut stage = self.stage.borrow_mut();
         let (task, seed) = (stage.episode.task(), stage.episode.seed());
-        stage.episode = Episode::new(task, seed);
-        stage.driver = Driver::Expert;
-        stage.backlog = 0.0;
+        stage.restart(task, seed, Driver::Expert);
     }
 
     pub fn set_policy(&self, policy: Rc<Policy>) {
         self.stage.borrow_mut().policy = Some(policy);
     }
 
-    /// Restarts the episode with the pre-trained policy driving (if it is loaded).
+    /// Restarts the current episode with the pre-trained policy driving (if it is loaded).
     pub fn watch_policy(&self) {
         let mut stage = self.stage.borrow_mut();
-        if stage.policy.is_none() {
-            return;
+        if stage.policy.is_some() {
+            let (task, seed) = (stage.episode.task(), stage.episode.seed());
+            stage.restart(task, seed, Driver::Policy);
         }
-        let (task, seed) = (stage.episode.task(), stage.episode.seed());
-        stage.episode = Episode::new(task, seed);
-        stage.driver = Driver::Policy;
-        stage.backlog = 0.0;
     }
 
     pub fn toggle_grip(&self) {
@@ -138,6 +130,14 @@ impl StageHandle {
 }
 
 impl Stage {
+    /// A fresh episode of `task` from `seed`, driven by `driver`.
+    fn restart(&mut self, task: TaskId, seed: u64, driver: Driver) {
+        self.episode = Episode::new(task, seed);
+        self.teleop = Teleop::new(self.episode.tcp_target());
+        self.driver = driver;
+        self.backlog = 0.0;
+    }
+
     /// The person acts: the expert (if it was driving) hands over where the arm is.
     fn take_over(&mut self, change: impl FnOnce(&mut Teleop)) {
         if self.driver != Driver::Person {
