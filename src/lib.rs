@@ -1,9 +1,12 @@
-//! AMF Studio's core: the simulated tabletop and its task suite. Plain Rust, no browser:
-//! everything here builds and is tested natively, and the web shell and the command-line
-//! runner are thin layers over it.
+//! AMF Studio's core: the simulated tabletop, its task suite, the policy and the task
+//! selectors. Plain Rust, no browser: everything here builds and is tested natively, and
+//! the web shell and the command-line runner are thin layers over it.
 
 pub mod bench;
+pub mod experiment;
+pub mod integrator;
 pub mod policy;
+pub mod select;
 pub mod sim;
 pub mod tasks;
 pub mod teleop;

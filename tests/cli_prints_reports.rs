@@ -87,3 +87,59 @@ fn a_file_that_is_not_a_policy_is_refused_clearly() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("not a policy file"));
 }
+
+/// Runs `amf experiment` into a fresh directory and returns it with the summary.
+fn experiment(name: &str, args: &[&str]) -> (std::path::PathBuf, serde_json::Value) {
+    let out = std::env::temp_dir().join(format!("amf-experiment-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let mut all = vec!["experiment", "--out", out.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let output = Command::new(env!("CARGO_BIN_EXE_amf")).args(&all).output().expect("amf runs");
+    assert!(output.status.success(), "amf {all:?} failed: {}", String::from_utf8_lossy(&output.stderr));
+    let summary = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    (out, summary)
+}
+
+#[test]
+fn experiment_writes_curves_summary_and_plots() {
+    // The tabletop, as small as it gets: 2 selectors x 1 seed, one round of 2.
+    let (out, summary) = experiment(
+        "tabletop",
+        &["--env", "tabletop", "--selectors", "amf,uniform", "--seeds", "1", "--budget", "2", "--batch", "2", "--steps", "20", "--eval-episodes", "1"],
+    );
+    let selectors = summary["selectors"].as_array().unwrap();
+    assert_eq!(selectors.iter().map(|s| s["name"].as_str().unwrap()).collect::<Vec<_>>(), ["amf", "uniform"]);
+    for s in selectors {
+        let [lo, hi] = [s["ci90"][0].as_f64().unwrap(), s["ci90"][1].as_f64().unwrap()];
+        assert!(lo <= s["final_mean_success"].as_f64().unwrap() && s["final_mean_success"].as_f64().unwrap() <= hi);
+        assert!(s["auc"].as_f64().is_some());
+        assert_eq!(s["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 2);
+    }
+    assert_eq!(summary["config"]["tabletop"]["budget"], 2);
+    let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert!(lines.next().unwrap().starts_with("selector,seed,covered,demonstrations,mean_success,mean_error,reach,"));
+    // Two selectors x (before + after one round).
+    assert_eq!(lines.count(), 4);
+    assert!(std::fs::read_to_string(out.join("success.svg")).unwrap().contains("<svg"));
+
+    // The integrator sweep adds the error-against-coverage plot.
+    let (out, summary) = experiment(
+        "integrator",
+        &["--env", "integrator", "--selectors", "amf,uniform", "--seeds", "2", "--budget", "4", "--covered", "1-2", "--eval-episodes", "2"],
+    );
+    assert_eq!(summary["sweep"].as_array().unwrap().len(), 2);
+    assert!(summary["sweep"][0]["selectors"][0]["final_mean_error"]["mean"].as_f64().unwrap() > 0.0);
+    assert!(std::fs::read_to_string(out.join("sweep.svg")).unwrap().contains("<svg"));
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn experiment_rejects_an_unknown_selector() {
+    let output = Command::new(env!("CARGO_BIN_EXE_amf"))
+        .args(["experiment", "--selectors", "amf,oracle", "--out", std::env::temp_dir().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown selector \"oracle\""));
+}

@@ -1,6 +1,7 @@
 //! The native command line: argument parsing and the subcommands' output.
 
 mod bench;
+mod experiment;
 mod experts;
 mod policy;
 
@@ -23,6 +24,8 @@ enum Command {
     Eval(policy::EvalArgs),
     /// Fine-tune a pre-trained policy on scripted demonstrations of one task.
     Finetune(policy::FinetuneArgs),
+    /// Compare task selectors: select, demonstrate, fine-tune, evaluate; curves and plots.
+    Experiment(experiment::ExperimentArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -38,5 +41,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Pretrain(args) => policy::run_pretrain(args),
         Command::Eval(args) => policy::run_eval(args),
         Command::Finetune(args) => policy::run_finetune(args),
+        Command::Experiment(args) => experiment::run(args),
     }
 }

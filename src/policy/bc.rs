@@ -88,8 +88,8 @@ pub fn train_policy(
     let device = training_device(bc.seed);
     let policy = Policy::new(config, &NormStats::from_observations(&data.observations), &device);
     let trained = fit(policy, data, bc, &device, progress, |policy, obs, actions| {
-        let mean = policy.forward(obs);
-        let (mse, nll) = cloning_losses(mean, policy.log_std(), actions);
+        let log_std = policy.log_std(obs.clone());
+        let (mse, nll) = cloning_losses(policy.forward(obs), log_std, actions);
         (mse.clone() + nll, mse)
     })?;
     Ok(trained.valid())
@@ -108,8 +108,8 @@ pub fn finetune(
     let model = FineTunedPolicy::new(&prior.clone().fork(&device).train(), gated, &device);
     let regularizer = bc.regularizer;
     let trained = fit(model, data, bc, &device, progress, move |model, obs, actions| {
-        let mean = model.forward(obs);
-        let (mse, nll) = cloning_losses(mean, model.tuned.log_std(), actions);
+        let log_std = model.tuned.log_std(obs.clone());
+        let (mse, nll) = cloning_losses(model.forward(obs), log_std, actions);
         let total = mse.clone() + nll;
         let total = match regularizer {
             Regularizer::None => total,
@@ -130,10 +130,9 @@ fn training_device(seed: u64) -> Device {
 
 /// Squared error of the mean, and the Gaussian NLL of the actions under the learned
 /// standard deviation around the (detached) mean.
-fn cloning_losses(mean: Tensor<2>, log_std: Tensor<1>, actions: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
+fn cloning_losses(mean: Tensor<2>, log_std: Tensor<2>, actions: Tensor<2>) -> (Tensor<1>, Tensor<1>) {
     let error = actions - mean;
     let mse = error.clone().square().mean();
-    let log_std = log_std.unsqueeze::<2>();
     let nll = (error.detach().square() * (log_std.clone() * -2.0).exp() * 0.5 + log_std).mean();
     (mse, nll)
 }

@@ -16,8 +16,9 @@ use super::network::{NormStats, Policy, PolicyConfig};
 use crate::tasks::{TaskId, SUITE_VERSION};
 
 const MAGIC: &[u8; 4] = b"AMFP";
-/// Version of the file layout; bumped when old files can no longer be read.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the file layout; bumped when old files can no longer be read
+/// (2: the standard deviation became a per-task table).
+pub const FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -49,7 +50,7 @@ pub enum CheckpointError {
     NotAPolicy,
     #[error("the file ends early")]
     Truncated,
-    #[error("policy file format {found} is newer than this build reads ({FORMAT_VERSION})")]
+    #[error("policy file format {found} is not the one this build reads ({FORMAT_VERSION})")]
     UnsupportedVersion { found: u32 },
     #[error("the policy file's header is malformed: {0}")]
     Header(#[from] serde_json::Error),

@@ -58,31 +58,60 @@ impl Dataset {
     }
 }
 
-/// Rolls out `task`'s scripted expert on `episodes` seeds from `first_seed`, recording
-/// every (observation, expert action) pair of successful episodes. With `noise > 0`
-/// the executed action is perturbed by Gaussian noise of that standard deviation while
-/// the recorded label stays the expert's: the data then covers the states a learner
-/// drifts into, and the expert shows how to recover (as in DART).
+/// One episode of a task with the action labels a demonstrator gave at each state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Demonstration {
+    pub task: TaskId,
+    pub seed: u64,
+    pub observations: Vec<Observation>,
+    pub actions: Vec<Action>,
+    pub success: bool,
+}
+
+impl Demonstration {
+    /// The episode's rows, for training.
+    pub fn rows(&self) -> Dataset {
+        let mut rows = Dataset::default();
+        for (obs, action) in self.observations.iter().zip(&self.actions) {
+            rows.push(obs, action);
+        }
+        rows
+    }
+}
+
+/// Rolls out `task`'s scripted expert on `seed`, recording every (observation, expert
+/// action) pair. With `noise > 0` the executed action is perturbed by Gaussian noise of
+/// that standard deviation while the recorded label stays the expert's: the data then
+/// covers the states a learner drifts into, and the expert shows how to recover (as in
+/// DART). The noise is seeded by the episode's seed.
+pub fn expert_demonstration(task: TaskId, seed: u64, noise: f32) -> Demonstration {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_da7a);
+    let mut episode = Episode::new(task, seed);
+    let (mut observations, mut actions) = (Vec::new(), Vec::new());
+    while !episode.is_done() {
+        let obs = episode.observation();
+        let label = task.expert_action(&obs);
+        let mut executed = label;
+        if noise > 0.0 {
+            for a in executed.iter_mut().take(3) {
+                *a += noise * standard_normal(&mut rng);
+            }
+        }
+        observations.push(obs);
+        actions.push(label);
+        episode.step(executed);
+    }
+    Demonstration { task, seed, observations, actions, success: episode.is_success() }
+}
+
+/// The rows of the successful ones among `episodes` expert demonstrations of `task` on
+/// the seeds from `first_seed` (see [`expert_demonstration`]).
 pub fn collect_expert_demonstrations(task: TaskId, first_seed: u64, episodes: usize, noise: f32) -> Dataset {
     let mut dataset = Dataset::default();
-    let mut rng = ChaCha8Rng::seed_from_u64(first_seed ^ 0x5eed_da7a);
     for seed in first_seed..first_seed + episodes as u64 {
-        let mut episode = Episode::new(task, seed);
-        let mut rows = Dataset::default();
-        while !episode.is_done() {
-            let obs = episode.observation();
-            let label = task.expert_action(&obs);
-            rows.push(&obs, &label);
-            let mut executed = label;
-            if noise > 0.0 {
-                for a in executed.iter_mut().take(3) {
-                    *a += noise * standard_normal(&mut rng);
-                }
-            }
-            episode.step(executed);
-        }
-        if episode.is_success() {
-            dataset.extend(&rows);
+        let demo = expert_demonstration(task, seed, noise);
+        if demo.success {
+            dataset.extend(&demo.rows());
         }
     }
     dataset

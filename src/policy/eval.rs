@@ -8,14 +8,14 @@ use super::finetuned::FineTunedPolicy;
 use super::network::Policy;
 use super::pretrain::PRETRAIN_TASKS;
 use crate::sim::{Action, ACTION_DIM};
-use crate::tasks::{Episode, Observation, TaskId, OBS_DIM};
+use crate::tasks::{Episode, Observation, TaskId, NUM_TASKS, OBS_DIM};
 
 /// Anything that maps a batch of observations to actions.
 pub trait Actor {
     fn act(&self, observations: &[Observation]) -> Vec<Action>;
 }
 
-fn batch(observations: &[Observation]) -> Tensor<2> {
+pub(super) fn batch(observations: &[Observation]) -> Tensor<2> {
     let flat: Vec<f32> = observations.iter().flat_map(|o| o.0).collect();
     Tensor::from_data(TensorData::new(flat, [observations.len(), OBS_DIM]), &super::cpu())
 }
@@ -62,6 +62,9 @@ impl Evaluation {
 pub struct Evaluator {
     tasks: Vec<TaskId>,
     running: Vec<Episode>,
+    /// Every observation the policy acted on, per task (indexed by `TaskId::index`): the
+    /// selector's proxies for the states a task visits.
+    visited: Vec<Vec<Observation>>,
 }
 
 impl Evaluator {
@@ -71,7 +74,7 @@ impl Evaluator {
             .iter()
             .flat_map(|&task| (0..episodes as u64).map(move |k| Episode::new(task, first_seed + k)))
             .collect();
-        Evaluator { tasks: tasks.to_vec(), running }
+        Evaluator { tasks: tasks.to_vec(), running, visited: vec![Vec::new(); NUM_TASKS] }
     }
 
     /// One batched policy step for every unfinished episode; `false` once all are done.
@@ -82,6 +85,9 @@ impl Evaluator {
         }
         let observations: Vec<Observation> = active.iter().map(|&i| self.running[i].observation()).collect();
         let actions = actor.act(&observations);
+        for (&i, obs) in active.iter().zip(&observations) {
+            self.visited[self.running[i].task().index()].push(*obs);
+        }
         step_all(&mut self.running, &active, &actions);
         true
     }
@@ -93,6 +99,11 @@ impl Evaluator {
             (d + if e.is_done() { horizon } else { e.steps() }, t + horizon)
         });
         done as f32 / total.max(1) as f32
+    }
+
+    /// The observations the policy acted on, per task (indexed by `TaskId::index`).
+    pub fn visited_states(&self) -> &[Vec<Observation>] {
+        &self.visited
     }
 
     /// Success rates so far (final once `advance` has returned `false`).

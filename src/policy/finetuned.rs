@@ -51,7 +51,7 @@ impl FineTunedPolicy {
     }
 
     /// Per-row `alpha`, `[n, 1]`, read from the observations' task one-hot.
-    fn row_alphas(&self, obs: &Tensor<2>) -> Tensor<2> {
+    pub(super) fn row_alphas(&self, obs: &Tensor<2>) -> Tensor<2> {
         let [n, _] = obs.dims();
         let one_hot = obs.clone().slice([0..n, TASK_ONE_HOT]);
         one_hot.matmul(self.alphas().unsqueeze_dim::<2>(1))

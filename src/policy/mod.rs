@@ -11,14 +11,16 @@ mod dataset;
 mod eval;
 mod finetuned;
 mod network;
+mod predict;
 mod pretrain;
 
 pub use bc::{finetune, train_policy, BcConfig, Regularizer, TrainingProgress};
 pub use checkpoint::{Checkpoint, CheckpointError};
-pub use dataset::{collect_expert_demonstrations, Dataset, DatasetError};
+pub use dataset::{collect_expert_demonstrations, expert_demonstration, Dataset, DatasetError, Demonstration};
 pub use eval::{evaluate, Actor, Evaluation, Evaluator, TaskSuccess};
 pub use finetuned::FineTunedPolicy;
 pub use network::{NormStats, Policy, PolicyConfig};
+pub use predict::{Prediction, Predictive};
 pub use pretrain::{pretrain, PretrainConfig, PRETRAIN_TASKS};
 pub use bc::BcError;
 pub use checkpoint::{CheckpointHeader, CheckpointKind};

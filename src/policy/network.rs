@@ -1,6 +1,10 @@
 //! The policy network: observation normalisation, two hidden layers with layer norm,
-//! a mean head, and a learned state-independent log standard deviation (a Gaussian
-//! head, so the selector can use the predictive distribution).
+//! a mean head, and a learned log standard deviation per task (a Gaussian head, so the
+//! selector can use the predictive distribution). The standard deviation is a table
+//! indexed by the task one-hot rather than a function of the state: a task that
+//! pre-training never saw keeps its initial, wide distribution instead of inheriting
+//! the confidence learned on other tasks, which is what lets the selector see where
+//! the policy does not know.
 
 use burn::module::Param;
 use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
@@ -10,20 +14,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::sim::ACTION_DIM;
 use crate::tasks::observation::TASK_ONE_HOT;
-use crate::tasks::OBS_DIM;
+use crate::tasks::{NUM_TASKS, OBS_DIM};
 
 /// Shape of the network (defaults in the field docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PolicyConfig {
     /// Width of both hidden layers (default: 256).
     pub hidden: usize,
-    /// Initial log standard deviation of the action distribution (default: -1).
+    /// Initial log standard deviation of the action distribution (default: 0, a standard
+    /// deviation as wide as the action range, since actions lie in [-1, 1]): what a
+    /// task never trained on keeps.
     pub initial_log_std: f32,
 }
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        PolicyConfig { hidden: 256, initial_log_std: -1.0 }
+        PolicyConfig { hidden: 256, initial_log_std: 0.0 }
     }
 }
 
@@ -74,7 +80,8 @@ pub struct Policy {
     hidden2: Linear,
     norm2: LayerNorm,
     mean_head: Linear,
-    log_std: Param<Tensor<1>>,
+    /// Log standard deviation per task and action component, `[NUM_TASKS, ACTION_DIM]`.
+    task_log_std: Param<Tensor<2>>,
 }
 
 impl Policy {
@@ -91,7 +98,7 @@ impl Policy {
             hidden2: LinearConfig::new(config.hidden, config.hidden).init(device),
             norm2: LayerNormConfig::new(config.hidden).init(device),
             mean_head: LinearConfig::new(config.hidden, ACTION_DIM).init(device),
-            log_std: Param::from_tensor(Tensor::full([ACTION_DIM], config.initial_log_std, device)),
+            task_log_std: Param::from_tensor(Tensor::full([NUM_TASKS, ACTION_DIM], config.initial_log_std, device)),
         }
     }
 
@@ -107,9 +114,17 @@ impl Policy {
         self.mean_head.forward(self.embed(obs))
     }
 
-    /// Log standard deviation of each action component, `[ACTION_DIM]`.
-    pub fn log_std(&self) -> Tensor<1> {
-        self.log_std.val()
+    /// Log standard deviation of each row's action components, `[n, ACTION_DIM]`, looked
+    /// up by the observations' task one-hot.
+    pub fn log_std(&self, obs: Tensor<2>) -> Tensor<2> {
+        let [n, _] = obs.dims();
+        obs.slice([0..n, TASK_ONE_HOT]).matmul(self.task_log_std.val())
+    }
+
+    /// The mean head's weights `[hidden, ACTION_DIM]` and bias `[ACTION_DIM]` (the
+    /// selector's loss-gradient embedding is taken with respect to them).
+    pub fn mean_head(&self) -> (Tensor<2>, Option<Tensor<1>>) {
+        (self.mean_head.weight.val(), self.mean_head.bias.as_ref().map(|b| b.val()))
     }
 
     /// Squared distance of the trainable weights from `other`'s (for the L2 pull).
@@ -133,6 +148,6 @@ impl Policy {
             + linear(&self.hidden2, &other.hidden2)
             + norm(&self.norm2, &other.norm2)
             + linear(&self.mean_head, &other.mean_head)
-            + (self.log_std.val() - other.log_std.val()).square().sum()
+            + (self.task_log_std.val() - other.task_log_std.val()).square().sum()
     }
 }

@@ -1,0 +1,292 @@
+//! `amf experiment`: the paper's comparison of selectors, with curves, a summary with
+//! 90% bootstrap intervals, and plots written to a directory.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::experiment::integrator::IntegratorSettings;
+use crate::experiment::plot::{line_chart, Series};
+use crate::experiment::stats::{bootstrap_mean, mean_curve, summarise, SelectorSummary};
+use crate::experiment::tabletop::{assess, TabletopSettings};
+use crate::experiment::{integrator, tabletop, Run};
+use crate::policy::{Checkpoint, Regularizer};
+use crate::select::{Embedding, SelectorKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Env {
+    Tabletop,
+    Integrator,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RegularizerChoice {
+    Adaptive,
+    L2,
+    None,
+}
+
+#[derive(Args)]
+pub struct ExperimentArgs {
+    #[arg(long, value_enum, default_value_t = Env::Tabletop)]
+    env: Env,
+    /// Comma-separated: amf, uniform, round-robin, uncertainty, rebalancing.
+    #[arg(long, default_value = "amf,uniform,round-robin,uncertainty,rebalancing")]
+    selectors: String,
+    /// Seeds 0..S for every selector.
+    #[arg(long, default_value_t = 10)]
+    seeds: u64,
+    /// Demonstrations per run (default: 40 on the tabletop, 12 on the integrator).
+    #[arg(long)]
+    budget: Option<usize>,
+    /// Demonstrations per round (default: 10 on the tabletop, 2 on the integrator).
+    #[arg(long)]
+    batch: Option<usize>,
+    /// Where the results go.
+    #[arg(long)]
+    out: PathBuf,
+    /// Tabletop: the pre-trained policy file.
+    #[arg(long, default_value = "www/policy.amfp")]
+    policy: PathBuf,
+    /// Tabletop: gradient steps per fine-tuning round.
+    #[arg(long, default_value_t = 1000)]
+    steps: usize,
+    /// Evaluation episodes per task after each round.
+    #[arg(long, default_value_t = 10)]
+    eval_episodes: usize,
+    /// Tabletop: how fine-tuning resists forgetting.
+    #[arg(long, value_enum, default_value_t = RegularizerChoice::Adaptive)]
+    regularizer: RegularizerChoice,
+    /// The selector's embedding of the neural policy: last-layer or loss-gradient.
+    #[arg(long, default_value = "loss-gradient")]
+    embedding: String,
+    /// The GP's noise level rho^2 (tabletop; the integrator uses its policy's).
+    #[arg(long, default_value_t = 0.05)]
+    noise: f64,
+    /// Integrator: slots covered by pre-training, a number or a range such as 1-12.
+    #[arg(long, default_value = "1-12")]
+    covered: String,
+}
+
+#[derive(Serialize)]
+struct Config<'a> {
+    env: Env,
+    selectors: Vec<&'static str>,
+    seeds: u64,
+    tabletop: Option<&'a TabletopSettings>,
+    policy: Option<String>,
+    integrator: Option<&'a IntegratorSettings>,
+    covered: Option<Vec<usize>>,
+}
+
+#[derive(Serialize)]
+struct SweepPoint {
+    covered: usize,
+    selectors: Vec<SelectorSummary>,
+}
+
+#[derive(Serialize)]
+struct Summary<'a> {
+    selectors: Vec<SelectorSummary>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    sweep: Vec<SweepPoint>,
+    config: Config<'a>,
+    wall_seconds: f64,
+    threads: usize,
+}
+
+fn parse_selectors(list: &str) -> anyhow::Result<Vec<SelectorKind>> {
+    list.split(',')
+        .map(|name| SelectorKind::parse(name.trim()).with_context(|| format!("unknown selector {name:?}")))
+        .collect()
+}
+
+fn parse_covered(text: &str) -> anyhow::Result<Vec<usize>> {
+    let parse = |s: &str| s.trim().parse::<usize>().with_context(|| format!("--covered: {s:?} is not a number"));
+    let values: Vec<usize> = match text.split_once('-') {
+        Some((a, b)) => (parse(a)?..=parse(b)?).collect(),
+        None => text.split(',').map(parse).collect::<anyhow::Result<_>>()?,
+    };
+    anyhow::ensure!(
+        !values.is_empty() && values.iter().all(|&k| k <= crate::integrator::SLOTS),
+        "--covered must name slots counts from 0 to {}",
+        crate::integrator::SLOTS
+    );
+    Ok(values)
+}
+
+/// `selector,seed,covered,demonstrations,mean_success,mean_error,<per task>` rows.
+fn curves_csv(runs: &[(Option<usize>, Run)]) -> String {
+    let mut csv = String::from("selector,seed,covered,demonstrations,mean_success,mean_error");
+    if let Some((_, first)) = runs.first() {
+        for name in &first.task_names {
+            csv.push(',');
+            csv.push_str(name);
+        }
+    }
+    csv.push('\n');
+    for (covered, run) in runs {
+        for p in &run.curve {
+            let _ = write!(
+                csv,
+                "{},{},{},{},{:.4},{}",
+                run.selector.name(),
+                run.seed,
+                covered.map_or(String::new(), |k| k.to_string()),
+                p.demonstrations,
+                p.mean_success,
+                p.mean_error.map_or(String::new(), |e| format!("{e:.4}"))
+            );
+            for v in &p.per_task {
+                let _ = write!(csv, ",{v:.4}");
+            }
+            csv.push('\n');
+        }
+    }
+    csv
+}
+
+fn success_chart(path: &Path, title: &str, runs: &[&Run], selectors: &[SelectorKind]) -> anyhow::Result<()> {
+    let series: Vec<Series> = selectors
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| {
+            let mine: Vec<&Run> = runs.iter().copied().filter(|r| r.selector == s).collect();
+            Series {
+                name: s.name().to_string(),
+                points: mean_curve(&mine, 100 * i as u64).into_iter().map(|(x, m, ci)| (x as f64, m, ci)).collect(),
+            }
+        })
+        .collect();
+    line_chart(path, title, "demonstrations", "mean success over target tasks", (0.0, 1.0), &series)
+}
+
+pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
+    let selectors = parse_selectors(&args.selectors)?;
+    anyhow::ensure!(args.seeds > 0, "--seeds must be at least 1");
+    let embedding = Embedding::parse(&args.embedding).context("--embedding must be last-layer or loss-gradient")?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
+    let started = Instant::now();
+    let jobs: Vec<(SelectorKind, u64)> = selectors.iter().flat_map(|&s| (0..args.seeds).map(move |seed| (s, seed))).collect();
+    let (runs, sweep, tabletop_settings, integrator_settings, covered) = match args.env {
+        Env::Tabletop => {
+            let mut settings = TabletopSettings::default();
+            settings.budget = args.budget.unwrap_or(settings.budget);
+            settings.batch = args.batch.unwrap_or(settings.batch);
+            settings.bc.steps = args.steps;
+            settings.bc.regularizer = match args.regularizer {
+                RegularizerChoice::Adaptive => settings.bc.regularizer,
+                RegularizerChoice::L2 => Regularizer::L2 { weight: 1e-3 },
+                RegularizerChoice::None => Regularizer::None,
+            };
+            settings.eval_episodes = args.eval_episodes;
+            settings.gp.embedding = embedding;
+            settings.gp.noise = args.noise;
+            let bytes = std::fs::read(&args.policy).with_context(|| format!("cannot read {}", args.policy.display()))?;
+            let Checkpoint::Pretrained { policy: prior, .. } = Checkpoint::from_bytes(&bytes)? else {
+                anyhow::bail!("{} is not a pre-trained policy", args.policy.display());
+            };
+            let prior_assessment = assess(&prior, settings.eval_episodes);
+            eprintln!("pre-trained policy: mean success {:.2}", prior_assessment.per_task.iter().sum::<f64>() / 10.0);
+            let runs: Vec<Run> = jobs
+                .par_iter()
+                .map(|&(selector, seed)| {
+                    let run = tabletop::run(selector, seed, &prior, &prior_assessment, &settings)?;
+                    eprintln!("{} seed {seed}: final {:.2}", selector.name(), run.curve.last().map_or(0.0, |p| p.mean_success));
+                    Ok(run)
+                })
+                .collect::<anyhow::Result<_>>()?;
+            (runs.into_iter().map(|r| (None, r)).collect::<Vec<_>>(), Vec::new(), Some(settings), None, None)
+        }
+        Env::Integrator => {
+            let mut settings = IntegratorSettings::default();
+            settings.budget = args.budget.unwrap_or(settings.budget);
+            settings.batch = args.batch.unwrap_or(settings.batch);
+            settings.eval_episodes = args.eval_episodes;
+            let covered = parse_covered(&args.covered)?;
+            let all: Vec<(usize, SelectorKind, u64)> =
+                covered.iter().flat_map(|&k| jobs.iter().map(move |&(s, seed)| (k, s, seed))).collect();
+            let runs: Vec<(Option<usize>, Run)> = all
+                .par_iter()
+                .map(|&(k, selector, seed)| {
+                    let settings = IntegratorSettings { covered_slots: k, ..settings.clone() };
+                    Ok((Some(k), integrator::run(selector, seed, &settings)?))
+                })
+                .collect::<anyhow::Result<_>>()?;
+            let sweep = covered
+                .iter()
+                .map(|&k| {
+                    let mine: Vec<Run> = runs.iter().filter(|(c, _)| *c == Some(k)).map(|(_, r)| r.clone()).collect();
+                    SweepPoint { covered: k, selectors: summarise(&mine, &selectors) }
+                })
+                .collect();
+            (runs, sweep, None, Some(settings), Some(covered))
+        }
+    };
+    let wall_seconds = started.elapsed().as_secs_f64();
+    std::fs::write(args.out.join("curves.csv"), curves_csv(&runs))?;
+    let plain: Vec<Run> = runs.iter().map(|(_, r)| r.clone()).collect();
+    std::fs::write(args.out.join("runs.json"), serde_json::to_string(&plain)?)?;
+    let first_k = covered.as_ref().and_then(|c| c.first().copied());
+    let headline: Vec<&Run> = runs.iter().filter(|(c, _)| *c == first_k).map(|(_, r)| r).collect();
+    let headline_owned: Vec<Run> = headline.iter().map(|r| (*r).clone()).collect();
+    let title = match first_k {
+        Some(k) => format!("2-D integrator, pre-training on {k}/12 of the circle ({} seeds)", args.seeds),
+        None => format!("Tabletop, pre-training on 5 of 10 tasks ({} seeds)", args.seeds),
+    };
+    success_chart(&args.out.join("success.svg"), &title, &headline, &selectors)?;
+    if let Some(covered) = &covered {
+        if covered.len() > 1 {
+            let series: Vec<Series> = selectors
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| Series {
+                    name: s.name().to_string(),
+                    points: covered
+                        .iter()
+                        .map(|&k| {
+                            let errors: Vec<f64> = runs
+                                .iter()
+                                .filter(|(c, r)| *c == Some(k) && r.selector == s)
+                                .filter_map(|(_, r)| r.curve.last().and_then(|p| p.mean_error))
+                                .collect();
+                            let (mean, ci) = bootstrap_mean(&errors, 500 + i as u64 * 13 + k as u64);
+                            (k as f64, mean, ci)
+                        })
+                        .collect(),
+                })
+                .collect();
+            let top = series.iter().flat_map(|s| s.points.iter().map(|p| p.2[1])).fold(0.1, f64::max);
+            line_chart(&args.out.join("sweep.svg"), "2-D integrator: final error after the budget", "slots covered by pre-training (of 12)", "mean final distance to goal (m)", (0.0, top * 1.05), &series)?;
+        }
+    }
+    let summary = Summary {
+        selectors: summarise(&headline_owned, &selectors),
+        sweep,
+        config: Config {
+            env: args.env,
+            selectors: selectors.iter().map(|s| s.name()).collect(),
+            seeds: args.seeds,
+            tabletop: tabletop_settings.as_ref(),
+            policy: tabletop_settings.as_ref().map(|_| args.policy.display().to_string()),
+            integrator: integrator_settings.as_ref(),
+            covered,
+        },
+        wall_seconds,
+        threads: rayon::current_num_threads(),
+    };
+    std::fs::write(args.out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
+    println!("{:<12} {:>7} {:>17} {:>7} {:>22} {:>9}", "selector", "final", "90% interval", "auc", "vs uniform (90%)", "select s");
+    for s in &summary.selectors {
+        let diff = s.difference_to_uniform.as_ref().map_or(String::from("-"), |d| format!("{:+.3} [{:+.3}, {:+.3}]", d.mean, d.ci90[0], d.ci90[1]));
+        println!("{:<12} {:>7.3} [{:>6.3}, {:>6.3}] {:>7.3} {:>22} {:>9.4}", s.name, s.final_mean_success, s.ci90[0], s.ci90[1], s.auc, diff, s.selection_seconds);
+    }
+    eprintln!("wrote {} in {:.0} s", args.out.display(), wall_seconds);
+    Ok(())
+}

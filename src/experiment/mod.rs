@@ -1,0 +1,68 @@
+//! The paper's comparison: select -> demonstrate (scripted expert) -> fine-tune ->
+//! evaluate, for several selectors and seeds, on the tabletop or the 2-D integrator.
+//!
+//! Each run is a pure function of its settings and seed (the loops here), so the page
+//! can run one live and the native runner can run many in parallel and summarise them
+//! (`stats`, `plot`).
+
+pub mod integrator;
+pub mod stats;
+pub mod tabletop;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod plot;
+
+use serde::{Deserialize, Serialize};
+
+use crate::select::SelectorKind;
+
+/// One evaluation of a run's policy, after `demonstrations` demonstrations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub demonstrations: usize,
+    /// Success rate per task.
+    pub per_task: Vec<f64>,
+    /// Success averaged over the target tasks with their weights.
+    pub mean_success: f64,
+    /// The integrator's mean final distance to the goal over the targets (metres).
+    pub mean_error: Option<f64>,
+}
+
+/// One round's choice.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundRecord {
+    pub picks: Vec<usize>,
+    pub reason: String,
+    /// Wall-clock seconds the selector took (measured, not deterministic).
+    pub selection_seconds: f64,
+}
+
+/// A whole run of one selector on one seed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Run {
+    pub selector: SelectorKind,
+    pub seed: u64,
+    pub task_names: Vec<String>,
+    pub curve: Vec<CurvePoint>,
+    pub rounds: Vec<RoundRecord>,
+}
+
+/// The `mu`-weighted mean of per-task values.
+pub fn weighted_mean(values: &[f64], weights: &[f64]) -> f64 {
+    let total: f64 = weights.iter().sum();
+    values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total.max(f64::MIN_POSITIVE)
+}
+
+/// Seconds on a monotonic clock, natively; zero where there is none to read.
+pub(crate) fn now_seconds() -> f64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        use std::sync::OnceLock;
+        use std::time::Instant;
+        static START: OnceLock<Instant> = OnceLock::new();
+        START.get_or_init(Instant::now).elapsed().as_secs_f64()
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        0.0
+    }
+}

@@ -1,0 +1,150 @@
+//! Summaries of many runs: means over seeds with 90% bootstrap confidence intervals,
+//! the area under the learning curve, and paired differences against uniform.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use super::Run;
+use crate::select::SelectorKind;
+
+/// Bootstrap resamples behind every interval.
+pub const RESAMPLES: usize = 2000;
+
+/// Mean of `values` and the 5th and 95th percentiles of the mean over bootstrap
+/// resamples (seeded, so summaries are reproducible).
+pub fn bootstrap_mean(values: &[f64], seed: u64) -> (f64, [f64; 2]) {
+    let n = values.len();
+    if n == 0 {
+        return (f64::NAN, [f64::NAN, f64::NAN]);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut means: Vec<f64> = (0..RESAMPLES)
+        .map(|_| (0..n).map(|_| values[rng.random_range(0..n)]).sum::<f64>() / n as f64)
+        .collect();
+    means.sort_by(f64::total_cmp);
+    let at = |q: f64| means[((q * (RESAMPLES - 1) as f64).round() as usize).min(RESAMPLES - 1)];
+    (mean, [at(0.05), at(0.95)])
+}
+
+/// Area under the mean-success curve, normalised by the budget (so 1 is perfect from
+/// the first demonstration): the trapezoid rule over the evaluated budgets.
+pub fn auc(run: &Run) -> f64 {
+    let c = &run.curve;
+    let span = c.last().map_or(0, |p| p.demonstrations) as f64;
+    if c.len() < 2 || span == 0.0 {
+        return c.first().map_or(0.0, |p| p.mean_success);
+    }
+    c.windows(2)
+        .map(|w| (w[1].demonstrations - w[0].demonstrations) as f64 * (w[0].mean_success + w[1].mean_success) / 2.0)
+        .sum::<f64>()
+        / span
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    pub mean: f64,
+    pub ci90: [f64; 2],
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SelectorSummary {
+    pub name: String,
+    pub runs: usize,
+    pub final_mean_success: f64,
+    pub ci90: [f64; 2],
+    pub auc: f64,
+    pub auc_ci90: [f64; 2],
+    /// The integrator's final mean distance to the goal.
+    pub final_mean_error: Option<Interval>,
+    /// Final mean success minus uniform's on the same seeds (paired), if uniform ran.
+    pub difference_to_uniform: Option<Interval>,
+    /// Demonstrations asked for per task, summed over seeds.
+    pub demonstrations_per_task: Vec<usize>,
+    /// Mean wall-clock seconds per selection round.
+    pub selection_seconds: f64,
+}
+
+fn final_of(run: &Run) -> f64 {
+    run.curve.last().map_or(f64::NAN, |p| p.mean_success)
+}
+
+/// One summary per selector, in the order given.
+pub fn summarise(runs: &[Run], selectors: &[SelectorKind]) -> Vec<SelectorSummary> {
+    let uniform: Vec<&Run> = runs.iter().filter(|r| r.selector == SelectorKind::Uniform).collect();
+    selectors
+        .iter()
+        .enumerate()
+        .map(|(k, &selector)| {
+            let mine: Vec<&Run> = runs.iter().filter(|r| r.selector == selector).collect();
+            let finals: Vec<f64> = mine.iter().map(|r| final_of(r)).collect();
+            let (final_mean_success, ci90) = bootstrap_mean(&finals, 17 + k as u64);
+            let aucs: Vec<f64> = mine.iter().map(|r| auc(r)).collect();
+            let (auc_mean, auc_ci90) = bootstrap_mean(&aucs, 31 + k as u64);
+            let errors: Vec<f64> = mine.iter().filter_map(|r| r.curve.last().and_then(|p| p.mean_error)).collect();
+            let final_mean_error = (errors.len() == mine.len() && !errors.is_empty()).then(|| {
+                let (mean, ci90) = bootstrap_mean(&errors, 43 + k as u64);
+                Interval { mean, ci90 }
+            });
+            let paired: Vec<f64> = mine
+                .iter()
+                .filter_map(|r| uniform.iter().find(|u| u.seed == r.seed).map(|u| final_of(r) - final_of(u)))
+                .collect();
+            let difference_to_uniform = (!paired.is_empty()).then(|| {
+                let (mean, ci90) = bootstrap_mean(&paired, 59 + k as u64);
+                Interval { mean, ci90 }
+            });
+            let tasks = mine.first().map_or(0, |r| r.task_names.len());
+            let mut demonstrations_per_task = vec![0; tasks];
+            for r in &mine {
+                for round in &r.rounds {
+                    for &t in &round.picks {
+                        demonstrations_per_task[t] += 1;
+                    }
+                }
+            }
+            let times: Vec<f64> = mine.iter().flat_map(|r| r.rounds.iter().map(|x| x.selection_seconds)).collect();
+            SelectorSummary {
+                name: selector.name().to_string(),
+                runs: mine.len(),
+                final_mean_success,
+                ci90,
+                auc: auc_mean,
+                auc_ci90,
+                final_mean_error,
+                difference_to_uniform,
+                demonstrations_per_task,
+                selection_seconds: times.iter().sum::<f64>() / times.len().max(1) as f64,
+            }
+        })
+        .collect()
+}
+
+/// Mean success over seeds and its 90% interval at every evaluated budget.
+pub fn mean_curve(runs: &[&Run], seed: u64) -> Vec<(usize, f64, [f64; 2])> {
+    let Some(first) = runs.first() else { return Vec::new() };
+    (0..first.curve.len())
+        .map(|i| {
+            let values: Vec<f64> = runs.iter().filter_map(|r| r.curve.get(i).map(|p| p.mean_success)).collect();
+            let (mean, ci) = bootstrap_mean(&values, seed + i as u64);
+            (first.curve[i].demonstrations, mean, ci)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bootstrap_interval_brackets_the_mean_and_shrinks_with_agreement() {
+        let spread = [0.1, 0.9, 0.2, 0.8, 0.5, 0.4, 0.6, 0.3, 0.7, 0.5];
+        let (mean, ci) = bootstrap_mean(&spread, 1);
+        assert!((mean - 0.5).abs() < 1e-12);
+        assert!(ci[0] < mean && mean < ci[1]);
+        let (_, tight) = bootstrap_mean(&[0.5; 10], 1);
+        assert_eq!(tight, [0.5, 0.5]);
+        assert!(ci[1] - ci[0] > 0.1);
+    }
+}

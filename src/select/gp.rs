@@ -1,0 +1,218 @@
+//! The Gaussian-process posterior the selectors score with, in f64.
+//!
+//! The posterior covariance of a GP observed with noise depends only on where it was
+//! observed, not on the observed values: `var_X(x) = k(x,x) - k(x,X) (K(X,X) + rho^2 I)^-1
+//! k(X,x)`. So a demonstration can be scored before it exists. [`JointPosterior`] holds
+//! the covariance of a set of query points (the proxies of target states and of
+//! candidate demonstrations) given the demonstrations collected so far, and can
+//! condition on a candidate (a rank-k update), which is what greedy batch selection
+//! needs.
+
+use nalgebra::{Cholesky, DMatrix, Dyn};
+use thiserror::Error;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum GpError {
+    #[error("the kernel matrix is not positive definite even with jitter")]
+    NotPositiveDefinite,
+    #[error("the noise level must be positive and finite, got {0}")]
+    BadNoise(f64),
+    #[error("the kernel matrix holds a non-finite value")]
+    NonFinite,
+}
+
+/// Cholesky factor of `m + noise * I`, retried with growing jitter if rounding makes a
+/// positive semi-definite matrix look indefinite.
+fn factor(mut m: DMatrix<f64>, noise: f64) -> Result<Cholesky<f64, Dyn>, GpError> {
+    let n = m.nrows();
+    let scale = (0..n).map(|i| m[(i, i)].abs()).fold(0.0, f64::max).max(1.0);
+    for i in 0..n {
+        m[(i, i)] += noise;
+    }
+    let mut jitter = 0.0;
+    for _ in 0..6 {
+        let mut attempt = m.clone();
+        for i in 0..n {
+            attempt[(i, i)] += jitter;
+        }
+        if let Some(c) = Cholesky::new(attempt) {
+            return Ok(c);
+        }
+        jitter = if jitter == 0.0 { 1e-10 * scale } else { jitter * 100.0 };
+    }
+    Err(GpError::NotPositiveDefinite)
+}
+
+/// Posterior covariance of query points given noisy observations elsewhere.
+#[derive(Clone, Debug)]
+pub struct JointPosterior {
+    covariance: DMatrix<f64>,
+    noise: f64,
+}
+
+impl JointPosterior {
+    /// The prior: `k_ss` is the kernel among the query points; `noise` is `rho^2`.
+    pub fn prior(k_ss: DMatrix<f64>, noise: f64) -> Result<JointPosterior, GpError> {
+        if !(noise > 0.0 && noise.is_finite()) {
+            return Err(GpError::BadNoise(noise));
+        }
+        if k_ss.iter().any(|v| !v.is_finite()) {
+            return Err(GpError::NonFinite);
+        }
+        Ok(JointPosterior { covariance: k_ss, noise })
+    }
+
+    /// The posterior given observations at data points: `k_dd` among the data, `k_sd`
+    /// between query points (rows) and data (columns).
+    pub fn given_data(k_ss: DMatrix<f64>, k_sd: &DMatrix<f64>, k_dd: DMatrix<f64>, noise: f64) -> Result<JointPosterior, GpError> {
+        let mut posterior = JointPosterior::prior(k_ss, noise)?;
+        if k_dd.nrows() == 0 {
+            return Ok(posterior);
+        }
+        if k_sd.iter().chain(k_dd.iter()).any(|v| !v.is_finite()) {
+            return Err(GpError::NonFinite);
+        }
+        let chol = factor(k_dd, noise)?;
+        // K_SD (K_DD + rho^2 I)^-1 K_DS = V^T V with V = L^-1 K_DS.
+        let v = chol.l().solve_lower_triangular(&k_sd.transpose()).ok_or(GpError::NotPositiveDefinite)?;
+        posterior.covariance -= v.transpose() * v;
+        posterior.symmetrize();
+        Ok(posterior)
+    }
+
+    pub fn len(&self) -> usize {
+        self.covariance.nrows()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Posterior variance of query point `i` (never below zero).
+    pub fn variance(&self, i: usize) -> f64 {
+        self.covariance[(i, i)].max(0.0)
+    }
+
+    /// Information gain about the values at `targets` (query indices with weights) from
+    /// noisy observations at `observed` (query indices):
+    /// `sum_t w_t * 1/2 * log(var(t) / var_{+observed}(t))`.
+    pub fn gain(&self, targets: &[(usize, f64)], observed: &[usize]) -> Result<f64, GpError> {
+        if observed.is_empty() || targets.is_empty() {
+            return Ok(0.0);
+        }
+        let reduction = self.variance_reduction(targets.iter().map(|&(t, _)| t), observed)?;
+        Ok(targets
+            .iter()
+            .zip(reduction)
+            .map(|(&(t, w), r)| {
+                let before = self.variance(t);
+                let after = (before - r).max(0.0);
+                // Floors keep the logarithm finite where a variance is already ~0.
+                let floor = 1e-12 * self.noise;
+                w * 0.5 * ((before + floor) / (after + floor)).ln()
+            })
+            .sum())
+    }
+
+    /// How much observing `observed` (with noise) lowers the variance at each target.
+    fn variance_reduction(&self, targets: impl Iterator<Item = usize>, observed: &[usize]) -> Result<Vec<f64>, GpError> {
+        let chol = factor(self.covariance.select_rows(observed).select_columns(observed), self.noise)?;
+        let targets: Vec<usize> = targets.collect();
+        let cross = self.covariance.select_rows(observed).select_columns(&targets);
+        let v = chol.l().solve_lower_triangular(&cross).ok_or(GpError::NotPositiveDefinite)?;
+        Ok(v.column_iter().map(|c| c.norm_squared()).collect())
+    }
+
+    /// Conditions every query point on noisy observations at `observed` (a rank-k
+    /// update): what the next greedy pick is scored against.
+    pub fn condition_on(&mut self, observed: &[usize]) -> Result<(), GpError> {
+        if observed.is_empty() {
+            return Ok(());
+        }
+        let chol = factor(self.covariance.select_rows(observed).select_columns(observed), self.noise)?;
+        let cross = self.covariance.select_rows(observed);
+        let v = chol.l().solve_lower_triangular(&cross).ok_or(GpError::NotPositiveDefinite)?;
+        self.covariance -= v.transpose() * v;
+        self.symmetrize();
+        Ok(())
+    }
+
+    fn symmetrize(&mut self) {
+        let t = self.covariance.transpose();
+        self.covariance = (&self.covariance + t) * 0.5;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn matrix(rows: usize, values: &[f64]) -> DMatrix<f64> {
+        DMatrix::from_row_slice(rows, values.len() / rows, values)
+    }
+
+    #[test]
+    fn one_observation_of_a_unit_variance_point() {
+        // Prior var 1, one noisy observation of the same point: var = 1 - 1/(1+rho^2).
+        let rho2 = 0.25;
+        let mut p = JointPosterior::prior(matrix(1, &[1.0]), rho2).unwrap();
+        let gain = p.gain(&[(0, 1.0)], &[0]).unwrap();
+        let after = 1.0 - 1.0 / (1.0 + rho2);
+        assert!((gain - 0.5 * (1.0 / after).ln()).abs() < 1e-12);
+        assert!((gain - 0.5 * (1.0 + 1.0 / rho2).ln()).abs() < 1e-12);
+        p.condition_on(&[0]).unwrap();
+        assert!((p.variance(0) - after).abs() < 1e-12);
+    }
+
+    #[test]
+    fn correlated_points_closed_form() {
+        // Two points with correlation c: observing the second leaves
+        // var(first) = 1 - c^2 / (1 + rho^2).
+        let (c, rho2) = (0.6, 0.1);
+        let p = JointPosterior::prior(matrix(2, &[1.0, c, c, 1.0]), rho2).unwrap();
+        let gain = p.gain(&[(0, 1.0)], &[1]).unwrap();
+        let after = 1.0 - c * c / (1.0 + rho2);
+        assert!((gain - 0.5 * (1.0 / after).ln()).abs() < 1e-12);
+        // Uncorrelated points inform nothing.
+        let q = JointPosterior::prior(matrix(2, &[1.0, 0.0, 0.0, 1.0]), rho2).unwrap();
+        assert_eq!(q.gain(&[(0, 1.0)], &[1]).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn data_posterior_equals_the_textbook_formula() {
+        // Query point q and data point d with k(q,q)=2, k(q,d)=1, k(d,d)=1.5.
+        let rho2 = 0.5;
+        let p = JointPosterior::given_data(matrix(1, &[2.0]), &matrix(1, &[1.0]), matrix(1, &[1.5]), rho2).unwrap();
+        assert!((p.variance(0) - (2.0 - 1.0 / (1.5 + rho2))).abs() < 1e-12);
+    }
+
+    #[test]
+    fn conditioning_on_a_point_removes_its_variance() {
+        // With a tiny noise level, observing a point leaves (almost) no variance there,
+        // and conditioning twice on it changes nothing more than the noise allows.
+        let k = matrix(3, &[1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 1.0]);
+        let mut p = JointPosterior::prior(k, 1e-8).unwrap();
+        p.condition_on(&[1]).unwrap();
+        assert!(p.variance(1) < 1e-7);
+        assert!((p.variance(0) - (1.0 - 0.25)).abs() < 1e-6);
+    }
+
+    #[test]
+    fn batch_conditioning_equals_joint_observation() {
+        // Conditioning on a then b equals conditioning on {a, b} at once.
+        let k = matrix(3, &[1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 1.0]);
+        let rho2 = 0.1;
+        let mut sequential = JointPosterior::prior(k.clone(), rho2).unwrap();
+        sequential.condition_on(&[0]).unwrap();
+        sequential.condition_on(&[1]).unwrap();
+        let mut joint = JointPosterior::prior(k, rho2).unwrap();
+        joint.condition_on(&[0, 1]).unwrap();
+        assert!((sequential.variance(2) - joint.variance(2)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn bad_inputs_are_errors() {
+        assert_eq!(JointPosterior::prior(matrix(1, &[1.0]), 0.0).unwrap_err(), GpError::BadNoise(0.0));
+        assert_eq!(JointPosterior::prior(matrix(1, &[f64::NAN]), 0.1).unwrap_err(), GpError::NonFinite);
+    }
+}

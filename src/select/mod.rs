@@ -1,0 +1,244 @@
+//! Which task to demonstrate next: the AMF selector and its baselines, behind one
+//! interface.
+//!
+//! A selector sees the tasks, the target weights, the demonstrations collected so far
+//! and, through a [`SelectionView`], the current policy; it returns the next batch of
+//! tasks with a score per task and a reason a person can read. The view is where an
+//! environment (the tabletop with its neural policy, the 2-D integrator with its exact
+//! GP policy) turns states into kernel values; the selectors never see states.
+
+mod amf;
+pub mod gp;
+mod rebalancing;
+mod round_robin;
+pub mod tabletop;
+mod uncertainty;
+mod uniform;
+
+use nalgebra::DMatrix;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+pub use amf::Amf;
+pub use gp::{GpError, JointPosterior};
+pub use rebalancing::Rebalancing;
+pub use round_robin::RoundRobin;
+pub use uncertainty::Uncertainty;
+pub use uniform::Uniform;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum SelectError {
+    #[error("no task has a positive target weight")]
+    NoTargets,
+    #[error("the target weights must be finite and non-negative")]
+    BadWeights,
+    #[error(transparent)]
+    Gp(#[from] GpError),
+}
+
+/// Where the states standing in for a task's future demonstration came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Proxy {
+    /// States of demonstrations already collected for the task.
+    Demonstrations,
+    /// States the current policy visits when it attempts the task.
+    Rollouts,
+}
+
+/// How a neural policy becomes a kernel (see the tabletop view).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Embedding {
+    /// The penultimate activations with a constant 1 appended.
+    LastLayer,
+    /// The gradient of the cloning loss with respect to the last layer's weights.
+    LossGradient,
+}
+
+impl Embedding {
+    pub fn parse(name: &str) -> Option<Embedding> {
+        match name {
+            "last-layer" => Some(Embedding::LastLayer),
+            "loss-gradient" => Some(Embedding::LossGradient),
+            _ => None,
+        }
+    }
+}
+
+/// The GP's settings and the subsample sizes that keep selection fast.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GpConfig {
+    /// `rho^2`, relative to the Gram matrix's mean diagonal (default 0.05).
+    pub noise: f64,
+    pub embedding: Embedding,
+    /// States kept from each collected demonstration as GP data (default 16).
+    pub states_per_demonstration: usize,
+    /// Target states per task, `T(c)` (default 24).
+    pub target_states: usize,
+    /// States standing in for a new demonstration of a task, `X(c)` (default 24).
+    pub candidate_states: usize,
+}
+
+impl Default for GpConfig {
+    fn default() -> Self {
+        GpConfig {
+            noise: 0.05,
+            embedding: Embedding::LossGradient,
+            states_per_demonstration: 16,
+            target_states: 24,
+            candidate_states: 24,
+        }
+    }
+}
+
+/// The kernel among the GP's points: data points `D` (states already demonstrated) and
+/// query points `S` (the proxies). Normalised so that its mean diagonal is 1.
+#[derive(Clone, Debug)]
+pub struct KernelProblem {
+    pub k_ss: DMatrix<f64>,
+    pub k_sd: DMatrix<f64>,
+    pub k_dd: DMatrix<f64>,
+    /// Per task: target query points `T(c)` with weights summing to 1.
+    pub targets: Vec<Vec<(usize, f64)>>,
+    /// Per task: the query points a new demonstration would add, `X(c)`.
+    pub candidates: Vec<Vec<usize>>,
+    /// Per task: where its query points came from.
+    pub proxies: Vec<Proxy>,
+}
+
+impl KernelProblem {
+    /// Divides every kernel value by the mean diagonal over all points, so the noise
+    /// level is unitless.
+    pub fn normalise(&mut self) {
+        let n = self.k_ss.nrows() + self.k_dd.nrows();
+        let trace = self.k_ss.trace() + self.k_dd.trace();
+        let scale = if n > 0 && trace > 0.0 { trace / n as f64 } else { 1.0 };
+        self.k_ss /= scale;
+        self.k_sd /= scale;
+        self.k_dd /= scale;
+    }
+
+    /// The posterior over the query points given the data points.
+    pub fn posterior(&self, noise: f64) -> Result<JointPosterior, GpError> {
+        JointPosterior::given_data(self.k_ss.clone(), &self.k_sd, self.k_dd.clone(), noise)
+    }
+}
+
+/// What a selector may look at.
+pub trait SelectionView {
+    fn num_tasks(&self) -> usize;
+    fn task_name(&self, task: usize) -> String;
+    /// `mu(c)`: how much the user cares about each task (zero: not a target).
+    fn target_weights(&self) -> Vec<f64>;
+    /// Demonstrations collected so far, per task.
+    fn demonstrations_per_task(&self) -> Vec<usize>;
+    /// Pre-training demonstrations per task: privileged, only the rebalancing baseline
+    /// reads it.
+    fn pretraining_per_task(&self) -> Vec<usize>;
+    /// The GP's kernel over the demonstrations and the proxies.
+    fn kernel_problem(&self, config: &GpConfig) -> Result<KernelProblem, SelectError>;
+}
+
+/// A task's score in a selection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskScore {
+    pub task: usize,
+    pub name: String,
+    /// What the selector maximises (for AMF: the expected information gain on the
+    /// targets, in nats), taken before the first pick of the batch.
+    pub score: f64,
+    pub proxy: Option<Proxy>,
+}
+
+/// The next batch of tasks to demonstrate, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    pub picks: Vec<usize>,
+    pub scores: Vec<TaskScore>,
+    pub reason: String,
+}
+
+pub trait Selector: Send {
+    fn kind(&self) -> SelectorKind;
+    fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError>;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SelectorKind {
+    Amf,
+    Uniform,
+    RoundRobin,
+    Uncertainty,
+    Rebalancing,
+}
+
+impl SelectorKind {
+    pub const ALL: [SelectorKind; 5] =
+        [SelectorKind::Amf, SelectorKind::Uniform, SelectorKind::RoundRobin, SelectorKind::Uncertainty, SelectorKind::Rebalancing];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SelectorKind::Amf => "amf",
+            SelectorKind::Uniform => "uniform",
+            SelectorKind::RoundRobin => "round-robin",
+            SelectorKind::Uncertainty => "uncertainty",
+            SelectorKind::Rebalancing => "rebalancing",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<SelectorKind> {
+        SelectorKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// A selector of this kind; `seed` drives its random choices.
+    pub fn build(self, seed: u64, gp: &GpConfig) -> Box<dyn Selector> {
+        let rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e1e_c7);
+        match self {
+            SelectorKind::Amf => Box::new(Amf::new(gp.clone())),
+            SelectorKind::Uniform => Box::new(Uniform::new(rng)),
+            SelectorKind::RoundRobin => Box::new(RoundRobin::new(rng)),
+            SelectorKind::Uncertainty => Box::new(Uncertainty::new(gp.clone())),
+            SelectorKind::Rebalancing => Box::new(Rebalancing::new(rng)),
+        }
+    }
+}
+
+/// The target weights, checked and normalised to sum to 1.
+fn normalised_targets(view: &dyn SelectionView) -> Result<Vec<f64>, SelectError> {
+    let mu = view.target_weights();
+    if mu.iter().any(|w| !w.is_finite() || *w < 0.0) {
+        return Err(SelectError::BadWeights);
+    }
+    let total: f64 = mu.iter().sum();
+    if total <= 0.0 {
+        return Err(SelectError::NoTargets);
+    }
+    Ok(mu.iter().map(|w| w / total).collect())
+}
+
+/// Index of the largest score (the lowest index among equals).
+fn argmax(scores: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &s) in scores.iter().enumerate() {
+        if s > scores[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+fn task_scores(view: &dyn SelectionView, scores: &[f64], proxies: Option<&[Proxy]>) -> Vec<TaskScore> {
+    scores
+        .iter()
+        .enumerate()
+        .map(|(task, &score)| TaskScore { task, name: view.task_name(task), score, proxy: proxies.map(|p| p[task]) })
+        .collect()
+}
+
+fn names(view: &dyn SelectionView, picks: &[usize]) -> String {
+    picks.iter().map(|&t| view.task_name(t)).collect::<Vec<_>>().join(", ")
+}
