@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Simulation benchmark: native runner, our wasm build in headless Chromium, and the
-# official rapier JS build in the same browser run. Writes docs/bench/sim.json.
+# Benchmarks: simulation, fine-tuning and selection natively and in headless Chromium,
+# with the official rapier JS build as the simulation's peer (docs/bench/sim.json), and
+# TensorFlow.js training the same network on the same rows as the training peer
+# (docs/bench/tfjs.json). The WebGPU peer runs on software WebGPU here: a few steps.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
@@ -14,3 +16,6 @@ trap 'kill $server 2>/dev/null || true' EXIT
 sleep 1
 mkdir -p docs/bench
 node tests/e2e/bench.mjs "http://127.0.0.1:$port/" target/release/amf docs/bench/sim.json
+# The training peer: TensorFlow.js on the same rows, each of its backends.
+target/release/amf bench train --dump-data target/bc_data.json > /dev/null
+TFJS_WEBGPU_STEPS=${TFJS_WEBGPU_STEPS:-50} node tests/e2e/tfjs_peer.mjs "http://127.0.0.1:$port/" target/bc_data.json 1000 docs/bench/tfjs.json

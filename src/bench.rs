@@ -135,9 +135,14 @@ pub struct TrainingBench {
     pub inference_ms: f64,
 }
 
+/// The benchmark round's data: `demos` scripted demonstrations of an unseen task.
+pub fn training_data(demos: usize) -> crate::policy::Dataset {
+    crate::policy::collect_expert_demonstrations(TaskId::DrawerClose, 10_000, demos, 0.0)
+}
+
 pub fn bench_training(prior: &crate::policy::Policy, demos: usize, steps: usize, clock: &mut dyn FnMut() -> f64) -> TrainingBench {
-    use crate::policy::{collect_expert_demonstrations, finetune, Actor, BcConfig};
-    let data = collect_expert_demonstrations(TaskId::DrawerClose, 10_000, demos, 0.0);
+    use crate::policy::{finetune, Actor, BcConfig};
+    let data = training_data(demos);
     let bc = BcConfig { steps, ..BcConfig::default() };
     let start = clock();
     let tuned = finetune(prior, &data, &bc, &mut |_| {});
@@ -160,4 +165,51 @@ pub fn bench_training(prior: &crate::policy::Policy, demos: usize, steps: usize,
         samples_per_second: (steps * bc.batch_size) as f64 / seconds.max(1e-9),
         inference_ms,
     }
+}
+
+/// Selection speed: AMF choosing a batch of 5 with the default sizes, from the
+/// pre-trained policy, with no demonstrations yet and with `demos` collected.
+#[derive(Clone, Debug, Serialize)]
+pub struct SelectionBench {
+    pub batch: usize,
+    /// Seconds per selection before any demonstration (rollout proxies only).
+    pub first_round_seconds: f64,
+    /// Seconds per selection with `demos` demonstrations as GP data and proxies.
+    pub later_round_seconds: f64,
+    pub demos: usize,
+    /// GP points in the later round: data and query points.
+    pub data_points: usize,
+    pub query_points: usize,
+}
+
+pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut dyn FnMut() -> f64) -> SelectionBench {
+    use crate::experiment::tabletop::assess;
+    use crate::policy::expert_demonstration;
+    use crate::select::tabletop::TabletopView;
+    use crate::select::{GpConfig, SelectionView, SelectorKind};
+    let rollouts = assess(prior, 2).visited;
+    let collected: Vec<_> = (0..demos).map(|i| expert_demonstration(TaskId::ALL[i % TaskId::ALL.len()], 10_000 + i as u64, 0.1)).collect();
+    let gp = GpConfig::default();
+    let mut time = |demonstrations: &[crate::policy::Demonstration]| {
+        let view = TabletopView {
+            policy: prior,
+            demonstrations,
+            rollout_states: &rollouts,
+            target_weights: vec![1.0; TaskId::ALL.len()],
+            pretraining: vec![0; TaskId::ALL.len()],
+            seed: 0,
+        };
+        let mut selector = SelectorKind::Amf.build(0, &gp);
+        let repeats = 3;
+        let start = clock();
+        for _ in 0..repeats {
+            std::hint::black_box(selector.select(&view, 5).ok());
+        }
+        let seconds = (clock() - start) / f64::from(repeats);
+        let problem = view.kernel_problem(&gp).ok();
+        (seconds, problem.map_or((0, 0), |p| (p.k_dd.nrows(), p.k_ss.nrows())))
+    };
+    let (first_round_seconds, _) = time(&[]);
+    let (later_round_seconds, (data_points, query_points)) = time(&collected);
+    SelectionBench { batch: 5, first_round_seconds, later_round_seconds, demos, data_points, query_points }
 }

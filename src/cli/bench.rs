@@ -1,4 +1,4 @@
-//! `amf bench sim`: simulation speed in control steps per second, per task.
+//! `amf bench sim|train|select`: simulation, fine-tuning and selection speed.
 
 use std::time::Instant;
 
@@ -27,7 +27,27 @@ pub enum BenchCommand {
         /// Gradient steps in the round.
         #[arg(long, default_value_t = 1000)]
         steps: usize,
+        /// Also write the round's data as JSON here, for the TensorFlow.js peer
+        /// (`tests/e2e/tfjs_peer.mjs`) to train on the same rows.
+        #[arg(long)]
+        dump_data: Option<std::path::PathBuf>,
     },
+    /// Selection speed: AMF picking a batch with the default sizes, from a policy file.
+    Select {
+        #[arg(long, default_value = "www/policy.amfp")]
+        policy: std::path::PathBuf,
+        /// Demonstrations collected before the timed later round.
+        #[arg(long, default_value_t = 20)]
+        demos: usize,
+    },
+}
+
+fn load_pretrained(path: &std::path::Path) -> anyhow::Result<crate::policy::Policy> {
+    let bytes = std::fs::read(path)?;
+    let crate::policy::Checkpoint::Pretrained { policy, .. } = crate::policy::Checkpoint::from_bytes(&bytes)? else {
+        anyhow::bail!("expected a pre-trained policy");
+    };
+    Ok(policy)
 }
 
 pub fn run(which: BenchCommand) -> anyhow::Result<()> {
@@ -45,13 +65,28 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        BenchCommand::Train { policy, demos, steps } => {
-            let bytes = std::fs::read(&policy)?;
-            let crate::policy::Checkpoint::Pretrained { policy, .. } = crate::policy::Checkpoint::from_bytes(&bytes)? else {
-                anyhow::bail!("expected a pre-trained policy");
-            };
+        BenchCommand::Train { policy, demos, steps, dump_data } => {
+            let policy = load_pretrained(&policy)?;
+            if let Some(path) = dump_data {
+                let data = crate::bench::training_data(demos);
+                let json = serde_json::json!({
+                    "rows": data.len(),
+                    "obs_dim": crate::tasks::OBS_DIM,
+                    "action_dim": crate::sim::ACTION_DIM,
+                    "observations": data.observations,
+                    "actions": data.actions,
+                });
+                std::fs::write(&path, json.to_string())?;
+            }
             let origin = Instant::now();
             let report = crate::bench::bench_training(&policy, demos, steps, &mut || origin.elapsed().as_secs_f64());
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        BenchCommand::Select { policy, demos } => {
+            let policy = load_pretrained(&policy)?;
+            let origin = Instant::now();
+            let report = crate::bench::bench_selection(&policy, demos, &mut || origin.elapsed().as_secs_f64());
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

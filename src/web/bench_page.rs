@@ -5,7 +5,7 @@
 use serde::Serialize;
 use yew::prelude::*;
 
-use crate::bench::{bench_sim, bench_training, physics_script, time_replay, PhysicsScript, SimBench, TrainingBench};
+use crate::bench::{bench_selection, bench_sim, bench_training, SelectionBench, physics_script, time_replay, PhysicsScript, SimBench, TrainingBench};
 use super::policy_panel::fetch_policy;
 use crate::policy::Policy;
 use crate::tasks::TaskId;
@@ -19,6 +19,8 @@ struct BrowserBench {
     replay_seconds: Vec<f64>,
     /// A fine-tuning round of 40 demonstrations on the CPU backend (flex).
     training: Option<TrainingBench>,
+    /// AMF choosing a batch of 5 with the default sizes.
+    selection: Option<SelectionBench>,
 }
 
 fn seconds_now() -> f64 {
@@ -44,7 +46,8 @@ fn run(episodes: u64, policy: Option<&Policy>) -> BrowserBench {
     let scripts: Vec<PhysicsScript> = TaskId::ALL.iter().map(|&t| physics_script(t, 0)).collect();
     let replay_seconds = scripts.iter().map(seconds_per_replay).collect();
     let training = policy.map(|policy| bench_training(policy, 40, 1000, &mut seconds_now));
-    BrowserBench { sim, scripts, replay_seconds, training }
+    let selection = policy.map(|policy| bench_selection(policy, 20, &mut seconds_now));
+    BrowserBench { sim, scripts, replay_seconds, training, selection }
 }
 
 #[function_component(BenchPage)]

@@ -11,6 +11,7 @@ const [base = 'http://127.0.0.1:8090/', amf = 'target/release/amf', out] = proce
 
 const native = JSON.parse(execFileSync(amf, ['bench', 'sim', '--episodes', '3', '--json']));
 const nativeTraining = JSON.parse(execFileSync(amf, ['bench', 'train']));
+const nativeSelection = JSON.parse(execFileSync(amf, ['bench', 'select']));
 
 const browser = await chromium.launch(launchOptions());
 const page = await browser.newPage();
@@ -131,6 +132,7 @@ const report = {
     wasm_cpu: ours.training,
     native_over_wasm_samples_per_second: ours.training ? nativeTraining.samples_per_second / ours.training.samples_per_second : null,
   },
+  selection: { native: nativeSelection, wasm: ours.selection },
 };
 console.log('task            native/s   wasm/s  native:wasm  wasm phys/s  rapier.js phys/s  wasm:js  det.js phys/s  wasm:det.js');
 for (const r of rows) {
@@ -140,5 +142,9 @@ console.log(`geometric means: native/wasm ${report.geomean_native_over_wasm.toFi
 if (ours.training) {
   const t = ours.training;
   console.log(`fine-tuning round (${t.demos} demos, ${t.rows} rows, ${t.steps} steps of ${t.batch_size}): native ${nativeTraining.seconds.toFixed(2)} s (${nativeTraining.samples_per_second.toFixed(0)} samples/s), wasm CPU ${t.seconds.toFixed(2)} s (${t.samples_per_second.toFixed(0)} samples/s), ratio ${report.training.native_over_wasm_samples_per_second.toFixed(2)}; inference ${nativeTraining.inference_ms.toFixed(3)} ms native, ${t.inference_ms.toFixed(3)} ms wasm`);
+}
+if (ours.selection) {
+  const s = ours.selection;
+  console.log(`AMF selection of ${s.batch} (default sizes): first round native ${nativeSelection.first_round_seconds.toFixed(3)} s, wasm ${s.first_round_seconds.toFixed(3)} s; with ${s.demos} demonstrations (${s.data_points} data, ${s.query_points} query points) native ${nativeSelection.later_round_seconds.toFixed(3)} s, wasm ${s.later_round_seconds.toFixed(3)} s`);
 }
 if (out) fs.writeFileSync(out, JSON.stringify(report, null, 2) + '\n');

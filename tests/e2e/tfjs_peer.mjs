@@ -16,7 +16,7 @@
 // the task one-hot columns 14..24 left as they are, applied in the forward pass), Linear
 // layers initialised U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias (burn's
 // default), LayerNorm (biased variance, epsilon 1e-5, trainable gamma and beta), log_std
-// (per task or shared, see TFJS_LOG_STD) initialised to -1, loss = mse + nll with the error detached in the nll, Adam (lr 1e-3,
+// (per task or shared, see TFJS_LOG_STD) initialised to 0 (network.rs's default), loss = mse + nll with the error detached in the nll, Adam (lr 1e-3,
 // betas 0.9/0.999, epsilon 1e-5 as burn's AdamConfig), 256 rows drawn uniformly with
 // replacement each step, gathered on the device from a host index list, and the total
 // loss and the mse read back to the CPU every step (bc.rs reads both for the progress).
@@ -123,8 +123,8 @@ async function runBackend({ backend, logStdMode, steps, warmup, batchSize, infer
     norm2: layerNorm('norm2', hidden),
     meanHead: linear('mean_head', hidden, actDim),
     logStd: logStdMode === 'per_task'
-      ? tf.variable(tf.fill([oneHot[1] - oneHot[0], actDim], -1), true, 'task_log_std')
-      : tf.variable(tf.fill([actDim], -1), true, 'log_std'),
+      ? tf.variable(tf.fill([oneHot[1] - oneHot[0], actDim], 0), true, 'task_log_std')
+      : tf.variable(tf.fill([actDim], 0), true, 'log_std'),
   };
   const variables = [
     net.hidden1.weight, net.hidden1.bias, net.norm1.gamma, net.norm1.beta,
