@@ -13,14 +13,16 @@ mod finetuned;
 mod network;
 mod predict;
 mod pretrain;
+mod transfer;
 
-pub use bc::{finetune, train_policy, BcConfig, Regularizer, TrainingProgress};
+pub use bc::{finetune, finetune_on, finetune_with_fallback, train_policy, Snapshot, SNAPSHOT_EVERY, BcConfig, Regularizer, TrainingProgress};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use dataset::{collect_expert_demonstrations, expert_demonstration, Dataset, DatasetError, Demonstration};
 pub use eval::{evaluate, Actor, Evaluation, Evaluator, TaskSuccess};
 pub use finetuned::FineTunedPolicy;
 pub use network::{NormStats, Policy, PolicyConfig};
 pub use predict::{Prediction, Predictive};
+pub use transfer::{to_device_async, TransferError};
 pub use pretrain::{pretrain, PretrainConfig, PRETRAIN_TASKS};
 pub use bc::BcError;
 pub use checkpoint::{CheckpointHeader, CheckpointKind};
