@@ -67,7 +67,7 @@ pub struct ExperimentArgs {
     #[arg(long, default_value = "loss-gradient")]
     embedding: String,
     /// The GP's noise level rho^2 (tabletop; the integrator uses its policy's).
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = 2.0)]
     noise: f64,
     /// Integrator: slots covered by pre-training, a number or a range such as 1-12.
     #[arg(long, default_value = "1-12")]

@@ -19,7 +19,10 @@ pub struct Prediction {
     pub embedding: Vec<f32>,
     /// Mean action, `rows x ACTION_DIM`.
     pub mean: Vec<f32>,
-    /// Standard deviation of the action, `rows x ACTION_DIM`.
+    /// Standard deviation of the action, `rows x ACTION_DIM`: the pre-trained policy's,
+    /// which says what pre-training left uncertain (a fine-tuned network's own shrinks to
+    /// the residuals of a handful of demonstrations and claims to know tasks it has
+    /// seen twice).
     pub std: Vec<f32>,
     /// How much the output moves with the tuned network's last layer: the adaptive
     /// prior's gate `alpha(c)` of the row's task, 1 without a gate.
@@ -49,11 +52,11 @@ fn floats(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap_or_default()
 }
 
-fn predict_with(network: &Policy, mean: Tensor<2>, gate: Option<Tensor<2>>, obs: Tensor<2>) -> Prediction {
+fn predict_with(network: &Policy, std_from: &Policy, mean: Tensor<2>, gate: Option<Tensor<2>>, obs: Tensor<2>) -> Prediction {
     let [rows, _] = obs.dims();
     let embedding = network.embed(obs.clone());
     let [_, hidden] = embedding.dims();
-    let std = network.log_std(obs).exp();
+    let std = std_from.log_std(obs).exp();
     Prediction {
         rows,
         hidden,
@@ -67,7 +70,7 @@ fn predict_with(network: &Policy, mean: Tensor<2>, gate: Option<Tensor<2>>, obs:
 impl Predictive for Policy {
     fn predict(&self, observations: &[Observation]) -> Prediction {
         let obs = batch(observations);
-        predict_with(self, self.forward(obs.clone()), None, obs)
+        predict_with(self, self, self.forward(obs.clone()), None, obs)
     }
 }
 
@@ -75,6 +78,6 @@ impl Predictive for FineTunedPolicy {
     fn predict(&self, observations: &[Observation]) -> Prediction {
         let obs = batch(observations);
         let gate = self.is_gated().then(|| self.row_alphas(&obs));
-        predict_with(&self.tuned, self.forward(obs.clone()), gate, obs)
+        predict_with(&self.tuned, &self.prior, self.forward(obs.clone()), gate, obs)
     }
 }

@@ -95,7 +95,11 @@ impl TabletopView<'_> {
         if config.embedding == Embedding::LastLayer {
             return (h, None);
         }
-        let g = points.iter().enumerate().map(|(r, point)| gradient_scale(&prediction, r, point.action.as_ref())).collect();
+        let g = points
+            .iter()
+            .enumerate()
+            .map(|(r, point)| gradient_scale(&prediction, r, if config.demonstrated_residuals { point.action.as_ref() } else { None }))
+            .collect();
         (h, Some(g))
     }
 }

@@ -21,6 +21,27 @@ struct BrowserBench {
     training: Option<TrainingBench>,
     /// AMF choosing a batch of 5 with the default sizes.
     selection: Option<SelectionBench>,
+    /// Fine-tuning samples per second on WebGPU (a few steps: software WebGPU is slow
+    /// here), or why there is none.
+    webgpu: Option<WebGpuBench>,
+}
+
+#[derive(Serialize)]
+struct WebGpuBench {
+    adapter: Option<String>,
+    samples_per_second: Option<f64>,
+    error: Option<String>,
+}
+
+async fn bench_webgpu(policy: &Policy) -> WebGpuBench {
+    let data = crate::bench::training_data(40);
+    match super::gpu::acquire().await {
+        Err(error) => WebGpuBench { adapter: None, samples_per_second: None, error: Some(error) },
+        Ok(gpu) => match super::gpu::training_speed(&gpu.device, policy, &data, 5).await {
+            Ok(speed) => WebGpuBench { adapter: Some(gpu.adapter), samples_per_second: Some(speed), error: None },
+            Err(error) => WebGpuBench { adapter: Some(gpu.adapter), samples_per_second: None, error: Some(error) },
+        },
+    }
 }
 
 fn seconds_now() -> f64 {
@@ -47,7 +68,7 @@ fn run(episodes: u64, policy: Option<&Policy>) -> BrowserBench {
     let replay_seconds = scripts.iter().map(seconds_per_replay).collect();
     let training = policy.map(|policy| bench_training(policy, 40, 1000, &mut seconds_now));
     let selection = policy.map(|policy| bench_selection(policy, 20, &mut seconds_now));
-    BrowserBench { sim, scripts, replay_seconds, training, selection }
+    BrowserBench { sim, scripts, replay_seconds, training, selection, webgpu: None }
 }
 
 #[function_component(BenchPage)]
@@ -60,7 +81,10 @@ pub fn bench_page() -> Html {
                 let policy = fetch_policy().await.ok();
                 // Let the page paint "running" first.
                 gloo::timers::future::TimeoutFuture::new(50).await;
-                let report = run(3, policy.as_ref());
+                let mut report = run(3, policy.as_ref());
+                if let Some(policy) = &policy {
+                    report.webgpu = Some(bench_webgpu(policy).await);
+                }
                 results.set(Some(serde_json::to_string(&report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))));
             });
             || ()

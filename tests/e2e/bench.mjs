@@ -133,6 +133,7 @@ const report = {
     native_over_wasm_samples_per_second: ours.training ? nativeTraining.samples_per_second / ours.training.samples_per_second : null,
   },
   selection: { native: nativeSelection, wasm: ours.selection },
+  webgpu_training: ours.webgpu,
 };
 console.log('task            native/s   wasm/s  native:wasm  wasm phys/s  rapier.js phys/s  wasm:js  det.js phys/s  wasm:det.js');
 for (const r of rows) {
@@ -142,6 +143,10 @@ console.log(`geometric means: native/wasm ${report.geomean_native_over_wasm.toFi
 if (ours.training) {
   const t = ours.training;
   console.log(`fine-tuning round (${t.demos} demos, ${t.rows} rows, ${t.steps} steps of ${t.batch_size}): native ${nativeTraining.seconds.toFixed(2)} s (${nativeTraining.samples_per_second.toFixed(0)} samples/s), wasm CPU ${t.seconds.toFixed(2)} s (${t.samples_per_second.toFixed(0)} samples/s), ratio ${report.training.native_over_wasm_samples_per_second.toFixed(2)}; inference ${nativeTraining.inference_ms.toFixed(3)} ms native, ${t.inference_ms.toFixed(3)} ms wasm`);
+}
+if (ours.webgpu) {
+  const g = ours.webgpu;
+  console.log(g.samples_per_second ? `fine-tuning on WebGPU (${g.adapter}): ${g.samples_per_second.toFixed(0)} samples/s` : `no WebGPU fine-tuning: ${g.error}`);
 }
 if (ours.selection) {
   const s = ours.selection;

@@ -8,6 +8,8 @@ export function launchOptions() {
       '--disable-component-update', '--disable-sync',
       // Software WebGL: headless machines have no GPU.
       '--use-angle=swiftshader', '--enable-unsafe-swiftshader',
+      // WebGPU through SwiftShader too (software: it works, slowly).
+      '--enable-unsafe-webgpu',
     ],
   };
 }
