@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh test
 source scripts/env.sh
 cargo build --release --locked --bin amf
-trunk build --release
+trunk build --release --features webgpu
 port=$((20000 + RANDOM % 20000))
 node tests/e2e/serve-dist.mjs "$port" &
 server=$!

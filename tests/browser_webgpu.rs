@@ -1,12 +1,13 @@
 //! Proves, in headless Chromium's WebGPU (SwiftShader, software), that the policy's
 //! forward pass on WebGPU agrees with the CPU backend, that fine-tuning runs on WebGPU
-//! and comes back to the CPU. Chromium only: headless Firefox has no WebGPU.
+//! and comes back to the CPU. Chromium only: headless Firefox has no WebGPU. Needs
+//! `--features webgpu`.
 //!
 //! Not here: a device destroyed mid-training. wgpu's browser backend then throws inside
 //! an import that cannot report it, which traps the whole wasm instance, so the fallback
 //! to the CPU has to cross a worker boundary (the worker posts snapshots; the page
 //! resumes from the last one on the CPU).
-#![cfg(target_arch = "wasm32")]
+#![cfg(all(target_arch = "wasm32", feature = "webgpu"))]
 
 use amf_studio::policy::{
     collect_expert_demonstrations, cpu, finetune_with_fallback, Actor, BcConfig, Checkpoint, Policy,

@@ -74,8 +74,9 @@ fn two_task_view(c0: f64, c1: f64) -> HandView {
 fn amf_scores_are_the_closed_form_information_gains() {
     let (c0, c1, rho2) = (0.9, 0.5, 0.1);
     let selection = SelectorKind::Amf.build(0, &gp(rho2)).select(&two_task_view(c0, c1), 1).unwrap();
-    // mu(c) * 1/2 log(1 / (1 - c^2 / (1 + rho^2))) for the one target each informs.
-    let expected = |c: f64| 0.5 * 0.5 * (1.0 / (1.0 - c * c / (1.0 + rho2))).ln();
+    // mu(c) * 1/2 log((1 + rho^2) / (1 - c^2 / (1 + rho^2) + rho^2)) for the one target
+    // each informs: the information about the noisy action there.
+    let expected = |c: f64| 0.5 * 0.5 * ((1.0 + rho2) / (1.0 - c * c / (1.0 + rho2) + rho2)).ln();
     assert!((selection.scores[0].score - expected(c0)).abs() < 1e-12);
     assert!((selection.scores[1].score - expected(c1)).abs() < 1e-12);
     assert_eq!(selection.picks, vec![0]);

@@ -18,8 +18,10 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(230, 159, 0),
 ];
 
-/// Writes an SVG chart of `series` to `path`.
+/// Writes an SVG chart of `series` to `path`. The legend goes in the upper right if the
+/// lines fall (errors), else in the lower right (success).
 pub fn line_chart(path: &std::path::Path, title: &str, x_label: &str, y_label: &str, y_range: (f64, f64), series: &[Series]) -> anyhow::Result<()> {
+    let falling = series.iter().any(|s| matches!((s.points.first(), s.points.last()), (Some(a), Some(b)) if b.1 < a.1));
     let root = SVGBackend::new(path, (800, 520)).into_drawing_area();
     root.fill(&WHITE)?;
     let x_max = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(1.0, f64::max);
@@ -30,7 +32,7 @@ pub fn line_chart(path: &std::path::Path, title: &str, x_label: &str, y_label: &
         .x_label_area_size(44)
         .y_label_area_size(60)
         .build_cartesian_2d(x_min..x_max, y_range.0..y_range.1)?;
-    chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(RGBColor(235, 235, 235)).draw()?;
+    chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(WHITE).draw()?;
     for (i, s) in series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let band: Vec<(f64, f64)> =
@@ -44,7 +46,7 @@ pub fn line_chart(path: &std::path::Path, title: &str, x_label: &str, y_label: &
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
+        .position(if falling { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::LowerRight })
         .background_style(WHITE.mix(0.9))
         .border_style(RGBColor(180, 180, 180))
         .draw()?;

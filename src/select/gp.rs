@@ -93,9 +93,12 @@ impl JointPosterior {
         self.covariance[(i, i)].max(0.0)
     }
 
-    /// Information gain about the values at `targets` (query indices with weights) from
-    /// noisy observations at `observed` (query indices):
-    /// `sum_t w_t * 1/2 * log(var(t) / var_{+observed}(t))`.
+    /// Information gain about noisy observations at `targets` (query indices with
+    /// weights) from noisy observations at `observed` (query indices):
+    /// `sum_t w_t * 1/2 * log((var(t) + rho^2) / (var_{+observed}(t) + rho^2))`. The
+    /// targets are the expert's actions, which are noisy: a state whose action is
+    /// already known to within the noise has little left to learn, however small its
+    /// variance still is relative to where it started.
     pub fn gain(&self, targets: &[(usize, f64)], observed: &[usize]) -> Result<f64, GpError> {
         if observed.is_empty() || targets.is_empty() {
             return Ok(0.0);
@@ -105,11 +108,9 @@ impl JointPosterior {
             .iter()
             .zip(reduction)
             .map(|(&(t, w), r)| {
-                let before = self.variance(t);
-                let after = (before - r).max(0.0);
-                // Floors keep the logarithm finite where a variance is already ~0.
-                let floor = 1e-12 * self.noise;
-                w * 0.5 * ((before + floor) / (after + floor)).ln()
+                let before = self.variance(t) + self.noise;
+                let after = (self.variance(t) - r).max(0.0) + self.noise;
+                w * 0.5 * (before / after).ln()
             })
             .sum())
     }
@@ -158,8 +159,7 @@ mod tests {
         let mut p = JointPosterior::prior(matrix(1, &[1.0]), rho2).unwrap();
         let gain = p.gain(&[(0, 1.0)], &[0]).unwrap();
         let after = 1.0 - 1.0 / (1.0 + rho2);
-        assert!((gain - 0.5 * (1.0 / after).ln()).abs() < 1e-12);
-        assert!((gain - 0.5 * (1.0 + 1.0 / rho2).ln()).abs() < 1e-12);
+        assert!((gain - 0.5 * ((1.0 + rho2) / (after + rho2)).ln()).abs() < 1e-12);
         p.condition_on(&[0]).unwrap();
         assert!((p.variance(0) - after).abs() < 1e-12);
     }
@@ -172,7 +172,7 @@ mod tests {
         let p = JointPosterior::prior(matrix(2, &[1.0, c, c, 1.0]), rho2).unwrap();
         let gain = p.gain(&[(0, 1.0)], &[1]).unwrap();
         let after = 1.0 - c * c / (1.0 + rho2);
-        assert!((gain - 0.5 * (1.0 / after).ln()).abs() < 1e-12);
+        assert!((gain - 0.5 * ((1.0 + rho2) / (after + rho2)).ln()).abs() < 1e-12);
         // Uncorrelated points inform nothing.
         let q = JointPosterior::prior(matrix(2, &[1.0, 0.0, 0.0, 1.0]), rho2).unwrap();
         assert_eq!(q.gain(&[(0, 1.0)], &[1]).unwrap(), 0.0);

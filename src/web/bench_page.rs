@@ -33,6 +33,12 @@ struct WebGpuBench {
     error: Option<String>,
 }
 
+#[cfg(not(feature = "webgpu"))]
+async fn bench_webgpu(_: &Policy) -> WebGpuBench {
+    WebGpuBench { adapter: None, samples_per_second: None, error: Some("built without the webgpu feature".into()) }
+}
+
+#[cfg(feature = "webgpu")]
 async fn bench_webgpu(policy: &Policy) -> WebGpuBench {
     let data = crate::bench::training_data(40);
     match super::gpu::acquire().await {

@@ -3,6 +3,7 @@
 
 mod app;
 mod bench_page;
+#[cfg(feature = "webgpu")]
 pub mod gpu;
 mod policy_panel;
 mod render;
