@@ -29,6 +29,8 @@ pub async fn acquire() -> Result<WebGpu, String> {
         .filter(|s| !s.is_empty() && s != "0")
         .collect::<Vec<_>>()
         .join(" ");
+    // Browsers may hide the adapter's identity; say so rather than show nothing.
+    let name = if name.is_empty() { String::from("an adapter the browser does not name") } else { name };
     let (handle, queue) = adapter
         .request_device(&wgpu::DeviceDescriptor {
             label: Some("amf-studio"),
