@@ -11,11 +11,11 @@ say "native tests"
 cargo test --locked
 
 say "browser tests (wasm-bindgen-test): headless Chromium"
-CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy
+CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy --test browser_storage
 say "browser tests of the WebGPU backend (SwiftShader): headless Chromium"
 CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=600 cargo test --locked --target wasm32-unknown-unknown --features webgpu --test browser_webgpu
 say "browser tests (wasm-bindgen-test): headless Firefox"
-GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy
+GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy --test browser_storage
 
 say "building the page (as scripts/serve.sh serves it; reuses the wasm test build)"
 trunk build

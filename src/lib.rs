@@ -6,6 +6,7 @@ pub mod bench;
 pub mod experiment;
 pub mod integrator;
 pub mod policy;
+pub mod record;
 pub mod select;
 pub mod sim;
 pub mod tasks;

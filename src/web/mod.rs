@@ -8,6 +8,7 @@ pub mod gpu;
 mod policy_panel;
 mod render;
 mod stage;
+pub mod storage;
 
 /// Mounts the page into `<body>`.
 pub fn start() {

@@ -1,0 +1,122 @@
+//! A demonstration as the page stores it and files carry it: the task, the seed, the
+//! suite version and the actions, with how it went and where it came from. The states
+//! follow by replay (the simulation is deterministic), so a record is small, and
+//! replaying it checks it.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::policy::Demonstration;
+use crate::sim::Action;
+use crate::tasks::{Episode, TaskId, SUITE_VERSION};
+
+/// Who demonstrated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A person with the mouse or keyboard.
+    Person,
+    /// The task's scripted expert.
+    ScriptedExpert,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DemonstrationRecord {
+    pub task: TaskId,
+    pub seed: u64,
+    pub suite_version: u32,
+    /// One action per control step.
+    pub actions: Vec<Action>,
+    /// Whether the episode succeeded, as recorded.
+    pub success: bool,
+    pub source: Source,
+    /// Wall-clock seconds the demonstrator took.
+    pub duration_seconds: f64,
+    /// When it was recorded, in milliseconds since the Unix epoch.
+    pub recorded_at_ms: f64,
+}
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ReplayError {
+    #[error("recorded with task suite version {found}; this build replays version {SUITE_VERSION}")]
+    SuiteVersion { found: u32 },
+    #[error("it has {actions} actions, more than the task's horizon of {horizon}")]
+    TooLong { actions: usize, horizon: usize },
+    #[error("action {step} holds a value outside [-1, 1] or not a number")]
+    BadAction { step: usize },
+    #[error("it is recorded as {recorded}, but its replay {replayed}")]
+    SuccessMismatch { recorded: &'static str, replayed: &'static str },
+}
+
+impl DemonstrationRecord {
+    /// Replays the actions from the seed and returns the demonstration with its states,
+    /// checking that the record is consistent (suite version, length, actions, success).
+    pub fn replay(&self) -> Result<Demonstration, ReplayError> {
+        if self.suite_version != SUITE_VERSION {
+            return Err(ReplayError::SuiteVersion { found: self.suite_version });
+        }
+        let horizon = self.task.horizon();
+        if self.actions.len() > horizon {
+            return Err(ReplayError::TooLong { actions: self.actions.len(), horizon });
+        }
+        if let Some(step) = self.actions.iter().position(|a| a.iter().any(|v| !(-1.0..=1.0).contains(v))) {
+            return Err(ReplayError::BadAction { step });
+        }
+        let mut episode = Episode::new(self.task, self.seed);
+        let mut observations = Vec::with_capacity(self.actions.len());
+        for &action in &self.actions {
+            observations.push(episode.observation());
+            episode.step(action);
+        }
+        let replayed = episode.is_success();
+        if replayed != self.success {
+            let word = |s: bool| if s { "succeeds" } else { "fails" };
+            return Err(ReplayError::SuccessMismatch {
+                recorded: if self.success { "a success" } else { "a failure" },
+                replayed: word(replayed),
+            });
+        }
+        Ok(Demonstration { task: self.task, seed: self.seed, observations, actions: self.actions.clone(), success: replayed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::expert_demonstration;
+
+    fn record_of(demo: &Demonstration) -> DemonstrationRecord {
+        DemonstrationRecord {
+            task: demo.task,
+            seed: demo.seed,
+            suite_version: SUITE_VERSION,
+            actions: demo.actions.clone(),
+            success: demo.success,
+            source: Source::ScriptedExpert,
+            duration_seconds: 5.0,
+            recorded_at_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_record_replays_to_its_states_and_a_tampered_one_is_caught() {
+        let demo = expert_demonstration(TaskId::DrawerOpen, 3, 0.0);
+        assert!(demo.success);
+        let record = record_of(&demo);
+        let json = serde_json::to_string(&record).unwrap();
+        let back: DemonstrationRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.replay().unwrap(), demo);
+
+        let mut stalled = record.clone();
+        for a in stalled.actions.iter_mut() {
+            *a = [0.0; 4];
+        }
+        assert!(matches!(stalled.replay(), Err(ReplayError::SuccessMismatch { .. })));
+        let mut wild = record.clone();
+        wild.actions[4][1] = f32::NAN;
+        assert_eq!(wild.replay(), Err(ReplayError::BadAction { step: 4 }));
+        let mut old = record;
+        old.suite_version = 0;
+        assert_eq!(old.replay(), Err(ReplayError::SuiteVersion { found: 0 }));
+    }
+}

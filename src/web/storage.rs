@@ -1,0 +1,118 @@
+//! The page's IndexedDB: demonstrations (each written as soon as it ends) and policy
+//! files (the fine-tuned one survives a reload). Errors say what happened in words a
+//! person can act on; a full quota is told apart.
+
+use rexie::{ObjectStore, Rexie, TransactionMode};
+use wasm_bindgen::JsValue;
+
+use crate::record::DemonstrationRecord;
+
+const DATABASE: &str = "amf-studio";
+const VERSION: u32 = 1;
+const DEMONSTRATIONS: &str = "demonstrations";
+const POLICIES: &str = "policies";
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum StorageError {
+    #[error("the browser's storage is full: free some space or export and clear old sessions ({0})")]
+    QuotaExceeded(String),
+    #[error("the browser's storage cannot be used here ({0})")]
+    Unavailable(String),
+    #[error("a stored entry cannot be read ({0})")]
+    Corrupt(String),
+}
+
+fn failed(error: rexie::Error) -> StorageError {
+    let message = format!("{error:?}");
+    if message.contains("QuotaExceeded") {
+        StorageError::QuotaExceeded(message)
+    } else {
+        StorageError::Unavailable(message)
+    }
+}
+
+/// An open database.
+pub struct Storage {
+    db: Rexie,
+}
+
+impl Storage {
+    /// Opens (creating on first use) the page's database.
+    pub async fn open() -> Result<Storage, StorageError> {
+        Storage::open_named(DATABASE).await
+    }
+
+    /// Opens a database of another name (tests use their own).
+    pub async fn open_named(name: &str) -> Result<Storage, StorageError> {
+        let db = Rexie::builder(name)
+            .version(VERSION)
+            .add_object_store(ObjectStore::new(DEMONSTRATIONS).auto_increment(true))
+            .add_object_store(ObjectStore::new(POLICIES))
+            .build()
+            .await
+            .map_err(failed)?;
+        Ok(Storage { db })
+    }
+
+    /// Deletes a database entirely.
+    pub async fn delete_named(name: &str) -> Result<(), StorageError> {
+        Rexie::delete(name).await.map_err(failed)
+    }
+
+    pub fn close(self) {
+        self.db.close();
+    }
+
+    /// Stores a demonstration and returns its key.
+    pub async fn add_demonstration(&self, record: &DemonstrationRecord) -> Result<u32, StorageError> {
+        let value = serde_wasm_bindgen::to_value(record).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let tx = self.db.transaction(&[DEMONSTRATIONS], TransactionMode::ReadWrite).map_err(failed)?;
+        let key = tx.store(DEMONSTRATIONS).map_err(failed)?.add(&value, None).await.map_err(failed)?;
+        tx.done().await.map_err(failed)?;
+        key.as_f64().map(|k| k as u32).ok_or_else(|| StorageError::Corrupt(format!("unexpected key {key:?}")))
+    }
+
+    /// Every stored demonstration with its key, oldest first.
+    pub async fn demonstrations(&self) -> Result<Vec<(u32, DemonstrationRecord)>, StorageError> {
+        let tx = self.db.transaction(&[DEMONSTRATIONS], TransactionMode::ReadOnly).map_err(failed)?;
+        let entries = tx.store(DEMONSTRATIONS).map_err(failed)?.scan(None, None, None, None).await.map_err(failed)?;
+        entries
+            .into_iter()
+            .map(|(key, value)| {
+                let record = serde_wasm_bindgen::from_value(value).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                Ok((key.as_f64().unwrap_or(0.0) as u32, record))
+            })
+            .collect()
+    }
+
+    pub async fn delete_demonstration(&self, key: u32) -> Result<(), StorageError> {
+        let tx = self.db.transaction(&[DEMONSTRATIONS], TransactionMode::ReadWrite).map_err(failed)?;
+        tx.store(DEMONSTRATIONS).map_err(failed)?.delete(JsValue::from(key)).await.map_err(failed)?;
+        tx.done().await.map_err(failed)?;
+        Ok(())
+    }
+
+    /// Stores a policy file's bytes under `name` (e.g. "fine-tuned").
+    pub async fn put_policy(&self, name: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let value = js_sys::Uint8Array::from(bytes);
+        let tx = self.db.transaction(&[POLICIES], TransactionMode::ReadWrite).map_err(failed)?;
+        tx.store(POLICIES).map_err(failed)?.put(&value, Some(&JsValue::from_str(name))).await.map_err(failed)?;
+        tx.done().await.map_err(failed)?;
+        Ok(())
+    }
+
+    pub async fn policy(&self, name: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let tx = self.db.transaction(&[POLICIES], TransactionMode::ReadOnly).map_err(failed)?;
+        let value = tx.store(POLICIES).map_err(failed)?.get(JsValue::from_str(name)).await.map_err(failed)?;
+        Ok(value.map(|v| js_sys::Uint8Array::new(&v).to_vec()))
+    }
+
+    /// Removes every demonstration and policy (a new session).
+    pub async fn clear(&self) -> Result<(), StorageError> {
+        let tx = self.db.transaction(&[DEMONSTRATIONS, POLICIES], TransactionMode::ReadWrite).map_err(failed)?;
+        tx.store(DEMONSTRATIONS).map_err(failed)?.clear().await.map_err(failed)?;
+        tx.store(POLICIES).map_err(failed)?.clear().await.map_err(failed)?;
+        tx.done().await.map_err(failed)?;
+        Ok(())
+    }
+}
