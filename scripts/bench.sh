@@ -7,8 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 source scripts/env.sh
-cargo build --release --locked --bin amf
-trunk build --release --features webgpu
+cargo build --release --locked --features ndarray --bin amf
+trunk build --release --features webgpu,ndarray
 port=$((20000 + RANDOM % 20000))
 node tests/e2e/serve-dist.mjs "$port" &
 server=$!

@@ -141,18 +141,31 @@ pub fn training_data(demos: usize) -> crate::policy::Dataset {
 }
 
 pub fn bench_training(prior: &crate::policy::Policy, demos: usize, steps: usize, clock: &mut dyn FnMut() -> f64) -> TrainingBench {
-    use crate::policy::{finetune, Actor, BcConfig};
+    bench_training_on(&crate::policy::cpu(), prior, demos, steps, clock)
+}
+
+/// [`bench_training`] on a given CPU backend (flex, or ndarray when built with it).
+pub fn bench_training_on(
+    device: &burn::prelude::Device,
+    prior: &crate::policy::Policy,
+    demos: usize,
+    steps: usize,
+    clock: &mut dyn FnMut() -> f64,
+) -> TrainingBench {
+    use crate::policy::{finetune_on, BcConfig};
     let data = training_data(demos);
     let bc = BcConfig { steps, ..BcConfig::default() };
     let start = clock();
-    let tuned = finetune(prior, &data, &bc, &mut |_| {});
+    let tuned = futures_lite::future::block_on(finetune_on(device, prior, &data, &bc, &mut |_| {}));
     let seconds = clock() - start;
-    let observation = [Episode::new(TaskId::DrawerClose, 1).observation()];
+    // A control step's inference on the same backend: one row in, the action read out.
+    let observation = Episode::new(TaskId::DrawerClose, 1).observation().0.to_vec();
     let repeats = 200;
     let start = clock();
     if let Ok(tuned) = &tuned {
         for _ in 0..repeats {
-            std::hint::black_box(tuned.act(&observation));
+            let row = burn::prelude::Tensor::<2>::from_data(burn::prelude::TensorData::new(observation.clone(), [1, crate::tasks::OBS_DIM]), device);
+            std::hint::black_box(tuned.forward(row).into_data());
         }
     }
     let inference_ms = (clock() - start) * 1000.0 / f64::from(repeats);

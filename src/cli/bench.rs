@@ -27,6 +27,9 @@ pub enum BenchCommand {
         /// Gradient steps in the round.
         #[arg(long, default_value_t = 1000)]
         steps: usize,
+        /// CPU backend: flex, or ndarray (needs the `ndarray` feature).
+        #[arg(long, default_value = "flex")]
+        backend: String,
         /// Also write the round's data as JSON here, for the TensorFlow.js peer
         /// (`tests/e2e/tfjs_peer.mjs`) to train on the same rows.
         #[arg(long)]
@@ -65,7 +68,15 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        BenchCommand::Train { policy, demos, steps, dump_data } => {
+        BenchCommand::Train { policy, demos, steps, backend, dump_data } => {
+            let device = match backend.as_str() {
+                "flex" => crate::policy::cpu(),
+                // Deprecated in burn 0.22; built here only to measure it against flex.
+                #[cfg(feature = "ndarray")]
+                #[allow(deprecated)]
+                "ndarray" => burn::prelude::Device::ndarray(),
+                other => anyhow::bail!("--backend {other}: this build has flex{}", if cfg!(feature = "ndarray") { " and ndarray" } else { " (build with --features ndarray for ndarray)" }),
+            };
             let policy = load_pretrained(&policy)?;
             if let Some(path) = dump_data {
                 let data = crate::bench::training_data(demos);
@@ -79,7 +90,7 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
                 std::fs::write(&path, json.to_string())?;
             }
             let origin = Instant::now();
-            let report = crate::bench::bench_training(&policy, demos, steps, &mut || origin.elapsed().as_secs_f64());
+            let report = crate::bench::bench_training_on(&device, &policy, demos, steps, &mut || origin.elapsed().as_secs_f64());
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

@@ -19,6 +19,8 @@ struct BrowserBench {
     replay_seconds: Vec<f64>,
     /// A fine-tuning round of 40 demonstrations on the CPU backend (flex).
     training: Option<TrainingBench>,
+    /// The same round on burn's ndarray backend (when built with it), against flex.
+    ndarray_training: Option<TrainingBench>,
     /// AMF choosing a batch of 5 with the default sizes.
     selection: Option<SelectionBench>,
     /// Fine-tuning samples per second on WebGPU (a few steps: software WebGPU is slow
@@ -73,8 +75,15 @@ fn run(episodes: u64, policy: Option<&Policy>) -> BrowserBench {
     let scripts: Vec<PhysicsScript> = TaskId::ALL.iter().map(|&t| physics_script(t, 0)).collect();
     let replay_seconds = scripts.iter().map(seconds_per_replay).collect();
     let training = policy.map(|policy| bench_training(policy, 40, 1000, &mut seconds_now));
+    // Deprecated in burn 0.22; built here only to measure it against flex.
+    #[cfg(feature = "ndarray")]
+    #[allow(deprecated)]
+    let ndarray_training =
+        policy.map(|policy| crate::bench::bench_training_on(&burn::prelude::Device::ndarray(), policy, 40, 1000, &mut seconds_now));
+    #[cfg(not(feature = "ndarray"))]
+    let ndarray_training = None;
     let selection = policy.map(|policy| bench_selection(policy, 20, &mut seconds_now));
-    BrowserBench { sim, scripts, replay_seconds, training, selection, webgpu: None }
+    BrowserBench { sim, scripts, replay_seconds, training, ndarray_training, selection, webgpu: None }
 }
 
 #[function_component(BenchPage)]

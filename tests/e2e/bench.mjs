@@ -12,6 +12,7 @@ const [base = 'http://127.0.0.1:8090/', amf = 'target/release/amf', out] = proce
 const native = JSON.parse(execFileSync(amf, ['bench', 'sim', '--episodes', '3', '--json']));
 const nativeTraining = JSON.parse(execFileSync(amf, ['bench', 'train']));
 const nativeSelection = JSON.parse(execFileSync(amf, ['bench', 'select']));
+const nativeNdarray = JSON.parse(execFileSync(amf, ['bench', 'train', '--backend', 'ndarray']));
 
 const browser = await chromium.launch(launchOptions());
 const page = await browser.newPage();
@@ -134,6 +135,7 @@ const report = {
   },
   selection: { native: nativeSelection, wasm: ours.selection },
   webgpu_training: ours.webgpu,
+  ndarray_training: { native: nativeNdarray, wasm: ours.ndarray_training },
 };
 console.log('task            native/s   wasm/s  native:wasm  wasm phys/s  rapier.js phys/s  wasm:js  det.js phys/s  wasm:det.js');
 for (const r of rows) {
@@ -143,6 +145,10 @@ console.log(`geometric means: native/wasm ${report.geomean_native_over_wasm.toFi
 if (ours.training) {
   const t = ours.training;
   console.log(`fine-tuning round (${t.demos} demos, ${t.rows} rows, ${t.steps} steps of ${t.batch_size}): native ${nativeTraining.seconds.toFixed(2)} s (${nativeTraining.samples_per_second.toFixed(0)} samples/s), wasm CPU ${t.seconds.toFixed(2)} s (${t.samples_per_second.toFixed(0)} samples/s), ratio ${report.training.native_over_wasm_samples_per_second.toFixed(2)}; inference ${nativeTraining.inference_ms.toFixed(3)} ms native, ${t.inference_ms.toFixed(3)} ms wasm`);
+}
+if (ours.ndarray_training) {
+  const n = ours.ndarray_training;
+  console.log(`ndarray backend: native ${nativeNdarray.samples_per_second.toFixed(0)} samples/s (flex ${nativeTraining.samples_per_second.toFixed(0)}), wasm ${n.samples_per_second.toFixed(0)} samples/s (flex ${ours.training.samples_per_second.toFixed(0)}); inference ${n.inference_ms.toFixed(3)} ms wasm`);
 }
 if (ours.webgpu) {
   const g = ours.webgpu;
