@@ -38,6 +38,7 @@ pub struct TabletopView<'a> {
 }
 
 /// A GP point: a state, and the action demonstrated there if any.
+#[derive(Clone, Copy)]
 struct Point {
     observation: Observation,
     action: Option<Action>,
@@ -202,33 +203,22 @@ impl SelectionView for TabletopView<'_> {
             };
             let mut order: Vec<usize> = (0..pool.len()).collect();
             order.shuffle(&mut rng);
+            // Disjoint target and candidate draws when the pool allows; from a small pool
+            // the same states stand for both.
             let wanted = config.target_states + config.candidate_states;
-            // Disjoint target and candidate draws when the pool allows, else shared.
-            let take = |range: std::ops::Range<usize>| -> Vec<usize> {
-                range.map(|k| order[k % order.len().max(1)]).filter(|_| !order.is_empty()).collect()
-            };
-            let (t_idx, x_idx) = if pool.len() >= wanted {
-                (take(0..config.target_states), take(config.target_states..wanted))
-            } else {
-                (take(0..config.target_states.min(pool.len())), take(0..config.candidate_states.min(pool.len())))
-            };
             let shared = pool.len() < wanted;
-            let mut pool: Vec<Option<(Point, f64)>> = pool.into_iter().map(Some).collect();
-            let mut place = |k: usize, points: &mut Vec<Point>, query: &mut Vec<usize>| -> (usize, f64) {
-                let (point, w) = match pool[k].take() {
-                    Some(entry) => entry,
-                    None => unreachable!("each pool entry is placed once"),
-                };
+            let mut place = |k: usize| -> (usize, f64) {
+                let (point, w) = pool[k];
                 points.push(point);
                 query.push(points.len() - 1);
                 (query.len() - 1, w)
             };
-            let task_targets: Vec<(usize, f64)> = t_idx.iter().map(|&k| place(k, &mut points, &mut query)).collect();
+            let task_targets: Vec<(usize, f64)> =
+                order[..config.target_states.min(pool.len())].iter().map(|&k| place(k)).collect();
             let task_candidates: Vec<usize> = if shared {
-                // The same states stand for both: the candidates are the targets.
-                task_targets.iter().take(x_idx.len()).map(|&(q, _)| q).collect()
+                task_targets.iter().take(config.candidate_states).map(|&(q, _)| q).collect()
             } else {
-                x_idx.iter().map(|&k| place(k, &mut points, &mut query).0).collect()
+                order[config.target_states..wanted].iter().map(|&k| place(k).0).collect()
             };
             let total: f64 = task_targets.iter().map(|&(_, w)| w).sum();
             targets.push(task_targets.iter().map(|&(q, w)| (q, if total > 0.0 { w / total } else { 0.0 })).collect());
