@@ -45,13 +45,6 @@ pub enum BenchCommand {
     },
 }
 
-fn load_pretrained(path: &std::path::Path) -> anyhow::Result<crate::policy::Policy> {
-    let bytes = std::fs::read(path)?;
-    let crate::policy::Checkpoint::Pretrained { policy, .. } = crate::policy::Checkpoint::from_bytes(&bytes)? else {
-        anyhow::bail!("expected a pre-trained policy");
-    };
-    Ok(policy)
-}
 
 pub fn run(which: BenchCommand) -> anyhow::Result<()> {
     match which {
@@ -77,7 +70,7 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
                 "ndarray" => burn::prelude::Device::ndarray(),
                 other => anyhow::bail!("--backend {other}: this build has flex{}", if cfg!(feature = "ndarray") { " and ndarray" } else { " (build with --features ndarray for ndarray)" }),
             };
-            let policy = load_pretrained(&policy)?;
+            let (_, policy) = super::load_pretrained(&policy)?;
             if let Some(path) = dump_data {
                 let data = crate::bench::training_data(demos);
                 let json = serde_json::json!({
@@ -95,7 +88,7 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
             Ok(())
         }
         BenchCommand::Select { policy, demos } => {
-            let policy = load_pretrained(&policy)?;
+            let (_, policy) = super::load_pretrained(&policy)?;
             let origin = Instant::now();
             let report = crate::bench::bench_selection(&policy, demos, &mut || origin.elapsed().as_secs_f64());
             println!("{}", serde_json::to_string_pretty(&report)?);

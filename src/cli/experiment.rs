@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+
+use super::RegularizerChoice;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -15,7 +17,6 @@ use crate::experiment::plot::{line_chart, Series};
 use crate::experiment::stats::{bootstrap_mean, mean_curve, summarise, SelectorSummary};
 use crate::experiment::tabletop::{assess, TabletopSettings};
 use crate::experiment::{integrator, tabletop, Run};
-use crate::policy::{Checkpoint, Regularizer};
 use crate::select::{Embedding, SelectorKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum, Serialize)]
@@ -23,13 +24,6 @@ use crate::select::{Embedding, SelectorKind};
 enum Env {
     Tabletop,
     Integrator,
-}
-
-#[derive(Clone, Copy, ValueEnum)]
-enum RegularizerChoice {
-    Adaptive,
-    L2,
-    None,
 }
 
 #[derive(Args)]
@@ -180,20 +174,14 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             settings.budget = args.budget.unwrap_or(settings.budget);
             settings.batch = args.batch.unwrap_or(settings.batch);
             settings.bc.steps = args.steps;
-            settings.bc.regularizer = match args.regularizer {
-                RegularizerChoice::Adaptive => settings.bc.regularizer,
-                RegularizerChoice::L2 => Regularizer::L2 { weight: 1e-3 },
-                RegularizerChoice::None => Regularizer::None,
-            };
+            settings.bc.regularizer = args.regularizer.with(super::DEFAULT_GATE_PENALTY, super::DEFAULT_L2_WEIGHT);
             settings.eval_episodes = args.eval_episodes;
             settings.gp.embedding = embedding;
             settings.gp.noise = args.noise;
-            let bytes = std::fs::read(&args.policy).with_context(|| format!("cannot read {}", args.policy.display()))?;
-            let Checkpoint::Pretrained { policy: prior, .. } = Checkpoint::from_bytes(&bytes)? else {
-                anyhow::bail!("{} is not a pre-trained policy", args.policy.display());
-            };
+            let (_, prior) = super::load_pretrained(&args.policy)?;
             let prior_assessment = assess(&prior, settings.eval_episodes);
-            eprintln!("pre-trained policy: mean success {:.2}", prior_assessment.per_task.iter().sum::<f64>() / 10.0);
+            let prior_mean = crate::experiment::weighted_mean(&prior_assessment.per_task, &settings.target_weights);
+            eprintln!("pre-trained policy: mean success {prior_mean:.2}");
             let runs: Vec<Run> = jobs
                 .par_iter()
                 .map(|&(selector, seed)| {
@@ -222,7 +210,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             let sweep = covered
                 .iter()
                 .map(|&k| {
-                    let mine: Vec<Run> = runs.iter().filter(|(c, _)| *c == Some(k)).map(|(_, r)| r.clone()).collect();
+                    let mine: Vec<&Run> = runs.iter().filter(|(c, _)| *c == Some(k)).map(|(_, r)| r).collect();
                     SweepPoint { covered: k, selectors: summarise(&mine, &selectors) }
                 })
                 .collect();
@@ -231,11 +219,10 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
     };
     let wall_seconds = started.elapsed().as_secs_f64();
     std::fs::write(args.out.join("curves.csv"), curves_csv(&runs))?;
-    let plain: Vec<Run> = runs.iter().map(|(_, r)| r.clone()).collect();
+    let plain: Vec<&Run> = runs.iter().map(|(_, r)| r).collect();
     std::fs::write(args.out.join("runs.json"), serde_json::to_string(&plain)?)?;
     let first_k = covered.as_ref().and_then(|c| c.first().copied());
     let headline: Vec<&Run> = runs.iter().filter(|(c, _)| *c == first_k).map(|(_, r)| r).collect();
-    let headline_owned: Vec<Run> = headline.iter().map(|r| (*r).clone()).collect();
     let title = match first_k {
         Some(k) => format!("2-D integrator, pre-training on {k}/12 of the circle ({} seeds)", args.seeds),
         None => format!("Tabletop, pre-training on 5 of 10 tasks ({} seeds)", args.seeds),
@@ -267,7 +254,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         }
     }
     let summary = Summary {
-        selectors: summarise(&headline_owned, &selectors),
+        selectors: summarise(&headline, &selectors),
         sweep,
         config: Config {
             env: args.env,

@@ -5,7 +5,48 @@ mod experiment;
 mod experts;
 mod policy;
 
-use clap::{Parser, Subcommand};
+use std::path::Path;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::policy::{Checkpoint, CheckpointHeader, Policy, Regularizer};
+
+/// Default strength of the adaptive prior's gate penalty and of the L2 pull.
+const DEFAULT_GATE_PENALTY: f32 = 0.001;
+const DEFAULT_L2_WEIGHT: f32 = 1e-3;
+
+/// How fine-tuning resists forgetting, as the command line names it.
+#[derive(Clone, Copy, ValueEnum)]
+enum RegularizerChoice {
+    Adaptive,
+    L2,
+    None,
+}
+
+impl RegularizerChoice {
+    fn with(self, gate_penalty: f32, l2_weight: f32) -> Regularizer {
+        match self {
+            RegularizerChoice::Adaptive => Regularizer::AdaptivePrior { gate_penalty },
+            RegularizerChoice::L2 => Regularizer::L2 { weight: l2_weight },
+            RegularizerChoice::None => Regularizer::None,
+        }
+    }
+}
+
+/// Reads a policy file.
+fn load_checkpoint(path: &Path) -> anyhow::Result<Checkpoint> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Checkpoint::from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()))
+}
+
+/// Reads a pre-trained policy file; a fine-tuned one is refused.
+fn load_pretrained(path: &Path) -> anyhow::Result<(CheckpointHeader, Policy)> {
+    let Checkpoint::Pretrained { header, policy } = load_checkpoint(path)? else {
+        anyhow::bail!("{} is already fine-tuned; start from a pre-trained policy", path.display());
+    };
+    Ok((header, policy))
+}
 
 #[derive(Parser)]
 #[command(name = "amf", version, about = "AMF Studio's headless runner")]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde::Serialize;
 
 use crate::policy::{
@@ -11,6 +11,8 @@ use crate::policy::{
     PretrainConfig, Regularizer, TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
 };
 use crate::tasks::TaskId;
+
+use super::RegularizerChoice;
 
 
 #[derive(Args)]
@@ -44,13 +46,6 @@ pub struct EvalArgs {
     json: bool,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum RegularizerChoice {
-    Adaptive,
-    L2,
-    None,
-}
-
 #[derive(Args)]
 pub struct FinetuneArgs {
     /// The pre-trained policy file.
@@ -65,10 +60,10 @@ pub struct FinetuneArgs {
     #[arg(long, value_enum, default_value_t = RegularizerChoice::Adaptive)]
     regularizer: RegularizerChoice,
     /// Gate penalty of the adaptive prior.
-    #[arg(long, default_value_t = 0.001)]
+    #[arg(long, default_value_t = super::DEFAULT_GATE_PENALTY)]
     gate_penalty: f32,
     /// Weight of the L2 pull towards the pre-trained weights.
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = super::DEFAULT_L2_WEIGHT)]
     l2_weight: f32,
     #[arg(long, default_value_t = 1000)]
     steps: usize,
@@ -96,11 +91,6 @@ fn print_evaluation(evaluation: &Evaluation) {
         println!("{:<14} {:>7.0}%  {}", t.name, 100.0 * t.success_rate, if t.pretrained_on { "yes" } else { "no" });
     }
     println!("{:<14} {:>7.0}%", "mean", 100.0 * evaluation.mean_success);
-}
-
-fn load(path: &PathBuf) -> anyhow::Result<Checkpoint> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Checkpoint::from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()))
 }
 
 fn actor(checkpoint: &Checkpoint) -> &dyn Actor {
@@ -131,7 +121,7 @@ pub fn run_pretrain(args: PretrainArgs) -> anyhow::Result<()> {
 
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.episodes > 0, "--episodes must be at least 1");
-    let checkpoint = load(&args.policy)?;
+    let checkpoint = super::load_checkpoint(&args.policy)?;
     let evaluation = evaluate(actor(&checkpoint), &TaskId::ALL, args.episodes, EVAL_FIRST_SEED);
     if args.json {
         println!("{}", serde_json::to_string_pretty(&evaluation)?);
@@ -153,15 +143,9 @@ struct FinetuneReport {
 }
 
 pub fn run_finetune(args: FinetuneArgs) -> anyhow::Result<()> {
-    let Checkpoint::Pretrained { header, policy: prior } = load(&args.policy)? else {
-        anyhow::bail!("{} is already fine-tuned; start from a pre-trained policy", args.policy.display());
-    };
+    let (header, prior) = super::load_pretrained(&args.policy)?;
     let data = collect_expert_demonstrations(args.task, 10_000, args.demos, 0.0);
-    let regularizer = match args.regularizer {
-        RegularizerChoice::Adaptive => Regularizer::AdaptivePrior { gate_penalty: args.gate_penalty },
-        RegularizerChoice::L2 => Regularizer::L2 { weight: args.l2_weight },
-        RegularizerChoice::None => Regularizer::None,
-    };
+    let regularizer = args.regularizer.with(args.gate_penalty, args.l2_weight);
     let bc = BcConfig { steps: args.steps, regularizer, ..BcConfig::default() };
     let before = evaluate(&prior, &TaskId::ALL, args.episodes, EVAL_FIRST_SEED);
     let tuned = finetune(&prior, &data, &bc, &mut report_progress(250))?;

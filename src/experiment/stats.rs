@@ -71,13 +71,13 @@ fn final_of(run: &Run) -> f64 {
 }
 
 /// One summary per selector, in the order given.
-pub fn summarise(runs: &[Run], selectors: &[SelectorKind]) -> Vec<SelectorSummary> {
-    let uniform: Vec<&Run> = runs.iter().filter(|r| r.selector == SelectorKind::Uniform).collect();
+pub fn summarise(runs: &[&Run], selectors: &[SelectorKind]) -> Vec<SelectorSummary> {
+    let uniform: Vec<&Run> = runs.iter().copied().filter(|r| r.selector == SelectorKind::Uniform).collect();
     selectors
         .iter()
         .enumerate()
         .map(|(k, &selector)| {
-            let mine: Vec<&Run> = runs.iter().filter(|r| r.selector == selector).collect();
+            let mine: Vec<&Run> = runs.iter().copied().filter(|r| r.selector == selector).collect();
             let finals: Vec<f64> = mine.iter().map(|r| final_of(r)).collect();
             let (final_mean_success, ci90) = bootstrap_mean(&finals, 17 + k as u64);
             let aucs: Vec<f64> = mine.iter().map(|r| auc(r)).collect();

@@ -3,7 +3,7 @@
 //! `sum_c mu(c) * mean_{x in T(c)} 1/2 log(var_D(x) / var_{D u X(c')}(x))`,
 //! greedily for a batch, conditioning the GP on each pick before the next.
 
-use super::{argmax, names, normalised_targets, task_scores, GpConfig, SelectError, Selection, SelectionView, Selector, SelectorKind};
+use super::{argmax, greedy_batch, names, normalised_targets, task_scores, GpConfig, SelectError, Selection, SelectionView, Selector, SelectorKind};
 
 pub struct Amf {
     config: GpConfig,
@@ -23,7 +23,7 @@ impl Selector for Amf {
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
         let mu = normalised_targets(view)?;
         let problem = view.kernel_problem(&self.config)?;
-        let mut posterior = problem.posterior(self.config.noise)?;
+        let posterior = problem.posterior(self.config.noise)?;
         // All targets at once, each weighted by its task's mu and its own weight in T(c).
         let targets: Vec<(usize, f64)> = problem
             .targets
@@ -32,20 +32,9 @@ impl Selector for Amf {
             .flat_map(|(points, &m)| points.iter().map(move |&(i, w)| (i, m * w)))
             .filter(|&(_, w)| w > 0.0)
             .collect();
-        let score_all = |posterior: &super::JointPosterior| -> Result<Vec<f64>, SelectError> {
+        let (first_scores, picks) = greedy_batch(&problem, posterior, batch, |posterior| {
             problem.candidates.iter().map(|x| Ok(posterior.gain(&targets, x)?)).collect()
-        };
-        let first_scores = score_all(&posterior)?;
-        let mut picks = Vec::with_capacity(batch);
-        let mut scores = first_scores.clone();
-        for k in 0..batch {
-            if k > 0 {
-                scores = score_all(&posterior)?;
-            }
-            let pick = argmax(&scores);
-            picks.push(pick);
-            posterior.condition_on(&problem.candidates[pick])?;
-        }
+        })?;
         let best = argmax(&first_scores);
         let reason = format!(
             "{} is expected to tell the most about the target tasks ({:.3} nats, from {} states); batch: {}",

@@ -226,6 +226,27 @@ fn normalised_targets(view: &dyn SelectionView) -> Result<Vec<f64>, SelectError>
     Ok(mu.iter().map(|w| w / total).collect())
 }
 
+/// Greedy batch selection: the best-scoring task, then the GP conditioned on that task's
+/// candidate states before the next is scored, so a batch does not ask `batch` times
+/// for the same information. Returns the scores before the first pick, and the picks.
+fn greedy_batch(
+    problem: &KernelProblem,
+    mut posterior: JointPosterior,
+    batch: usize,
+    score: impl Fn(&JointPosterior) -> Result<Vec<f64>, SelectError>,
+) -> Result<(Vec<f64>, Vec<usize>), SelectError> {
+    let first = score(&posterior)?;
+    let mut picks = Vec::with_capacity(batch);
+    for k in 0..batch {
+        let pick = argmax(&if k == 0 { first.clone() } else { score(&posterior)? });
+        picks.push(pick);
+        if k + 1 < batch {
+            posterior.condition_on(&problem.candidates[pick])?;
+        }
+    }
+    Ok((first, picks))
+}
+
 /// Index of the largest score (the lowest index among equals).
 fn argmax(scores: &[f64]) -> usize {
     let mut best = 0;

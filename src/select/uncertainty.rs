@@ -1,7 +1,7 @@
 //! Uncertainty sampling: the task whose own states have the largest posterior variance.
 //! Not transductive: it ignores how much a demonstration informs the other tasks.
 
-use super::{argmax, names, normalised_targets, task_scores, GpConfig, SelectError, Selection, SelectionView, Selector, SelectorKind};
+use super::{argmax, greedy_batch, names, normalised_targets, task_scores, GpConfig, SelectError, Selection, SelectionView, Selector, SelectorKind};
 
 pub struct Uncertainty {
     config: GpConfig,
@@ -21,25 +21,18 @@ impl Selector for Uncertainty {
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
         let mu = normalised_targets(view)?;
         let problem = view.kernel_problem(&self.config)?;
-        let mut posterior = problem.posterior(self.config.noise)?;
+        let posterior = problem.posterior(self.config.noise)?;
         // Only target tasks are candidates; the others score zero.
-        let score_all = |posterior: &super::JointPosterior| -> Vec<f64> {
-            problem
+        let (first_scores, picks) = greedy_batch(&problem, posterior, batch, |posterior| {
+            Ok(problem
                 .candidates
                 .iter()
                 .zip(&mu)
                 .map(|(x, &m)| if m > 0.0 && !x.is_empty() { x.iter().map(|&i| posterior.variance(i)).sum::<f64>() / x.len() as f64 } else { 0.0 })
-                .collect()
-        };
-        let first_scores = score_all(&posterior);
-        let mut picks = Vec::with_capacity(batch);
-        for k in 0..batch {
-            let scores = if k == 0 { first_scores.clone() } else { score_all(&posterior) };
-            let pick = argmax(&scores);
-            picks.push(pick);
-            posterior.condition_on(&problem.candidates[pick])?;
-        }
-        let reason = format!("the policy is least certain on {}'s own states; batch: {}", view.task_name(picks[0]), names(view, &picks));
+                .collect())
+        })?;
+        let most = argmax(&first_scores);
+        let reason = format!("the policy is least certain on {}'s own states; batch: {}", view.task_name(most), names(view, &picks));
         Ok(Selection { picks, scores: task_scores(view, &first_scores, Some(&problem.proxies)), reason })
     }
 }

@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use crate::bench::{bench_selection, bench_sim, bench_training, SelectionBench, physics_script, time_replay, PhysicsScript, SimBench, TrainingBench};
 use super::policy_panel::fetch_policy;
+use super::seconds_now;
 use crate::policy::Policy;
 use crate::tasks::TaskId;
 
@@ -50,10 +51,6 @@ async fn bench_webgpu(policy: &Policy) -> WebGpuBench {
             Err(error) => WebGpuBench { adapter: Some(gpu.adapter), samples_per_second: None, error: Some(error) },
         },
     }
-}
-
-fn seconds_now() -> f64 {
-    gloo::utils::window().performance().map_or(0.0, |p| p.now() / 1000.0)
 }
 
 /// Replays a script until at least `MIN_SECONDS` have been timed; returns seconds per

@@ -5,6 +5,8 @@
 use burn::prelude::Device;
 use burn::tensor::wgpu::{wgpu, WgpuSetup};
 
+use super::seconds_now;
+
 /// A WebGPU device registered with burn.
 pub struct WebGpu {
     pub device: Device,
@@ -62,10 +64,6 @@ pub struct Choice {
     pub reason: String,
     pub cpu_samples_per_second: Option<f64>,
     pub webgpu_samples_per_second: Option<f64>,
-}
-
-fn seconds_now() -> f64 {
-    gloo::utils::window().performance().map_or(0.0, |p| p.now() / 1000.0)
 }
 
 /// Samples per second of fine-tuning steps on `device`, timed after one warm-up step

@@ -10,6 +10,11 @@ mod render;
 mod stage;
 pub mod storage;
 
+/// Seconds on the page's monotonic clock (`performance.now()`), for timings.
+pub(crate) fn seconds_now() -> f64 {
+    gloo::utils::window().performance().map_or(0.0, |p| p.now() / 1000.0)
+}
+
 /// Mounts the page into `<body>`.
 pub fn start() {
     console_error_panic_hook::set_once();
