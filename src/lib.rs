@@ -8,6 +8,7 @@ pub mod integrator;
 pub mod policy;
 pub mod record;
 pub mod select;
+pub mod session;
 pub mod sim;
 pub mod tasks;
 pub mod teleop;

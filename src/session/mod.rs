@@ -1,0 +1,371 @@
+//! A teaching session as the page runs it: the settings, the selector's current
+//! proposal, the demonstrations waiting for the next round, and the learning curve.
+//! Plain data with the loop's rules, so the rules are tested natively and the page only
+//! stores, shows and forwards it. One round's work (replay, fine-tune, evaluate, select)
+//! is [`round::run_round`], which the page runs in a Web Worker.
+
+pub mod round;
+
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::{weighted_mean, CurvePoint};
+use crate::select::{Selection, SelectorKind};
+use crate::tasks::{TaskId, NUM_TASKS};
+
+/// Where fine-tuning runs in the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendChoice {
+    /// WebGPU where the browser offers it and a quick measurement finds it faster.
+    Auto,
+    Cpu,
+    WebGpu,
+}
+
+impl BackendChoice {
+    pub const ALL: [BackendChoice; 3] = [BackendChoice::Auto, BackendChoice::Cpu, BackendChoice::WebGpu];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendChoice::Auto => "auto",
+            BackendChoice::Cpu => "cpu",
+            BackendChoice::WebGpu => "webgpu",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<BackendChoice> {
+        BackendChoice::ALL.into_iter().find(|b| b.name() == name)
+    }
+}
+
+/// What a visitor can change (defaults in the field docs).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionSettings {
+    /// Default: AMF.
+    pub selector: SelectorKind,
+    /// `mu(c)` per task (default: 1 for every task).
+    pub target_weights: Vec<f64>,
+    /// Demonstrations in the whole session (default 20).
+    pub budget: usize,
+    /// Demonstrations per round (default 2).
+    pub batch: usize,
+    /// Gradient steps per fine-tuning round (default 500).
+    pub steps: usize,
+    /// Evaluation rollouts per task after each round (default 5).
+    pub eval_episodes: usize,
+    /// Default: automatic.
+    pub backend: BackendChoice,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            selector: SelectorKind::Amf,
+            target_weights: vec![1.0; NUM_TASKS],
+            budget: 20,
+            batch: 2,
+            steps: 500,
+            eval_episodes: 5,
+            backend: BackendChoice::Auto,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum SettingsError {
+    #[error("the batch size must be between 1 and the budget")]
+    Batch,
+    #[error("the budget must be between 1 and 500 demonstrations")]
+    Budget,
+    #[error("fine-tuning needs between 10 and 20000 steps")]
+    Steps,
+    #[error("evaluation needs between 1 and 50 rollouts per task")]
+    Episodes,
+    #[error("target weights must be finite, non-negative, one per task, and not all zero")]
+    Weights,
+}
+
+impl SessionSettings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        if !(1..=500).contains(&self.budget) {
+            return Err(SettingsError::Budget);
+        }
+        if self.batch == 0 || self.batch > self.budget {
+            return Err(SettingsError::Batch);
+        }
+        if !(10..=20_000).contains(&self.steps) {
+            return Err(SettingsError::Steps);
+        }
+        if !(1..=50).contains(&self.eval_episodes) {
+            return Err(SettingsError::Episodes);
+        }
+        let w = &self.target_weights;
+        if w.len() != NUM_TASKS || w.iter().any(|x| !x.is_finite() || *x < 0.0) || w.iter().sum::<f64>() <= 0.0 {
+            return Err(SettingsError::Weights);
+        }
+        Ok(())
+    }
+
+    pub fn is_target(&self, task: TaskId) -> bool {
+        self.target_weights.get(task.index()).is_some_and(|&w| w > 0.0)
+    }
+}
+
+/// Who chose a demonstrated task.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChosenBy {
+    /// The visitor accepted the selector's proposal.
+    Selector,
+    /// The visitor picked the task themselves (or asked for another).
+    Person,
+}
+
+/// A demonstrated task and who chose it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pick {
+    pub task: TaskId,
+    pub chosen_by: ChosenBy,
+}
+
+/// A finished round: what was demonstrated and how training went.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundLog {
+    pub picks: Vec<Pick>,
+    /// The cloning loss (action MSE) along training, thinned to at most 100 points.
+    pub loss: Vec<f32>,
+    /// Where it trained ("cpu", "webgpu", or "webgpu, then cpu").
+    pub backend: String,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+    pub select_seconds: f64,
+}
+
+/// The session, as stored between visits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    /// Seeds fine-tuning, evaluation order and the selector's random choices.
+    pub seed: u64,
+    pub settings: SessionSettings,
+    /// Success after 0 demonstrations (the pre-trained policy), then after each round.
+    pub curve: Vec<CurvePoint>,
+    pub rounds: Vec<RoundLog>,
+    /// Demonstrations saved since the last round, in order.
+    pub pending: Vec<Pick>,
+    /// The selector's latest choice; the batch it proposes is worked through in order.
+    pub selection: Option<Selection>,
+    /// Tasks the visitor asked the selector to skip, until the next selection.
+    pub declined: Vec<TaskId>,
+}
+
+impl Session {
+    pub fn new(seed: u64, settings: SessionSettings) -> Session {
+        Session { seed, settings, curve: Vec::new(), rounds: Vec::new(), pending: Vec::new(), selection: None, declined: Vec::new() }
+    }
+
+    /// Demonstrations trained on or waiting, in all.
+    pub fn demonstrations(&self) -> usize {
+        self.rounds.iter().map(|r| r.picks.len()).sum::<usize>() + self.pending.len()
+    }
+
+    /// Demonstrations per task (trained and pending).
+    pub fn demonstrations_per_task(&self) -> Vec<usize> {
+        let mut counts = vec![0; NUM_TASKS];
+        for pick in self.rounds.iter().flat_map(|r| &r.picks).chain(&self.pending) {
+            counts[pick.task.index()] += 1;
+        }
+        counts
+    }
+
+    pub fn budget_left(&self) -> usize {
+        self.settings.budget.saturating_sub(self.demonstrations())
+    }
+
+    /// The task the selector proposes now: the next of its batch not yet demonstrated in
+    /// this round, skipping declined tasks; if it declined them all, the best-scoring
+    /// target task not declined. `None` before the first selection or once the budget
+    /// is spent.
+    pub fn proposal(&self) -> Option<TaskId> {
+        let selection = self.selection.as_ref()?;
+        if self.budget_left() == 0 {
+            return None;
+        }
+        let task_of = |i: usize| TaskId::ALL.get(i).copied();
+        let open = |t: &TaskId| !self.declined.contains(t) && self.settings.is_target(*t);
+        let from_batch = selection.picks.iter().skip(self.pending.len()).filter_map(|&i| task_of(i)).find(open);
+        from_batch.or_else(|| {
+            let mut ranked: Vec<_> = selection.scores.iter().filter_map(|s| Some((task_of(s.task)?, s.score))).collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
+            ranked.into_iter().map(|(t, _)| t).find(open)
+        })
+    }
+
+    /// The visitor asks for another task than `task`.
+    pub fn decline(&mut self, task: TaskId) {
+        if !self.declined.contains(&task) {
+            self.declined.push(task);
+        }
+        // Every target declined: start over rather than propose nothing.
+        if self.proposal().is_none() && self.budget_left() > 0 {
+            self.declined.clear();
+            self.declined.push(task);
+            if self.proposal().is_none() {
+                self.declined.clear();
+            }
+        }
+    }
+
+    /// A demonstration of `task` was saved.
+    pub fn record(&mut self, task: TaskId, chosen_by: ChosenBy) {
+        self.pending.push(Pick { task, chosen_by });
+        self.declined.clear();
+    }
+
+    /// Whether the waiting demonstrations make a round: a full batch, or the last
+    /// demonstrations of the budget.
+    pub fn round_due(&self) -> bool {
+        !self.pending.is_empty() && (self.pending.len() >= self.settings.batch || self.budget_left() == 0)
+    }
+
+    /// The starting policy's assessment and the selector's first choice.
+    pub fn start(&mut self, per_task: Vec<f64>, selection: Selection) {
+        self.curve = vec![self.point(0, per_task)];
+        self.selection = Some(selection);
+        self.declined.clear();
+    }
+
+    /// A round finished: its demonstrations move from waiting to trained.
+    pub fn finish_round(&mut self, per_task: Vec<f64>, selection: Selection, mut log: RoundLog) {
+        log.picks = std::mem::take(&mut self.pending);
+        self.rounds.push(log);
+        let point = self.point(self.demonstrations(), per_task);
+        self.curve.push(point);
+        self.selection = Some(selection);
+        self.declined.clear();
+    }
+
+    fn point(&self, demonstrations: usize, per_task: Vec<f64>) -> CurvePoint {
+        CurvePoint {
+            demonstrations,
+            mean_success: weighted_mean(&per_task, &self.settings.target_weights),
+            per_task,
+            mean_error: None,
+        }
+    }
+}
+
+/// Keeps at most `max` evenly spaced values of `values` (always the last).
+pub fn thin(values: &[f32], max: usize) -> Vec<f32> {
+    if values.len() <= max || max < 2 {
+        return values.to_vec();
+    }
+    let stride = (values.len() - 1) as f64 / (max - 1) as f64;
+    (0..max).map(|i| values[((i as f64 * stride).round() as usize).min(values.len() - 1)]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::select::TaskScore;
+
+    fn selection(picks: &[TaskId], scores: &[f64]) -> Selection {
+        Selection {
+            picks: picks.iter().map(|t| t.index()).collect(),
+            scores: scores
+                .iter()
+                .enumerate()
+                .map(|(task, &score)| TaskScore { task, name: TaskId::ALL[task].name().into(), score, proxy: None })
+                .collect(),
+            reason: String::new(),
+        }
+    }
+
+    fn log() -> RoundLog {
+        RoundLog { picks: vec![], loss: vec![], backend: "cpu".into(), train_seconds: 0.0, eval_seconds: 0.0, select_seconds: 0.0 }
+    }
+
+    #[test]
+    fn proposals_follow_the_batch_then_the_scores_and_skip_declined_tasks() {
+        let settings = SessionSettings { batch: 2, budget: 3, ..SessionSettings::default() };
+        let mut session = Session::new(1, settings);
+        assert_eq!(session.proposal(), None);
+        let mut scores = vec![0.0; NUM_TASKS];
+        scores[TaskId::LeverPull.index()] = 0.9;
+        scores[TaskId::DoorOpen.index()] = 0.5;
+        scores[TaskId::Reach.index()] = 0.1;
+        session.start(vec![0.5; NUM_TASKS], selection(&[TaskId::LeverPull, TaskId::DoorOpen], &scores));
+        assert_eq!(session.proposal(), Some(TaskId::LeverPull));
+
+        // Asking for another moves down the batch, then down the scores.
+        session.decline(TaskId::LeverPull);
+        assert_eq!(session.proposal(), Some(TaskId::DoorOpen));
+        session.decline(TaskId::DoorOpen);
+        assert_eq!(session.proposal(), Some(TaskId::Reach));
+
+        // A demonstration clears the declines and advances through the batch.
+        session.record(TaskId::Reach, ChosenBy::Person);
+        assert!(!session.round_due());
+        assert_eq!(session.proposal(), Some(TaskId::DoorOpen));
+        session.record(TaskId::DoorOpen, ChosenBy::Selector);
+        assert!(session.round_due());
+
+        session.finish_round(vec![1.0; NUM_TASKS], selection(&[TaskId::Push, TaskId::Push], &scores), log());
+        assert_eq!(session.demonstrations(), 2);
+        assert_eq!(session.rounds[0].picks[1], Pick { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector });
+        assert_eq!(session.curve.iter().map(|p| p.demonstrations).collect::<Vec<_>>(), vec![0, 2]);
+        assert_eq!(session.demonstrations_per_task()[TaskId::Reach.index()], 1);
+
+        // The budget's last demonstration makes a round even if the batch is not full.
+        session.record(TaskId::Push, ChosenBy::Selector);
+        assert!(session.round_due());
+        assert_eq!(session.proposal(), None, "the budget is spent");
+    }
+
+    #[test]
+    fn declining_every_target_starts_over_and_non_targets_are_never_proposed() {
+        let mut weights = vec![0.0; NUM_TASKS];
+        weights[TaskId::Push.index()] = 1.0;
+        weights[TaskId::Reach.index()] = 2.0;
+        let mut session = Session::new(1, SessionSettings { target_weights: weights, ..SessionSettings::default() });
+        let scores: Vec<f64> = (0..NUM_TASKS).map(|i| i as f64).collect();
+        session.start(vec![0.0; NUM_TASKS], selection(&[TaskId::LeverPull], &scores));
+        // Lever pull is not a target any more: the best-scoring target instead.
+        assert_eq!(session.proposal(), Some(TaskId::Push));
+        session.decline(TaskId::Push);
+        assert_eq!(session.proposal(), Some(TaskId::Reach));
+        session.decline(TaskId::Reach);
+        assert_eq!(session.proposal(), Some(TaskId::Push), "declining both targets starts over");
+        // The curve's mean follows the target weights.
+        session.finish_round(
+            (0..NUM_TASKS).map(|i| if i == TaskId::Reach.index() { 1.0 } else { 0.0 }).collect(),
+            selection(&[TaskId::Push], &scores),
+            log(),
+        );
+        assert!((session.curve[1].mean_success - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        assert_eq!(SessionSettings::default().validate(), Ok(()));
+        let bad = |change: fn(&mut SessionSettings)| {
+            let mut s = SessionSettings::default();
+            change(&mut s);
+            s.validate().unwrap_err()
+        };
+        assert_eq!(bad(|s| s.batch = 0), SettingsError::Batch);
+        assert_eq!(bad(|s| s.batch = 30), SettingsError::Batch);
+        assert_eq!(bad(|s| s.steps = 1), SettingsError::Steps);
+        assert_eq!(bad(|s| s.target_weights = vec![0.0; NUM_TASKS]), SettingsError::Weights);
+        assert_eq!(bad(|s| s.target_weights[0] = f64::NAN), SettingsError::Weights);
+        assert_eq!(bad(|s| s.eval_episodes = 0), SettingsError::Episodes);
+    }
+
+    #[test]
+    fn thinning_keeps_the_ends_and_the_count() {
+        let values: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let thinned = thin(&values, 100);
+        assert_eq!(thinned.len(), 100);
+        assert_eq!((thinned[0], thinned[99]), (0.0, 999.0));
+        assert_eq!(thin(&values[..5], 100), values[..5].to_vec());
+    }
+}
