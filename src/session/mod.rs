@@ -4,6 +4,7 @@
 //! stores, shows and forwards it. One round's work (replay, fine-tune, evaluate, select)
 //! is [`round::run_round`], which the page runs in a Web Worker.
 
+pub mod chart;
 pub mod round;
 
 use serde::{Deserialize, Serialize};
@@ -221,6 +222,20 @@ impl Session {
         self.declined.clear();
     }
 
+    /// Brings the session in line with the stored demonstrations (`tasks`, oldest
+    /// first) after a reload: a demonstration stored just before the page closed, whose
+    /// session was not stored after it, joins the waiting ones (as the selector's pick
+    /// if it was the proposal); waiting picks without a stored demonstration go.
+    pub fn reconcile(&mut self, tasks: &[TaskId]) {
+        let trained: usize = self.rounds.iter().map(|r| r.picks.len()).sum();
+        let waiting = tasks.len().saturating_sub(trained);
+        self.pending.truncate(waiting);
+        for &task in &tasks[(trained + self.pending.len()).min(tasks.len())..] {
+            let chosen_by = if self.proposal() == Some(task) { ChosenBy::Selector } else { ChosenBy::Person };
+            self.record(task, chosen_by);
+        }
+    }
+
     /// Whether the waiting demonstrations make a round: a full batch, or the last
     /// demonstrations of the budget.
     pub fn round_due(&self) -> bool {
@@ -342,6 +357,22 @@ mod tests {
             log(),
         );
         assert!((session.curve[1].mean_success - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn reconciling_adopts_unrecorded_demonstrations_and_drops_missing_ones() {
+        let mut session = Session::new(1, SessionSettings { batch: 3, ..SessionSettings::default() });
+        session.start(vec![0.0; NUM_TASKS], selection(&[TaskId::DoorOpen, TaskId::LeverPull, TaskId::Push], &[0.0; NUM_TASKS]));
+        session.record(TaskId::DoorOpen, ChosenBy::Selector);
+        // Stored: the door, then a lever pull whose session update was lost, then a reach.
+        session.reconcile(&[TaskId::DoorOpen, TaskId::LeverPull, TaskId::Reach]);
+        let picks: Vec<_> = session.pending.iter().map(|p| (p.task, p.chosen_by)).collect();
+        assert_eq!(
+            picks,
+            vec![(TaskId::DoorOpen, ChosenBy::Selector), (TaskId::LeverPull, ChosenBy::Selector), (TaskId::Reach, ChosenBy::Person)]
+        );
+        session.reconcile(&[TaskId::DoorOpen]);
+        assert_eq!(session.pending.len(), 1);
     }
 
     #[test]

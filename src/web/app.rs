@@ -1,15 +1,18 @@
-//! The page: the 3D view, a task picker, the episode's status and the controls' legend.
+//! The page: the 3D view beside the teaching loop (the selector's prompt and reason,
+//! the demonstration, the round's progress), the learning curves, the policy's success
+//! per task, the settings and the controls' legend. State and sequencing live in
+//! [`super::studio`]; this file only lays it out and wires the buttons.
 
-use std::cell::RefCell;
 use std::rc::Rc;
 
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use super::policy_panel::{evaluate_in_slices, fetch_policy, SuccessTable};
+use super::panels::{curves_panel, prompt_panel, round_panel, SettingsPanel};
+use super::policy_panel::{fetch_policy_bytes, SuccessTable};
 use super::stage::{Driver, StageHandle, Status};
-use crate::policy::Evaluation;
+use super::studio::{NoticeKind, Phase, StudioHandle};
 use crate::sim::CONTROL_HZ;
 use crate::tasks::TaskId;
 
@@ -35,104 +38,91 @@ fn random_seed() -> u64 {
 #[function_component(App)]
 pub fn app() -> Html {
     let canvas_ref = use_node_ref();
-    let stage = use_mut_ref(|| None::<StageHandle>);
     let status = use_state(|| None::<Status>);
-    let error = use_state(|| None::<String>);
-    let policy_state = use_state(|| PolicyState::Loading);
-    let evaluation = use_state(|| (0.0f32, None::<Evaluation>));
+    let view_error = use_state(|| None::<String>);
+    let redraw = use_force_update();
+    let studio = use_memo((), move |_| StudioHandle::new(Rc::new(move || redraw.force_update())));
+    let studio: StudioHandle = (*studio).clone();
 
     {
-        let (canvas_ref, stage, status, error) = (canvas_ref.clone(), stage.clone(), status.clone(), error.clone());
-        let (policy_state, evaluation) = (policy_state.clone(), evaluation.clone());
+        let (canvas_ref, status, view_error, studio) = (canvas_ref.clone(), status.clone(), view_error.clone(), studio.clone());
         use_effect_with((), move |_| {
             let (task, seed) = initial_episode();
             let on_status = Callback::from(move |s: Status| status.set(Some(s)));
             match canvas_ref.cast::<HtmlCanvasElement>() {
-                Some(canvas) => match StageHandle::start(canvas, task, seed, on_status) {
-                    Ok(handle) => {
-                        *stage.borrow_mut() = Some(handle);
-                        load_policy(stage.clone(), policy_state, evaluation);
-                    }
-                    Err(message) => error.set(Some(message)),
+                Some(canvas) => match StageHandle::start(canvas, task, seed, on_status, studio.demonstration_callback()) {
+                    Ok(handle) => studio.set_stage(handle),
+                    Err(message) => view_error.set(Some(message)),
                 },
-                None => error.set(Some("the page has no canvas to draw on".into())),
+                None => view_error.set(Some("the page has no canvas to draw on".into())),
             }
+            wasm_bindgen_futures::spawn_local(async move { studio.load(fetch_policy_bytes().await).await });
             || ()
         });
     }
 
+    let s = studio.borrow();
     let current_task = status.as_ref().map_or(TaskId::Reach, |s| s.task);
-    let on_stage = |act: fn(&StageHandle, TaskId)| {
-        let stage = stage.clone();
-        Callback::from(move |_: MouseEvent| with_stage(&stage, |h| act(h, current_task)))
+    let success = status.as_ref().is_some_and(|s| s.success);
+    let instruction = match &s.phase {
+        Phase::Demonstrating { task, .. } => format!("Your turn: {}", task.instruction()),
+        _ => current_task.instruction().to_string(),
     };
-    let on_new_episode = on_stage(|h, task| h.reset(task, random_seed()));
-    let on_watch = on_stage(|h, _| h.watch_expert());
-    let on_watch_policy = on_stage(|h, _| h.watch_policy());
-    let on_grip = on_stage(|h, _| h.toggle_grip());
-    let on_task = {
-        let stage = stage.clone();
-        Callback::from(move |event: Event| {
-            let select: HtmlSelectElement = event.target().unwrap().unchecked_into();
-            if let Some(task) = TaskId::from_name(&select.value()) {
-                with_stage(&stage, |h| h.reset(task, random_seed()));
+    let on_new_session = {
+        let studio = studio.clone();
+        Callback::from(move |_: MouseEvent| {
+            let sure = gloo::utils::window()
+                .confirm_with_message("Start a new session? Every demonstration and the fine-tuned policy of this one are deleted.")
+                .unwrap_or(false);
+            if sure {
+                let studio = studio.clone();
+                wasm_bindgen_futures::spawn_local(async move { studio.new_session().await });
             }
         })
     };
 
-    let success = status.as_ref().is_some_and(|s| s.success);
-    let gripping = status.as_ref().is_some_and(|s| s.gripping);
     html! {
         <div class="app">
             <header>
                 <h1>{ "AMF Studio" }</h1>
-                <p class="tagline">{ "Teach a robot arm by demonstration, in your browser" }</p>
+                <p class="tagline">{ "Teach a robot arm by demonstration; AMF picks what to show it next" }</p>
+                <button id="new-session" class="quiet" onclick={on_new_session}>{ "New session" }</button>
             </header>
             <main>
                 <section class="viewport">
                     <canvas id="scene" ref={canvas_ref} tabindex="0"></canvas>
-                    <div class="instruction">{ current_task.instruction() }</div>
+                    <div class="instruction">{ instruction }</div>
                     <div id="success-indicator" class={classes!("success", success.then_some("shown"))}
                          data-success={success.to_string()}>
                         { if success { "✓ Success" } else { "In progress" } }
                     </div>
-                    if let Some(message) = (*error).clone() {
+                    if let Some(message) = (*view_error).clone() {
                         <div class="error" role="alert">{ format!("The 3D view could not start: {message}") }</div>
                     }
+                    { status_line(status.as_ref()) }
                 </section>
                 <aside>
-                    <label class="field">
-                        <span>{ "Task" }</span>
-                        <select id="task-picker" onchange={on_task}>
-                            { for TaskId::ALL.iter().map(|t| html! {
-                                <option value={t.name()} selected={*t == current_task}>{ t.instruction() }</option>
+                    if !s.notices.is_empty() {
+                        <div class="notices">
+                            { for s.notices.iter().enumerate().map(|(i, n)| {
+                                let studio = studio.clone();
+                                let close = Callback::from(move |_: MouseEvent| studio.dismiss(i));
+                                html! {
+                                    <div class={classes!("notice", (n.kind == NoticeKind::Error).then_some("bad"))}
+                                         role={if n.kind == NoticeKind::Error { "alert" } else { "status" }}>
+                                        <span>{ &n.text }</span>
+                                        <button class="close" title="dismiss" onclick={close}>{ "×" }</button>
+                                    </div>
+                                }
                             }) }
-                        </select>
-                    </label>
-                    <div class="buttons">
-                        <button id="new-episode" onclick={on_new_episode}>{ "New episode" }</button>
-                        <button id="watch-expert" class="primary" onclick={on_watch}>{ "▶ Watch the expert" }</button>
-                        <button id="toggle-grip" onclick={on_grip}>
-                            { if gripping { "Open gripper" } else { "Close gripper" } }
-                        </button>
-                    </div>
-                    { status_panel(status.as_ref()) }
-                    <section class="policy">
-                        <h2>{ "Pre-trained policy" }</h2>
-                        { match &*policy_state {
-                            PolicyState::Loading => html! { <p class="muted">{ "Loading the policy…" }</p> },
-                            PolicyState::Failed(message) => html! {
-                                <p class="error-inline" role="alert">{ format!("The policy could not be loaded: {message}") }</p>
-                            },
-                            PolicyState::Ready => html! {
-                                <>
-                                    <button id="watch-policy" onclick={on_watch_policy}>{ "▶ Watch the policy" }</button>
-                                    <SuccessTable progress={evaluation.0} evaluation={evaluation.1.clone()} />
-                                    <p class="muted small">{ "● in the pre-training data. Success over 5 rollouts per task." }</p>
-                                </>
-                            },
-                        } }
-                    </section>
+                        </div>
+                    }
+                    { teach_section(&studio, &s.phase) }
+                    { curves_panel(&s) }
+                    { policy_section(&studio, &s, current_task) }
+                    if let Some(session) = &s.session {
+                        <SettingsPanel studio={studio.clone()} settings={session.settings.clone()} />
+                    }
                     { legend() }
                 </aside>
             </main>
@@ -140,55 +130,88 @@ pub fn app() -> Html {
     }
 }
 
-/// Runs `act` on the stage, once it has started.
-fn with_stage(stage: &Rc<RefCell<Option<StageHandle>>>, act: impl FnOnce(&StageHandle)) {
-    if let Some(handle) = stage.borrow().as_ref() {
-        act(handle);
+fn teach_section(studio: &StudioHandle, phase: &Phase) -> Html {
+    let s = studio.borrow();
+    match phase {
+        Phase::Loading => html! { <section class="card"><p class="muted">{ "Loading the policy and your session…" }</p></section> },
+        Phase::Broken(message) => html! { <section class="card"><p class="error-inline" role="alert">{ message }</p></section> },
+        Phase::Starting { progress } => html! {
+            <section class="card" id="starting">
+                <h2>{ "Getting ready" }</h2>
+                <p class="muted">{ format!("Measuring the pre-trained policy on every task by rollouts… {:.0}%", 100.0 * progress) }</p>
+                <progress max="1" value={progress.to_string()}></progress>
+            </section>
+        },
+        Phase::Round(progress) => round_panel(studio, progress),
+        _ => prompt_panel(studio, &s, phase),
     }
 }
 
-#[derive(Clone, PartialEq)]
-enum PolicyState {
-    Loading,
-    Ready,
-    Failed(String),
-}
-
-/// Fetches the policy, hands it to the stage, then measures its success per task.
-fn load_policy(
-    stage: Rc<RefCell<Option<StageHandle>>>,
-    state: UseStateHandle<PolicyState>,
-    evaluation: UseStateHandle<(f32, Option<Evaluation>)>,
-) {
-    wasm_bindgen_futures::spawn_local(async move {
-        match fetch_policy().await {
-            Ok(policy) => {
-                let policy = Rc::new(policy);
-                if let Some(handle) = stage.borrow().as_ref() {
-                    handle.set_policy(policy.clone());
-                }
-                state.set(PolicyState::Ready);
-                evaluate_in_slices(policy, Callback::from(move |update| evaluation.set(update)));
+fn policy_section(studio: &StudioHandle, s: &super::studio::Studio, current_task: TaskId) -> Html {
+    let Some(session) = &s.session else { return html! {} };
+    let (Some(first), Some(last)) = (session.curve.first(), session.curve.last()) else { return html! {} };
+    let tuned = s.tuned.is_some();
+    let watch = |fine_tuned: bool| {
+        let studio = studio.clone();
+        Callback::from(move |_: MouseEvent| studio.watch(fine_tuned))
+    };
+    let on_task = {
+        let studio = studio.clone();
+        Callback::from(move |event: Event| {
+            let select: HtmlSelectElement = event.target().unwrap().unchecked_into();
+            if let (Some(task), Some(stage)) = (TaskId::from_name(&select.value()), studio.borrow().stage.as_ref()) {
+                stage.reset(task, random_seed());
             }
-            Err(message) => state.set(PolicyState::Failed(message)),
-        }
-    });
+        })
+    };
+    let watch_expert = {
+        let studio = studio.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(stage) = studio.borrow().stage.as_ref() {
+                stage.watch_expert();
+            }
+        })
+    };
+    let busy_demonstrating = matches!(s.phase, Phase::Demonstrating { .. });
+    html! {
+        <section class="card">
+            <h2>{ if tuned { "The fine-tuned policy" } else { "The pre-trained policy" } }</h2>
+            <SuccessTable per_task={last.per_task.clone()} before={tuned.then(|| first.per_task.clone())} mean={last.mean_success} />
+            <p class="muted small">
+                { format!("● in the pre-training data. Success over {} rollouts per task", session.settings.eval_episodes) }
+                { if tuned { "; ticks mark the pre-trained policy." } else { "." } }
+            </p>
+            <h3>{ "Watch" }</h3>
+            <div class="watch">
+                <select id="task-picker" onchange={on_task} disabled={busy_demonstrating}>
+                    { for TaskId::ALL.iter().map(|t| html! {
+                        <option value={t.name()} selected={*t == current_task}>{ t.instruction() }</option>
+                    }) }
+                </select>
+                <div class="buttons">
+                    if tuned {
+                        <button id="watch-tuned" class="primary" onclick={watch(true)} disabled={busy_demonstrating}>{ "▶ Fine-tuned" }</button>
+                    }
+                    <button id="watch-policy" onclick={watch(false)} disabled={busy_demonstrating}>{ "▶ Pre-trained" }</button>
+                    <button id="watch-expert" onclick={watch_expert} disabled={busy_demonstrating}>{ "▶ Scripted expert" }</button>
+                </div>
+            </div>
+        </section>
+    }
 }
 
-fn status_panel(status: Option<&Status>) -> Html {
-    let Some(s) = status else { return html! { <p class="status">{ "Loading the scene…" }</p> } };
+fn status_line(status: Option<&Status>) -> Html {
+    let Some(s) = status else { return html! {} };
     let driver = match s.driver {
         Driver::Person => "you",
         Driver::Expert => "the scripted expert",
-        Driver::Policy => "the pre-trained policy",
+        Driver::Policy => "the policy",
     };
     html! {
-        <dl class="status" id="episode-status">
-            <dt>{ "Episode" }</dt><dd>{ format!("{} · seed {}", s.task.name(), s.seed) }</dd>
-            <dt>{ "Time" }</dt><dd>{ format!("{:.1} s ({} steps)", s.steps as f32 / CONTROL_HZ, s.steps) }</dd>
-            <dt>{ "Driving" }</dt><dd>{ driver }</dd>
-            <dt>{ "Gripper" }</dt><dd>{ if s.gripping { "closed" } else { "open" } }</dd>
-        </dl>
+        <div class="status-line" id="episode-status">
+            { format!("{} · seed {} · {:.1} s · driven by {} · gripper {}",
+                s.task.name(), s.seed, s.steps as f32 / CONTROL_HZ, driver, if s.gripping { "closed" } else { "open" }) }
+        </div>
     }
 }
 
@@ -202,11 +225,13 @@ fn legend() -> Html {
         ("Ctrl + wheel", "zoom"),
     ];
     html! {
-        <table class="legend">
-            <caption>{ "Controls" }</caption>
-            { for rows.iter().map(|(input, effect)| html! {
-                <tr><th>{ *input }</th><td>{ *effect }</td></tr>
-            }) }
-        </table>
+        <details class="card legend-card" open=true>
+            <summary>{ "Controls" }</summary>
+            <table class="legend">
+                { for rows.iter().map(|(input, effect)| html! {
+                    <tr><th>{ *input }</th><td>{ *effect }</td></tr>
+                }) }
+            </table>
+        </details>
     }
 }

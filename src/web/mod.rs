@@ -5,19 +5,32 @@ mod app;
 mod bench_page;
 #[cfg(feature = "webgpu")]
 pub mod gpu;
+mod panels;
 mod policy_panel;
 mod render;
 mod stage;
 pub mod storage;
+mod studio;
+pub mod worker;
 
-/// Seconds on the page's monotonic clock (`performance.now()`), for timings.
+use wasm_bindgen::JsCast;
+
+/// Seconds on this thread's monotonic clock (`performance.now()`, in the page or in a
+/// worker), for timings.
 pub(crate) fn seconds_now() -> f64 {
-    gloo::utils::window().performance().map_or(0.0, |p| p.now() / 1000.0)
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map_or(0.0, |p| p.now() / 1000.0)
 }
 
-/// Mounts the page into `<body>`.
+/// Mounts the page into `<body>`, or, in the training worker, serves its messages.
 pub fn start() {
     console_error_panic_hook::set_once();
+    if worker::in_worker() {
+        worker::serve();
+        return;
+    }
     let search = gloo::utils::window().location().search().unwrap_or_default();
     if search.trim_start_matches('?').split('&').any(|p| p == "bench") {
         yew::Renderer::<bench_page::BenchPage>::new().render();

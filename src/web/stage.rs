@@ -12,9 +12,10 @@ use web_sys::{HtmlCanvasElement, KeyboardEvent, MouseEvent, WheelEvent};
 use yew::Callback;
 
 use super::render::SceneRenderer;
-use crate::sim::{Color, Visual, VisualShape, CONTROL_DT};
-use crate::policy::{Actor, Policy};
-use crate::tasks::{Episode, TaskId};
+use crate::record::{DemonstrationRecord, Source};
+use crate::sim::{Action, Color, Visual, VisualShape, ACTION_SCALE_M, CONTROL_DT};
+use crate::policy::Actor;
+use crate::tasks::{Episode, TaskId, SUITE_VERSION};
 use crate::teleop::{OrbitCamera, Teleop, HEIGHT_STEP_M, KEY_STEP_M};
 
 /// Who moves the arm.
@@ -24,8 +25,23 @@ pub enum Driver {
     Person,
     /// The task's scripted expert.
     Expert,
-    /// The pre-trained policy.
+    /// A policy (the pre-trained or the fine-tuned one).
     Policy,
+}
+
+/// How a demonstration ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DemonstrationEnd {
+    /// The task succeeded: the record is complete.
+    Success(DemonstrationRecord),
+    /// The task's horizon passed without success.
+    TimeUp,
+}
+
+/// A demonstration being recorded: every action the person's input produced.
+struct Recording {
+    actions: Vec<Action>,
+    started_ms: f64,
 }
 
 /// What the page shows about the episode; emitted only when it changes.
@@ -55,7 +71,9 @@ pub struct Stage {
     renderer: SceneRenderer,
     canvas: HtmlCanvasElement,
     drag: Option<Drag>,
-    policy: Option<Rc<Policy>>,
+    policy: Option<Rc<dyn Actor>>,
+    recording: Option<Recording>,
+    on_demonstration: Callback<DemonstrationEnd>,
     /// Simulated time not yet stepped, in seconds.
     backlog: f64,
     last_frame_ms: Option<f64>,
@@ -74,7 +92,13 @@ pub struct StageHandle {
 }
 
 impl StageHandle {
-    pub fn start(canvas: HtmlCanvasElement, task: TaskId, seed: u64, on_status: Callback<Status>) -> Result<StageHandle, String> {
+    pub fn start(
+        canvas: HtmlCanvasElement,
+        task: TaskId,
+        seed: u64,
+        on_status: Callback<Status>,
+        on_demonstration: Callback<DemonstrationEnd>,
+    ) -> Result<StageHandle, String> {
         let renderer = SceneRenderer::new(&canvas)?;
         let episode = Episode::new(task, seed);
         let teleop = Teleop::new(episode.tcp_target());
@@ -87,6 +111,8 @@ impl StageHandle {
             canvas: canvas.clone(),
             drag: None,
             policy: None,
+            recording: None,
+            on_demonstration,
             backlog: 0.0,
             last_frame_ms: None,
             frames: 0,
@@ -111,18 +137,27 @@ impl StageHandle {
         stage.restart(task, seed, Driver::Expert);
     }
 
-    pub fn set_policy(&self, policy: Rc<Policy>) {
-        self.stage.borrow_mut().policy = Some(policy);
+    /// Restarts the current episode with `policy` driving.
+    pub fn watch_policy(&self, policy: Rc<dyn Actor>) {
+        let mut stage = self.stage.borrow_mut();
+        stage.policy = Some(policy);
+        let (task, seed) = (stage.episode.task(), stage.episode.seed());
+        stage.restart(task, seed, Driver::Policy);
     }
 
-    /// Restarts the current episode with the pre-trained policy driving (if it is loaded).
-    pub fn watch_policy(&self) {
+    /// A fresh episode of `task` from `seed` in which the person's actions are recorded;
+    /// its end is reported once, through `on_demonstration`.
+    pub fn start_demonstration(&self, task: TaskId, seed: u64) {
         let mut stage = self.stage.borrow_mut();
-        if stage.policy.is_some() {
-            let (task, seed) = (stage.episode.task(), stage.episode.seed());
-            stage.restart(task, seed, Driver::Policy);
-        }
+        stage.restart(task, seed, Driver::Person);
+        stage.recording = Some(Recording { actions: Vec::new(), started_ms: js_sys::Date::now() });
     }
+
+    /// Stops recording without reporting (the person discarded the attempt).
+    pub fn abandon_demonstration(&self) {
+        self.stage.borrow_mut().recording = None;
+    }
+
 
     pub fn toggle_grip(&self) {
         self.stage.borrow_mut().take_over(|teleop| teleop.toggle_grip());
@@ -136,6 +171,7 @@ impl Stage {
         self.teleop = Teleop::new(self.episode.tcp_target());
         self.driver = driver;
         self.backlog = 0.0;
+        self.recording = None;
     }
 
     /// The person acts: the expert (if it was driving) hands over where the arm is.
@@ -164,6 +200,10 @@ impl Stage {
             };
             self.episode.step(action);
             self.gripping = action[3] > 0.0;
+            if let Some(recording) = &mut self.recording {
+                recording.actions.push(action);
+            }
+            self.finish_recording_if_over();
             self.backlog -= f64::from(CONTROL_DT);
             stepped += 1;
         }
@@ -176,6 +216,30 @@ impl Stage {
         self.renderer.render(&visuals, &self.camera, width, height);
         self.frames += 1;
         self.publish();
+    }
+
+    /// Ends the recording at success (the record goes out) or at the horizon.
+    fn finish_recording_if_over(&mut self) {
+        let success = self.episode.is_success();
+        if self.recording.is_none() || !(success || self.episode.is_done()) {
+            return;
+        }
+        let recording = self.recording.take().expect("checked above");
+        if !success {
+            self.on_demonstration.emit(DemonstrationEnd::TimeUp);
+            return;
+        }
+        let now = js_sys::Date::now();
+        self.on_demonstration.emit(DemonstrationEnd::Success(DemonstrationRecord {
+            task: self.episode.task(),
+            seed: self.episode.seed(),
+            suite_version: SUITE_VERSION,
+            actions: recording.actions,
+            success: true,
+            source: Source::Person,
+            duration_seconds: (now - recording.started_ms) / 1000.0,
+            recorded_at_ms: now,
+        }));
     }
 
     /// Matches the drawing buffer to the canvas's displayed size; returns it.
@@ -204,6 +268,17 @@ impl Stage {
             set("data-tcp-px", format!("{x:.1} {y:.1}"));
         }
         set("data-steps", self.episode.steps().to_string());
+        // Where the scripted expert would take the gripper next (a quarter second ahead)
+        // and whether it would grip: the path the end-to-end test drives with the mouse.
+        let expert = self.episode.expert_action();
+        let ahead = self.episode.tcp_target() + Vector::new(expert[0], expert[1], expert[2]) * (5.0 * ACTION_SCALE_M);
+        set("data-guide", format!("{:.4} {:.4} {:.4} {}", ahead.x, ahead.y, ahead.z, expert[3] > 0.0));
+        if let Some((x, y)) = self.camera.project(Vector::new(ahead.x, ahead.y, self.teleop.desired.z), w, h) {
+            set("data-guide-px", format!("{x:.1} {y:.1}"));
+        }
+        set("data-desired-z", format!("{:.4}", self.teleop.desired.z));
+        set("data-gripping", self.teleop.gripping.to_string());
+        set("data-recording", self.recording.is_some().to_string());
         set("data-success", self.episode.is_success().to_string());
         set("data-frames", self.frames.to_string());
         let status = Status {

@@ -1,16 +1,22 @@
-//! The page's IndexedDB: demonstrations (each written as soon as it ends) and policy
-//! files (the fine-tuned one survives a reload). Errors say what happened in words a
+//! The page's IndexedDB: demonstrations (each written as soon as it ends), policy files
+//! (the fine-tuned one survives a reload) and the session (settings, curve, the
+//! selector's proposal). Errors say what happened in words a
 //! person can act on; a full quota is told apart.
 
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::JsValue;
 
 use crate::record::DemonstrationRecord;
+use crate::session::Session;
 
 const DATABASE: &str = "amf-studio";
-const VERSION: u32 = 1;
+/// 2: the session store.
+const VERSION: u32 = 2;
 const DEMONSTRATIONS: &str = "demonstrations";
 const POLICIES: &str = "policies";
+const SESSIONS: &str = "sessions";
+/// The one session the page keeps.
+const CURRENT: &str = "current";
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum StorageError {
@@ -48,6 +54,7 @@ impl Storage {
             .version(VERSION)
             .add_object_store(ObjectStore::new(DEMONSTRATIONS).auto_increment(true))
             .add_object_store(ObjectStore::new(POLICIES))
+            .add_object_store(ObjectStore::new(SESSIONS))
             .build()
             .await
             .map_err(failed)?;
@@ -107,11 +114,28 @@ impl Storage {
         Ok(value.map(|v| js_sys::Uint8Array::new(&v).to_vec()))
     }
 
-    /// Removes every demonstration and policy (a new session).
+    /// Stores the session (replacing the one before).
+    pub async fn put_session(&self, session: &Session) -> Result<(), StorageError> {
+        let value = serde_wasm_bindgen::to_value(session).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let tx = self.db.transaction(&[SESSIONS], TransactionMode::ReadWrite).map_err(failed)?;
+        tx.store(SESSIONS).map_err(failed)?.put(&value, Some(&JsValue::from_str(CURRENT))).await.map_err(failed)?;
+        tx.done().await.map_err(failed)?;
+        Ok(())
+    }
+
+    pub async fn session(&self) -> Result<Option<Session>, StorageError> {
+        let tx = self.db.transaction(&[SESSIONS], TransactionMode::ReadOnly).map_err(failed)?;
+        let value = tx.store(SESSIONS).map_err(failed)?.get(JsValue::from_str(CURRENT)).await.map_err(failed)?;
+        value.map(|v| serde_wasm_bindgen::from_value(v).map_err(|e| StorageError::Corrupt(e.to_string()))).transpose()
+    }
+
+    /// Removes every demonstration, policy and the session (a new session).
     pub async fn clear(&self) -> Result<(), StorageError> {
-        let tx = self.db.transaction(&[DEMONSTRATIONS, POLICIES], TransactionMode::ReadWrite).map_err(failed)?;
-        tx.store(DEMONSTRATIONS).map_err(failed)?.clear().await.map_err(failed)?;
-        tx.store(POLICIES).map_err(failed)?.clear().await.map_err(failed)?;
+        let stores = [DEMONSTRATIONS, POLICIES, SESSIONS];
+        let tx = self.db.transaction(&stores, TransactionMode::ReadWrite).map_err(failed)?;
+        for store in stores {
+            tx.store(store).map_err(failed)?.clear().await.map_err(failed)?;
+        }
         tx.done().await.map_err(failed)?;
         Ok(())
     }

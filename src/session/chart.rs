@@ -1,0 +1,90 @@
+//! The page's learning curves as an SVG string (plotters' SVG backend, which needs no
+//! canvas or fonts, so it is drawn and tested natively like everything else). The
+//! legend is left to the page, which lists the tasks with [`TASK_COLOURS`].
+
+use plotters::prelude::*;
+
+use crate::experiment::CurvePoint;
+use crate::tasks::NUM_TASKS;
+
+/// One colour per task (by `TaskId::index`): Okabe-Ito's eight, then two darker tones.
+pub const TASK_COLOURS: [(u8, u8, u8); NUM_TASKS] = [
+    (0, 114, 178),
+    (213, 94, 0),
+    (0, 158, 115),
+    (204, 121, 167),
+    (86, 180, 233),
+    (230, 159, 0),
+    (240, 228, 66),
+    (120, 94, 240),
+    (140, 86, 75),
+    (127, 127, 127),
+];
+
+/// CSS colour of a task's line.
+pub fn task_colour(task: usize) -> String {
+    let (r, g, b) = TASK_COLOURS[task % NUM_TASKS];
+    format!("rgb({r}, {g}, {b})")
+}
+
+/// Success against demonstrations: a thin line per task in `shown` and a thick line for
+/// the weighted mean. `x_max` is at least the budget, so the axis does not jump.
+pub fn learning_curves_svg(curve: &[CurvePoint], shown: &[bool], x_max: usize, size: (u32, u32)) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let x_max = x_max.max(curve.iter().map(|p| p.demonstrations).max().unwrap_or(0)).max(1) as f64;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(44)
+            .build_cartesian_2d(0.0..x_max, 0.0..1.0)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("demonstrations")
+            .y_desc("success rate")
+            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .light_line_style(RGBColor(240, 242, 246))
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for task in (0..NUM_TASKS).filter(|&t| shown.get(t).copied().unwrap_or(true)) {
+            let (r, g, b) = TASK_COLOURS[task];
+            let colour = RGBColor(r, g, b);
+            let points: Vec<(f64, f64)> =
+                curve.iter().filter_map(|p| Some((p.demonstrations as f64, *p.per_task.get(task)?))).collect();
+            chart.draw_series(LineSeries::new(points.clone(), colour.mix(0.75).stroke_width(2))).map_err(|e| e.to_string())?;
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.filled()))).map_err(|e| e.to_string())?;
+        }
+        let mean: Vec<(f64, f64)> = curve.iter().map(|p| (p.demonstrations as f64, p.mean_success)).collect();
+        chart.draw_series(LineSeries::new(mean.clone(), BLACK.stroke_width(4))).map_err(|e| e.to_string())?;
+        chart.draw_series(mean.iter().map(|&p| Circle::new(p, 4, BLACK.filled()))).map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn point(demonstrations: usize, value: f64) -> CurvePoint {
+        CurvePoint { demonstrations, per_task: vec![value; NUM_TASKS], mean_success: value, mean_error: None }
+    }
+
+    #[test]
+    fn the_chart_draws_a_marker_per_point_and_labels_its_axes() {
+        let curve = [point(0, 0.5), point(2, 0.7), point(4, 0.9)];
+        let mut shown = vec![false; NUM_TASKS];
+        shown[3] = true;
+        let svg = learning_curves_svg(&curve, &shown, 20, (480, 300)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("demonstrations") && svg.contains("success rate"));
+        // Three points for the mean and three for the one task shown.
+        assert_eq!(svg.matches("<circle").count(), 6);
+        assert!(svg.contains("100%"), "the y axis is in percent");
+    }
+}

@@ -1,0 +1,616 @@
+//! The page's controller: the session, its stored demonstrations, the training worker
+//! and the stage, and what the visitor's actions do to them. The rules of the loop live
+//! in [`crate::session`]; this file only sequences storage, worker and stage around
+//! them, and turns every failure into a notice in the page.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use wasm_bindgen_futures::spawn_local;
+use yew::Callback;
+
+use super::stage::{DemonstrationEnd, StageHandle};
+use super::storage::Storage;
+use super::worker::{FromWorker, RoundResult, ToWorker, TrainingWorker};
+use crate::policy::{Actor, Checkpoint, FineTunedPolicy, Policy};
+use crate::record::DemonstrationRecord;
+use crate::session::chart::learning_curves_svg;
+use crate::session::round::{RoundEvent, RoundJob};
+use crate::session::{ChosenBy, RoundLog, Session, SessionSettings};
+use crate::tasks::TaskId;
+
+/// Name of the fine-tuned policy in storage.
+const TUNED: &str = "fine-tuned";
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    /// Loading the policy, the stored session and the worker.
+    Loading,
+    /// The page cannot work (the policy could not be loaded).
+    Broken(String),
+    /// The worker assesses the starting policy and makes the first selection.
+    Starting { progress: f32 },
+    /// Waiting for the visitor.
+    Idle,
+    Demonstrating { task: TaskId, chosen_by: ChosenBy },
+    /// The demonstration's time ran out before success.
+    TimeUp { task: TaskId, chosen_by: ChosenBy },
+    Round(RoundProgress),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RoundStage {
+    Waiting,
+    Training,
+    Evaluating,
+    Selecting,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoundProgress {
+    pub stage: RoundStage,
+    pub step: usize,
+    pub steps: usize,
+    /// The action MSE so far.
+    pub losses: Vec<f32>,
+    pub evaluated: f32,
+    pub fell_back: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum NoticeKind {
+    Error,
+    Info,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+pub struct Studio {
+    pub phase: Phase,
+    pub session: Option<Session>,
+    /// Every demonstration of the session with its storage key (`None`: not stored,
+    /// because storage failed; it is kept in memory and stored on the next chance).
+    pub records: Vec<(Option<u32>, DemonstrationRecord)>,
+    pub notices: Vec<Notice>,
+    pub prior: Option<Rc<Policy>>,
+    pub tuned: Option<Rc<FineTunedPolicy>>,
+    /// The learning curves, drawn when the curve changes (not on every render).
+    pub curve_svg: String,
+    /// The last saved demonstration, while it may still be discarded.
+    pub just_saved: Option<usize>,
+    pub stage: Option<StageHandle>,
+    storage: Option<Rc<Storage>>,
+    prior_bytes: Option<Rc<Vec<u8>>>,
+    worker: Option<TrainingWorker>,
+    worker_ready: bool,
+    queued: Option<RoundJob>,
+}
+
+/// A cheap, cloneable handle: the controller and the page's re-render.
+#[derive(Clone)]
+pub struct StudioHandle {
+    studio: Rc<RefCell<Studio>>,
+    refresh: Rc<dyn Fn()>,
+}
+
+impl PartialEq for StudioHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.studio, &other.studio)
+    }
+}
+
+fn random_seed() -> u64 {
+    (js_sys::Math::random() * 4_294_967_296.0) as u64
+}
+
+impl StudioHandle {
+    pub fn new(refresh: Rc<dyn Fn()>) -> StudioHandle {
+        let studio = Studio {
+            phase: Phase::Loading,
+            session: None,
+            records: Vec::new(),
+            notices: Vec::new(),
+            prior: None,
+            tuned: None,
+            curve_svg: String::new(),
+            just_saved: None,
+            stage: None,
+            storage: None,
+            prior_bytes: None,
+            worker: None,
+            worker_ready: false,
+            queued: None,
+        };
+        StudioHandle { studio: Rc::new(RefCell::new(studio)), refresh }
+    }
+
+    pub fn borrow(&self) -> std::cell::Ref<'_, Studio> {
+        self.studio.borrow()
+    }
+
+    /// Changes the studio, then re-renders the page.
+    fn update<R>(&self, change: impl FnOnce(&mut Studio) -> R) -> R {
+        let result = change(&mut self.studio.borrow_mut());
+        (self.refresh)();
+        result
+    }
+
+    fn notify(&self, kind: NoticeKind, text: impl Into<String>) {
+        let text = text.into();
+        self.update(|s| {
+            s.notices.retain(|n| n.text != text);
+            s.notices.push(Notice { kind, text });
+        });
+    }
+
+    pub fn dismiss(&self, index: usize) {
+        self.update(|s| {
+            if index < s.notices.len() {
+                s.notices.remove(index);
+            }
+        });
+    }
+
+    /// What the stage reports when a demonstration ends (deferred: the stage is busy
+    /// stepping when it reports).
+    pub fn demonstration_callback(&self) -> Callback<DemonstrationEnd> {
+        let handle = self.clone();
+        Callback::from(move |end: DemonstrationEnd| {
+            let handle = handle.clone();
+            spawn_local(async move { handle.demonstration_ended(end).await });
+        })
+    }
+
+    pub fn set_stage(&self, stage: StageHandle) {
+        self.update(|s| s.stage = Some(stage));
+    }
+
+    /// Loads everything and resumes the stored session, or starts one.
+    pub async fn load(&self, prior_bytes: Result<Vec<u8>, String>) {
+        let storage = match Storage::open().await {
+            Ok(storage) => Some(Rc::new(storage)),
+            Err(error) => {
+                self.notify(NoticeKind::Error, format!("Demonstrations cannot be saved in this browser, only kept until you leave: {error}"));
+                None
+            }
+        };
+        let bytes = match prior_bytes {
+            Ok(bytes) => bytes,
+            Err(error) => return self.update(|s| s.phase = Phase::Broken(format!("The policy could not be loaded: {error}"))),
+        };
+        let prior = match Checkpoint::from_bytes(&bytes) {
+            Ok(Checkpoint::Pretrained { policy, .. }) => Rc::new(policy),
+            Ok(_) => return self.update(|s| s.phase = Phase::Broken("The shipped policy is not a pre-trained one".into())),
+            Err(error) => return self.update(|s| s.phase = Phase::Broken(format!("The policy could not be loaded: {error}"))),
+        };
+        let mut session = None;
+        let mut records = Vec::new();
+        let mut tuned = None;
+        if let Some(storage) = &storage {
+            match restore(storage).await {
+                Ok(restored) => {
+                    (session, records, tuned) = restored;
+                    if let Some(session) = session.as_mut() {
+                        session.reconcile(&records.iter().map(|(_, r)| r.task).collect::<Vec<_>>());
+                    }
+                }
+                Err(error) => self.notify(NoticeKind::Error, format!("The stored session could not be read, so a new one starts: {error}")),
+            }
+        }
+        self.update(|s| {
+            s.storage = storage;
+            s.prior = Some(prior);
+            s.prior_bytes = Some(Rc::new(bytes));
+            s.records = records.into_iter().map(|(k, r)| (Some(k), r)).collect();
+            s.tuned = tuned.map(Rc::new);
+            s.session = session;
+            s.redraw_curves();
+            s.phase = Phase::Idle;
+        });
+        self.spawn_worker();
+        let (started, due) = {
+            let s = self.borrow();
+            (s.session.as_ref().is_some_and(|x| !x.curve.is_empty()), s.session.as_ref().is_some_and(|x| x.round_due()))
+        };
+        if !started {
+            let settings = self.borrow().session.as_ref().map(|x| x.settings.clone()).unwrap_or_default();
+            self.start_session(settings);
+        } else if due {
+            // The page was closed during a round: run it again.
+            self.train();
+        }
+    }
+
+    fn spawn_worker(&self) {
+        let on_message = {
+            let handle = self.clone();
+            Callback::from(move |message| handle.worker_message(message))
+        };
+        let on_error = {
+            let handle = self.clone();
+            Callback::from(move |message: String| handle.worker_died(message))
+        };
+        let bytes = self.borrow().prior_bytes.clone();
+        let result = TrainingWorker::spawn(on_message, on_error).and_then(|worker| {
+            if let Some(bytes) = bytes {
+                worker.send(&ToWorker::Prior { bytes: bytes.as_ref().clone() })?;
+            }
+            Ok(worker)
+        });
+        match result {
+            Ok(worker) => self.update(|s| {
+                s.worker = Some(worker);
+                s.worker_ready = false;
+            }),
+            Err(error) => self.notify(NoticeKind::Error, format!("The training worker could not start: {error}")),
+        }
+    }
+
+    fn worker_died(&self, message: String) {
+        let was_busy = self.update(|s| {
+            s.worker = None;
+            s.worker_ready = false;
+            s.queued = None;
+            let busy = matches!(s.phase, Phase::Round(_) | Phase::Starting { .. });
+            if busy {
+                s.phase = Phase::Idle;
+            }
+            busy
+        });
+        let what = if was_busy { " Your demonstrations are kept; press “Train now” to try again." } else { "" };
+        self.notify(NoticeKind::Error, format!("The training worker stopped: {message}.{what}"));
+        self.spawn_worker();
+    }
+
+    fn worker_message(&self, message: FromWorker) {
+        match message {
+            FromWorker::Ready => {
+                let job = self.update(|s| {
+                    s.worker_ready = true;
+                    s.queued.take()
+                });
+                if let Some(job) = job {
+                    self.send_job(job);
+                }
+            }
+            FromWorker::Event(event) => self.update(|s| s.progress(event)),
+            FromWorker::Done(result) => {
+                let handle = self.clone();
+                spawn_local(async move { handle.round_done(result).await });
+            }
+            FromWorker::Failed(message) => {
+                self.update(|s| s.phase = Phase::Idle);
+                self.notify(NoticeKind::Error, format!("The round failed: {message}. Your demonstrations are kept."));
+            }
+        }
+    }
+
+    fn send_job(&self, job: RoundJob) {
+        let sent = self.update(|s| match (&s.worker, s.worker_ready) {
+            (Some(worker), true) => Some(worker.send(&ToWorker::Run(job))),
+            _ => {
+                s.queued = Some(job);
+                None
+            }
+        });
+        if let Some(Err(error)) = sent {
+            self.update(|s| s.phase = Phase::Idle);
+            self.notify(NoticeKind::Error, format!("The round could not be sent to the training worker: {error}"));
+        }
+    }
+
+    /// A new session with `settings`: assess the pre-trained policy, then propose.
+    fn start_session(&self, settings: SessionSettings) {
+        let job = self.update(|s| {
+            let session = Session::new(random_seed(), settings);
+            let job = RoundJob { records: vec![], settings: session.settings.clone(), seed: session.seed, round: 0 };
+            s.session = Some(session);
+            s.phase = Phase::Starting { progress: 0.0 };
+            s.redraw_curves();
+            job
+        });
+        self.save_session();
+        self.send_job(job);
+    }
+
+    /// Fine-tunes on every demonstration so far (a round).
+    pub fn train(&self) {
+        let job = self.update(|s| {
+            let session = s.session.as_ref()?;
+            if session.pending.is_empty() || matches!(s.phase, Phase::Round(_) | Phase::Starting { .. }) {
+                return None;
+            }
+            let job = RoundJob {
+                records: s.records.iter().map(|(_, r)| r.clone()).collect(),
+                settings: session.settings.clone(),
+                seed: session.seed,
+                round: session.rounds.len() + 1,
+            };
+            s.just_saved = None;
+            s.phase = Phase::Round(RoundProgress {
+                stage: RoundStage::Waiting,
+                step: 0,
+                steps: session.settings.steps,
+                losses: Vec::new(),
+                evaluated: 0.0,
+                fell_back: None,
+            });
+            Some(job)
+        });
+        if let Some(job) = job {
+            self.send_job(job);
+        }
+    }
+
+    /// Stops the round at once (the worker is terminated and a fresh one started).
+    pub fn cancel_round(&self) {
+        let cancelled = self.update(|s| {
+            let busy = matches!(s.phase, Phase::Round(_));
+            if busy {
+                s.worker = None;
+                s.queued = None;
+                s.phase = Phase::Idle;
+            }
+            busy
+        });
+        if cancelled {
+            self.notify(NoticeKind::Info, "Fine-tuning cancelled. Your demonstrations are kept; press “Train now” when you are ready.");
+            self.spawn_worker();
+        }
+    }
+
+    async fn round_done(&self, result: RoundResult) {
+        let tuned = match &result.policy {
+            Some(bytes) => match Checkpoint::from_bytes(bytes) {
+                Ok(Checkpoint::FineTuned { policy, .. }) => Some(policy),
+                _ => {
+                    self.update(|s| s.phase = Phase::Idle);
+                    return self.notify(NoticeKind::Error, "The worker returned an unreadable policy; your demonstrations are kept.");
+                }
+            },
+            None => None,
+        };
+        let losses_fell_back = match &self.borrow().phase {
+            Phase::Round(p) => p.fell_back.clone(),
+            _ => None,
+        };
+        self.update(|s| {
+            let Some(session) = s.session.as_mut() else { return };
+            if session.curve.is_empty() {
+                session.start(result.per_task.clone(), result.selection.clone());
+            } else {
+                let backend = if losses_fell_back.is_some() { "webgpu, then cpu" } else { "cpu" };
+                let log = RoundLog {
+                    picks: vec![],
+                    loss: result.loss.clone(),
+                    backend: backend.into(),
+                    train_seconds: result.train_seconds,
+                    eval_seconds: result.eval_seconds,
+                    select_seconds: result.select_seconds,
+                };
+                session.finish_round(result.per_task.clone(), result.selection.clone(), log);
+            }
+            if let Some(policy) = tuned {
+                s.tuned = Some(Rc::new(policy));
+            }
+            s.phase = Phase::Idle;
+            s.redraw_curves();
+        });
+        if let (Some(bytes), Some(storage)) = (result.policy, self.borrow().storage.clone()) {
+            if let Err(error) = storage.put_policy(TUNED, &bytes).await {
+                self.notify(NoticeKind::Error, format!("The fine-tuned policy could not be stored (it stays until you leave): {error}"));
+            }
+        }
+        self.save_session();
+    }
+
+    /// Starts a demonstration of `task` (a fresh random instance).
+    pub fn demonstrate(&self, task: TaskId, chosen_by: ChosenBy) {
+        let ok = self.update(|s| {
+            if !matches!(s.phase, Phase::Idle | Phase::TimeUp { .. } | Phase::Demonstrating { .. }) {
+                return false;
+            }
+            s.just_saved = None;
+            s.phase = Phase::Demonstrating { task, chosen_by };
+            true
+        });
+        if ok {
+            if let Some(stage) = &self.borrow().stage {
+                stage.start_demonstration(task, random_seed());
+            }
+        }
+    }
+
+    /// Abandons the demonstration under way.
+    pub fn discard_attempt(&self) {
+        if let Some(stage) = &self.borrow().stage {
+            stage.abandon_demonstration();
+        }
+        self.update(|s| s.phase = Phase::Idle);
+    }
+
+    pub fn decline(&self, task: TaskId) {
+        self.update(|s| {
+            if let Some(session) = s.session.as_mut() {
+                session.decline(task);
+            }
+        });
+        self.save_session();
+    }
+
+    async fn demonstration_ended(&self, end: DemonstrationEnd) {
+        let Phase::Demonstrating { task, chosen_by } = self.borrow().phase.clone() else { return };
+        let record = match end {
+            DemonstrationEnd::TimeUp => return self.update(|s| s.phase = Phase::TimeUp { task, chosen_by }),
+            DemonstrationEnd::Success(record) => record,
+        };
+        let storage = self.borrow().storage.clone();
+        let key = match &storage {
+            Some(storage) => match storage.add_demonstration(&record).await {
+                Ok(key) => Some(key),
+                Err(error) => {
+                    self.notify(NoticeKind::Error, format!("This demonstration could not be saved, so it is kept only until you leave: {error}"));
+                    None
+                }
+            },
+            None => None,
+        };
+        self.update(|s| {
+            s.records.push((key, record));
+            s.just_saved = Some(s.records.len() - 1);
+            if let Some(session) = s.session.as_mut() {
+                session.record(task, chosen_by);
+            }
+            s.phase = Phase::Idle;
+        });
+        self.save_session();
+        let due = self.borrow().session.as_ref().is_some_and(|x| x.round_due());
+        if due {
+            self.train();
+        }
+    }
+
+    /// Removes the demonstration just saved (before its round starts).
+    pub async fn discard_saved(&self) {
+        let removed = self.update(|s| {
+            let index = s.just_saved.take()?;
+            let session = s.session.as_mut()?;
+            if index + 1 != s.records.len() || session.pending.is_empty() {
+                return None;
+            }
+            session.pending.pop();
+            s.records.pop().map(|(key, _)| key)
+        });
+        if let (Some(Some(key)), Some(storage)) = (removed, self.borrow().storage.clone()) {
+            if let Err(error) = storage.delete_demonstration(key).await {
+                self.notify(NoticeKind::Error, format!("The demonstration could not be removed from storage: {error}"));
+            }
+        }
+        self.save_session();
+    }
+
+    pub fn apply_settings(&self, settings: SessionSettings) -> Result<(), String> {
+        settings.validate().map_err(|e| e.to_string())?;
+        self.update(|s| {
+            if let Some(session) = s.session.as_mut() {
+                session.settings = settings;
+            }
+            s.redraw_curves();
+        });
+        self.save_session();
+        Ok(())
+    }
+
+    /// Clears everything stored and starts over with the same settings.
+    pub async fn new_session(&self) {
+        let (storage, settings) = {
+            let s = self.borrow();
+            (s.storage.clone(), s.session.as_ref().map(|x| x.settings.clone()).unwrap_or_default())
+        };
+        if let Some(storage) = storage {
+            if let Err(error) = storage.clear().await {
+                return self.notify(NoticeKind::Error, format!("The stored session could not be cleared: {error}"));
+            }
+        }
+        self.update(|s| {
+            s.records.clear();
+            s.tuned = None;
+            s.just_saved = None;
+            s.notices.clear();
+            if matches!(s.phase, Phase::Round(_) | Phase::Starting { .. }) {
+                s.worker = None;
+            }
+            s.phase = Phase::Idle;
+        });
+        if self.borrow().worker.is_none() {
+            self.spawn_worker();
+        }
+        self.start_session(settings);
+    }
+
+    /// Plays `policy` (fine-tuned if asked and there is one) on the stage's task.
+    pub fn watch(&self, fine_tuned: bool) {
+        let s = self.borrow();
+        let actor: Option<Rc<dyn Actor>> = match (fine_tuned, &s.tuned, &s.prior) {
+            (true, Some(tuned), _) => Some(tuned.clone()),
+            (_, _, Some(prior)) => Some(prior.clone()),
+            _ => None,
+        };
+        if let (Some(actor), Some(stage)) = (actor, &s.stage) {
+            stage.watch_policy(actor);
+        }
+    }
+
+    /// Stores the session (and any demonstration storage missed); failures are notices.
+    fn save_session(&self) {
+        let handle = self.clone();
+        spawn_local(async move {
+            let (storage, session, unsaved) = {
+                let s = handle.borrow();
+                let unsaved: Vec<(usize, DemonstrationRecord)> =
+                    s.records.iter().enumerate().filter(|(_, (k, _))| k.is_none()).map(|(i, (_, r))| (i, r.clone())).collect();
+                (s.storage.clone(), s.session.clone(), unsaved)
+            };
+            let (Some(storage), Some(session)) = (storage, session) else { return };
+            for (index, record) in unsaved {
+                if let Ok(key) = storage.add_demonstration(&record).await {
+                    handle.update(|s| {
+                        if let Some(entry) = s.records.get_mut(index) {
+                            entry.0 = Some(key);
+                        }
+                    });
+                }
+            }
+            if let Err(error) = storage.put_session(&session).await {
+                handle.notify(NoticeKind::Error, format!("The session could not be saved: {error}"));
+            }
+        });
+    }
+}
+
+impl Studio {
+    fn progress(&mut self, event: RoundEvent) {
+        match (&mut self.phase, event) {
+            (Phase::Starting { progress }, RoundEvent::Evaluating(p)) => *progress = p,
+            (Phase::Round(round), RoundEvent::Training(p)) => {
+                round.stage = RoundStage::Training;
+                round.step = p.step;
+                round.steps = p.steps;
+                round.losses.push(p.action_mse);
+            }
+            (Phase::Round(round), RoundEvent::FellBack { step, message }) => {
+                round.fell_back = Some(format!("WebGPU failed at step {step} ({message}); training went on on the CPU"));
+            }
+            (Phase::Round(round), RoundEvent::Evaluating(p)) => {
+                round.stage = RoundStage::Evaluating;
+                round.evaluated = p;
+            }
+            (Phase::Round(round), RoundEvent::Selecting) => round.stage = RoundStage::Selecting,
+            _ => {}
+        }
+    }
+
+    fn redraw_curves(&mut self) {
+        let Some(session) = &self.session else { return self.curve_svg.clear() };
+        let shown: Vec<bool> = session.settings.target_weights.iter().map(|&w| w > 0.0).collect();
+        self.curve_svg = learning_curves_svg(&session.curve, &shown, session.settings.budget, (460, 280)).unwrap_or_default();
+    }
+}
+
+/// The stored session, its demonstrations and the fine-tuned policy.
+async fn restore(storage: &Storage) -> Result<(Option<Session>, Vec<(u32, DemonstrationRecord)>, Option<FineTunedPolicy>), String> {
+    let session = storage.session().await.map_err(|e| e.to_string())?;
+    let records = storage.demonstrations().await.map_err(|e| e.to_string())?;
+    let tuned = match storage.policy(TUNED).await.map_err(|e| e.to_string())? {
+        Some(bytes) => match Checkpoint::from_bytes(&bytes) {
+            Ok(Checkpoint::FineTuned { policy, .. }) => Some(policy),
+            _ => None,
+        },
+        None => None,
+    };
+    Ok((session, records, tuned))
+}

@@ -1,0 +1,244 @@
+//! The training worker: a dedicated Web Worker that runs the page's rounds (replay,
+//! fine-tune, evaluate, select; [`crate::session::round`]) so the page keeps drawing.
+//!
+//! The worker runs this very wasm binary: the page hands it its compiled
+//! `WebAssembly.Module`, so nothing is downloaded twice, and `main` notices it is in a
+//! worker and serves messages instead of mounting the page.
+//!
+//! The bridge is a thin one over `web_sys::Worker` rather than gloo-worker's, because
+//! the page needs the two things gloo-worker's bridge does not expose: the worker's
+//! `error` event (a panic or trap inside the worker, e.g. a lost GPU, must reach the
+//! page as a message, not as silence) and `terminate()` (cancel stops a busy worker at
+//! once; a training loop never returns to the event loop to read a cancel message).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, ErrorEvent, MessageEvent, Url, Worker, WorkerOptions, WorkerType};
+use yew::Callback;
+
+use crate::policy::{Checkpoint, Policy, PolicyConfig};
+use crate::select::Selection;
+use crate::session::round::{run_round, RoundEvent, RoundJob};
+
+/// Page to worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// The pre-trained policy's file; sent once, first.
+    Prior {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// Run a round (or, without records, the session's start).
+    Run(RoundJob),
+}
+
+/// Worker to page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// The prior is loaded; jobs can come.
+    Ready,
+    Event(RoundEvent),
+    Done(RoundResult),
+    /// The job failed with this message; the worker stays usable.
+    Failed(String),
+}
+
+/// A finished round, as it crosses to the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundResult {
+    /// The fine-tuned policy's file (none at the session's start).
+    #[serde(with = "serde_bytes")]
+    pub policy: Option<Vec<u8>>,
+    pub per_task: Vec<f64>,
+    pub selection: Selection,
+    pub loss: Vec<f32>,
+    pub fell_back: bool,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+    pub select_seconds: f64,
+}
+
+/// Training progress is posted every this many steps (and at the last).
+const PROGRESS_EVERY: usize = 5;
+
+pub fn encode<T: Serialize>(message: &T) -> Result<JsValue, String> {
+    message.serialize(&serde_wasm_bindgen::Serializer::new()).map_err(|e| e.to_string())
+}
+
+pub fn decode<T: for<'de> Deserialize<'de>>(value: JsValue) -> Result<T, String> {
+    serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
+}
+
+/// Whether this wasm instance runs in a dedicated worker (not in the page).
+pub fn in_worker() -> bool {
+    js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>().is_ok()
+}
+
+// ---- the page's side -------------------------------------------------------------
+
+/// The page's handle on a running worker; dropping it terminates the worker.
+pub struct TrainingWorker {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(ErrorEvent)>,
+}
+
+impl TrainingWorker {
+    /// Starts a worker on this page's own module. `on_error` hears of a worker that
+    /// failed to start, panicked or trapped; the worker is dead then.
+    pub fn spawn(on_message: Callback<FromWorker>, on_error: Callback<String>) -> Result<TrainingWorker, String> {
+        let glue = glue_url().ok_or("the page's script could not be found to start the training worker")?;
+        // Messages that arrive while the module instantiates wait in `amfQueue`; `serve`
+        // takes them over.
+        let shim = format!(
+            "const queue = []; self.amfQueue = queue;\n\
+             self.onmessage = async (first) => {{\n\
+               self.onmessage = (e) => queue.push(e);\n\
+               const glue = await import({glue:?});\n\
+               await glue.default({{ module_or_path: first.data }});\n\
+             }};"
+        );
+        let parts = js_sys::Array::of1(&JsValue::from_str(&shim));
+        let options = BlobPropertyBag::new();
+        options.set_type("text/javascript");
+        let blob = Blob::new_with_str_sequence_and_options(&parts, &options).map_err(describe)?;
+        let url = Url::create_object_url_with_blob(&blob).map_err(describe)?;
+        let worker_options = WorkerOptions::new();
+        worker_options.set_type(WorkerType::Module);
+        worker_options.set_name("amf-training");
+        let worker = Worker::new_with_options(&url, &worker_options).map_err(describe)?;
+        let _ = Url::revoke_object_url(&url);
+
+        let on_error_for_messages = on_error.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| match decode::<FromWorker>(event.data()) {
+            Ok(message) => on_message.emit(message),
+            Err(error) => on_error_for_messages.emit(format!("an unreadable message from the training worker ({error})")),
+        });
+        let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+            event.prevent_default();
+            let message = event.message();
+            on_error.emit(if message.is_empty() { "the training worker could not start or stopped unexpectedly".into() } else { message });
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        worker.post_message(&wasm_bindgen::module()).map_err(describe)?;
+        Ok(TrainingWorker { worker, _on_message: on_message, _on_error: on_error })
+    }
+
+    pub fn send(&self, message: &ToWorker) -> Result<(), String> {
+        self.worker.post_message(&encode(message)?).map_err(describe)
+    }
+}
+
+impl Drop for TrainingWorker {
+    fn drop(&mut self) {
+        self.worker.terminate();
+    }
+}
+
+/// The URL of the page's wasm-bindgen glue, which trunk preloads.
+fn glue_url() -> Option<String> {
+    let document = gloo::utils::document();
+    let link = document.query_selector("link[rel=modulepreload]").ok()??;
+    let href = link.get_attribute("href")?;
+    Url::new_with_base(&href, &document.base_uri().ok()??).ok().map(|u| u.href())
+}
+
+fn describe(error: JsValue) -> String {
+    error.as_string().or_else(|| js_sys::JSON::stringify(&error).ok().and_then(|s| s.as_string())).unwrap_or_else(|| format!("{error:?}"))
+}
+
+// ---- the worker's side -----------------------------------------------------------
+
+struct Served {
+    prior: Option<(Policy, PolicyConfig)>,
+}
+
+/// Serves the page's messages until the page terminates the worker.
+pub fn serve() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let state = Rc::new(RefCell::new(Served { prior: None }));
+    let handler = {
+        let scope = scope.clone();
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| handle(&scope, &state, event.data()))
+    };
+    let queued = js_sys::Reflect::get(&scope, &JsValue::from_str("amfQueue")).ok();
+    scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+    if let Some(queue) = queued.and_then(|q| q.dyn_into::<js_sys::Array>().ok()) {
+        let handler: &js_sys::Function = handler.as_ref().unchecked_ref();
+        for event in queue.iter() {
+            let _ = handler.call1(&JsValue::NULL, &event);
+        }
+    }
+    handler.forget();
+}
+
+fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
+    if let Ok(value) = encode(message) {
+        let _ = scope.post_message(&value);
+    }
+}
+
+fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data: JsValue) {
+    let message = match decode::<ToWorker>(data) {
+        Ok(m) => m,
+        Err(error) => return post(scope, &FromWorker::Failed(format!("the worker got an unreadable message ({error})"))),
+    };
+    match message {
+        ToWorker::Prior { bytes } => match Checkpoint::from_bytes(&bytes) {
+            Ok(Checkpoint::Pretrained { policy, header }) => {
+                state.borrow_mut().prior = Some((policy, header.policy));
+                post(scope, &FromWorker::Ready);
+            }
+            Ok(Checkpoint::FineTuned { .. }) => post(scope, &FromWorker::Failed("the prior must be a pre-trained policy".into())),
+            Err(error) => post(scope, &FromWorker::Failed(format!("the pre-trained policy cannot be read: {error}"))),
+        },
+        ToWorker::Run(job) => {
+            let scope = scope.clone();
+            let state = state.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let outcome = run(&scope, &state, &job).await;
+                post(&scope, &outcome.unwrap_or_else(FromWorker::Failed));
+            });
+        }
+    }
+}
+
+async fn run(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, job: &RoundJob) -> Result<FromWorker, String> {
+    let served = state.borrow();
+    let (prior, config) = served.prior.as_ref().ok_or("the worker has no pre-trained policy yet")?;
+    let device = crate::policy::cpu();
+    let mut on_event = |event: RoundEvent| {
+        let worth_posting = match &event {
+            RoundEvent::Training(p) => p.step % PROGRESS_EVERY == 0 || p.step == p.steps,
+            _ => true,
+        };
+        if worth_posting {
+            post(scope, &FromWorker::Event(event));
+        }
+    };
+    let output = run_round(&device, prior, job, &super::seconds_now, &mut on_event).await.map_err(|e| e.to_string())?;
+    let policy = match output.policy {
+        Some(tuned) => {
+            let mut trained_on: Vec<_> = job.records.iter().map(|r| r.task).collect();
+            trained_on.sort();
+            trained_on.dedup();
+            Some(Checkpoint::finetuned(tuned, config.clone(), trained_on).to_bytes().map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    Ok(FromWorker::Done(RoundResult {
+        policy,
+        per_task: output.per_task,
+        selection: output.selection,
+        loss: output.loss,
+        fell_back: output.fell_back,
+        train_seconds: output.train_seconds,
+        eval_seconds: output.eval_seconds,
+        select_seconds: output.select_seconds,
+    }))
+}
