@@ -11,11 +11,11 @@ say "native tests"
 cargo test --locked
 
 say "browser tests (wasm-bindgen-test): headless Chromium"
-CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy --test browser_storage
+CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy --test browser_storage --test browser_worker_messages
 say "browser tests of the WebGPU backend (SwiftShader): headless Chromium"
 CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=600 cargo test --locked --target wasm32-unknown-unknown --features webgpu --test browser_webgpu
 say "browser tests (wasm-bindgen-test): headless Firefox"
-GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy --test browser_storage
+GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy --test browser_storage --test browser_worker_messages
 
 say "building the page (as scripts/serve.sh serves it; reuses the wasm test build)"
 trunk build
@@ -27,4 +27,6 @@ server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 sleep 1
 node tests/e2e/page.mjs "http://127.0.0.1:$port/"
+say "end-to-end test of the teaching loop (Playwright, headless Chromium)"
+node tests/e2e/teach.mjs "http://127.0.0.1:$port/"
 say "all tests passed"

@@ -54,3 +54,29 @@ async fn demonstrations_and_policies_survive_a_reopen() {
     storage.close();
     Storage::delete_named(name).await.unwrap();
 }
+
+#[wasm_bindgen_test]
+async fn the_session_survives_a_reopen_and_a_new_session_clears_it() {
+    use amf_studio::select::{Selection, TaskScore};
+    use amf_studio::session::{ChosenBy, Session, SessionSettings};
+    let name = "amf-studio-test-session";
+    Storage::delete_named(name).await.unwrap();
+    let storage = Storage::open_named(name).await.unwrap();
+    assert_eq!(storage.session().await.unwrap(), None);
+    let mut session = Session::new(4_000_000_000, SessionSettings { batch: 3, ..SessionSettings::default() });
+    let scores = (0..10).map(|task| TaskScore { task, name: format!("t{task}"), score: task as f64 / 7.0, proxy: None }).collect();
+    session.start(vec![0.25; 10], Selection { picks: vec![6, 9], scores, reason: "because".into() });
+    session.record(TaskId::DoorOpen, ChosenBy::Selector);
+    storage.put_session(&session).await.unwrap();
+    storage.close();
+
+    let storage = Storage::open_named(name).await.unwrap();
+    assert_eq!(storage.session().await.unwrap(), Some(session.clone()));
+    session.record(TaskId::Reach, ChosenBy::Person);
+    storage.put_session(&session).await.unwrap();
+    assert_eq!(storage.session().await.unwrap().unwrap().pending.len(), 2, "a put replaces the session");
+    storage.clear().await.unwrap();
+    assert_eq!(storage.session().await.unwrap(), None);
+    storage.close();
+    Storage::delete_named(name).await.unwrap();
+}

@@ -165,6 +165,9 @@ async fn finetune_from(
     let device = training_device(device, bc.seed);
     let gated = matches!(bc.regularizer, Regularizer::AdaptivePrior { .. });
     let mut model = FineTunedPolicy::new(&prior.clone().fork(&device).train(), gated, &device);
+    if gated {
+        model = model.close_undemonstrated(&data.tasks_present());
+    }
     let first_step = resume.as_ref().map_or(0, |s| s.step);
     if let Some(snapshot) = resume {
         model = super::transfer::with_parameters(model, snapshot.values, &device);

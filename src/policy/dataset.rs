@@ -6,7 +6,8 @@ use rand_chacha::ChaCha8Rng;
 use thiserror::Error;
 
 use crate::sim::{Action, ACTION_DIM};
-use crate::tasks::{Episode, Observation, TaskId, OBS_DIM};
+use crate::tasks::observation::TASK_ONE_HOT;
+use crate::tasks::{Episode, Observation, TaskId, NUM_TASKS, OBS_DIM};
 
 /// Rows of (observation, action), stored flat and row-major.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,6 +43,17 @@ impl Dataset {
     pub fn extend(&mut self, other: &Dataset) {
         self.observations.extend_from_slice(&other.observations);
         self.actions.extend_from_slice(&other.actions);
+    }
+
+    /// Which tasks have at least one row (read from the observations' one-hot block).
+    pub fn tasks_present(&self) -> [bool; NUM_TASKS] {
+        let mut present = [false; NUM_TASKS];
+        for row in self.observations.chunks_exact(OBS_DIM) {
+            for (task, &flag) in row[TASK_ONE_HOT].iter().enumerate() {
+                present[task] |= flag > 0.5;
+            }
+        }
+        present
     }
 
     /// Checks the data can be trained on: not empty, all finite.

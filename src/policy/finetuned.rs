@@ -11,6 +11,10 @@ use super::network::Policy;
 use crate::tasks::observation::TASK_ONE_HOT;
 use crate::tasks::NUM_TASKS;
 
+/// The gate parameter of a task with no demonstrations: `alpha = sigmoid(-10)`, about
+/// 5e-5, so the prior alone acts there.
+const CLOSED_GATE: f32 = -1.0;
+
 /// The gate's logits are this multiple of the trained parameter, so the gate moves at a
 /// useful speed under Adam's step sizes, which are tuned for the network's weights.
 const GATE_SCALE: f32 = 10.0;
@@ -35,6 +39,17 @@ impl FineTunedPolicy {
             gate: Param::from_tensor(Tensor::zeros([NUM_TASKS], device)).set_require_grad(gated),
             gated,
         }
+    }
+
+    /// Closes the gate of every task not `demonstrated`: with no demonstration there is
+    /// nothing to pay for moving away from the prior, so the prior acts alone there from
+    /// the first step (rather than only once the penalty has closed a half-open gate,
+    /// which takes more steps than a short round has).
+    pub fn close_undemonstrated(mut self, demonstrated: &[bool; NUM_TASKS]) -> FineTunedPolicy {
+        let device = self.gate.val().device();
+        let values: Vec<f32> = demonstrated.iter().map(|&d| if d { 0.0 } else { CLOSED_GATE }).collect();
+        self.gate = Param::from_tensor(Tensor::from_data(TensorData::new(values, [NUM_TASKS]), &device)).set_require_grad(self.gated);
+        self
     }
 
     pub fn is_gated(&self) -> bool {

@@ -166,7 +166,8 @@ pub async fn run_round(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{cpu, expert_demonstration, Checkpoint};
+    use crate::policy::{cpu, expert_demonstration, Actor, Checkpoint};
+    use crate::tasks::Episode;
     use crate::record::Source;
     use crate::select::SelectorKind;
     use crate::tasks::SUITE_VERSION;
@@ -238,6 +239,16 @@ mod tests {
         assert_eq!(out.loss.len(), 60);
         assert!(out.loss[59] < out.loss[0], "the loss falls: {:?}", (out.loss[0], out.loss[59]));
         assert_eq!(out.selection.picks.len(), 3);
+
+        // Tasks without a demonstration keep the prior's actions exactly (closed gates),
+        // even after a short round; the demonstrated task's actions moved.
+        let tuned = out.policy.unwrap();
+        let reach = Episode::new(TaskId::Reach, 3).observation();
+        let lever = Episode::new(TaskId::LeverPull, 3).observation();
+        let (before, after) = (prior.act(&[reach, lever]), tuned.act(&[reach, lever]));
+        let gap = |a: &[f32; 4], b: &[f32; 4]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(gap(&before[0], &after[0]) < 1e-3, "reach moved: {:?} -> {:?}", before[0], after[0]);
+        assert!(gap(&before[1], &after[1]) > 1e-2, "lever pull did not move");
     }
 
     #[test]

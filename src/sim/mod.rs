@@ -11,7 +11,7 @@ pub mod hash;
 pub mod scene;
 
 pub use arm::{Arm, ArmPose};
-pub use scene::{Color, Scene, Visual, VisualShape};
+pub use scene::{looks_the_same, Color, Scene, Visual, VisualShape};
 
 /// Control rate of the arm: one action per control step (default: 20 Hz).
 pub const CONTROL_HZ: f32 = 20.0;

@@ -59,6 +59,19 @@ pub struct Visual {
     pub is_marker: bool,
 }
 
+/// Whether two frames of visuals would draw the same picture: the same shapes and
+/// colours, every pose within `tolerance` (metres, and the same in rotation matrix
+/// entries). Lets the page skip drawing a scene at rest.
+pub fn looks_the_same(a: &[Visual], b: &[Visual], tolerance: f32) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(x, y)| {
+            x.shape == y.shape
+                && x.color == y.color
+                && x.is_marker == y.is_marker
+                && x.pose.to_mat4().to_cols_array().iter().zip(y.pose.to_mat4().to_cols_array()).all(|(p, q)| (p - q).abs() <= tolerance)
+        })
+}
+
 impl Visual {
     /// A bar of square cross-section `2 * half_width` from `from` to `to`.
     pub fn bar(from: Vector, to: Vector, half_width: f32, color: Color) -> Visual {
@@ -205,5 +218,26 @@ impl Scene {
         for joint in [joints.shoulder, joints.elbow, joints.wrist] {
             visuals.push(Visual::ball(joint, 0.045, Color::FINGER));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::{Episode, TaskId};
+
+    #[test]
+    fn a_scene_at_rest_looks_the_same_and_a_moving_one_does_not() {
+        let mut episode = Episode::new(TaskId::Push, 2);
+        // Let it settle, holding still.
+        for _ in 0..40 {
+            episode.step([0.0, 0.0, 0.0, -1.0]);
+        }
+        let before = episode.visuals();
+        episode.step([0.0, 0.0, 0.0, -1.0]);
+        assert!(looks_the_same(&before, &episode.visuals(), 1e-4), "a scene at rest changed");
+        episode.step([1.0, 0.0, 0.0, -1.0]);
+        assert!(!looks_the_same(&before, &episode.visuals(), 1e-4), "a moving arm looked the same");
+        assert!(!looks_the_same(&before, &before[1..], 1e-4));
     }
 }

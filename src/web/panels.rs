@@ -82,6 +82,15 @@ pub fn prompt_panel(studio: &StudioHandle, s: &Studio, phase: &Phase) -> Html {
                 </section>
             }
         }
+        _ if session.curve.is_empty() => html! {
+            <section class="card" id="not-started">
+                <h2>{ "The session has not started" }</h2>
+                <p>{ "The pre-trained policy could not be measured, so the selector has nothing to go on yet." }</p>
+                <div class="buttons">
+                    <button class="primary" id="retry-start" onclick={click(studio, |st| st.restart_session())}>{ "Try again" }</button>
+                </div>
+            </section>
+        },
         _ => {
             let proposal = session.proposal();
             let saved = s.just_saved.map(|i| html! {

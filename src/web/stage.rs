@@ -13,7 +13,7 @@ use yew::Callback;
 
 use super::render::SceneRenderer;
 use crate::record::{DemonstrationRecord, Source};
-use crate::sim::{Action, Color, Visual, VisualShape, ACTION_SCALE_M, CONTROL_DT};
+use crate::sim::{looks_the_same, Action, Color, Visual, VisualShape, ACTION_SCALE_M, CONTROL_DT};
 use crate::policy::Actor;
 use crate::tasks::{Episode, TaskId, SUITE_VERSION};
 use crate::teleop::{OrbitCamera, Teleop, HEIGHT_STEP_M, KEY_STEP_M};
@@ -57,6 +57,12 @@ pub struct Status {
 
 /// Control steps simulated per animation frame at most, so a slow frame never snowballs.
 const MAX_STEPS_PER_FRAME: usize = 4;
+/// The frame time dynamic resolution aims for (60 Hz displays).
+const TARGET_FRAME_MS: f64 = 1000.0 / 60.0;
+/// Frames a scene must stay at rest before it is drawn once more at full resolution.
+const REST_FRAMES_BEFORE_SHARPENING: u32 = 30;
+/// The lowest fraction of the display's resolution drawn.
+const MIN_RENDER_SCALE: f64 = 0.3;
 
 enum Drag {
     Gripper,
@@ -78,6 +84,17 @@ pub struct Stage {
     backlog: f64,
     last_frame_ms: Option<f64>,
     frames: u64,
+    /// Fraction of the display's resolution drawn (dynamic resolution: software
+    /// WebGL is slow per pixel, so a slow frame rate lowers it, a fast one restores it).
+    render_scale: f64,
+    /// Smoothed milliseconds between animation frames.
+    frame_ms: f64,
+    frames_since_rescale: u32,
+    /// What the canvas shows now, so a frame at rest is not drawn again.
+    drawn: Option<(Vec<Visual>, OrbitCamera, (u32, u32))>,
+    draws: u64,
+    drew_last_frame: bool,
+    frames_at_rest: u32,
     /// The gripper command of the last step (for the status panel).
     gripping: bool,
     on_status: Callback<Status>,
@@ -116,6 +133,13 @@ impl StageHandle {
             backlog: 0.0,
             last_frame_ms: None,
             frames: 0,
+            render_scale: 1.0,
+            frame_ms: TARGET_FRAME_MS,
+            frames_since_rescale: 0,
+            drawn: None,
+            draws: 0,
+            drew_last_frame: false,
+            frames_at_rest: 0,
             gripping: false,
             on_status,
             last_status: None,
@@ -151,6 +175,8 @@ impl StageHandle {
         let mut stage = self.stage.borrow_mut();
         stage.restart(task, seed, Driver::Person);
         stage.recording = Some(Recording { actions: Vec::new(), started_ms: js_sys::Date::now() });
+        // Keys now steer the gripper, not the button that started the demonstration.
+        let _ = stage.canvas.focus();
     }
 
     /// Stops recording without reporting (the person discarded the attempt).
@@ -187,6 +213,10 @@ impl Stage {
     fn frame(&mut self, now_ms: f64) {
         let elapsed = self.last_frame_ms.map_or(0.0, |last| ((now_ms - last) / 1000.0).clamp(0.0, 0.25));
         self.last_frame_ms = Some(now_ms);
+        // Only intervals after a drawn frame say what drawing costs.
+        if self.drew_last_frame {
+            self.adapt_resolution(elapsed * 1000.0);
+        }
         self.backlog += elapsed;
         let mut stepped = 0;
         while self.backlog >= f64::from(CONTROL_DT) && stepped < MAX_STEPS_PER_FRAME {
@@ -210,10 +240,27 @@ impl Stage {
         if stepped == MAX_STEPS_PER_FRAME {
             self.backlog = 0.0;
         }
-        let (width, height) = self.fit_canvas();
         let mut visuals = self.episode.visuals();
         visuals.push(gripper_shadow(self.episode.observation().tcp()));
-        self.renderer.render(&visuals, &self.camera, width, height);
+        // A scene at rest (the arm holding still while a round trains) is drawn once, at
+        // full resolution, and then not again: the canvas keeps its picture and the main
+        // thread stays free. A moving scene is drawn every frame at the adapted scale.
+        let at_rest = self
+            .drawn
+            .as_ref()
+            .is_some_and(|(v, camera, _)| *camera == self.camera && looks_the_same(v, &visuals, 1e-5));
+        self.frames_at_rest = if at_rest { self.frames_at_rest + 1 } else { 0 };
+        // Sharpen only after a moment of rest: a pause between mouse moves is not one.
+        let sharpen = self.frames_at_rest > REST_FRAMES_BEFORE_SHARPENING;
+        let (width, height) = self.fit_canvas(if sharpen { 1.0 } else { self.render_scale });
+        let same_picture = at_rest && self.drawn.as_ref().is_some_and(|(_, _, size)| *size == (width, height));
+        if !same_picture {
+            self.renderer.render(&visuals, &self.camera, width, height);
+            self.drawn = Some((visuals, self.camera, (width, height)));
+            self.draws += 1;
+        }
+        // Only frames drawn in motion say what motion costs.
+        self.drew_last_frame = !at_rest;
         self.frames += 1;
         self.publish();
     }
@@ -242,9 +289,35 @@ impl Stage {
         }));
     }
 
-    /// Matches the drawing buffer to the canvas's displayed size; returns it.
-    fn fit_canvas(&self) -> (u32, u32) {
-        let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
+    /// Lowers the drawn resolution while frames come slower than 40 per second, and
+    /// raises it again when they come at the display's rate; changes at most every 10
+    /// frames, so one slow frame (a garbage collection, a layout) does not count.
+    fn adapt_resolution(&mut self, elapsed_ms: f64) {
+        if elapsed_ms <= 0.0 || elapsed_ms >= 250.0 {
+            return; // the first frame, or the tab was hidden
+        }
+        self.frame_ms = 0.85 * self.frame_ms + 0.15 * elapsed_ms;
+        self.frames_since_rescale += 1;
+        if self.frames_since_rescale < 10 {
+            return;
+        }
+        let scale = if self.frame_ms > 25.0 {
+            (self.render_scale * 0.75).max(MIN_RENDER_SCALE)
+        } else if self.frame_ms < TARGET_FRAME_MS * 1.1 {
+            (self.render_scale * 1.1).min(1.0)
+        } else {
+            self.render_scale
+        };
+        if scale != self.render_scale {
+            self.render_scale = scale;
+            self.frames_since_rescale = 0;
+        }
+    }
+
+    /// Matches the drawing buffer to the canvas's displayed size times `scale`; returns
+    /// it.
+    fn fit_canvas(&self, scale: f64) -> (u32, u32) {
+        let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()) * scale;
         let width = ((self.canvas.client_width() as f64) * ratio).round().max(1.0) as u32;
         let height = ((self.canvas.client_height() as f64) * ratio).round().max(1.0) as u32;
         if self.canvas.width() != width || self.canvas.height() != height {
@@ -268,10 +341,13 @@ impl Stage {
             set("data-tcp-px", format!("{x:.1} {y:.1}"));
         }
         set("data-steps", self.episode.steps().to_string());
-        // Where the scripted expert would take the gripper next (a quarter second ahead)
-        // and whether it would grip: the path the end-to-end test drives with the mouse.
+        // Where the scripted expert is taking the gripper, and whether it would grip: the
+        // path the end-to-end test drives with the mouse. An expert action below full
+        // scale ends at its waypoint; a full-scale one heads further, so look 3 steps on.
         let expert = self.episode.expert_action();
-        let ahead = self.episode.tcp_target() + Vector::new(expert[0], expert[1], expert[2]) * (5.0 * ACTION_SCALE_M);
+        let full_scale = expert[..3].iter().any(|v| v.abs() > 0.999);
+        let reach = if full_scale { 3.0 } else { 1.0 } * ACTION_SCALE_M;
+        let ahead = self.episode.tcp_target() + Vector::new(expert[0], expert[1], expert[2]) * reach;
         set("data-guide", format!("{:.4} {:.4} {:.4} {}", ahead.x, ahead.y, ahead.z, expert[3] > 0.0));
         if let Some((x, y)) = self.camera.project(Vector::new(ahead.x, ahead.y, self.teleop.desired.z), w, h) {
             set("data-guide-px", format!("{x:.1} {y:.1}"));
@@ -281,6 +357,8 @@ impl Stage {
         set("data-recording", self.recording.is_some().to_string());
         set("data-success", self.episode.is_success().to_string());
         set("data-frames", self.frames.to_string());
+        set("data-draws", self.draws.to_string());
+        set("data-render-scale", format!("{:.2}", self.render_scale));
         let status = Status {
             task: self.episode.task(),
             seed: self.episode.seed(),

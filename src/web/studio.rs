@@ -87,8 +87,14 @@ pub struct Studio {
     prior_bytes: Option<Rc<Vec<u8>>>,
     worker: Option<TrainingWorker>,
     worker_ready: bool,
+    /// Worker deaths since one last became ready: a worker that cannot start is not
+    /// restarted for ever.
+    worker_failures: u32,
     queued: Option<RoundJob>,
 }
+
+/// Consecutive worker failures after which the page stops restarting it.
+const MAX_WORKER_FAILURES: u32 = 2;
 
 /// A cheap, cloneable handle: the controller and the page's re-render.
 #[derive(Clone)]
@@ -123,6 +129,7 @@ impl StudioHandle {
             prior_bytes: None,
             worker: None,
             worker_ready: false,
+            worker_failures: 0,
             queued: None,
         };
         StudioHandle { studio: Rc::new(RefCell::new(studio)), refresh }
@@ -251,19 +258,43 @@ impl StudioHandle {
     }
 
     fn worker_died(&self, message: String) {
-        let was_busy = self.update(|s| {
+        let (was_busy, failures) = self.update(|s| {
             s.worker = None;
             s.worker_ready = false;
             s.queued = None;
+            s.worker_failures += 1;
             let busy = matches!(s.phase, Phase::Round(_) | Phase::Starting { .. });
             if busy {
                 s.phase = Phase::Idle;
             }
-            busy
+            (busy, s.worker_failures)
         });
+        let unstarted = self.borrow().session.as_ref().is_some_and(|x| x.curve.is_empty());
+        let message = message.trim_end_matches('.');
+        if failures >= MAX_WORKER_FAILURES {
+            return self.notify(
+                NoticeKind::Error,
+                format!("Training is unavailable: the training worker failed {failures} times ({message}). Your demonstrations are saved; reload the page to try again."),
+            );
+        }
         let what = if was_busy { " Your demonstrations are kept; press “Train now” to try again." } else { "" };
-        self.notify(NoticeKind::Error, format!("The training worker stopped: {message}.{what}"));
+        self.notify(NoticeKind::Error, format!("The training worker stopped ({message}).{what}"));
         self.spawn_worker();
+        if unstarted {
+            self.restart_session();
+        }
+    }
+
+    /// Runs the session's start again (after its worker failed).
+    pub fn restart_session(&self) {
+        let job = self.update(|s| {
+            let session = s.session.as_ref().filter(|x| x.curve.is_empty())?;
+            s.phase = Phase::Starting { progress: 0.0 };
+            Some(RoundJob { records: vec![], settings: session.settings.clone(), seed: session.seed, round: 0 })
+        });
+        if let Some(job) = job {
+            self.send_job(job);
+        }
     }
 
     fn worker_message(&self, message: FromWorker) {
@@ -271,6 +302,7 @@ impl StudioHandle {
             FromWorker::Ready => {
                 let job = self.update(|s| {
                     s.worker_ready = true;
+                    s.worker_failures = 0;
                     s.queued.take()
                 });
                 if let Some(job) = job {
@@ -289,7 +321,19 @@ impl StudioHandle {
         }
     }
 
+    /// Sends `job` to the worker, or queues it until the worker is ready (starting one
+    /// if there is none: the visitor asked, so an earlier give-up does not hold).
     fn send_job(&self, job: RoundJob) {
+        let needs_worker = self.update(|s| {
+            let none = s.worker.is_none();
+            if none {
+                s.worker_failures = 0;
+            }
+            none
+        });
+        if needs_worker {
+            self.spawn_worker();
+        }
         let sent = self.update(|s| match (&s.worker, s.worker_ready) {
             (Some(worker), true) => Some(worker.send(&ToWorker::Run(job))),
             _ => {

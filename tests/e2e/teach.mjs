@@ -1,0 +1,218 @@
+// End-to-end test of the teaching loop in headless Chromium, with real mouse events.
+// Proves: the page opens on AMF's proposal with its reason; a demonstration driven with
+// the mouse (along the path the scripted expert would take, which the page exposes on
+// the canvas for tests) succeeds, is saved and counted; with a batch of one a round
+// runs in the worker with visible progress and a live loss, and the learning curve
+// gains a point; a reload restores the demonstration, the curve and the history.
+// Errors: a full storage quota and a worker that cannot start are told in the page.
+// Reports: first-load bytes (as served and gzipped), time until interactive, and the
+// frame rate during fine-tuning.
+// Usage: node tests/e2e/teach.mjs BASE_URL   (screenshots go to tests/e2e/artifacts/teach-*)
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import zlib from 'node:zlib';
+import { launchOptions, assert, sleep } from './common.mjs';
+
+const base = process.argv[2] ?? 'http://127.0.0.1:8090/';
+const artifacts = new URL('./artifacts/', import.meta.url).pathname;
+const dist = new URL('../../dist/', import.meta.url).pathname;
+fs.mkdirSync(artifacts, { recursive: true });
+const shot = (page, name) => page.screenshot({ path: `${artifacts}teach-${name}.png` });
+
+const browser = await chromium.launch(launchOptions());
+const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+const page = await context.newPage();
+const problems = [];
+page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error: ${m.text()}`); });
+page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+const canvas = page.locator('#scene');
+const attr = (name) => canvas.getAttribute(name);
+const numbers = async (name) => (await attr(name)).split(' ').map(Number);
+
+/** Follows the scripted expert's path with the mouse (drag), the wheel (height) and
+ * Space (the gripper) until the demonstration ends; returns whether it succeeded. */
+async function demonstrate() {
+  await page.waitForFunction(() => document.querySelector('#scene').dataset.recording === 'true');
+  const box = await canvas.boundingBox();
+  const [x0, y0] = await numbers('data-tcp-px');
+  await page.mouse.move(box.x + x0, box.y + y0);
+  await page.mouse.down();
+  const deadline = Date.now() + 120000;
+  const read = () => page.evaluate(() => {
+    const d = document.querySelector('#scene').dataset;
+    return { recording: d.recording === 'true', guide: d.guide.split(' '), px: d.guidePx.split(' ').map(Number),
+      z: Number(d.desiredZ), gripping: d.gripping === 'true', tcp: d.tcp, steps: d.steps };
+  });
+  let s = await read();
+  let iterations = 0;
+  const started = Date.now();
+  const counters = () => page.evaluate(() => [Number(document.querySelector('#scene').dataset.frames), Number(document.querySelector('#scene').dataset.draws), performance.now()]);
+  const before = await counters();
+  while (Date.now() < deadline && s.recording) {
+    await page.mouse.move(box.x + s.px[0], box.y + s.px[1]);
+    const dz = Number(s.guide[2]) - s.z;
+    if (Math.abs(dz) > 0.012) await page.mouse.wheel(0, dz > 0 ? -100 : 100);
+    if ((s.guide[3] === 'true') !== s.gripping) await page.keyboard.press('Space');
+    if (process.env.TRACE) console.log(`tcp ${s.tcp} guide ${s.guide.join(' ')} desired z ${s.z} steps ${s.steps}`);
+    await sleep(20);
+    s = await read();
+    iterations++;
+  }
+  const after = await counters();
+  const seconds = (after[2] - before[2]) / 1000;
+  console.log(`followed the guide with ${iterations} mouse updates in ${((Date.now() - started) / 1000).toFixed(1)} s; the page drew ${((after[1] - before[1]) / seconds).toFixed(1)} frames/s meanwhile (render scale ${await attr('data-render-scale')})`);
+  await page.mouse.up();
+  return (await attr('data-success')) === 'true';
+}
+
+/** Bytes the page fetched for its first load: as served, and gzipped (what a server
+ * with compression sends), by kind. */
+async function firstLoadBytes() {
+  const entries = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name));
+  const files = [...new Set(['index.html', ...entries.map((u) => new URL(u).pathname.slice(1)).filter(Boolean)])];
+  const sizes = {};
+  for (const file of files) {
+    const full = path.join(dist, file);
+    if (!fs.existsSync(full)) continue;
+    const bytes = fs.readFileSync(full);
+    const kind = path.extname(file).slice(1) || 'html';
+    sizes[kind] ??= { raw: 0, gzip: 0 };
+    sizes[kind].raw += bytes.length;
+    sizes[kind].gzip += zlib.gzipSync(bytes, { level: 9 }).length;
+  }
+  return sizes;
+}
+
+try {
+  // 1. The page opens on the selector's proposal.
+  const t0 = Date.now();
+  await page.goto(`${base}?task=reach&seed=3`);
+  await page.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
+  await page.waitForFunction(() => Number(document.querySelector('#scene').dataset.frames) > 5);
+  const interactive = await page.evaluate(() => performance.now() / 1000);
+  const bytes = await firstLoadBytes();
+  const total = Object.values(bytes).reduce((a, b) => ({ raw: a.raw + b.raw, gzip: a.gzip + b.gzip }), { raw: 0, gzip: 0 });
+  const mb = (n) => (n / 1e6).toFixed(2);
+  console.log(`first load: ${Object.entries(bytes).map(([k, v]) => `${k} ${mb(v.raw)} MB (${mb(v.gzip)} gzipped)`).join(', ')}; total ${mb(total.raw)} MB, ${mb(total.gzip)} MB gzipped`);
+  console.log(`interactive with AMF's proposal after ${interactive.toFixed(1)} s (page clock; ${((Date.now() - t0) / 1000).toFixed(1)} s wall)`);
+  const proposed = await page.getAttribute('#prompt', 'data-task');
+  const gains = await page.$$eval('#reasons tr[data-task]', (trs) => trs.map((tr) => [tr.dataset.task, Number(tr.dataset.score)]));
+  console.log(`AMF proposes ${proposed}; gains: ${gains.map(([t, g]) => `${t} ${g.toFixed(3)}`).join(', ')}`);
+  assert(gains.length === 10, `the reason chart has ${gains.length} rows`);
+  const best = gains.reduce((a, b) => (b[1] > a[1] ? b : a));
+  assert(best[0] === proposed, `the proposal ${proposed} is not the highest gain (${best[0]})`);
+  assert((await page.getAttribute('#curves', 'data-points')) === '1', 'the curve starts with the pre-trained policy');
+  await shot(page, '01-prompt');
+
+  // 2. Settings: rounds of one demonstration, short fine-tuning.
+  await page.click('#settings summary');
+  await page.fill('#setting-batch', '1');
+  await page.fill('#setting-steps', '600');
+  await page.click('#apply-settings');
+  await page.click('#settings summary');
+
+  // 3. Accept the proposal and demonstrate it with the mouse.
+  await page.click('#accept');
+  await page.waitForSelector('#demonstrating');
+  let succeeded = false;
+  for (let attempt = 1; attempt <= 3 && !succeeded; attempt++) {
+    if (attempt > 1) {
+      await shot(page, `02-attempt-${attempt - 1}-failed`);
+      await page.click('#retry-demo');
+    }
+    succeeded = await demonstrate();
+    console.log(`demonstration of ${proposed}, attempt ${attempt}: ${succeeded ? 'success' : 'time up'} after ${await attr('data-steps')} steps`);
+  }
+  assert(succeeded, `no successful demonstration of ${proposed} in 3 attempts`);
+  await shot(page, '02-demonstrated');
+
+  // 4. It is counted and a round starts (batch of one): progress, live loss, frame rate.
+  await page.waitForSelector('#round', { timeout: 30000 });
+  // Sample the page while it trains: animation frames, drawn frames, steps, loss points.
+  const samples = [];
+  let shotTaken = false;
+  while (await page.$('#round')) {
+    const sample = await page.evaluate(() => {
+      const round = document.querySelector('#round');
+      const scene = document.querySelector('#scene').dataset;
+      return round && { stage: round.dataset.stage, step: Number(round.dataset.step), frames: Number(scene.frames),
+        draws: Number(scene.draws), loss: Number(document.querySelector('#loss-curve')?.dataset.points ?? 0), t: performance.now() };
+    });
+    if (process.env.TRACE) console.log(JSON.stringify(sample));
+    if (sample?.stage === 'training') {
+      samples.push(sample);
+      if (!shotTaken && sample.step > 150) { await shot(page, '03-training'); shotTaken = true; }
+    }
+    await sleep(100);
+  }
+  const training = samples.filter((x) => x.stage === 'training');
+  assert(training.length >= 3, `too few samples while training (${training.length})`);
+  const [first, last] = [training[0], training.at(-1)];
+  const seconds = (last.t - first.t) / 1000;
+  const fps = (last.frames - first.frames) / seconds;
+  console.log(`while fine-tuning (${seconds.toFixed(1)} s sampled, steps ${first.step}..${last.step}): ${fps.toFixed(1)} animation frames/s, ${((last.draws - first.draws) / seconds).toFixed(1)} drawn/s; loss curve ${first.loss} -> ${last.loss} points`);
+  assert(last.step > first.step && last.loss > first.loss, 'the progress and the loss curve did not advance');
+  await page.waitForSelector('#prompt', { timeout: 180000 });
+  await page.waitForFunction(() => document.querySelector('#curves')?.dataset.points === '2', null, { timeout: 10000 });
+  const count = await page.getAttribute('#demo-count', 'data-count');
+  assert(count === '1', `the page counts ${count} demonstrations`);
+  const history = await page.$$eval('#history tbody tr', (trs) => trs.map((tr) => tr.innerText));
+  assert(history.length === 1 && history[0].includes(proposed), `the history shows ${JSON.stringify(history)}`);
+  const after = await page.$$eval('#policy-success tr[data-task]', (trs) => trs.map((tr) => [tr.dataset.task, Number(tr.dataset.success)]));
+  console.log(`after one demonstration: ${after.map(([t, s]) => `${t} ${Math.round(100 * s)}%`).join(', ')}`);
+  await shot(page, '04-curve');
+
+  // 5. A reload restores the demonstration, the curve, the history and the policy.
+  await page.reload();
+  await page.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 60000 });
+  assert((await page.getAttribute('#demo-count', 'data-count')) === '1', 'the demonstration is lost on reload');
+  assert((await page.getAttribute('#curves', 'data-points')) === '2', 'the curve is lost on reload');
+  assert((await page.$$('#history tbody tr')).length === 1, 'the history is lost on reload');
+  assert(await page.$('#watch-tuned'), 'the fine-tuned policy is lost on reload');
+  await page.click('#watch-tuned');
+  await page.waitForFunction(() => document.querySelector('#episode-status')?.innerText.includes('driven by the policy'));
+  await shot(page, '05-restored');
+  console.log('reload restored the demonstration, the curve, the history and the fine-tuned policy');
+  assert(problems.length === 0, `the page reported problems:\n${problems.join('\n')}`);
+
+  // 6. A full storage quota is told in the page (the session's first save fails).
+  const full = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await full.addInitScript(() => {
+    const refuse = function () { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };
+    IDBObjectStore.prototype.put = refuse;
+    IDBObjectStore.prototype.add = refuse;
+  });
+  const fullPage = await full.newPage();
+  await fullPage.goto(base);
+  const quota = await fullPage.waitForSelector('.notice.bad', { timeout: 60000 });
+  const quotaText = await quota.innerText();
+  assert(/storage is full/.test(quotaText), `unclear message for a full quota: ${quotaText}`);
+  await fullPage.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
+  console.log(`full quota reported: "${quotaText.replace(/\s+/g, ' ').slice(0, 120)}…", and the page still works`);
+  await fullPage.screenshot({ path: `${artifacts}teach-06-quota.png` });
+  await full.close();
+
+  // 7. A training worker that cannot start is told in the page, which gives up after
+  // two tries instead of looping.
+  const broken = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  await broken.addInitScript(() => {
+    const Real = window.Worker;
+    window.Worker = function (url, options) { return new Real('data:text/javascript,throw new Error("no worker here")', options); };
+  });
+  const brokenPage = await broken.newPage();
+  await brokenPage.goto(base);
+  await brokenPage.waitForSelector('text=Training is unavailable', { timeout: 60000 });
+  await brokenPage.waitForSelector('#not-started #retry-start');
+  console.log(`failed worker reported: "${(await brokenPage.innerText('.notice.bad >> nth=-1')).slice(0, 140)}…"`);
+  await brokenPage.screenshot({ path: `${artifacts}teach-07-worker-failed.png` });
+  await broken.close();
+  console.log('teaching loop end-to-end test: ok');
+} catch (error) {
+  await page.screenshot({ path: `${artifacts}teach-failure.png` }).catch(() => {});
+  console.error(error.message ?? error);
+  if (problems.length) console.error(problems.join('\n'));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
