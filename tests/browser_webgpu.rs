@@ -10,7 +10,7 @@
 #![cfg(all(target_arch = "wasm32", feature = "webgpu"))]
 
 use amf_studio::policy::{
-    collect_expert_demonstrations, cpu, finetune_with_fallback, Actor, BcConfig, Checkpoint, Policy,
+    collect_expert_demonstrations, cpu, finetune_with_fallback, Checkpointing, Actor, BcConfig, Checkpoint, Policy,
 };
 use amf_studio::tasks::{Episode, TaskId, OBS_DIM};
 use amf_studio::web::gpu;
@@ -52,7 +52,7 @@ async fn a_short_finetuning_round_runs_on_webgpu() {
     let bc = BcConfig { steps: 30, batch_size: 64, ..BcConfig::default() };
     let mut losses = Vec::new();
     let mut fell_back = false;
-    let tuned = finetune_with_fallback(&gpu.device, &prior, &data, &bc, &mut |p| losses.push(p.action_mse), &mut |_, _| fell_back = true)
+    let tuned = finetune_with_fallback(&gpu.device, &prior, &data, &bc, Checkpointing::default(), &mut |p| losses.push(p.action_mse), &mut |_, _| fell_back = true)
         .await
         .expect("fine-tuning runs on WebGPU");
     assert!(!fell_back);

@@ -3,7 +3,7 @@
 //! `Uint8Array`s, jobs with every demonstration, progress events and results.
 #![cfg(target_arch = "wasm32")]
 
-use amf_studio::policy::{expert_demonstration, TrainingProgress};
+use amf_studio::policy::{expert_demonstration, PortableSnapshot, PortableTensor, TrainingProgress};
 use amf_studio::record::{DemonstrationRecord, Source};
 use amf_studio::select::{Proxy, Selection, TaskScore};
 use amf_studio::session::round::{RoundEvent, RoundJob};
@@ -63,6 +63,7 @@ async fn messages_to_the_worker_cross_intact() {
         settings: SessionSettings { batch: 1, steps: 120, ..SessionSettings::default() },
         seed: 4_000_000_001,
         round: 3,
+        resume: Some(PortableSnapshot { step: 50, tensors: vec![PortableTensor { shape: vec![2, 3], values: (0..24).collect() }] }),
     });
     assert_eq!(decode::<ToWorker>(cross(&encode(&job).unwrap()).await).unwrap(), job);
 }

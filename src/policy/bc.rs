@@ -91,7 +91,7 @@ pub fn train_policy(
     data.validate()?;
     let device = training_device(&super::cpu(), bc.seed);
     let policy = Policy::new(config, &NormStats::from_observations(&data.observations), &device);
-    let trained = block_on(fit(policy, 0, data, bc, &device, progress, 0, |policy, obs, actions| {
+    let trained = block_on(fit(policy, 0, data, bc, &device, progress, 0, &mut |_| {}, |policy, obs, actions| {
         let log_std = policy.log_std(obs.clone());
         let (mse, nll) = cloning_losses(policy.forward(obs), log_std, actions);
         (mse.clone() + nll, mse)
@@ -120,37 +120,58 @@ pub async fn finetune_on(
     bc: &BcConfig,
     progress: &mut dyn FnMut(TrainingProgress),
 ) -> Result<FineTunedPolicy, BcError> {
-    Ok(finetune_from(device, prior, data, bc, None, progress, 0).await?)
+    Ok(finetune_from(device, prior, data, bc, None, progress, 0, &mut |_| {}).await?)
 }
 
 /// Steps between snapshots when training on a device that may fail.
 pub const SNAPSHOT_EVERY: usize = 25;
 
+/// Where a fine-tuning run starts and who hears of its snapshots: what lets a run go on
+/// in another place (another worker) when its device dies with the place it ran in.
+#[derive(Default)]
+pub struct Checkpointing<'a> {
+    /// Continue from this snapshot of an earlier run on the same data and settings.
+    pub resume: Option<Snapshot>,
+    /// Told of every snapshot the run takes (every [`SNAPSHOT_EVERY`] steps).
+    pub on_snapshot: Option<&'a mut dyn FnMut(&Snapshot)>,
+}
+
 /// Fine-tunes on `device` and returns the policy on the CPU. If `device` fails (a lost
 /// GPU), `on_fallback` is told and the run goes on on the CPU from its last snapshot,
-/// so at most `SNAPSHOT_EVERY` steps are redone.
+/// so at most `SNAPSHOT_EVERY` steps are redone. Snapshots are taken only on a device
+/// other than the CPU (the CPU does not get lost).
 pub async fn finetune_with_fallback(
     device: &Device,
     prior: &Policy,
     data: &Dataset,
     bc: &BcConfig,
+    checkpointing: Checkpointing<'_>,
     progress: &mut dyn FnMut(TrainingProgress),
     on_fallback: &mut dyn FnMut(&BcError, usize),
 ) -> Result<FineTunedPolicy, BcError> {
     let cpu = super::cpu();
-    match finetune_from(device, prior, data, bc, None, progress, SNAPSHOT_EVERY).await {
+    let Checkpointing { resume, mut on_snapshot } = checkpointing;
+    let snapshot_every = if *device == cpu { 0 } else { SNAPSHOT_EVERY };
+    let mut ignore = |_: &Snapshot| {};
+    let observer: &mut dyn FnMut(&Snapshot) = match on_snapshot.as_mut() {
+        Some(f) => *f,
+        None => &mut ignore,
+    };
+    match finetune_from(device, prior, data, bc, resume.clone(), progress, snapshot_every, observer).await {
         Ok(model) => super::to_device_async(model, &cpu)
             .await
             .map_err(|e| BcError::Device { step: bc.steps, message: e.to_string() }),
         Err(Interrupted { error: error @ BcError::Device { .. }, snapshot }) => {
+            let snapshot = snapshot.or(resume);
             on_fallback(&error, snapshot.as_ref().map_or(0, |s| s.step));
-            Ok(finetune_from(&cpu, prior, data, bc, snapshot, progress, 0).await?)
+            Ok(finetune_from(&cpu, prior, data, bc, snapshot, progress, 0, &mut |_| {}).await?)
         }
         Err(other) => Err(other.error),
     }
 }
 
 /// The fine-tuning run, from the prior or from `resume`.
+#[allow(clippy::too_many_arguments)]
 async fn finetune_from(
     device: &Device,
     prior: &Policy,
@@ -159,6 +180,7 @@ async fn finetune_from(
     resume: Option<Snapshot>,
     progress: &mut dyn FnMut(TrainingProgress),
     snapshot_every: usize,
+    on_snapshot: &mut dyn FnMut(&Snapshot),
 ) -> Result<FineTunedPolicy, Interrupted> {
     let interrupted = |error: BcError| Interrupted { error, snapshot: None };
     data.validate().map_err(|e| interrupted(e.into()))?;
@@ -173,7 +195,7 @@ async fn finetune_from(
         model = super::transfer::with_parameters(model, snapshot.values, &device);
     }
     let regularizer = bc.regularizer;
-    let trained = fit(model, first_step, data, bc, &device, progress, snapshot_every, move |model, obs, actions| {
+    let trained = fit(model, first_step, data, bc, &device, progress, snapshot_every, on_snapshot, move |model, obs, actions| {
         let log_std = model.tuned.log_std(obs.clone());
         let (mse, nll) = cloning_losses(model.forward(obs), log_std, actions);
         let total = mse.clone() + nll;
@@ -213,6 +235,51 @@ pub struct Snapshot {
     values: Vec<TensorData>,
 }
 
+/// A snapshot as plain bytes (little-endian `f32`s per parameter tensor), so it can
+/// cross to another worker or be stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PortableSnapshot {
+    pub step: usize,
+    pub tensors: Vec<PortableTensor>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PortableTensor {
+    pub shape: Vec<usize>,
+    #[serde(with = "serde_bytes")]
+    pub values: Vec<u8>,
+}
+
+impl Snapshot {
+    pub fn to_portable(&self) -> Result<PortableSnapshot, String> {
+        let tensors = self
+            .values
+            .iter()
+            .map(|data| {
+                let floats: Vec<f32> = data.to_vec().map_err(|e| format!("{e:?}"))?;
+                Ok(PortableTensor { shape: vec![floats.len()], values: floats.iter().flat_map(|v| v.to_le_bytes()).collect() })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(PortableSnapshot { step: self.step, tensors })
+    }
+
+    pub fn from_portable(portable: &PortableSnapshot) -> Result<Snapshot, String> {
+        let values = portable
+            .tensors
+            .iter()
+            .map(|t| {
+                let count: usize = t.shape.iter().product();
+                if t.values.len() != 4 * count {
+                    return Err(format!("a snapshot tensor of shape {:?} has {} bytes", t.shape, t.values.len()));
+                }
+                let floats: Vec<f32> = t.values.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+                Ok(TensorData::new(floats, t.shape.clone()))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Snapshot { step: portable.step, values })
+    }
+}
+
 /// Why a run stopped early, and the last snapshot it took.
 struct Interrupted {
     error: BcError,
@@ -237,6 +304,7 @@ async fn fit<M: Module>(
     device: &Device,
     progress: &mut dyn FnMut(TrainingProgress),
     snapshot_every: usize,
+    on_snapshot: &mut dyn FnMut(&Snapshot),
     loss: impl Fn(&M, Tensor<2>, Tensor<2>) -> (Tensor<1>, Tensor<1>),
 ) -> Result<M, Interrupted> {
     let rows = data.len();
@@ -253,7 +321,9 @@ async fn fit<M: Module>(
         if snapshot_every > 0 && step > first_step && step % snapshot_every == 0 {
             // A failed read-back here is the device failing: reported below.
             if let Ok(values) = super::transfer::read_parameters(&model).await {
-                snapshot = Some(Snapshot { step, values });
+                let taken = Snapshot { step, values };
+                on_snapshot(&taken);
+                snapshot = Some(taken);
             }
         }
         let picks = Tensor::<1, Int>::from_data(TensorData::new(draw(&mut rng), [bc.batch_size]), device);
@@ -276,4 +346,49 @@ async fn fit<M: Module>(
         progress(TrainingProgress { step: step + 1, steps: bc.steps, action_mse, total_loss: total_value });
     }
     Ok(model)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{expert_demonstration, Actor};
+    use crate::tasks::{Episode, TaskId};
+
+    fn small_prior_and_data() -> (Policy, Dataset) {
+        let mut data = Dataset::default();
+        for seed in 0..2 {
+            data.extend(&expert_demonstration(TaskId::Reach, seed, 0.0).rows());
+        }
+        let bc = BcConfig { steps: 30, batch_size: 32, regularizer: Regularizer::None, ..BcConfig::default() };
+        (train_policy(&PolicyConfig::default(), &data, &bc, &mut |_| {}).unwrap(), data)
+    }
+
+    #[test]
+    fn a_run_resumes_from_a_portable_snapshot_where_it_stopped() {
+        let (prior, data) = small_prior_and_data();
+        let bc = BcConfig { steps: 40, batch_size: 32, ..BcConfig::default() };
+        let tuned = finetune(&prior, &data, &bc, &mut |_| {}).unwrap();
+        // A snapshot of the tuned policy's parameters "at step 30", through bytes.
+        let values = block_on(super::super::transfer::read_parameters(&tuned)).unwrap();
+        let portable = Snapshot { step: 30, values }.to_portable().unwrap();
+        let snapshot = Snapshot::from_portable(&portable).unwrap();
+
+        let mut steps = Vec::new();
+        let checkpointing = Checkpointing { resume: Some(snapshot), on_snapshot: None };
+        let resumed =
+            block_on(finetune_with_fallback(&crate::policy::cpu(), &prior, &data, &bc, checkpointing, &mut |p| steps.push(p.step), &mut |_, _| {}))
+                .unwrap();
+        assert_eq!(steps, (31..=40).collect::<Vec<_>>(), "only the steps after the snapshot run");
+        // It went on from the snapshot's weights, not from the prior's: ten more steps
+        // at a small learning rate leave it close to where the snapshot was.
+        let obs = [Episode::new(TaskId::Reach, 9).observation()];
+        let gap = |a: [f32; 4], b: [f32; 4]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        let (from_snapshot, from_prior) = (tuned.act(&obs)[0], prior.act(&obs)[0]);
+        let after = resumed.act(&obs)[0];
+        assert!(gap(after, from_snapshot) < gap(from_snapshot, from_prior).max(1e-3), "{after:?} {from_snapshot:?} {from_prior:?}");
+
+        let mut broken = portable.clone();
+        broken.tensors[0].values.pop();
+        assert!(Snapshot::from_portable(&broken).is_err());
+    }
 }

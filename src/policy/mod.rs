@@ -15,7 +15,10 @@ mod predict;
 mod pretrain;
 mod transfer;
 
-pub use bc::{finetune, finetune_on, finetune_with_fallback, train_policy, Snapshot, SNAPSHOT_EVERY, BcConfig, Regularizer, TrainingProgress};
+pub use bc::{
+    finetune, finetune_on, finetune_with_fallback, train_policy, BcConfig, Checkpointing, PortableSnapshot, PortableTensor, Regularizer, Snapshot,
+    TrainingProgress, SNAPSHOT_EVERY,
+};
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use dataset::{collect_expert_demonstrations, expert_demonstration, Dataset, DatasetError, Demonstration};
 pub use eval::{evaluate, Actor, Evaluation, Evaluator, TaskSuccess};

@@ -27,7 +27,11 @@ impl ModuleMapper for Replace<'_> {
         match self.values.next() {
             Some(data) => param.map(|old| {
                 let shape = old.shape();
-                Tensor::<1>::from_data(data, device).reshape(shape)
+                let tracked = old.is_require_grad();
+                let new = Tensor::<1>::from_data(data, device).reshape(shape);
+                // A fresh tensor is not an autodiff leaf: a trained parameter must be one
+                // again, or a run resumed from a snapshot could not take gradients.
+                if tracked { new.require_grad() } else { new }
             }),
             None => param,
         }

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{thin, SessionSettings};
 use crate::policy::{
-    finetune_with_fallback, BcConfig, BcError, Dataset, Demonstration, Evaluator, FineTunedPolicy, Policy, Predictive,
-    TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
+    finetune_with_fallback, BcConfig, BcError, Checkpointing, Dataset, Demonstration, Evaluator, FineTunedPolicy, Policy, Predictive,
+    PortableSnapshot, Snapshot, TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
 };
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::select::tabletop::TabletopView;
@@ -26,6 +26,8 @@ pub struct RoundJob {
     pub seed: u64,
     /// Rounds finished before this one (0 for the session's start).
     pub round: usize,
+    /// Go on from this snapshot of the same round (its device was lost elsewhere).
+    pub resume: Option<PortableSnapshot>,
 }
 
 /// What a round reports while it works.
@@ -34,6 +36,8 @@ pub enum RoundEvent {
     Training(TrainingProgress),
     /// The training device failed; training goes on on the CPU from `step`.
     FellBack { step: usize, message: String },
+    /// The run's parameters at a step, for going on elsewhere if this place dies.
+    Snapshot(PortableSnapshot),
     /// Fraction of the evaluation rollouts done.
     Evaluating(f32),
     Selecting,
@@ -64,6 +68,8 @@ pub enum RoundError {
     Training(#[from] BcError),
     #[error("the selector failed: {0}")]
     Select(#[from] SelectError),
+    #[error("the training snapshot to resume from is damaged: {0}")]
+    Snapshot(String),
 }
 
 /// Rollouts per progress report while evaluating.
@@ -97,18 +103,27 @@ pub async fn run_round(
             data.extend(&demo.rows());
         }
         let bc = BcConfig { steps: job.settings.steps, seed: job.seed.wrapping_mul(1_000).wrapping_add(job.round as u64), ..BcConfig::default() };
+        let resume = job.resume.as_ref().map(Snapshot::from_portable).transpose().map_err(RoundError::Snapshot)?;
         let mut fallback: Option<RoundEvent> = None;
+        // Progress and snapshots both report through `events`.
+        let events = std::cell::RefCell::new(&mut *events);
         let mut on_progress = |p: TrainingProgress| {
             losses.push(p.action_mse);
-            events(RoundEvent::Training(p));
+            (events.borrow_mut())(RoundEvent::Training(p));
         };
-        let policy = finetune_with_fallback(device, prior, &data, &bc, &mut on_progress, &mut |error, step| {
+        let mut on_snapshot = |snapshot: &Snapshot| {
+            if let Ok(portable) = snapshot.to_portable() {
+                (events.borrow_mut())(RoundEvent::Snapshot(portable));
+            }
+        };
+        let checkpointing = Checkpointing { resume, on_snapshot: Some(&mut on_snapshot) };
+        let policy = finetune_with_fallback(device, prior, &data, &bc, checkpointing, &mut on_progress, &mut |error, step| {
             fallback = Some(RoundEvent::FellBack { step, message: error.to_string() });
         })
         .await?;
         if let Some(event) = fallback {
             fell_back = true;
-            events(event);
+            (events.borrow_mut())(event);
         }
         Some(policy)
     };
@@ -202,7 +217,7 @@ mod tests {
     #[test]
     fn the_start_evaluates_the_prior_and_asks_for_an_unseen_task() {
         let prior = shipped_prior();
-        let job = RoundJob { records: vec![], settings: settings(), seed: 7, round: 0 };
+        let job = RoundJob { records: vec![], settings: settings(), seed: 7, round: 0, resume: None };
         let mut evaluating = 0;
         let out = block_on(run_round(&cpu(), &prior, &job, &|| 0.0, &mut |e| {
             if matches!(e, RoundEvent::Evaluating(_)) {
@@ -226,6 +241,7 @@ mod tests {
             settings: SessionSettings { selector: SelectorKind::Uniform, batch: 3, ..settings() },
             seed: 7,
             round: 1,
+            resume: None,
         };
         let mut steps = 0;
         let out = block_on(run_round(&cpu(), &prior, &job, &|| 0.0, &mut |e| {
@@ -256,7 +272,7 @@ mod tests {
         let prior = shipped_prior();
         let mut bad = record(TaskId::DrawerClose, 5);
         bad.actions.truncate(3);
-        let job = RoundJob { records: vec![record(TaskId::Reach, 4), bad], settings: settings(), seed: 7, round: 1 };
+        let job = RoundJob { records: vec![record(TaskId::Reach, 4), bad], settings: settings(), seed: 7, round: 1, resume: None };
         let mut trained = false;
         let error = block_on(run_round(&cpu(), &prior, &job, &|| 0.0, &mut |e| trained |= matches!(e, RoundEvent::Training(_))))
             .err()

@@ -290,7 +290,7 @@ impl StudioHandle {
         let job = self.update(|s| {
             let session = s.session.as_ref().filter(|x| x.curve.is_empty())?;
             s.phase = Phase::Starting { progress: 0.0 };
-            Some(RoundJob { records: vec![], settings: session.settings.clone(), seed: session.seed, round: 0 })
+            Some(RoundJob { records: vec![], settings: session.settings.clone(), seed: session.seed, round: 0, resume: None })
         });
         if let Some(job) = job {
             self.send_job(job);
@@ -351,7 +351,7 @@ impl StudioHandle {
     fn start_session(&self, settings: SessionSettings) {
         let job = self.update(|s| {
             let session = Session::new(random_seed(), settings);
-            let job = RoundJob { records: vec![], settings: session.settings.clone(), seed: session.seed, round: 0 };
+            let job = RoundJob { records: vec![], settings: session.settings.clone(), seed: session.seed, round: 0, resume: None };
             s.session = Some(session);
             s.phase = Phase::Starting { progress: 0.0 };
             s.redraw_curves();
@@ -373,6 +373,7 @@ impl StudioHandle {
                 settings: session.settings.clone(),
                 seed: session.seed,
                 round: session.rounds.len() + 1,
+                resume: None,
             };
             s.just_saved = None;
             s.phase = Phase::Round(RoundProgress {
