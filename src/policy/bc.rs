@@ -256,7 +256,7 @@ impl Snapshot {
             .values
             .iter()
             .map(|data| {
-                let floats: Vec<f32> = data.to_vec().map_err(|e| format!("{e:?}"))?;
+                let floats: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
                 Ok(PortableTensor { shape: vec![floats.len()], values: floats.iter().flat_map(|v| v.to_le_bytes()).collect() })
             })
             .collect::<Result<_, String>>()?;

@@ -157,11 +157,32 @@ pub struct Session {
     pub selection: Option<Selection>,
     /// Tasks the visitor asked the selector to skip, until the next selection.
     pub declined: Vec<TaskId>,
+    /// Where rounds train in this browser, once measured (kept, so the measurement is
+    /// not repeated on every visit).
+    #[serde(default)]
+    pub backend: Option<BackendDecision>,
+}
+
+/// Where rounds train for a backend preference, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BackendDecision {
+    pub preference: BackendChoice,
+    pub webgpu: bool,
+    pub reason: String,
 }
 
 impl Session {
     pub fn new(seed: u64, settings: SessionSettings) -> Session {
-        Session { seed, settings, curve: Vec::new(), rounds: Vec::new(), pending: Vec::new(), selection: None, declined: Vec::new() }
+        Session {
+            seed,
+            settings,
+            curve: Vec::new(),
+            rounds: Vec::new(),
+            pending: Vec::new(),
+            selection: None,
+            declined: Vec::new(),
+            backend: None,
+        }
     }
 
     /// Demonstrations trained on or waiting, in all.

@@ -121,7 +121,8 @@ pub fn app() -> Html {
                     { curves_panel(&s) }
                     { policy_section(&studio, &s, current_task) }
                     if let Some(session) = &s.session {
-                        <SettingsPanel studio={studio.clone()} settings={session.settings.clone()} />
+                        <SettingsPanel studio={studio.clone()} settings={session.settings.clone()}
+                                       backend_note={session.backend.as_ref().map(|d| format!("Rounds train on {}.", d.reason))} />
                     }
                     { legend() }
                 </aside>

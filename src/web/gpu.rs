@@ -6,6 +6,8 @@ use burn::prelude::Device;
 use burn::tensor::wgpu::{wgpu, WgpuSetup};
 
 use super::seconds_now;
+use super::worker::Choice;
+use crate::session::BackendChoice;
 
 /// A WebGPU device registered with burn.
 pub struct WebGpu {
@@ -47,25 +49,6 @@ pub async fn acquire() -> Result<WebGpu, String> {
     Ok(WebGpu { device, handle, adapter: name })
 }
 
-/// Which backend fine-tunes in this browser.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Preference {
-    /// WebGPU if the browser offers it and it trains faster here, else the CPU.
-    Auto,
-    Cpu,
-    WebGpu,
-}
-
-/// The outcome of choosing, with the reason the page shows.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Choice {
-    pub webgpu: bool,
-    pub reason: String,
-    pub cpu_samples_per_second: Option<f64>,
-    pub webgpu_samples_per_second: Option<f64>,
-}
-
 /// Samples per second of fine-tuning steps on `device`, timed after one warm-up step
 /// (shader compilation) for at most `budget_seconds` or `max_steps` steps.
 pub async fn training_speed(device: &Device, prior: &crate::policy::Policy, data: &crate::policy::Dataset, max_steps: usize) -> Result<f64, String> {
@@ -80,18 +63,18 @@ pub async fn training_speed(device: &Device, prior: &crate::policy::Policy, data
 
 /// Picks the fine-tuning backend: the person's preference, and for `Auto` a quick
 /// measurement of both on `data`. Returns the WebGPU device if it was chosen.
-pub async fn choose(preference: Preference, prior: &crate::policy::Policy, data: &crate::policy::Dataset) -> (Option<WebGpu>, Choice) {
+pub async fn choose(preference: BackendChoice, prior: &crate::policy::Policy, data: &crate::policy::Dataset) -> (Option<WebGpu>, Choice) {
     let cpu_only = |reason: String, cpu: Option<f64>, gpu: Option<f64>| {
         (None, Choice { webgpu: false, reason, cpu_samples_per_second: cpu, webgpu_samples_per_second: gpu })
     };
-    if preference == Preference::Cpu {
+    if preference == BackendChoice::Cpu {
         return cpu_only("the CPU, as chosen".into(), None, None);
     }
     let gpu = match acquire().await {
         Ok(gpu) => gpu,
         Err(why) => return cpu_only(format!("the CPU: {why}"), None, None),
     };
-    if preference == Preference::WebGpu {
+    if preference == BackendChoice::WebGpu {
         let reason = format!("WebGPU ({}), as chosen", gpu.adapter);
         return (Some(gpu), Choice { webgpu: true, reason, cpu_samples_per_second: None, webgpu_samples_per_second: None });
     }

@@ -24,6 +24,12 @@ pub(crate) fn seconds_now() -> f64 {
         .map_or(0.0, |p| p.now() / 1000.0)
 }
 
+/// The WebGPU worker's entry: serves training messages (no page code is linked in).
+pub fn serve_worker() {
+    console_error_panic_hook::set_once();
+    worker::serve();
+}
+
 /// Mounts the page into `<body>`, or, in the training worker, serves its messages.
 pub fn start() {
     console_error_panic_hook::set_once();

@@ -290,6 +290,8 @@ pub fn curves_panel(s: &Studio) -> Html {
 pub struct SettingsProps {
     pub studio: StudioHandle,
     pub settings: SessionSettings,
+    /// Where rounds train, once measured.
+    pub backend_note: Option<String>,
 }
 
 /// The session's settings as a form; applied together, checked first.
@@ -362,6 +364,7 @@ pub fn settings_panel(props: &SettingsProps) -> Html {
                 }) }
             </fieldset>
             <p class="small muted">{ "A weight of 0 leaves a task out. Settings apply from the next round." }</p>
+            if let Some(note) = &props.backend_note { <p class="small muted" id="backend-note">{ note }</p> }
             <div class="buttons"><button class="primary" id="apply-settings" onclick={apply}>{ "Apply" }</button></div>
             if let Some(message) = &*error { <p class="error-inline" role="alert">{ message }</p> }
         </details>

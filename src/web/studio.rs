@@ -11,12 +11,13 @@ use yew::Callback;
 
 use super::stage::{DemonstrationEnd, StageHandle};
 use super::storage::Storage;
-use super::worker::{FromWorker, RoundResult, ToWorker, TrainingWorker};
+use super::worker::{browser_has_webgpu, Choice, FromWorker, RoundResult, ToWorker, TrainingWorker, WEBGPU_WORKER_URL};
 use crate::policy::{Actor, Checkpoint, FineTunedPolicy, Policy};
 use crate::record::DemonstrationRecord;
 use crate::session::chart::learning_curves_svg;
 use crate::session::round::{RoundEvent, RoundJob};
-use crate::session::{ChosenBy, RoundLog, Session, SessionSettings};
+use crate::policy::PortableSnapshot;
+use crate::session::{BackendChoice, BackendDecision, ChosenBy, RoundLog, Session, SessionSettings};
 use crate::tasks::TaskId;
 
 /// Name of the fine-tuned policy in storage.
@@ -85,12 +86,65 @@ pub struct Studio {
     pub stage: Option<StageHandle>,
     storage: Option<Rc<Storage>>,
     prior_bytes: Option<Rc<Vec<u8>>>,
-    worker: Option<TrainingWorker>,
-    worker_ready: bool,
-    /// Worker deaths since one last became ready: a worker that cannot start is not
-    /// restarted for ever.
+    cpu_worker: Option<TrainingWorker>,
+    /// CPU worker deaths since one last loaded the policy: a worker that cannot start
+    /// is not restarted for ever.
     worker_failures: u32,
-    queued: Option<RoundJob>,
+    /// The WebGPU build's worker, loaded only when a round may train on WebGPU.
+    gpu_worker: Option<TrainingWorker>,
+    /// A round waiting for that choice.
+    awaiting_choice: Option<RoundJob>,
+    /// The job under way and where, with its last snapshot, so a round whose WebGPU
+    /// worker dies goes on on the CPU.
+    running_on: Option<Engine>,
+    running_job: Option<RoundJob>,
+    last_snapshot: Option<PortableSnapshot>,
+    /// Whether the round under way fell back from WebGPU to the CPU.
+    fell_back: bool,
+}
+
+/// Which worker trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Engine {
+    Cpu,
+    WebGpu,
+}
+
+impl Engine {
+    fn name(self) -> &'static str {
+        match self {
+            Engine::Cpu => "CPU",
+            Engine::WebGpu => "WebGPU",
+        }
+    }
+}
+
+impl Studio {
+    /// Terminates the worker of the job under way (and any choice in progress).
+    fn stop_running(&mut self) {
+        if let Some(engine) = self.running_on.take() {
+            *self.worker_mut(engine) = None;
+        }
+        if self.awaiting_choice.take().is_some() {
+            self.gpu_worker = None;
+        }
+        self.running_job = None;
+        self.last_snapshot = None;
+    }
+
+    fn worker(&self, engine: Engine) -> Option<&TrainingWorker> {
+        match engine {
+            Engine::Cpu => self.cpu_worker.as_ref(),
+            Engine::WebGpu => self.gpu_worker.as_ref(),
+        }
+    }
+
+    fn worker_mut(&mut self, engine: Engine) -> &mut Option<TrainingWorker> {
+        match engine {
+            Engine::Cpu => &mut self.cpu_worker,
+            Engine::WebGpu => &mut self.gpu_worker,
+        }
+    }
 }
 
 /// Consecutive worker failures after which the page stops restarting it.
@@ -127,10 +181,14 @@ impl StudioHandle {
             stage: None,
             storage: None,
             prior_bytes: None,
-            worker: None,
-            worker_ready: false,
+            cpu_worker: None,
             worker_failures: 0,
-            queued: None,
+            gpu_worker: None,
+            awaiting_choice: None,
+            running_on: None,
+            running_job: None,
+            last_snapshot: None,
+            fell_back: false,
         };
         StudioHandle { studio: Rc::new(RefCell::new(studio)), refresh }
     }
@@ -218,7 +276,7 @@ impl StudioHandle {
             s.redraw_curves();
             s.phase = Phase::Idle;
         });
-        self.spawn_worker();
+        self.spawn(Engine::Cpu);
         let (started, due) = {
             let s = self.borrow();
             (s.session.as_ref().is_some_and(|x| !x.curve.is_empty()), s.session.as_ref().is_some_and(|x| x.round_due()))
@@ -232,46 +290,57 @@ impl StudioHandle {
         }
     }
 
-    fn spawn_worker(&self) {
+    /// Starts a worker of `engine` and hands it the prior.
+    fn spawn(&self, engine: Engine) -> bool {
         let on_message = {
             let handle = self.clone();
-            Callback::from(move |message| handle.worker_message(message))
+            Callback::from(move |message| handle.worker_message(engine, message))
         };
         let on_error = {
             let handle = self.clone();
-            Callback::from(move |message: String| handle.worker_died(message))
+            Callback::from(move |message: String| handle.worker_died(engine, message))
+        };
+        let spawned = match engine {
+            Engine::Cpu => TrainingWorker::spawn(on_message, on_error),
+            Engine::WebGpu => TrainingWorker::spawn_url(WEBGPU_WORKER_URL, "amf-training-webgpu", on_message, on_error),
         };
         let bytes = self.borrow().prior_bytes.clone();
-        let result = TrainingWorker::spawn(on_message, on_error).and_then(|worker| {
+        let result = spawned.and_then(|worker| {
             if let Some(bytes) = bytes {
                 worker.send(&ToWorker::Prior { bytes: bytes.as_ref().clone() })?;
             }
             Ok(worker)
         });
         match result {
-            Ok(worker) => self.update(|s| {
-                s.worker = Some(worker);
-                s.worker_ready = false;
-            }),
-            Err(error) => self.notify(NoticeKind::Error, format!("The training worker could not start: {error}")),
+            Ok(worker) => {
+                self.update(|s| *s.worker_mut(engine) = Some(worker));
+                true
+            }
+            Err(error) => {
+                self.notify(NoticeKind::Error, format!("The {} training worker could not start: {error}", engine.name()));
+                false
+            }
         }
     }
 
-    fn worker_died(&self, message: String) {
+    fn worker_died(&self, engine: Engine, message: String) {
+        let message = message.trim_end_matches('.').to_string();
+        if engine == Engine::WebGpu {
+            return self.webgpu_died(message);
+        }
         let (was_busy, failures) = self.update(|s| {
-            s.worker = None;
-            s.worker_ready = false;
-            s.queued = None;
+            s.cpu_worker = None;
             s.worker_failures += 1;
-            let busy = matches!(s.phase, Phase::Round(_) | Phase::Starting { .. });
+            let busy = s.running_on == Some(Engine::Cpu) && matches!(s.phase, Phase::Round(_) | Phase::Starting { .. });
             if busy {
                 s.phase = Phase::Idle;
+                s.running_on = None;
             }
             (busy, s.worker_failures)
         });
         let unstarted = self.borrow().session.as_ref().is_some_and(|x| x.curve.is_empty());
-        let message = message.trim_end_matches('.');
         if failures >= MAX_WORKER_FAILURES {
+            self.update(|s| s.phase = if matches!(s.phase, Phase::Starting { .. }) { Phase::Idle } else { s.phase.clone() });
             return self.notify(
                 NoticeKind::Error,
                 format!("Training is unavailable: the training worker failed {failures} times ({message}). Your demonstrations are saved; reload the page to try again."),
@@ -279,9 +348,45 @@ impl StudioHandle {
         }
         let what = if was_busy { " Your demonstrations are kept; press “Train now” to try again." } else { "" };
         self.notify(NoticeKind::Error, format!("The training worker stopped ({message}).{what}"));
-        self.spawn_worker();
+        self.spawn(Engine::Cpu);
         if unstarted {
             self.restart_session();
+        }
+    }
+
+    /// The WebGPU worker died (a lost device traps its wasm): a round it ran goes on
+    /// on the CPU from its last snapshot; a choice it was making falls to the CPU.
+    fn webgpu_died(&self, message: String) {
+        let (resumed, waiting) = self.update(|s| {
+            s.gpu_worker = None;
+            if let Some(session) = s.session.as_mut() {
+                session.backend = None;
+            }
+            let waiting = s.awaiting_choice.take();
+            let resumed = if s.running_on == Some(Engine::WebGpu) {
+                s.running_job.take().map(|mut job| {
+                    job.resume = s.last_snapshot.take();
+                    job
+                })
+            } else {
+                None
+            };
+            (resumed, waiting)
+        });
+        if let Some(job) = resumed {
+            let step = job.resume.as_ref().map_or(0, |r| r.step);
+            let text = format!("WebGPU stopped at step {step} ({message}); training goes on on the CPU from there.");
+            self.update(|s| {
+                if let Phase::Round(round) = &mut s.phase {
+                    round.fell_back = Some(text.clone());
+                }
+                s.fell_back = true;
+            });
+            self.notify(NoticeKind::Info, text);
+            self.send_to(Engine::Cpu, job);
+        } else if let Some(job) = waiting {
+            self.notify(NoticeKind::Info, format!("WebGPU training is unavailable here ({message}); training on the CPU."));
+            self.send_to(Engine::Cpu, job);
         }
     }
 
@@ -293,54 +398,118 @@ impl StudioHandle {
             Some(RoundJob { records: vec![], settings: session.settings.clone(), seed: session.seed, round: 0, resume: None })
         });
         if let Some(job) = job {
-            self.send_job(job);
+            self.dispatch(job);
         }
     }
 
-    fn worker_message(&self, message: FromWorker) {
+    fn worker_message(&self, engine: Engine, message: FromWorker) {
         match message {
+            FromWorker::Loaded => {}
             FromWorker::Ready => {
-                let job = self.update(|s| {
-                    s.worker_ready = true;
-                    s.worker_failures = 0;
-                    s.queued.take()
-                });
-                if let Some(job) = job {
-                    self.send_job(job);
+                if engine == Engine::Cpu {
+                    self.update(|s| s.worker_failures = 0);
                 }
             }
+            FromWorker::Chosen(choice) => self.chosen(choice),
+            FromWorker::Event(RoundEvent::Snapshot(snapshot)) => self.studio.borrow_mut().last_snapshot = Some(snapshot),
             FromWorker::Event(event) => self.update(|s| s.progress(event)),
             FromWorker::Done(result) => {
                 let handle = self.clone();
                 spawn_local(async move { handle.round_done(result).await });
             }
             FromWorker::Failed(message) => {
-                self.update(|s| s.phase = Phase::Idle);
+                self.update(|s| {
+                    s.phase = Phase::Idle;
+                    s.running_on = None;
+                });
                 self.notify(NoticeKind::Error, format!("The round failed: {message}. Your demonstrations are kept."));
             }
         }
     }
 
-    /// Sends `job` to the worker, or queues it until the worker is ready (starting one
-    /// if there is none: the visitor asked, so an earlier give-up does not hold).
-    fn send_job(&self, job: RoundJob) {
-        let needs_worker = self.update(|s| {
-            let none = s.worker.is_none();
-            if none {
+    /// The WebGPU worker chose where rounds train; the waiting round goes there, and the
+    /// decision is kept with the session.
+    fn chosen(&self, choice: Choice) {
+        let (job, tell) = self.update(|s| {
+            let job = s.awaiting_choice.take();
+            if !choice.webgpu {
+                s.gpu_worker = None;
+            }
+            let Some(session) = s.session.as_mut() else { return (job, false) };
+            let tell = session.backend.as_ref().is_none_or(|d| d.webgpu != choice.webgpu);
+            session.backend =
+                Some(BackendDecision { preference: session.settings.backend, webgpu: choice.webgpu, reason: choice.reason.clone() });
+            (job, tell)
+        });
+        if tell {
+            self.notify(NoticeKind::Info, format!("Fine-tuning runs on {}.", choice.reason));
+            self.save_session();
+        }
+        if let Some(job) = job {
+            self.send_to(if choice.webgpu { Engine::WebGpu } else { Engine::Cpu }, job);
+        }
+    }
+
+    /// Sends `job` where it should train: the session's start and the CPU preference go
+    /// to the CPU worker; otherwise the WebGPU worker chooses first (once per page).
+    fn dispatch(&self, job: RoundJob) {
+        let preference = job.settings.backend;
+        if job.records.is_empty() || preference == BackendChoice::Cpu {
+            return self.send_to(Engine::Cpu, job);
+        }
+        if !browser_has_webgpu() {
+            if preference == BackendChoice::WebGpu {
+                self.notify(NoticeKind::Info, "This browser offers no WebGPU, so fine-tuning runs on the CPU.");
+            }
+            return self.send_to(Engine::Cpu, job);
+        }
+        let known = {
+            let s = self.borrow();
+            s.session.as_ref().and_then(|x| x.backend.as_ref()).filter(|d| d.preference == preference).map(|d| d.webgpu)
+        };
+        match known {
+            Some(true) => self.send_to(Engine::WebGpu, job),
+            Some(false) => self.send_to(Engine::Cpu, job),
+            None => {
+                let spawned = self.borrow().gpu_worker.is_some() || self.spawn(Engine::WebGpu);
+                if !spawned {
+                    return self.send_to(Engine::Cpu, job);
+                }
+                self.update(|s| s.awaiting_choice = Some(job));
+                self.send_or_fail(Engine::WebGpu, &ToWorker::Choose(preference));
+            }
+        }
+    }
+
+    /// Sends `job` to the worker of `engine`, starting one if there is none (the
+    /// visitor asked, so an earlier give-up does not hold).
+    fn send_to(&self, engine: Engine, job: RoundJob) {
+        let missing = self.update(|s| {
+            s.running_on = Some(engine);
+            s.last_snapshot = job.resume.clone();
+            s.running_job = Some(job.clone());
+            let missing = s.worker_mut(engine).is_none();
+            if missing && engine == Engine::Cpu {
                 s.worker_failures = 0;
             }
-            none
+            missing
         });
-        if needs_worker {
-            self.spawn_worker();
-        }
-        let sent = self.update(|s| match (&s.worker, s.worker_ready) {
-            (Some(worker), true) => Some(worker.send(&ToWorker::Run(job))),
-            _ => {
-                s.queued = Some(job);
-                None
+        if missing {
+            if !self.spawn(engine) {
+                self.update(|s| s.phase = Phase::Idle);
+                return;
             }
-        });
+            if engine == Engine::WebGpu {
+                // A fresh WebGPU worker has no device yet: it was chosen before, so ask
+                // for it without measuring again.
+                self.send_or_fail(engine, &ToWorker::Choose(BackendChoice::WebGpu));
+            }
+        }
+        self.send_or_fail(engine, &ToWorker::Run(job));
+    }
+
+    fn send_or_fail(&self, engine: Engine, message: &ToWorker) {
+        let sent = self.borrow().worker(engine).map(|w| w.send(message));
         if let Some(Err(error)) = sent {
             self.update(|s| s.phase = Phase::Idle);
             self.notify(NoticeKind::Error, format!("The round could not be sent to the training worker: {error}"));
@@ -350,7 +519,9 @@ impl StudioHandle {
     /// A new session with `settings`: assess the pre-trained policy, then propose.
     fn start_session(&self, settings: SessionSettings) {
         let job = self.update(|s| {
-            let session = Session::new(random_seed(), settings);
+            let mut session = Session::new(random_seed(), settings);
+            // Where this browser trains was measured already; a new session keeps it.
+            session.backend = s.session.as_ref().and_then(|x| x.backend.clone());
             let job = RoundJob { records: vec![], settings: session.settings.clone(), seed: session.seed, round: 0, resume: None };
             s.session = Some(session);
             s.phase = Phase::Starting { progress: 0.0 };
@@ -358,7 +529,7 @@ impl StudioHandle {
             job
         });
         self.save_session();
-        self.send_job(job);
+        self.dispatch(job);
     }
 
     /// Fine-tunes on every demonstration so far (a round).
@@ -387,24 +558,27 @@ impl StudioHandle {
             Some(job)
         });
         if let Some(job) = job {
-            self.send_job(job);
+            self.update(|s| s.fell_back = false);
+            self.dispatch(job);
         }
     }
 
-    /// Stops the round at once (the worker is terminated and a fresh one started).
+    /// Stops the round at once: the worker running it is terminated (a training loop
+    /// never returns to read a message) and a fresh CPU worker stands by.
     pub fn cancel_round(&self) {
         let cancelled = self.update(|s| {
             let busy = matches!(s.phase, Phase::Round(_));
             if busy {
-                s.worker = None;
-                s.queued = None;
+                s.stop_running();
                 s.phase = Phase::Idle;
             }
             busy
         });
         if cancelled {
             self.notify(NoticeKind::Info, "Fine-tuning cancelled. Your demonstrations are kept; press “Train now” when you are ready.");
-            self.spawn_worker();
+            if self.borrow().cpu_worker.is_none() {
+                self.spawn(Engine::Cpu);
+            }
         }
     }
 
@@ -419,16 +593,20 @@ impl StudioHandle {
             },
             None => None,
         };
-        let losses_fell_back = match &self.borrow().phase {
-            Phase::Round(p) => p.fell_back.clone(),
-            _ => None,
-        };
         self.update(|s| {
+            let backend = match (s.running_on, s.fell_back || result.fell_back) {
+                (Some(Engine::WebGpu), false) => "webgpu",
+                (Some(Engine::WebGpu), true) => "webgpu, then cpu",
+                (_, true) => "webgpu, then cpu",
+                _ => "cpu",
+            };
+            s.running_on = None;
+            s.running_job = None;
+            s.last_snapshot = None;
             let Some(session) = s.session.as_mut() else { return };
             if session.curve.is_empty() {
                 session.start(result.per_task.clone(), result.selection.clone());
             } else {
-                let backend = if losses_fell_back.is_some() { "webgpu, then cpu" } else { "cpu" };
                 let log = RoundLog {
                     picks: vec![],
                     loss: result.loss.clone(),
@@ -567,12 +745,12 @@ impl StudioHandle {
             s.just_saved = None;
             s.notices.clear();
             if matches!(s.phase, Phase::Round(_) | Phase::Starting { .. }) {
-                s.worker = None;
+                s.stop_running();
             }
             s.phase = Phase::Idle;
         });
-        if self.borrow().worker.is_none() {
-            self.spawn_worker();
+        if self.borrow().cpu_worker.is_none() {
+            self.spawn(Engine::Cpu);
         }
         self.start_session(settings);
     }

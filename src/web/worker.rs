@@ -23,6 +23,16 @@ use yew::Callback;
 use crate::policy::{Checkpoint, Policy, PolicyConfig};
 use crate::select::Selection;
 use crate::session::round::{run_round, RoundEvent, RoundJob};
+use crate::session::BackendChoice;
+
+/// Where rounds train, and why (the WebGPU worker's answer to `Choose`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub webgpu: bool,
+    pub reason: String,
+    pub cpu_samples_per_second: Option<f64>,
+    pub webgpu_samples_per_second: Option<f64>,
+}
 
 /// Page to worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -32,15 +42,22 @@ pub enum ToWorker {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
-    /// Run a round (or, without records, the session's start).
+    /// Choose where rounds train (the WebGPU worker measures both for `Auto`); answered
+    /// by [`FromWorker::Chosen`].
+    Choose(BackendChoice),
+    /// Run a round (or, without records, the session's start) where `Choose` decided
+    /// (the CPU if it was never asked).
     Run(RoundJob),
 }
 
 /// Worker to page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum FromWorker {
-    /// The prior is loaded; jobs can come.
+    /// The worker's module runs and listens: messages can be posted.
+    Loaded,
+    /// The prior is loaded.
     Ready,
+    Chosen(Choice),
     Event(RoundEvent),
     Done(RoundResult),
     /// The job failed with this message; the worker stays usable.
@@ -80,24 +97,34 @@ pub fn in_worker() -> bool {
 
 // ---- the page's side -------------------------------------------------------------
 
-/// The page's handle on a running worker; dropping it terminates the worker.
+/// Where the WebGPU worker's loader is (trunk builds it beside the page, unhashed).
+pub const WEBGPU_WORKER_URL: &str = "amf-gpu-worker_loader.js";
+
+/// Whether this browser exposes WebGPU at all (`navigator.gpu`); whether an adapter and
+/// device come is only known by asking, in the worker.
+pub fn browser_has_webgpu() -> bool {
+    let navigator = js_sys::Reflect::get(&gloo::utils::window(), &JsValue::from_str("navigator")).unwrap_or(JsValue::UNDEFINED);
+    js_sys::Reflect::get(&navigator, &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+}
+
+/// The page's handle on a running worker; dropping it terminates the worker. Messages
+/// wait in an outbox until the worker says it listens.
 pub struct TrainingWorker {
     worker: Worker,
+    outbox: Rc<RefCell<Option<Vec<JsValue>>>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
     _on_error: Closure<dyn FnMut(ErrorEvent)>,
 }
 
 impl TrainingWorker {
-    /// Starts a worker on this page's own module. `on_error` hears of a worker that
-    /// failed to start, panicked or trapped; the worker is dead then.
+    /// Starts a worker on this page's own module (the CPU build). `on_error` hears of a
+    /// worker that failed to start, panicked or trapped; the worker is dead then.
     pub fn spawn(on_message: Callback<FromWorker>, on_error: Callback<String>) -> Result<TrainingWorker, String> {
         let glue = glue_url().ok_or("the page's script could not be found to start the training worker")?;
-        // Messages that arrive while the module instantiates wait in `amfQueue`; `serve`
-        // takes them over.
+        // The first message is this page's compiled module; the glue instantiates it.
         let shim = format!(
-            "const queue = []; self.amfQueue = queue;\n\
-             self.onmessage = async (first) => {{\n\
-               self.onmessage = (e) => queue.push(e);\n\
+            "self.onmessage = async (first) => {{\n\
+               self.onmessage = null;\n\
                const glue = await import({glue:?});\n\
                await glue.default({{ module_or_path: first.data }});\n\
              }};"
@@ -107,30 +134,49 @@ impl TrainingWorker {
         options.set_type("text/javascript");
         let blob = Blob::new_with_str_sequence_and_options(&parts, &options).map_err(describe)?;
         let url = Url::create_object_url_with_blob(&blob).map_err(describe)?;
+        let spawned = TrainingWorker::spawn_url(&url, "amf-training", on_message, on_error);
+        let _ = Url::revoke_object_url(&url);
+        let spawned = spawned?;
+        spawned.worker.post_message(&wasm_bindgen::module()).map_err(describe)?;
+        Ok(spawned)
+    }
+
+    /// Starts the module worker at `url` (the WebGPU build's loader).
+    pub fn spawn_url(url: &str, name: &str, on_message: Callback<FromWorker>, on_error: Callback<String>) -> Result<TrainingWorker, String> {
         let worker_options = WorkerOptions::new();
         worker_options.set_type(WorkerType::Module);
-        worker_options.set_name("amf-training");
-        let worker = Worker::new_with_options(&url, &worker_options).map_err(describe)?;
-        let _ = Url::revoke_object_url(&url);
+        worker_options.set_name(name);
+        let worker = Worker::new_with_options(url, &worker_options).map_err(describe)?;
+        let outbox: Rc<RefCell<Option<Vec<JsValue>>>> = Rc::new(RefCell::new(Some(Vec::new())));
 
         let on_error_for_messages = on_error.clone();
+        let (flush_to, flush_outbox) = (worker.clone(), outbox.clone());
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| match decode::<FromWorker>(event.data()) {
+            Ok(FromWorker::Loaded) => {
+                for message in flush_outbox.borrow_mut().take().unwrap_or_default() {
+                    let _ = flush_to.post_message(&message);
+                }
+            }
             Ok(message) => on_message.emit(message),
             Err(error) => on_error_for_messages.emit(format!("an unreadable message from the training worker ({error})")),
         });
         let on_error = Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
             event.prevent_default();
             let message = event.message();
-            on_error.emit(if message.is_empty() { "the training worker could not start or stopped unexpectedly".into() } else { message });
+            on_error.emit(if message.is_empty() { "it could not start or stopped unexpectedly".into() } else { message });
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        worker.post_message(&wasm_bindgen::module()).map_err(describe)?;
-        Ok(TrainingWorker { worker, _on_message: on_message, _on_error: on_error })
+        Ok(TrainingWorker { worker, outbox, _on_message: on_message, _on_error: on_error })
     }
 
     pub fn send(&self, message: &ToWorker) -> Result<(), String> {
-        self.worker.post_message(&encode(message)?).map_err(describe)
+        let value = encode(message)?;
+        match self.outbox.borrow_mut().as_mut() {
+            Some(waiting) => waiting.push(value),
+            None => self.worker.post_message(&value).map_err(describe)?,
+        }
+        Ok(())
     }
 }
 
@@ -156,25 +202,26 @@ fn describe(error: JsValue) -> String {
 
 struct Served {
     prior: Option<(Policy, PolicyConfig)>,
+    /// The WebGPU device rounds train on, once `Choose` picked it.
+    #[cfg(feature = "webgpu")]
+    gpu: Option<super::gpu::WebGpu>,
 }
 
 /// Serves the page's messages until the page terminates the worker.
 pub fn serve() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let state = Rc::new(RefCell::new(Served { prior: None }));
+    let state = Rc::new(RefCell::new(Served {
+        prior: None,
+        #[cfg(feature = "webgpu")]
+        gpu: None,
+    }));
     let handler = {
         let scope = scope.clone();
         Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| handle(&scope, &state, event.data()))
     };
-    let queued = js_sys::Reflect::get(&scope, &JsValue::from_str("amfQueue")).ok();
     scope.set_onmessage(Some(handler.as_ref().unchecked_ref()));
-    if let Some(queue) = queued.and_then(|q| q.dyn_into::<js_sys::Array>().ok()) {
-        let handler: &js_sys::Function = handler.as_ref().unchecked_ref();
-        for event in queue.iter() {
-            let _ = handler.call1(&JsValue::NULL, &event);
-        }
-    }
     handler.forget();
+    post(&scope, &FromWorker::Loaded);
 }
 
 fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
@@ -197,9 +244,15 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
             Ok(Checkpoint::FineTuned { .. }) => post(scope, &FromWorker::Failed("the prior must be a pre-trained policy".into())),
             Err(error) => post(scope, &FromWorker::Failed(format!("the pre-trained policy cannot be read: {error}"))),
         },
+        ToWorker::Choose(preference) => {
+            let (scope, state) = (scope.clone(), state.clone());
+            wasm_bindgen_futures::spawn_local(async move {
+                let choice = choose(&state, preference).await;
+                post(&scope, &FromWorker::Chosen(choice));
+            });
+        }
         ToWorker::Run(job) => {
-            let scope = scope.clone();
-            let state = state.clone();
+            let (scope, state) = (scope.clone(), state.clone());
             wasm_bindgen_futures::spawn_local(async move {
                 let outcome = run(&scope, &state, &job).await;
                 post(&scope, &outcome.unwrap_or_else(FromWorker::Failed));
@@ -208,10 +261,36 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
     }
 }
 
+#[cfg(feature = "webgpu")]
+async fn choose(state: &Rc<RefCell<Served>>, preference: BackendChoice) -> Choice {
+    let Some((prior, _)) = state.borrow().prior.clone() else {
+        return Choice { webgpu: false, reason: "the CPU: the worker has no policy yet".into(), cpu_samples_per_second: None, webgpu_samples_per_second: None };
+    };
+    // A quick trial on a few demonstrations, the size of a small round's data.
+    let data = crate::bench::training_data(3);
+    let (gpu, choice) = super::gpu::choose(preference, &prior, &data).await;
+    state.borrow_mut().gpu = gpu;
+    choice
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn choose(_: &Rc<RefCell<Served>>, _: BackendChoice) -> Choice {
+    Choice { webgpu: false, reason: "the CPU: this worker is built without WebGPU".into(), cpu_samples_per_second: None, webgpu_samples_per_second: None }
+}
+
+/// The device rounds train on here: the chosen WebGPU device, else the CPU.
+fn training_device(state: &Rc<RefCell<Served>>) -> burn::prelude::Device {
+    #[cfg(feature = "webgpu")]
+    if let Some(gpu) = &state.borrow().gpu {
+        return gpu.device.clone();
+    }
+    let _ = state;
+    crate::policy::cpu()
+}
+
 async fn run(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, job: &RoundJob) -> Result<FromWorker, String> {
-    let served = state.borrow();
-    let (prior, config) = served.prior.as_ref().ok_or("the worker has no pre-trained policy yet")?;
-    let device = crate::policy::cpu();
+    let (prior, config) = state.borrow().prior.clone().ok_or("the worker has no pre-trained policy yet")?;
+    let device = training_device(state);
     let mut on_event = |event: RoundEvent| {
         let worth_posting = match &event {
             RoundEvent::Training(p) => p.step % PROGRESS_EVERY == 0 || p.step == p.steps,
@@ -221,7 +300,7 @@ async fn run(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, jo
             post(scope, &FromWorker::Event(event));
         }
     };
-    let output = run_round(&device, prior, job, &super::seconds_now, &mut on_event).await.map_err(|e| e.to_string())?;
+    let output = run_round(&device, &prior, job, &super::seconds_now, &mut on_event).await.map_err(|e| e.to_string())?;
     let policy = match output.policy {
         Some(tuned) => {
             let mut trained_on: Vec<_> = job.records.iter().map(|r| r.task).collect();

@@ -32,7 +32,10 @@ const numbers = async (name) => (await attr(name)).split(' ').map(Number);
 
 /** Follows the scripted expert's path with the mouse (drag), the wheel (height) and
  * Space (the gripper) until the demonstration ends; returns whether it succeeded. */
-async function demonstrate() {
+async function demonstrate(page) {
+  const canvas = page.locator('#scene');
+  const attr = (name) => canvas.getAttribute(name);
+  const numbers = async (name) => (await attr(name)).split(' ').map(Number);
   await page.waitForFunction(() => document.querySelector('#scene').dataset.recording === 'true');
   const box = await canvas.boundingBox();
   const [x0, y0] = await numbers('data-tcp-px');
@@ -121,7 +124,7 @@ try {
       await shot(page, `02-attempt-${attempt - 1}-failed`);
       await page.click('#retry-demo');
     }
-    succeeded = await demonstrate();
+    succeeded = await demonstrate(page);
     console.log(`demonstration of ${proposed}, attempt ${attempt}: ${succeeded ? 'success' : 'time up'} after ${await attr('data-steps')} steps`);
   }
   assert(succeeded, `no successful demonstration of ${proposed} in 3 attempts`);
@@ -207,6 +210,42 @@ try {
   console.log(`failed worker reported: "${(await brokenPage.innerText('.notice.bad >> nth=-1')).slice(0, 140)}…"`);
   await brokenPage.screenshot({ path: `${artifacts}teach-07-worker-failed.png` });
   await broken.close();
+  // 8. WebGPU: a round chosen to train there (SwiftShader here) whose worker dies
+  // mid-round (a GPU call throws inside the wasm, as a lost device does) goes on on the
+  // CPU from its last snapshot, and the page says so.
+  const gpu = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const gpuPage = await gpu.newPage();
+  gpuPage.on('pageerror', (e) => problems.push(`page error (webgpu): ${e.message}`));
+  await gpuPage.goto(base);
+  await gpuPage.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
+  await gpuPage.click('#settings summary');
+  await gpuPage.fill('#setting-batch', '1');
+  await gpuPage.fill('#setting-steps', '40');
+  await gpuPage.selectOption('#setting-backend', 'webgpu');
+  await gpuPage.click('#apply-settings');
+  await gpuPage.click('#settings summary');
+  const gpuWorker = gpuPage.waitForEvent('worker', { predicate: (w) => w.url().includes('amf-gpu-worker'), timeout: 180000 });
+  await gpuPage.click('#accept');
+  let demonstrated = false;
+  for (let attempt = 1; attempt <= 3 && !demonstrated; attempt++) {
+    if (attempt > 1) await gpuPage.click('#retry-demo');
+    demonstrated = await demonstrate(gpuPage);
+  }
+  assert(demonstrated, 'no successful demonstration for the WebGPU round');
+  const worker = await gpuWorker;
+  await gpuPage.waitForSelector('text=Fine-tuning runs on WebGPU', { timeout: 180000 });
+  await gpuPage.waitForFunction(() => Number(document.querySelector('#round')?.dataset.step ?? 0) >= 27, null, { timeout: 300000 });
+  await gpuPage.screenshot({ path: `${artifacts}teach-08-webgpu-training.png` });
+  await worker.evaluate(() => { GPUQueue.prototype.submit = function () { throw new Error('GPU device lost (provoked by the test)'); }; });
+  const fellBack = await gpuPage.waitForSelector('text=training goes on on the CPU', { timeout: 120000 });
+  console.log(`WebGPU loss reported: "${(await fellBack.innerText()).replace(/\s+/g, ' ')}"`);
+  await gpuPage.waitForSelector('#prompt', { timeout: 180000 });
+  const gpuHistory = await gpuPage.$$eval('#history td.value', (tds) => tds.map((td) => td.title));
+  assert(gpuHistory.length === 1 && gpuHistory[0].includes('webgpu, then cpu'), `the round's backend is not recorded: ${gpuHistory}`);
+  assert((await gpuPage.getAttribute('#curves', 'data-points')) === '2', 'the WebGPU round did not finish on the CPU');
+  await gpuPage.screenshot({ path: `${artifacts}teach-09-webgpu-fell-back.png` });
+  console.log(`the round finished on the CPU after the WebGPU worker died (${gpuHistory[0]})`);
+  await gpu.close();
   console.log('teaching loop end-to-end test: ok');
 } catch (error) {
   await page.screenshot({ path: `${artifacts}teach-failure.png` }).catch(() => {});
