@@ -158,6 +158,8 @@ try {
   assert(last.step > first.step && last.loss > first.loss, 'the progress and the loss curve did not advance');
   await page.waitForSelector('#prompt', { timeout: 180000 });
   await page.waitForFunction(() => document.querySelector('#curves')?.dataset.points === '2', null, { timeout: 10000 });
+  const notices = await page.$$eval('.notice span', (spans) => spans.map((x) => x.innerText));
+  console.log(`notices after the round: ${JSON.stringify(notices)}`);
   const count = await page.getAttribute('#demo-count', 'data-count');
   assert(count === '1', `the page counts ${count} demonstrations`);
   const history = await page.$$eval('#history tbody tr', (trs) => trs.map((tr) => tr.innerText));
@@ -177,6 +179,20 @@ try {
   await page.waitForFunction(() => document.querySelector('#episode-status')?.innerText.includes('driven by the policy'));
   await shot(page, '05-restored');
   console.log('reload restored the demonstration, the curve, the history and the fine-tuned policy');
+
+  // "New session" asks first; declining keeps everything, accepting clears it all.
+  page.once('dialog', (dialog) => dialog.dismiss());
+  await page.click('#new-session');
+  await sleep(500);
+  assert((await page.getAttribute('#demo-count', 'data-count')) === '1', 'declining the confirmation cleared the session');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.click('#new-session');
+  await page.waitForSelector('#prompt[data-task]:not([data-task=""]) #demo-count[data-count="0"]', { timeout: 60000 });
+  assert((await page.getAttribute('#curves', 'data-points')) === '1', 'a new session keeps the old curve');
+  assert(!(await page.$('#watch-tuned')), 'a new session keeps the fine-tuned policy');
+  await page.reload();
+  await page.waitForSelector('#prompt[data-task]:not([data-task=""]) #demo-count[data-count="0"]', { timeout: 60000 });
+  console.log('a new session cleared the demonstrations, the curve and the policy, also after a reload');
   assert(problems.length === 0, `the page reported problems:\n${problems.join('\n')}`);
 
   // 6. A full storage quota is told in the page (the session's first save fails).
