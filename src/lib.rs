@@ -3,6 +3,7 @@
 //! the web shell and the command-line runner are thin layers over it.
 
 pub mod bench;
+pub mod demo_file;
 pub mod experiment;
 pub mod integrator;
 pub mod policy;

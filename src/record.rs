@@ -49,6 +49,38 @@ pub enum ReplayError {
 }
 
 impl DemonstrationRecord {
+    /// The scripted expert demonstrating `task` from `seed`, as a record of the actions
+    /// it executed. With `noise > 0` each executed action is the expert's perturbed by
+    /// Gaussian noise (seeded by the episode's seed) and clamped to the action range, so
+    /// the record replays exactly; unlike `policy::expert_demonstration`, which keeps
+    /// the expert's clean labels for training, this keeps what happened.
+    pub fn from_expert(task: TaskId, seed: u64, noise: f32, recorded_at_ms: f64) -> DemonstrationRecord {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_da7a);
+        let mut episode = Episode::new(task, seed);
+        let mut actions = Vec::new();
+        while !episode.is_done() {
+            let mut action = task.expert_action(&episode.observation());
+            if noise > 0.0 {
+                for a in action.iter_mut().take(3) {
+                    *a = (*a + noise * crate::policy::standard_normal(&mut rng)).clamp(-1.0, 1.0);
+                }
+            }
+            actions.push(action);
+            episode.step(action);
+        }
+        DemonstrationRecord {
+            task,
+            seed,
+            suite_version: SUITE_VERSION,
+            duration_seconds: actions.len() as f64 * f64::from(crate::sim::CONTROL_DT),
+            actions,
+            success: episode.is_success(),
+            source: Source::ScriptedExpert,
+            recorded_at_ms,
+        }
+    }
+
     /// Replays the actions from the seed and returns the demonstration with its states,
     /// checking that the record is consistent (suite version, length, actions, success).
     pub fn replay(&self) -> Result<Demonstration, ReplayError> {

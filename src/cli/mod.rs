@@ -1,6 +1,7 @@
 //! The native command line: argument parsing and the subcommands' output.
 
 mod bench;
+mod dataset;
 mod experiment;
 mod experts;
 mod policy;
@@ -67,6 +68,10 @@ enum Command {
     Finetune(policy::FinetuneArgs),
     /// Compare task selectors: select, demonstrate, fine-tune, evaluate; curves and plots.
     Experiment(experiment::ExperimentArgs),
+    /// Write scripted-expert demonstrations of every task to a demonstration file.
+    Collect(dataset::CollectArgs),
+    /// Replay every demonstration of a file, as the page's import does.
+    Verify(dataset::VerifyArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -83,5 +88,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Eval(args) => policy::run_eval(args),
         Command::Finetune(args) => policy::run_finetune(args),
         Command::Experiment(args) => experiment::run(args),
+        Command::Collect(args) => dataset::run_collect(args),
+        Command::Verify(args) => dataset::run_verify(args),
     }
 }

@@ -130,7 +130,7 @@ pub fn collect_expert_demonstrations(task: TaskId, first_seed: u64, episodes: us
 }
 
 /// A standard normal draw (Box-Muller), deterministic on every platform.
-fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
+pub fn standard_normal(rng: &mut ChaCha8Rng) -> f32 {
     let u1: f32 = rng.random_range(f32::EPSILON..1.0);
     let u2: f32 = rng.random_range(0.0..1.0);
     (-2.0 * libm::logf(u1)).sqrt() * libm::cosf(std::f32::consts::TAU * u2)

@@ -20,7 +20,7 @@ pub use bc::{
     TrainingProgress, SNAPSHOT_EVERY,
 };
 pub use checkpoint::{Checkpoint, CheckpointError};
-pub use dataset::{collect_expert_demonstrations, expert_demonstration, Dataset, DatasetError, Demonstration};
+pub use dataset::{collect_expert_demonstrations, expert_demonstration, standard_normal, Dataset, DatasetError, Demonstration};
 pub use eval::{evaluate, Actor, Evaluation, Evaluator, TaskSuccess};
 pub use finetuned::FineTunedPolicy;
 pub use network::{NormStats, Policy, PolicyConfig};

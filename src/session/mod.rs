@@ -120,6 +120,8 @@ pub enum ChosenBy {
     Selector,
     /// The visitor picked the task themselves (or asked for another).
     Person,
+    /// It came in a demonstration file.
+    Imported,
 }
 
 /// A demonstrated task and who chose it.
@@ -161,6 +163,9 @@ pub struct Session {
     /// not repeated on every visit).
     #[serde(default)]
     pub backend: Option<BackendDecision>,
+    /// Trained demonstrations deleted from the dataset since (the history keeps them).
+    #[serde(default)]
+    pub deleted: usize,
 }
 
 /// Where rounds train for a backend preference, and why.
@@ -182,15 +187,34 @@ impl Session {
             selection: None,
             declined: Vec::new(),
             backend: None,
+            deleted: 0,
         }
     }
 
-    /// Demonstrations trained on or waiting, in all.
+    /// Demonstrations in the dataset: trained on (and not deleted since) or waiting.
     pub fn demonstrations(&self) -> usize {
-        self.rounds.iter().map(|r| r.picks.len()).sum::<usize>() + self.pending.len()
+        self.trained() + self.pending.len()
     }
 
-    /// Demonstrations per task (trained and pending).
+    /// Demonstrations the last round trained on that are still in the dataset.
+    fn trained(&self) -> usize {
+        self.rounds.iter().map(|r| r.picks.len()).sum::<usize>().saturating_sub(self.deleted)
+    }
+
+    /// A demonstration of `task` left the dataset: a waiting one is dropped from the
+    /// round to come; a trained one stays in the history and the next round goes without
+    /// it.
+    pub fn remove(&mut self, task: TaskId, was_pending: bool) {
+        if was_pending {
+            if let Some(i) = self.pending.iter().rposition(|p| p.task == task) {
+                self.pending.remove(i);
+            }
+        } else {
+            self.deleted += 1;
+        }
+    }
+
+    /// Demonstrations per task in the history (trained and pending; deleted ones too).
     pub fn demonstrations_per_task(&self) -> Vec<usize> {
         let mut counts = vec![0; NUM_TASKS];
         for pick in self.rounds.iter().flat_map(|r| &r.picks).chain(&self.pending) {
@@ -243,12 +267,21 @@ impl Session {
         self.declined.clear();
     }
 
+    /// Undoes [`Session::remove`].
+    pub fn unremove(&mut self, pick: Pick, was_pending: bool) {
+        if was_pending {
+            self.pending.push(pick);
+        } else {
+            self.deleted = self.deleted.saturating_sub(1);
+        }
+    }
+
     /// Brings the session in line with the stored demonstrations (`tasks`, oldest
     /// first) after a reload: a demonstration stored just before the page closed, whose
     /// session was not stored after it, joins the waiting ones (as the selector's pick
     /// if it was the proposal); waiting picks without a stored demonstration go.
     pub fn reconcile(&mut self, tasks: &[TaskId]) {
-        let trained: usize = self.rounds.iter().map(|r| r.picks.len()).sum();
+        let trained = self.trained();
         let waiting = tasks.len().saturating_sub(trained);
         self.pending.truncate(waiting);
         for &task in &tasks[(trained + self.pending.len()).min(tasks.len())..] {
@@ -394,6 +427,27 @@ mod tests {
         );
         session.reconcile(&[TaskId::DoorOpen]);
         assert_eq!(session.pending.len(), 1);
+    }
+
+    #[test]
+    fn deleting_a_demonstration_frees_its_budget_and_the_next_round_goes_without_it() {
+        let mut session = Session::new(1, SessionSettings { batch: 2, budget: 3, ..SessionSettings::default() });
+        session.start(vec![0.0; NUM_TASKS], selection(&[TaskId::DoorOpen, TaskId::Push], &[0.0; NUM_TASKS]));
+        session.record(TaskId::DoorOpen, ChosenBy::Selector);
+        session.record(TaskId::Push, ChosenBy::Selector);
+        session.finish_round(vec![0.5; NUM_TASKS], selection(&[TaskId::Reach], &[0.0; NUM_TASKS]), log());
+        session.record(TaskId::Reach, ChosenBy::Imported);
+        assert_eq!((session.demonstrations(), session.budget_left()), (3, 0));
+        session.remove(TaskId::Push, false);
+        session.remove(TaskId::Reach, true);
+        assert_eq!((session.demonstrations(), session.budget_left()), (1, 2));
+        assert!(session.pending.is_empty());
+        // A reload finds one stored demonstration: the door, trained.
+        session.reconcile(&[TaskId::DoorOpen]);
+        assert!(session.pending.is_empty());
+        session.reconcile(&[TaskId::DoorOpen, TaskId::Reach]);
+        assert_eq!(session.pending.len(), 1);
+        assert_eq!(session.rounds[0].picks.len(), 2, "the history keeps what was deleted");
     }
 
     #[test]

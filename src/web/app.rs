@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use super::panels::{curves_panel, prompt_panel, round_panel, SettingsPanel};
+use super::panels::{curves_panel, dataset_panel, prompt_panel, read_and_import, round_panel, SettingsPanel};
 use super::policy_panel::{fetch_policy_bytes, SuccessTable};
 use super::stage::{Driver, StageHandle, Status};
 use super::studio::{NoticeKind, Phase, StudioHandle};
@@ -81,8 +81,19 @@ pub fn app() -> Html {
         })
     };
 
+    // A demonstration file dropped anywhere on the page is imported.
+    let on_drag_over = Callback::from(|event: DragEvent| event.prevent_default());
+    let on_drop = {
+        let studio = studio.clone();
+        Callback::from(move |event: DragEvent| {
+            event.prevent_default();
+            if let Some(file) = event.data_transfer().and_then(|d| d.files()).and_then(|files| files.get(0)) {
+                read_and_import(&studio, file);
+            }
+        })
+    };
     html! {
-        <div class="app">
+        <div class="app" ondragover={on_drag_over} ondrop={on_drop}>
             <header>
                 <h1>{ "AMF Studio" }</h1>
                 <p class="tagline">{ "Teach a robot arm by demonstration; AMF picks what to show it next" }</p>
@@ -119,6 +130,7 @@ pub fn app() -> Html {
                     }
                     { teach_section(&studio, &s.phase) }
                     { curves_panel(&s) }
+                    { dataset_panel(&studio, &s) }
                     { policy_section(&studio, &s, current_task) }
                     if let Some(session) = &s.session {
                         <SettingsPanel studio={studio.clone()} settings={session.settings.clone()}
@@ -207,6 +219,7 @@ fn status_line(status: Option<&Status>) -> Html {
         Driver::Person => "you",
         Driver::Expert => "the scripted expert",
         Driver::Policy => "the policy",
+        Driver::Replay => "a stored demonstration",
     };
     html! {
         <div class="status-line" id="episode-status">

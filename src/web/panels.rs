@@ -64,6 +64,7 @@ pub fn prompt_panel(studio: &StudioHandle, s: &Studio, phase: &Phase) -> Html {
                         <button id="restart-demo" onclick={restart}>{ "↺ Start over" }</button>
                         <button id="discard-demo" onclick={click(studio, |st| st.discard_attempt())}>{ "Discard" }</button>
                     </div>
+                    if s.autopilot { { autopilot_switch(studio, true) } }
                     { count_line }
                 </section>
             }
@@ -117,6 +118,7 @@ pub fn prompt_panel(studio: &StudioHandle, s: &Studio, phase: &Phase) -> Html {
                             { train_now.clone().unwrap_or_default() }
                         </div>
                         { choose_yourself(studio) }
+                        { autopilot_switch(studio, s.autopilot) }
                     } else {
                         <h2>{ "The budget is spent" }</h2>
                         <p>{ format!("All {} demonstrations are given. Raise the budget in the settings to go on, or start a new session.", session.settings.budget) }</p>
@@ -127,6 +129,21 @@ pub fn prompt_panel(studio: &StudioHandle, s: &Studio, phase: &Phase) -> Html {
                 </section>
             }
         }
+    }
+}
+
+/// The autopilot: the scripted expert demonstrates what the selector asks.
+fn autopilot_switch(studio: &StudioHandle, on: bool) -> Html {
+    let studio = studio.clone();
+    let toggle = Callback::from(move |event: Event| {
+        let input: HtmlInputElement = event.target().unwrap().unchecked_into();
+        studio.set_autopilot(input.checked());
+    });
+    html! {
+        <label class="autopilot">
+            <input type="checkbox" id="autopilot" checked={on} onchange={toggle} />
+            { " Autopilot: the scripted expert demonstrates whatever the selector asks" }
+        </label>
     }
 }
 
@@ -377,4 +394,101 @@ fn backend_title(choice: BackendChoice) -> &'static str {
         BackendChoice::Cpu => "CPU",
         BackendChoice::WebGpu => "WebGPU",
     }
+}
+
+/// The dataset: totals per task, every demonstration (replay, delete with undo), and
+/// the project's file format out (export) and in (import, also by dropping a file).
+pub fn dataset_panel(studio: &StudioHandle, s: &Studio) -> Html {
+    let Some(session) = &s.session else { return html! {} };
+    let mut totals = [0usize; NUM_TASKS];
+    for (_, record) in &s.records {
+        totals[record.task.index()] += 1;
+    }
+    let first_pending = s.records.len().saturating_sub(session.pending.len());
+    let file_input = NodeRef::default();
+    let pick_file = {
+        let file_input = file_input.clone();
+        Callback::from(move |_: MouseEvent| {
+            if let Some(input) = file_input.cast::<HtmlInputElement>() {
+                input.click();
+            }
+        })
+    };
+    let on_file = {
+        let studio = studio.clone();
+        Callback::from(move |event: Event| {
+            let input: HtmlInputElement = event.target().unwrap().unchecked_into();
+            if let Some(file) = input.files().and_then(|files| files.get(0)) {
+                read_and_import(&studio, file);
+            }
+            input.set_value("");
+        })
+    };
+    let busy = matches!(s.phase, Phase::Round(_));
+    html! {
+        <details class="card dataset" id="dataset" data-count={s.records.len().to_string()}>
+            <summary>{ format!("Dataset · {} demonstrations", s.records.len()) }</summary>
+            <p class="totals">
+                { for TaskId::ALL.iter().filter(|t| totals[t.index()] > 0).map(|t| html! {
+                    <span class="chip" data-task={t.name()}>{ format!("{} × {}", t.name(), totals[t.index()]) }</span>
+                }) }
+            </p>
+            if let Some(deleted) = &s.undo {
+                <div class="saved" id="undo-bar">
+                    { format!("Deleted a demonstration of {}.", deleted.record.task.name()) }
+                    <button class="link" id="undo-delete" onclick={click(studio, |st| {
+                        let st = st.clone();
+                        wasm_bindgen_futures::spawn_local(async move { st.undo_delete().await });
+                    })}>{ "Undo" }</button>
+                </div>
+            }
+            <table class="demos">
+                <thead><tr><th>{ "#" }</th><th>{ "task" }</th><th>{ "by" }</th><th>{ "time" }</th><th>{ "recorded" }</th><th></th></tr></thead>
+                <tbody>
+                { for s.records.iter().enumerate().map(|(i, (_, r))| {
+                    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(r.recorded_at_ms));
+                    let when = format!("{} {:02}:{:02}", String::from(date.to_locale_date_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED)), date.get_hours(), date.get_minutes());
+                    let by = match r.source { crate::record::Source::Person => "you", crate::record::Source::ScriptedExpert => "expert" };
+                    html! {
+                        <tr data-index={i.to_string()} class={classes!((i >= first_pending).then_some("waiting"))}
+                            title={if i >= first_pending { "waiting for the next round" } else { "trained on" }}>
+                            <td>{ i + 1 }</td>
+                            <td>{ r.task.name() }{ if r.success { " ✓" } else { "" } }</td>
+                            <td>{ by }</td>
+                            <td class="value">{ format!("{:.1} s", r.actions.len() as f32 * crate::sim::CONTROL_DT) }</td>
+                            <td class="small muted">{ when }</td>
+                            <td class="actions">
+                                <button class="icon replay" title="replay in the scene" onclick={click(studio, move |st| st.replay(i))}>{ "▶" }</button>
+                                <button class="icon delete" title="delete" disabled={busy} onclick={click(studio, move |st| {
+                                    let st = st.clone();
+                                    wasm_bindgen_futures::spawn_local(async move { st.delete(i).await });
+                                })}>{ "🗑" }</button>
+                            </td>
+                        </tr>
+                    }
+                }) }
+                </tbody>
+            </table>
+            <div class="buttons">
+                <button id="export" onclick={click(studio, |st| st.export())} disabled={s.records.is_empty()}>{ "⭳ Export" }</button>
+                <button id="import" onclick={pick_file} disabled={s.importing}>{ if s.importing { "Checking the file…" } else { "⭱ Import" } }</button>
+                <input type="file" accept=".json,application/json" id="import-file" ref={file_input} onchange={on_file} hidden=true />
+            </div>
+            <p class="small muted">{ "Files in AMF Studio's demonstration format; every imported demonstration is replayed and checked first. You can also drop a file on the page." }</p>
+        </details>
+    }
+}
+
+/// Reads a picked or dropped file and imports it.
+pub fn read_and_import(studio: &StudioHandle, file: web_sys::File) {
+    let studio = studio.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        if file.size() > crate::demo_file::MAX_FILE_BYTES as f64 {
+            return studio.refuse_import(format!("the file is {:.0} MB; files over {} MB are refused", file.size() / 1e6, crate::demo_file::MAX_FILE_BYTES / 1_000_000));
+        }
+        match wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await {
+            Ok(buffer) => studio.import(js_sys::Uint8Array::new(&buffer).to_vec()),
+            Err(_) => studio.refuse_import("the file could not be read".into()),
+        }
+    });
 }

@@ -27,6 +27,8 @@ pub enum Driver {
     Expert,
     /// A policy (the pre-trained or the fine-tuned one).
     Policy,
+    /// A stored demonstration's actions, played back.
+    Replay,
 }
 
 /// How a demonstration ended.
@@ -42,6 +44,7 @@ pub enum DemonstrationEnd {
 struct Recording {
     actions: Vec<Action>,
     started_ms: f64,
+    source: Source,
 }
 
 /// What the page shows about the episode; emitted only when it changes.
@@ -79,6 +82,8 @@ pub struct Stage {
     drag: Option<Drag>,
     policy: Option<Rc<dyn Actor>>,
     recording: Option<Recording>,
+    /// What is left of a replayed demonstration.
+    replaying: std::collections::VecDeque<Action>,
     on_demonstration: Callback<DemonstrationEnd>,
     /// Simulated time not yet stepped, in seconds.
     backlog: f64,
@@ -129,6 +134,7 @@ impl StageHandle {
             drag: None,
             policy: None,
             recording: None,
+            replaying: Default::default(),
             on_demonstration,
             backlog: 0.0,
             last_frame_ms: None,
@@ -169,14 +175,23 @@ impl StageHandle {
         stage.restart(task, seed, Driver::Policy);
     }
 
-    /// A fresh episode of `task` from `seed` in which the person's actions are recorded;
-    /// its end is reported once, through `on_demonstration`.
-    pub fn start_demonstration(&self, task: TaskId, seed: u64) {
+    /// A fresh episode of `task` from `seed` in which the person's actions (or the
+    /// scripted expert's, for the autopilot) are recorded; its end is reported once,
+    /// through `on_demonstration`.
+    pub fn start_demonstration(&self, task: TaskId, seed: u64, by_expert: bool) {
         let mut stage = self.stage.borrow_mut();
-        stage.restart(task, seed, Driver::Person);
-        stage.recording = Some(Recording { actions: Vec::new(), started_ms: js_sys::Date::now() });
+        stage.restart(task, seed, if by_expert { Driver::Expert } else { Driver::Person });
+        let source = if by_expert { Source::ScriptedExpert } else { Source::Person };
+        stage.recording = Some(Recording { actions: Vec::new(), started_ms: js_sys::Date::now(), source });
         // Keys now steer the gripper, not the button that started the demonstration.
         let _ = stage.canvas.focus();
+    }
+
+    /// Plays a stored demonstration back from its seed.
+    pub fn replay(&self, record: &DemonstrationRecord) {
+        let mut stage = self.stage.borrow_mut();
+        stage.restart(record.task, record.seed, Driver::Replay);
+        stage.replaying = record.actions.iter().copied().collect();
     }
 
     /// Stops recording without reporting (the person discarded the attempt).
@@ -198,12 +213,17 @@ impl Stage {
         self.driver = driver;
         self.backlog = 0.0;
         self.recording = None;
+        self.replaying.clear();
     }
 
     /// The person acts: the expert (if it was driving) hands over where the arm is.
     fn take_over(&mut self, change: impl FnOnce(&mut Teleop)) {
         if self.driver != Driver::Person {
             self.driver = Driver::Person;
+            // A person who takes over from the autopilot makes it their demonstration.
+            if let Some(recording) = &mut self.recording {
+                recording.source = Source::Person;
+            }
             let gripping = self.episode.observation().opening() < 0.04;
             self.teleop = Teleop { desired: self.episode.tcp_target(), gripping };
         }
@@ -227,6 +247,11 @@ impl Stage {
                     None => [0.0, 0.0, 0.0, -1.0],
                 },
                 Driver::Person => self.teleop.action(self.episode.tcp_target()),
+                // Played back; then the arm holds still with its last grip.
+                Driver::Replay => {
+                    let hold = [0.0, 0.0, 0.0, if self.gripping { 1.0 } else { -1.0 }];
+                    self.replaying.pop_front().unwrap_or(hold)
+                }
             };
             self.episode.step(action);
             self.gripping = action[3] > 0.0;
@@ -283,7 +308,7 @@ impl Stage {
             suite_version: SUITE_VERSION,
             actions: recording.actions,
             success: true,
-            source: Source::Person,
+            source: recording.source,
             duration_seconds: (now - recording.started_ms) / 1000.0,
             recorded_at_ms: now,
         }));
@@ -355,6 +380,7 @@ impl Stage {
         set("data-desired-z", format!("{:.4}", self.teleop.desired.z));
         set("data-gripping", self.teleop.gripping.to_string());
         set("data-recording", self.recording.is_some().to_string());
+        set("data-driver", format!("{:?}", self.driver).to_lowercase());
         set("data-success", self.episode.is_success().to_string());
         set("data-frames", self.frames.to_string());
         set("data-draws", self.draws.to_string());

@@ -17,7 +17,7 @@ use crate::record::DemonstrationRecord;
 use crate::session::chart::learning_curves_svg;
 use crate::session::round::{RoundEvent, RoundJob};
 use crate::policy::PortableSnapshot;
-use crate::session::{BackendChoice, BackendDecision, ChosenBy, RoundLog, Session, SessionSettings};
+use crate::session::{BackendChoice, BackendDecision, ChosenBy, Pick, RoundLog, Session, SessionSettings};
 use crate::tasks::TaskId;
 
 /// Name of the fine-tuned policy in storage.
@@ -83,6 +83,12 @@ pub struct Studio {
     pub curve_svg: String,
     /// The last saved demonstration, while it may still be discarded.
     pub just_saved: Option<usize>,
+    /// The scripted expert demonstrates whatever the selector asks.
+    pub autopilot: bool,
+    /// The demonstration deleted last, while it may be restored.
+    pub undo: Option<Deleted>,
+    /// An import under way (the worker replays the file).
+    pub importing: bool,
     pub stage: Option<StageHandle>,
     storage: Option<Rc<Storage>>,
     prior_bytes: Option<Rc<Vec<u8>>>,
@@ -101,6 +107,14 @@ pub struct Studio {
     last_snapshot: Option<PortableSnapshot>,
     /// Whether the round under way fell back from WebGPU to the CPU.
     fell_back: bool,
+}
+
+/// A deleted demonstration, kept for "Undo".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deleted {
+    pub record: DemonstrationRecord,
+    pub was_pending: bool,
+    pub chosen_by: ChosenBy,
 }
 
 /// Which worker trains.
@@ -178,6 +192,9 @@ impl StudioHandle {
             tuned: None,
             curve_svg: String::new(),
             just_saved: None,
+            autopilot: false,
+            undo: None,
+            importing: false,
             stage: None,
             storage: None,
             prior_bytes: None,
@@ -417,6 +434,14 @@ impl StudioHandle {
                 let handle = self.clone();
                 spawn_local(async move { handle.round_done(result).await });
             }
+            FromWorker::Imported { accepted, rejected } => {
+                let handle = self.clone();
+                spawn_local(async move { handle.imported(accepted, rejected).await });
+            }
+            FromWorker::ImportFailed(message) => {
+                self.update(|s| s.importing = false);
+                self.notify(NoticeKind::Error, format!("The file was not imported: {message}. Your dataset is unchanged."));
+            }
             FromWorker::Failed(message) => {
                 self.update(|s| {
                     s.phase = Phase::Idle;
@@ -629,6 +654,7 @@ impl StudioHandle {
             }
         }
         self.save_session();
+        self.autopilot_next();
     }
 
     /// Starts a demonstration of `task` (a fresh random instance).
@@ -642,8 +668,9 @@ impl StudioHandle {
             true
         });
         if ok {
-            if let Some(stage) = &self.borrow().stage {
-                stage.start_demonstration(task, random_seed());
+            let s = self.borrow();
+            if let Some(stage) = &s.stage {
+                stage.start_demonstration(task, random_seed(), s.autopilot);
             }
         }
     }
@@ -693,6 +720,147 @@ impl StudioHandle {
         self.save_session();
         let due = self.borrow().session.as_ref().is_some_and(|x| x.round_due());
         if due {
+            self.train();
+        } else {
+            self.autopilot_next();
+        }
+    }
+
+    /// Switches the autopilot; switched on while idle, it starts at once.
+    pub fn set_autopilot(&self, on: bool) {
+        self.update(|s| s.autopilot = on);
+        self.autopilot_next();
+    }
+
+    /// With the autopilot on and nothing under way, the expert demonstrates the
+    /// proposal (after a moment, so the page shows what was asked).
+    fn autopilot_next(&self) {
+        let handle = self.clone();
+        gloo::timers::callback::Timeout::new(700, move || {
+            let task = {
+                let s = handle.borrow();
+                let idle = matches!(s.phase, Phase::Idle | Phase::TimeUp { .. });
+                if !(s.autopilot && idle) {
+                    return;
+                }
+                s.session.as_ref().and_then(|x| x.proposal())
+            };
+            match task {
+                Some(task) => handle.demonstrate(task, ChosenBy::Selector),
+                None => handle.update(|s| s.autopilot = false),
+            }
+        })
+        .forget();
+    }
+
+    /// Plays a stored demonstration back in the scene.
+    pub fn replay(&self, index: usize) {
+        let s = self.borrow();
+        if let (Some((_, record)), Some(stage)) = (s.records.get(index), &s.stage) {
+            stage.replay(record);
+        }
+    }
+
+    /// Deletes a demonstration from the dataset (and storage); "Undo" restores it.
+    pub async fn delete(&self, index: usize) {
+        let removed = self.update(|s| {
+            if index >= s.records.len() || matches!(s.phase, Phase::Round(_)) {
+                return None;
+            }
+            let session = s.session.as_mut()?;
+            // The waiting demonstrations are the newest records.
+            let first_pending = s.records.len().saturating_sub(session.pending.len());
+            let was_pending = index >= first_pending;
+            let (key, record) = s.records.remove(index);
+            let chosen_by = if was_pending {
+                session.pending.remove(index - first_pending).chosen_by
+            } else {
+                session.remove(record.task, false);
+                ChosenBy::Person
+            };
+            s.just_saved = None;
+            s.undo = Some(Deleted { record, was_pending, chosen_by });
+            Some(key)
+        });
+        if let (Some(Some(key)), Some(storage)) = (removed, self.borrow().storage.clone()) {
+            if let Err(error) = storage.delete_demonstration(key).await {
+                self.notify(NoticeKind::Error, format!("The demonstration could not be removed from storage: {error}"));
+            }
+        }
+        self.save_session();
+    }
+
+    /// Restores the demonstration deleted last.
+    pub async fn undo_delete(&self) {
+        let Some(deleted) = self.update(|s| s.undo.take()) else { return };
+        let key = match self.borrow().storage.clone() {
+            Some(storage) => storage.add_demonstration(&deleted.record).await.ok(),
+            None => None,
+        };
+        self.update(|s| {
+            let Some(session) = s.session.as_mut() else { return };
+            let pick = Pick { task: deleted.record.task, chosen_by: deleted.chosen_by };
+            session.unremove(pick, deleted.was_pending);
+            // Waiting demonstrations are the newest; a trained one goes before them.
+            let at = if deleted.was_pending { s.records.len() } else { s.records.len() - session.pending.len() };
+            s.records.insert(at, (key, deleted.record));
+        });
+        self.save_session();
+    }
+
+    /// The dataset as the project's demonstration file, offered as a download.
+    pub fn export(&self) {
+        let s = self.borrow();
+        let records: Vec<DemonstrationRecord> = s.records.iter().map(|(_, r)| r.clone()).collect();
+        let settings = s.session.as_ref().map(|x| x.settings.clone());
+        let json = crate::demo_file::DemonstrationFile::new(&records, settings, true).to_json();
+        drop(s);
+        if let Err(error) = super::download("amf-studio-demonstrations.json", "application/json", &json) {
+            self.notify(NoticeKind::Error, format!("The file could not be offered for download: {error}"));
+        }
+    }
+
+    /// Imports a demonstration file's bytes: the worker replays every demonstration;
+    /// those that pass join the dataset (see `imported`).
+    pub fn import(&self, bytes: Vec<u8>) {
+        let existing: Vec<DemonstrationRecord> = self.borrow().records.iter().map(|(_, r)| r.clone()).collect();
+        if self.borrow().cpu_worker.is_none() && !self.spawn(Engine::Cpu) {
+            return;
+        }
+        self.update(|s| s.importing = true);
+        self.send_or_fail(Engine::Cpu, &ToWorker::Import { bytes, existing });
+    }
+
+    /// An import refused before it reached the worker.
+    pub fn refuse_import(&self, why: String) {
+        self.notify(NoticeKind::Error, format!("The file was not imported: {why}. Your dataset is unchanged."));
+    }
+
+    async fn imported(&self, accepted: Vec<DemonstrationRecord>, rejected: Vec<String>) {
+        let storage = self.borrow().storage.clone();
+        let mut added = 0;
+        for record in accepted {
+            let key = match &storage {
+                Some(storage) => storage.add_demonstration(&record).await.ok(),
+                None => None,
+            };
+            self.update(|s| {
+                if let Some(session) = s.session.as_mut() {
+                    session.record(record.task, ChosenBy::Imported);
+                }
+                s.records.push((key, record));
+            });
+            added += 1;
+        }
+        self.update(|s| s.importing = false);
+        let mut text = format!("Imported {added} demonstration{}.", if added == 1 { "" } else { "s" });
+        if !rejected.is_empty() {
+            text += &format!(" {} left out: {}", rejected.len(), rejected.join("; "));
+        }
+        self.notify(if rejected.is_empty() { NoticeKind::Info } else { NoticeKind::Error }, text);
+        self.save_session();
+        // Retrain on everything now in the dataset (the curves follow).
+        if added > 0 && matches!(self.borrow().phase, Phase::Idle) {
             self.train();
         }
     }

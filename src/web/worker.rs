@@ -21,6 +21,7 @@ use web_sys::{Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, ErrorEvent, Mes
 use yew::Callback;
 
 use crate::policy::{Checkpoint, Policy, PolicyConfig};
+use crate::record::DemonstrationRecord;
 use crate::select::Selection;
 use crate::session::round::{run_round, RoundEvent, RoundJob};
 use crate::session::BackendChoice;
@@ -48,6 +49,13 @@ pub enum ToWorker {
     /// Run a round (or, without records, the session's start) where `Choose` decided
     /// (the CPU if it was never asked).
     Run(RoundJob),
+    /// Read a demonstration file and replay each of its demonstrations (duplicates of
+    /// `existing` are skipped); answered by `Imported` or `ImportFailed`.
+    Import {
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+        existing: Vec<DemonstrationRecord>,
+    },
 }
 
 /// Worker to page.
@@ -62,6 +70,11 @@ pub enum FromWorker {
     Done(RoundResult),
     /// The job failed with this message; the worker stays usable.
     Failed(String),
+    /// The demonstrations of an imported file that replayed and match, and one line per
+    /// demonstration left out.
+    Imported { accepted: Vec<DemonstrationRecord>, rejected: Vec<String> },
+    /// The file as a whole could not be read.
+    ImportFailed(String),
 }
 
 /// A finished round, as it crosses to the page.
@@ -250,6 +263,16 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
                 let choice = choose(&state, preference).await;
                 post(&scope, &FromWorker::Chosen(choice));
             });
+        }
+        ToWorker::Import { bytes, existing } => {
+            let reply = match crate::demo_file::parse(&bytes) {
+                Ok(file) => {
+                    let report = crate::demo_file::verify(&file, &existing);
+                    FromWorker::Imported { rejected: report.rejection_lines(), accepted: report.accepted }
+                }
+                Err(error) => FromWorker::ImportFailed(error.to_string()),
+            };
+            post(scope, &reply);
         }
         ToWorker::Run(job) => {
             let (scope, state) = (scope.clone(), state.clone());
