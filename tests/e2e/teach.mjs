@@ -180,6 +180,16 @@ try {
   await shot(page, '05-restored');
   console.log('reload restored the demonstration, the curve, the history and the fine-tuned policy');
 
+  // Export the dataset (the project's file format) before clearing the session.
+  await page.click('#dataset summary');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+  const exportedPath = `${artifacts}teach-export.json`;
+  await download.saveAs(exportedPath);
+  const exported = JSON.parse(fs.readFileSync(exportedPath, 'utf8'));
+  assert(exported.format === 'amf-studio/demonstrations' && exported.demonstrations.length === 1, 'the export is not one demonstration in our format');
+  assert(exported.demonstrations[0].states.length === exported.demonstrations[0].actions.length, 'the export has no states');
+  await page.click('#dataset summary');
+
   // "New session" asks first; declining keeps everything, accepting clears it all.
   page.once('dialog', (dialog) => dialog.dismiss());
   await page.click('#new-session');
@@ -193,9 +203,42 @@ try {
   await page.reload();
   await page.waitForSelector('#prompt[data-task]:not([data-task=""]) #demo-count[data-count="0"]', { timeout: 60000 });
   console.log('a new session cleared the demonstrations, the curve and the policy, also after a reload');
+
+  // 6. Import the exported file: the demonstration comes back, a round retrains, the
+  // curve gains its point, and a replay of it succeeds in the scene.
+  await page.click('#dataset summary');
+  await page.setInputFiles('#import-file', exportedPath);
+  await page.waitForSelector('text=Imported 1 demonstration', { timeout: 60000 });
+  await page.waitForFunction(() => document.querySelector('#curves')?.dataset.points === '2', null, { timeout: 180000 });
+  assert((await page.getAttribute('#dataset', 'data-count')) === '1', 'the import did not add the demonstration');
+  await page.click('#dataset tr[data-index="0"] .replay');
+  await page.waitForFunction(() => document.querySelector('#scene').dataset.driver === 'replay');
+  await page.waitForFunction(() => document.querySelector('#scene').dataset.success === 'true', null, { timeout: 30000 });
+  await shot(page, '06-imported-replayed');
+  console.log('the exported file imported into a new session: retrained (curve of 2 points), and its replay succeeds');
+
+  // 7. A tampered file (one action changed) is rejected for that demonstration, by index
+  // and reason, and the dataset stays as it was.
+  const tampered = JSON.parse(fs.readFileSync(exportedPath, 'utf8'));
+  tampered.demonstrations[0].actions[20][0] = tampered.demonstrations[0].actions[20][0] > 0 ? -0.9 : 0.9;
+  const tamperedPath = `${artifacts}teach-tampered.json`;
+  fs.writeFileSync(tamperedPath, JSON.stringify(tampered));
+  await page.setInputFiles('#import-file', tamperedPath);
+  const rejection = await page.waitForSelector('.notice.bad >> text=left out', { timeout: 60000 });
+  const rejectionText = await rejection.innerText();
+  assert(/demonstration 0 \(\w+\): .*(differs from the replay|replay fails)/.test(rejectionText), `unclear rejection: ${rejectionText}`);
+  assert((await page.getAttribute('#dataset', 'data-count')) === '1', 'the tampered demonstration was added');
+  // A file of a newer format is refused whole.
+  const newer = { ...JSON.parse(fs.readFileSync(exportedPath, 'utf8')), version: 99 };
+  const newerPath = `${artifacts}teach-newer.json`;
+  fs.writeFileSync(newerPath, JSON.stringify(newer));
+  await page.setInputFiles('#import-file', newerPath);
+  const refused = await page.waitForSelector('.notice.bad >> text=newer AMF Studio', { timeout: 60000 });
+  console.log(`tampered file: "${rejectionText.replace(/\s+/g, ' ').slice(0, 160)}"; newer file: "${(await refused.innerText()).slice(0, 120)}"`);
+  await shot(page, '07-import-errors');
   assert(problems.length === 0, `the page reported problems:\n${problems.join('\n')}`);
 
-  // 6. A full storage quota is told in the page (the session's first save fails).
+  // 8. A full storage quota is told in the page (the session's first save fails).
   const full = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await full.addInitScript(() => {
     const refuse = function () { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };
@@ -209,10 +252,10 @@ try {
   assert(/storage is full/.test(quotaText), `unclear message for a full quota: ${quotaText}`);
   await fullPage.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
   console.log(`full quota reported: "${quotaText.replace(/\s+/g, ' ').slice(0, 120)}…", and the page still works`);
-  await fullPage.screenshot({ path: `${artifacts}teach-06-quota.png` });
+  await fullPage.screenshot({ path: `${artifacts}teach-08-quota.png` });
   await full.close();
 
-  // 7. A training worker that cannot start is told in the page, which gives up after
+  // 9. A training worker that cannot start is told in the page, which gives up after
   // two tries instead of looping.
   const broken = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await broken.addInitScript(() => {
@@ -224,9 +267,9 @@ try {
   await brokenPage.waitForSelector('text=Training is unavailable', { timeout: 60000 });
   await brokenPage.waitForSelector('#not-started #retry-start');
   console.log(`failed worker reported: "${(await brokenPage.innerText('.notice.bad >> nth=-1')).slice(0, 140)}…"`);
-  await brokenPage.screenshot({ path: `${artifacts}teach-07-worker-failed.png` });
+  await brokenPage.screenshot({ path: `${artifacts}teach-09-worker-failed.png` });
   await broken.close();
-  // 8. WebGPU: a round chosen to train there (SwiftShader here) whose worker dies
+  // 10. WebGPU: a round chosen to train there (SwiftShader here) whose worker dies
   // mid-round (a GPU call throws inside the wasm, as a lost device does) goes on on the
   // CPU from its last snapshot, and the page says so.
   const gpu = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -251,7 +294,7 @@ try {
   const worker = await gpuWorker;
   await gpuPage.waitForSelector('text=Fine-tuning runs on WebGPU', { timeout: 180000 });
   await gpuPage.waitForFunction(() => Number(document.querySelector('#round')?.dataset.step ?? 0) >= 27, null, { timeout: 300000 });
-  await gpuPage.screenshot({ path: `${artifacts}teach-08-webgpu-training.png` });
+  await gpuPage.screenshot({ path: `${artifacts}teach-10-webgpu-training.png` });
   await worker.evaluate(() => { GPUQueue.prototype.submit = function () { throw new Error('GPU device lost (provoked by the test)'); }; });
   const fellBack = await gpuPage.waitForSelector('text=training goes on on the CPU', { timeout: 120000 });
   console.log(`WebGPU loss reported: "${(await fellBack.innerText()).replace(/\s+/g, ' ')}"`);
@@ -259,7 +302,7 @@ try {
   const gpuHistory = await gpuPage.$$eval('#history td.value', (tds) => tds.map((td) => td.title));
   assert(gpuHistory.length === 1 && gpuHistory[0].includes('webgpu, then cpu'), `the round's backend is not recorded: ${gpuHistory}`);
   assert((await gpuPage.getAttribute('#curves', 'data-points')) === '2', 'the WebGPU round did not finish on the CPU');
-  await gpuPage.screenshot({ path: `${artifacts}teach-09-webgpu-fell-back.png` });
+  await gpuPage.screenshot({ path: `${artifacts}teach-11-webgpu-fell-back.png` });
   console.log(`the round finished on the CPU after the WebGPU worker died (${gpuHistory[0]})`);
   await gpu.close();
   console.log('teaching loop end-to-end test: ok');
