@@ -83,6 +83,19 @@ pub fn run(
     prior_assessment: &Assessment,
     settings: &TabletopSettings,
 ) -> Result<Run, RunError> {
+    run_reporting(selector, seed, prior, prior_assessment, settings, &mut |_, _| {})
+}
+
+/// [`run`], telling `on_round` each round's choice and the evaluation after it (the
+/// page's live comparison draws its curves from these).
+pub fn run_reporting(
+    selector: SelectorKind,
+    seed: u64,
+    prior: &Policy,
+    prior_assessment: &Assessment,
+    settings: &TabletopSettings,
+    on_round: &mut dyn FnMut(&RoundRecord, &CurvePoint),
+) -> Result<Run, RunError> {
     let mu = &settings.target_weights;
     let mut pretraining = vec![0; NUM_TASKS];
     for task in PRETRAIN_TASKS {
@@ -132,6 +145,9 @@ pub fn run(
         let assessment = assess(&policy, settings.eval_episodes);
         visited = assessment.visited;
         curve.push(point(demonstrations.len(), assessment.per_task));
+        if let (Some(choice), Some(evaluated)) = (rounds.last(), curve.last()) {
+            on_round(choice, evaluated);
+        }
         tuned = Some(policy);
         round += 1;
     }

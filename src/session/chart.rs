@@ -68,6 +68,45 @@ pub fn learning_curves_svg(curve: &[CurvePoint], shown: &[bool], x_max: usize, s
     Ok(svg)
 }
 
+/// Colours of the compared selectors' lines (AMF first).
+pub const SELECTOR_COLOURS: [(u8, u8, u8); 2] = [(0, 114, 178), (213, 94, 0)];
+
+/// Mean success against demonstrations for several runs side by side (the page's live
+/// comparison), one thick line each in [`SELECTOR_COLOURS`].
+pub fn comparison_svg(runs: &[&[CurvePoint]], x_max: usize, size: (u32, u32)) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(44)
+            .build_cartesian_2d(0.0..x_max.max(1) as f64, 0.0..1.0)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc("demonstrations")
+            .y_desc("mean success")
+            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .light_line_style(RGBColor(240, 242, 246))
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 13))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for (i, curve) in runs.iter().enumerate() {
+            let (r, g, b) = SELECTOR_COLOURS[i % SELECTOR_COLOURS.len()];
+            let colour = RGBColor(r, g, b);
+            let points: Vec<(f64, f64)> = curve.iter().map(|p| (p.demonstrations as f64, p.mean_success)).collect();
+            chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(3))).map_err(|e| e.to_string())?;
+            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled()))).map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +125,13 @@ mod tests {
         // Three points for the mean and three for the one task shown.
         assert_eq!(svg.matches("<circle").count(), 6);
         assert!(svg.contains("100%"), "the y axis is in percent");
+    }
+
+    #[test]
+    fn the_comparison_draws_each_run() {
+        let (a, b) = ([point(0, 0.5), point(5, 0.8)], [point(0, 0.5), point(5, 0.6), point(10, 0.7)]);
+        let svg = comparison_svg(&[&a, &b], 20, (480, 300)).unwrap();
+        assert_eq!(svg.matches("<circle").count(), 5);
+        assert!(svg.contains("mean success"));
     }
 }

@@ -9,7 +9,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{HtmlCanvasElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use super::panels::{curves_panel, dataset_panel, prompt_panel, read_and_import, round_panel, SettingsPanel};
+use super::panels::{comparison_panel, curves_panel, dataset_panel, prompt_panel, read_and_import, round_panel, SettingsPanel};
 use super::policy_panel::{fetch_policy_bytes, SuccessTable};
 use super::stage::{Driver, StageHandle, Status};
 use super::studio::{NoticeKind, Phase, StudioHandle};
@@ -131,6 +131,7 @@ pub fn app() -> Html {
                     { teach_section(&studio, &s.phase) }
                     { curves_panel(&s) }
                     { dataset_panel(&studio, &s) }
+                    { comparison_panel(&studio, &s) }
                     { policy_section(&studio, &s, current_task) }
                     if let Some(session) = &s.session {
                         <SettingsPanel studio={studio.clone()} settings={session.settings.clone()}

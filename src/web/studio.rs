@@ -17,6 +17,8 @@ use crate::record::DemonstrationRecord;
 use crate::session::chart::learning_curves_svg;
 use crate::session::round::{RoundEvent, RoundJob};
 use crate::policy::PortableSnapshot;
+use crate::experiment::CurvePoint;
+use crate::select::SelectorKind;
 use crate::session::{BackendChoice, BackendDecision, ChosenBy, Pick, RoundLog, Session, SessionSettings};
 use crate::tasks::TaskId;
 
@@ -89,6 +91,8 @@ pub struct Studio {
     pub undo: Option<Deleted>,
     /// An import under way (the worker replays the file).
     pub importing: bool,
+    /// The live comparison of AMF with uniform, if one was started.
+    pub comparison: Option<Comparison>,
     pub stage: Option<StageHandle>,
     storage: Option<Rc<Storage>>,
     prior_bytes: Option<Rc<Vec<u8>>>,
@@ -108,6 +112,28 @@ pub struct Studio {
     /// Whether the round under way fell back from WebGPU to the CPU.
     fell_back: bool,
 }
+
+/// Two autopilot runs side by side, one worker each, with the same seed and settings.
+pub struct Comparison {
+    pub selectors: [SelectorKind; 2],
+    pub budget: usize,
+    pub curves: [Vec<CurvePoint>; 2],
+    /// Per run, the tasks asked for in each round.
+    pub picks: [Vec<Vec<usize>>; 2],
+    /// Seconds each run took, once done.
+    pub seconds: [Option<f64>; 2],
+    pub svg: String,
+    workers: Vec<TrainingWorker>,
+}
+
+impl Comparison {
+    pub fn running(&self) -> bool {
+        self.seconds.iter().any(Option::is_none)
+    }
+}
+
+/// The comparison's seed: fixed, so the page's runs are the runner's `--seeds` run 1.
+const COMPARISON_SEED: u64 = 1;
 
 /// A deleted demonstration, kept for "Undo".
 #[derive(Clone, Debug, PartialEq)]
@@ -195,6 +221,7 @@ impl StudioHandle {
             autopilot: false,
             undo: None,
             importing: false,
+            comparison: None,
             stage: None,
             storage: None,
             prior_bytes: None,
@@ -438,6 +465,8 @@ impl StudioHandle {
                 let handle = self.clone();
                 spawn_local(async move { handle.imported(accepted, rejected).await });
             }
+            // Comparison runs have workers of their own.
+            FromWorker::Compared { .. } | FromWorker::CompareDone { .. } => {}
             FromWorker::ImportFailed(message) => {
                 self.update(|s| s.importing = false);
                 self.notify(NoticeKind::Error, format!("The file was not imported: {message}. Your dataset is unchanged."));
@@ -829,6 +858,87 @@ impl StudioHandle {
         }
         self.update(|s| s.importing = true);
         self.send_or_fail(Engine::Cpu, &ToWorker::Import { bytes, existing });
+    }
+
+    /// Starts the live comparison: AMF and uniform, each in its own worker, the
+    /// scripted expert demonstrating what each asks, 20 demonstrations in rounds of 5.
+    pub fn start_comparison(&self) {
+        let (bytes, weights) = {
+            let s = self.borrow();
+            (s.prior_bytes.clone(), s.session.as_ref().map(|x| x.settings.target_weights.clone()))
+        };
+        let Some(bytes) = bytes else { return };
+        let selectors = [SelectorKind::Amf, SelectorKind::Uniform];
+        let mut settings = crate::experiment::tabletop::TabletopSettings { budget: 20, batch: 5, ..Default::default() };
+        if let Some(weights) = weights {
+            settings.target_weights = weights;
+        }
+        let mut workers = Vec::new();
+        for (side, selector) in selectors.into_iter().enumerate() {
+            let on_message = {
+                let handle = self.clone();
+                Callback::from(move |message| handle.comparison_message(side, message))
+            };
+            let on_error = {
+                let handle = self.clone();
+                Callback::from(move |message: String| {
+                    handle.update(|s| s.comparison = None);
+                    handle.notify(NoticeKind::Error, format!("The comparison stopped: its worker failed ({message})."));
+                })
+            };
+            let started = TrainingWorker::spawn(on_message, on_error).and_then(|worker| {
+                worker.send(&ToWorker::Prior { bytes: bytes.as_ref().clone() })?;
+                worker.send(&ToWorker::Compare { selector, seed: COMPARISON_SEED, settings: settings.clone() })?;
+                Ok(worker)
+            });
+            match started {
+                Ok(worker) => workers.push(worker),
+                Err(error) => return self.notify(NoticeKind::Error, format!("The comparison could not start: {error}")),
+            }
+        }
+        self.update(|s| {
+            s.comparison = Some(Comparison {
+                selectors,
+                budget: settings.budget,
+                curves: Default::default(),
+                picks: Default::default(),
+                seconds: [None, None],
+                svg: String::new(),
+                workers,
+            });
+        });
+    }
+
+    /// Stops the comparison (its workers are terminated) and clears it.
+    pub fn stop_comparison(&self) {
+        self.update(|s| s.comparison = None);
+    }
+
+    fn comparison_message(&self, side: usize, message: FromWorker) {
+        match message {
+            FromWorker::Compared { point, picks } => self.update(|s| {
+                let Some(c) = s.comparison.as_mut() else { return };
+                c.curves[side].push(point);
+                if !picks.is_empty() {
+                    c.picks[side].push(picks);
+                }
+                let runs: Vec<&[CurvePoint]> = c.curves.iter().map(|v| v.as_slice()).collect();
+                c.svg = crate::session::chart::comparison_svg(&runs, c.budget, (460, 260)).unwrap_or_default();
+            }),
+            FromWorker::CompareDone { seconds } => self.update(|s| {
+                if let Some(c) = s.comparison.as_mut() {
+                    c.seconds[side] = Some(seconds);
+                    if !c.running() {
+                        c.workers.clear();
+                    }
+                }
+            }),
+            FromWorker::Failed(message) => {
+                self.update(|s| s.comparison = None);
+                self.notify(NoticeKind::Error, format!("The comparison failed: {message}."));
+            }
+            _ => {}
+        }
     }
 
     /// An import refused before it reached the worker.

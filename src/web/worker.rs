@@ -21,7 +21,10 @@ use web_sys::{Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, ErrorEvent, Mes
 use yew::Callback;
 
 use crate::policy::{Checkpoint, Policy, PolicyConfig};
+use crate::experiment::tabletop::TabletopSettings;
+use crate::experiment::CurvePoint;
 use crate::record::DemonstrationRecord;
+use crate::select::SelectorKind;
 use crate::select::Selection;
 use crate::session::round::{run_round, RoundEvent, RoundJob};
 use crate::session::BackendChoice;
@@ -56,6 +59,9 @@ pub enum ToWorker {
         bytes: Vec<u8>,
         existing: Vec<DemonstrationRecord>,
     },
+    /// A whole autopilot run of one selector (the scripted expert demonstrates what it
+    /// asks), reported round by round: one side of the live comparison.
+    Compare { selector: SelectorKind, seed: u64, settings: TabletopSettings },
 }
 
 /// Worker to page.
@@ -75,6 +81,11 @@ pub enum FromWorker {
     Imported { accepted: Vec<DemonstrationRecord>, rejected: Vec<String> },
     /// The file as a whole could not be read.
     ImportFailed(String),
+    /// A comparison run's evaluation: the pre-trained policy's (no picks), then one per
+    /// round with the tasks the selector asked for.
+    Compared { point: CurvePoint, picks: Vec<usize> },
+    /// The comparison run is over.
+    CompareDone { seconds: f64 },
 }
 
 /// A finished round, as it crosses to the page.
@@ -273,6 +284,27 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
                 Err(error) => FromWorker::ImportFailed(error.to_string()),
             };
             post(scope, &reply);
+        }
+        ToWorker::Compare { selector, seed, settings } => {
+            let Some((prior, _)) = state.borrow().prior.clone() else {
+                return post(scope, &FromWorker::Failed("the worker has no pre-trained policy yet".into()));
+            };
+            let started = super::seconds_now();
+            let assessment = crate::experiment::tabletop::assess(&prior, settings.eval_episodes);
+            let start = CurvePoint {
+                demonstrations: 0,
+                mean_success: crate::experiment::weighted_mean(&assessment.per_task, &settings.target_weights),
+                per_task: assessment.per_task.clone(),
+                mean_error: None,
+            };
+            post(scope, &FromWorker::Compared { point: start, picks: vec![] });
+            let outcome = crate::experiment::tabletop::run_reporting(selector, seed, &prior, &assessment, &settings, &mut |round, point| {
+                post(scope, &FromWorker::Compared { point: point.clone(), picks: round.picks.clone() });
+            });
+            post(scope, &match outcome {
+                Ok(_) => FromWorker::CompareDone { seconds: super::seconds_now() - started },
+                Err(error) => FromWorker::Failed(error.to_string()),
+            });
         }
         ToWorker::Run(job) => {
             let (scope, state) = (scope.clone(), state.clone());

@@ -238,7 +238,20 @@ try {
   await shot(page, '07-import-errors');
   assert(problems.length === 0, `the page reported problems:\n${problems.join('\n')}`);
 
-  // 8. A full storage quota is told in the page (the session's first save fails).
+  // 8. The live comparison: AMF and uniform on autopilot in two workers, both curves
+  // drawn as they go, each run's requests listed.
+  const comparisonStarted = Date.now();
+  await page.click('#comparison summary');
+  await page.click('#start-comparison');
+  await page.waitForFunction(() => document.querySelectorAll('.compared[data-demonstrations="5"]').length === 2, null, { timeout: 300000 });
+  await shot(page, '08-comparison-running');
+  await page.waitForSelector('#comparison[data-done="true"]', { timeout: 600000 });
+  const compared = await page.$$eval('.compared', (divs) => divs.map((d) => [d.dataset.selector, Number(d.dataset.demonstrations), Number(d.dataset.final), d.querySelectorAll('.chip').length]));
+  console.log(`comparison (budget 20, rounds of 5, seed 1) finished in ${((Date.now() - comparisonStarted) / 1000).toFixed(0)} s: ${compared.map(([k, n, f, c]) => `${k} ${Math.round(100 * f)}% after ${n} demonstrations (${c} asked)`).join(', ')}`);
+  for (const [k, n, , c] of compared) assert(n === 20 && c === 20, `${k} stopped at ${n} demonstrations`);
+  await shot(page, '09-comparison-done');
+
+  // 9. A full storage quota is told in the page (the session's first save fails).
   const full = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await full.addInitScript(() => {
     const refuse = function () { throw new DOMException('The quota has been exceeded.', 'QuotaExceededError'); };
@@ -252,10 +265,10 @@ try {
   assert(/storage is full/.test(quotaText), `unclear message for a full quota: ${quotaText}`);
   await fullPage.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
   console.log(`full quota reported: "${quotaText.replace(/\s+/g, ' ').slice(0, 120)}…", and the page still works`);
-  await fullPage.screenshot({ path: `${artifacts}teach-08-quota.png` });
+  await fullPage.screenshot({ path: `${artifacts}teach-10-quota.png` });
   await full.close();
 
-  // 9. A training worker that cannot start is told in the page, which gives up after
+  // 10. A training worker that cannot start is told in the page, which gives up after
   // two tries instead of looping.
   const broken = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   await broken.addInitScript(() => {
@@ -267,9 +280,9 @@ try {
   await brokenPage.waitForSelector('text=Training is unavailable', { timeout: 60000 });
   await brokenPage.waitForSelector('#not-started #retry-start');
   console.log(`failed worker reported: "${(await brokenPage.innerText('.notice.bad >> nth=-1')).slice(0, 140)}…"`);
-  await brokenPage.screenshot({ path: `${artifacts}teach-09-worker-failed.png` });
+  await brokenPage.screenshot({ path: `${artifacts}teach-11-worker-failed.png` });
   await broken.close();
-  // 10. WebGPU: a round chosen to train there (SwiftShader here) whose worker dies
+  // 11. WebGPU: a round chosen to train there (SwiftShader here) whose worker dies
   // mid-round (a GPU call throws inside the wasm, as a lost device does) goes on on the
   // CPU from its last snapshot, and the page says so.
   const gpu = await browser.newContext({ viewport: { width: 1400, height: 900 } });
@@ -294,7 +307,7 @@ try {
   const worker = await gpuWorker;
   await gpuPage.waitForSelector('text=Fine-tuning runs on WebGPU', { timeout: 180000 });
   await gpuPage.waitForFunction(() => Number(document.querySelector('#round')?.dataset.step ?? 0) >= 27, null, { timeout: 300000 });
-  await gpuPage.screenshot({ path: `${artifacts}teach-10-webgpu-training.png` });
+  await gpuPage.screenshot({ path: `${artifacts}teach-12-webgpu-training.png` });
   await worker.evaluate(() => { GPUQueue.prototype.submit = function () { throw new Error('GPU device lost (provoked by the test)'); }; });
   const fellBack = await gpuPage.waitForSelector('text=training goes on on the CPU', { timeout: 120000 });
   console.log(`WebGPU loss reported: "${(await fellBack.innerText()).replace(/\s+/g, ' ')}"`);
@@ -302,7 +315,7 @@ try {
   const gpuHistory = await gpuPage.$$eval('#history td.value', (tds) => tds.map((td) => td.title));
   assert(gpuHistory.length === 1 && gpuHistory[0].includes('webgpu, then cpu'), `the round's backend is not recorded: ${gpuHistory}`);
   assert((await gpuPage.getAttribute('#curves', 'data-points')) === '2', 'the WebGPU round did not finish on the CPU');
-  await gpuPage.screenshot({ path: `${artifacts}teach-11-webgpu-fell-back.png` });
+  await gpuPage.screenshot({ path: `${artifacts}teach-13-webgpu-fell-back.png` });
   console.log(`the round finished on the CPU after the WebGPU worker died (${gpuHistory[0]})`);
   await gpu.close();
   console.log('teaching loop end-to-end test: ok');
