@@ -7,6 +7,7 @@ purpose="${1:-serve}"
 
 TRUNK_VERSION=0.21.14
 GECKODRIVER_VERSION=0.37.1
+CARGO_FUZZ_VERSION=0.13.2
 # The CLI must match the wasm-bindgen crate that Cargo.lock pins.
 WASM_BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
@@ -52,6 +53,22 @@ if [ "$purpose" = test ]; then
   if [ ${#missing[@]} -gt 0 ]; then
     say "installing ${missing[*]}"
     apt_install "${missing[@]}"
+  fi
+  # robomimic's HDF5 export links the HDF5 C library (the runner's `hdf5` feature).
+  if ! pkg-config --exists hdf5 2>/dev/null; then
+    say "installing the HDF5 library"
+    apt_install libhdf5-dev pkg-config
+  fi
+  # The reference readers that the export test reads LeRobot and robomimic files with.
+  if [ ! -x .venv-readers/bin/python ] || [ tests/readers/requirements.txt -nt .venv-readers/installed ]; then
+    say "installing pyarrow, pandas and h5py (a virtual environment, .venv-readers)"
+    python3 -m venv .venv-readers
+    .venv-readers/bin/pip install --quiet --disable-pip-version-check -r tests/readers/requirements.txt
+    touch .venv-readers/installed
+  fi
+  if [ "$(cargo fuzz --version 2>/dev/null | cut -d' ' -f2)" != "$CARGO_FUZZ_VERSION" ]; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
   if [ "$(geckodriver --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$GECKODRIVER_VERSION" ]; then
     say "installing geckodriver $GECKODRIVER_VERSION"

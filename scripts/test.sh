@@ -8,7 +8,16 @@ source scripts/env.sh
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 say "native tests"
-cargo test --locked
+cargo test --locked --features hdf5
+
+say "dataset exports read back by the reference readers (pyarrow, pandas, h5py)"
+exports=$(mktemp -d)
+amf() { cargo run --locked --quiet --features hdf5 --bin amf -- "$@"; }
+amf collect --episodes 2 --noise 0.05 --out "$exports/demos.json"
+amf convert "$exports/demos.json" --to lerobot --out "$exports/lerobot"
+amf convert "$exports/demos.json" --to robomimic --out "$exports/demos.hdf5"
+.venv-readers/bin/python tests/readers/check_exports.py "$exports/demos.json" --lerobot "$exports/lerobot" --robomimic "$exports/demos.hdf5"
+rm -rf "$exports"
 
 say "browser tests (wasm-bindgen-test): headless Chromium"
 CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy --test browser_storage --test browser_worker_messages
@@ -29,4 +38,9 @@ sleep 1
 node tests/e2e/page.mjs "http://127.0.0.1:$port/"
 say "end-to-end test of the teaching loop (Playwright, headless Chromium)"
 node tests/e2e/teach.mjs "http://127.0.0.1:$port/"
+say "fuzzing the demonstration file's import for 60 s (cargo fuzz, libFuzzer)"
+# The machine's one toolchain is stable; RUSTC_BOOTSTRAP lets it take cargo-fuzz's
+# instrumentation flags. Rust code needs no address sanitizer to find panics.
+mkdir -p fuzz/corpus/import
+(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none import corpus/import seeds/import -- -max_total_time=60 -max_len=262144)
 say "all tests passed"

@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod demo_file;
 pub mod experiment;
+pub mod export;
 pub mod integrator;
 pub mod policy;
 pub mod record;

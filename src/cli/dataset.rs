@@ -1,13 +1,15 @@
 //! `amf collect` writes scripted-expert demonstrations of every task in the project's
-//! demonstration file format; `amf verify` reads such a file as the page imports it.
+//! demonstration file format; `amf verify` reads such a file as the page imports it;
+//! `amf convert` turns one into a LeRobot v3 dataset or a robomimic HDF5 file.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use rayon::prelude::*;
 
-use crate::demo_file::{parse, verify, DemonstrationFile};
+use crate::demo_file::{parse, verify, DemonstrationFile, ImportReport};
+use crate::export::{lerobot, replay_all};
 use crate::record::DemonstrationRecord;
 use crate::tasks::TaskId;
 
@@ -60,15 +62,66 @@ pub struct VerifyArgs {
     file: PathBuf,
 }
 
-/// Replays every demonstration of a file; fails if any is rejected.
-pub fn run_verify(args: VerifyArgs) -> anyhow::Result<()> {
-    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
-    let file = parse(&bytes).with_context(|| format!("cannot import {}", args.file.display()))?;
+/// Reads and replays a demonstration file as the page imports it; fails if any
+/// demonstration is rejected.
+fn read_verified(path: &std::path::Path) -> anyhow::Result<ImportReport> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file = parse(&bytes).with_context(|| format!("cannot import {}", path.display()))?;
     let report = verify(&file, &[]);
-    println!("{}: {} demonstrations replay and match", args.file.display(), report.accepted.len());
+    println!("{}: {} demonstrations replay and match", path.display(), report.accepted.len());
     for line in report.rejection_lines() {
         println!("rejected {line}");
     }
     anyhow::ensure!(report.rejected.is_empty(), "{} of {} demonstrations were rejected", report.rejected.len(), file.demonstrations.len());
+    Ok(report)
+}
+
+/// Replays every demonstration of a file; fails if any is rejected.
+pub fn run_verify(args: VerifyArgs) -> anyhow::Result<()> {
+    read_verified(&args.file).map(|_| ())
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    /// A LeRobot v3 dataset: a folder of Parquet files and JSON metadata.
+    Lerobot,
+    /// A robomimic-style HDF5 file (builds with the `hdf5` feature).
+    Robomimic,
+}
+
+#[derive(Args)]
+pub struct ConvertArgs {
+    /// A demonstration file (every demonstration must replay as recorded).
+    file: PathBuf,
+    /// The format to write.
+    #[arg(long)]
+    to: Format,
+    /// Where: a new (or empty) folder for LeRobot, a file for robomimic.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run_convert(args: ConvertArgs) -> anyhow::Result<()> {
+    let report = read_verified(&args.file)?;
+    let episodes = replay_all(&report.accepted)?;
+    let frames: usize = episodes.iter().map(|e| e.len()).sum();
+    match args.to {
+        Format::Lerobot => {
+            let files = lerobot::dataset(&episodes)?;
+            lerobot::write_folder(&files, &args.out)?;
+        }
+        Format::Robomimic => write_robomimic(&episodes, &args.out)?,
+    }
+    println!("wrote {} episodes ({frames} frames) to {}", episodes.len(), args.out.display());
     Ok(())
+}
+
+#[cfg(feature = "hdf5")]
+fn write_robomimic(episodes: &[crate::export::ReplayedEpisode], out: &std::path::Path) -> anyhow::Result<()> {
+    Ok(crate::export::robomimic::write(episodes, out)?)
+}
+
+#[cfg(not(feature = "hdf5"))]
+fn write_robomimic(_: &[crate::export::ReplayedEpisode], _: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::bail!("this build has no HDF5 support: build with `--features hdf5` (it needs Debian's libhdf5-dev)")
 }

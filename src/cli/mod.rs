@@ -72,6 +72,8 @@ enum Command {
     Collect(dataset::CollectArgs),
     /// Replay every demonstration of a file, as the page's import does.
     Verify(dataset::VerifyArgs),
+    /// Convert a demonstration file to a LeRobot v3 dataset or a robomimic HDF5 file.
+    Convert(dataset::ConvertArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -90,5 +92,6 @@ pub fn run() -> anyhow::Result<()> {
         Command::Experiment(args) => experiment::run(args),
         Command::Collect(args) => dataset::run_collect(args),
         Command::Verify(args) => dataset::run_verify(args),
+        Command::Convert(args) => dataset::run_convert(args),
     }
 }

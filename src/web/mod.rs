@@ -24,12 +24,12 @@ pub(crate) fn seconds_now() -> f64 {
         .map_or(0.0, |p| p.now() / 1000.0)
 }
 
-/// Offers `text` as a file download named `name`.
-pub(crate) fn download(name: &str, mime: &str, text: &str) -> Result<(), String> {
-    let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(text));
+/// Offers `bytes` as a file download named `name`.
+pub(crate) fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), String> {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options).map_err(|e| format!("{e:?}"))?;
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).map_err(|e| format!("{e:?}"))?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))?;
     let anchor: web_sys::HtmlAnchorElement =
         gloo::utils::document().create_element("a").map_err(|e| format!("{e:?}"))?.unchecked_into();

@@ -427,7 +427,7 @@ pub fn dataset_panel(studio: &StudioHandle, s: &Studio) -> Html {
     let busy = matches!(s.phase, Phase::Round(_));
     html! {
         <details class="card dataset" id="dataset" data-count={s.records.len().to_string()}>
-            <summary>{ format!("Dataset · {} demonstrations", s.records.len()) }</summary>
+            <summary>{ format!("Dataset · {} demonstration{}", s.records.len(), if s.records.len() == 1 { "" } else { "s" }) }</summary>
             <p class="totals">
                 { for TaskId::ALL.iter().filter(|t| totals[t.index()] > 0).map(|t| html! {
                     <span class="chip" data-task={t.name()}>{ format!("{} × {}", t.name(), totals[t.index()]) }</span>
@@ -462,7 +462,7 @@ pub fn dataset_panel(studio: &StudioHandle, s: &Studio) -> Html {
                                 <button class="icon delete" title="delete" disabled={busy} onclick={click(studio, move |st| {
                                     let st = st.clone();
                                     wasm_bindgen_futures::spawn_local(async move { st.delete(i).await });
-                                })}>{ "🗑" }</button>
+                                })}>{ "✕" }</button>
                             </td>
                         </tr>
                     }
@@ -470,11 +470,12 @@ pub fn dataset_panel(studio: &StudioHandle, s: &Studio) -> Html {
                 </tbody>
             </table>
             <div class="buttons">
-                <button id="export" onclick={click(studio, |st| st.export())} disabled={s.records.is_empty()}>{ "⭳ Export" }</button>
-                <button id="import" onclick={pick_file} disabled={s.importing}>{ if s.importing { "Checking the file…" } else { "⭱ Import" } }</button>
+                <button id="export" title="AMF Studio's demonstration file (JSON)" onclick={click(studio, |st| st.export())} disabled={s.records.is_empty()}>{ "Export…" }</button>
+                <button id="export-lerobot" title="A LeRobot v3 dataset (Parquet), zipped" onclick={click(studio, |st| st.export_lerobot())} disabled={s.records.is_empty()}>{ "Export for LeRobot…" }</button>
+                <button id="import" onclick={pick_file} disabled={s.importing}>{ if s.importing { "Checking the file…" } else { "Import…" } }</button>
                 <input type="file" accept=".json,application/json" id="import-file" ref={file_input} onchange={on_file} hidden=true />
             </div>
-            <p class="small muted">{ "Files in AMF Studio's demonstration format; every imported demonstration is replayed and checked first. You can also drop a file on the page." }</p>
+            <p class="small muted">{ "Export saves AMF Studio's demonstration file, which imports back (every demonstration is replayed and checked first; you can also drop a file on the page); Export for LeRobot saves a LeRobot v3 dataset. The runner also writes robomimic's HDF5." }</p>
         </details>
     }
 }

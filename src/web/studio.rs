@@ -844,8 +844,21 @@ impl StudioHandle {
         let settings = s.session.as_ref().map(|x| x.settings.clone());
         let json = crate::demo_file::DemonstrationFile::new(&records, settings, true).to_json();
         drop(s);
-        if let Err(error) = super::download("amf-studio-demonstrations.json", "application/json", &json) {
+        if let Err(error) = super::download("amf-studio-demonstrations.json", "application/json", json.as_bytes()) {
             self.notify(NoticeKind::Error, format!("The file could not be offered for download: {error}"));
+        }
+    }
+
+    /// Downloads the demonstrations as a LeRobot v3 dataset, zipped: replayed here, as
+    /// the runner's `amf convert --to lerobot` does.
+    pub fn export_lerobot(&self) {
+        let records: Vec<DemonstrationRecord> = self.borrow().records.iter().map(|(_, r)| r.clone()).collect();
+        let zipped = crate::export::replay_all(&records)
+            .and_then(|episodes| crate::export::lerobot::dataset(&episodes))
+            .and_then(|files| crate::export::lerobot::zip(&files, "amf-studio-lerobot"));
+        let outcome = zipped.map_err(|e| e.to_string()).and_then(|bytes| super::download("amf-studio-lerobot.zip", "application/zip", &bytes));
+        if let Err(error) = outcome {
+            self.notify(NoticeKind::Error, format!("The LeRobot dataset could not be exported: {error}"));
         }
     }
 

@@ -12,6 +12,7 @@ import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { spawnSync } from 'node:child_process';
 import { launchOptions, assert, sleep } from './common.mjs';
 
 const base = process.argv[2] ?? 'http://127.0.0.1:8090/';
@@ -188,6 +189,14 @@ try {
   const exported = JSON.parse(fs.readFileSync(exportedPath, 'utf8'));
   assert(exported.format === 'amf-studio/demonstrations' && exported.demonstrations.length === 1, 'the export is not one demonstration in our format');
   assert(exported.demonstrations[0].states.length === exported.demonstrations[0].actions.length, 'the export has no states');
+  // The same demonstrations as a LeRobot v3 dataset (a .zip), read back by pyarrow and
+  // pandas and compared value by value with the JSON export.
+  const [lerobot] = await Promise.all([page.waitForEvent('download'), page.click('#export-lerobot')]);
+  const lerobotPath = `${artifacts}teach-lerobot.zip`;
+  await lerobot.saveAs(lerobotPath);
+  const checked = spawnSync('.venv-readers/bin/python', ['tests/readers/check_exports.py', exportedPath, '--lerobot', lerobotPath], { encoding: 'utf8' });
+  assert(checked.status === 0, `the page's LeRobot export does not read back: ${checked.stdout}${checked.stderr}${checked.error ?? ''}`);
+  console.log(`the page's LeRobot export (${fs.statSync(lerobotPath).size} bytes): ${checked.stdout.trim()}`);
   await page.click('#dataset summary');
 
   // "New session" asks first; declining keeps everything, accepting clears it all.
@@ -216,6 +225,16 @@ try {
   await page.waitForFunction(() => document.querySelector('#scene').dataset.success === 'true', null, { timeout: 30000 });
   await shot(page, '06-imported-replayed');
   console.log('the exported file imported into a new session: retrained (curve of 2 points), and its replay succeeds');
+  // Delete it, then undo: it comes back (and survives a reload).
+  await page.click('#dataset tr[data-index="0"] .delete');
+  await page.waitForSelector('#dataset[data-count="0"] #undo-delete');
+  await page.click('#undo-delete');
+  await page.waitForSelector('#dataset[data-count="1"]');
+  await sleep(500);
+  await page.reload();
+  await page.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 60000 });
+  assert((await page.getAttribute('#dataset', 'data-count')) === '1', 'the undone deletion did not survive a reload');
+  await page.click('#dataset summary');
 
   // 7. A tampered file (one action changed) is rejected for that demonstration, by index
   // and reason, and the dataset stays as it was.
