@@ -20,6 +20,16 @@ pub enum Source {
     ScriptedExpert,
 }
 
+impl Source {
+    /// The name the files use (as serde writes it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Person => "person",
+            Source::ScriptedExpert => "scripted_expert",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DemonstrationRecord {
     pub task: TaskId,
@@ -127,6 +137,13 @@ mod tests {
             source: Source::ScriptedExpert,
             duration_seconds: 5.0,
             recorded_at_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn source_names_are_the_serialised_ones() {
+        for source in [Source::Person, Source::ScriptedExpert] {
+            assert_eq!(serde_json::to_string(&source).unwrap(), format!("\"{}\"", source.name()));
         }
     }
 

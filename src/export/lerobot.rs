@@ -213,10 +213,6 @@ fn episode_table(episodes: &[ReplayedEpisode], placements: &[Placement], tasks: 
         Field::new("source", DataType::Utf8, false),
         Field::new("success", DataType::Boolean, false),
     ]));
-    let source = |e: &ReplayedEpisode| match e.record.source {
-        crate::record::Source::Person => "person",
-        crate::record::Source::ScriptedExpert => "scripted_expert",
-    };
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from_iter_values(0..n)),
         Arc::new(task_lists),
@@ -229,7 +225,7 @@ fn episode_table(episodes: &[ReplayedEpisode], placements: &[Placement], tasks: 
         ints(&|_| 0),
         Arc::new(StringArray::from_iter_values(episodes.iter().map(|e| e.record.task.name()))),
         Arc::new(UInt64Array::from_iter_values(episodes.iter().map(|e| e.record.seed))),
-        Arc::new(StringArray::from_iter_values(episodes.iter().map(source))),
+        Arc::new(StringArray::from_iter_values(episodes.iter().map(|e| e.record.source.name()))),
         Arc::new(BooleanArray::from_iter(episodes.iter().map(|e| Some(e.record.success)))),
     ];
     RecordBatch::try_new(schema, columns).map_err(|e| ExportError::write("the episodes table", e))

@@ -100,11 +100,7 @@ pub fn write(episodes: &[ReplayedEpisode], path: &Path) -> Result<(), ExportErro
         demo.new_attr::<i64>().create("num_samples").map_err(fail(&name))?.write_scalar(&(n as i64)).map_err(fail(&name))?;
         demo.new_attr::<u64>().create("seed").map_err(fail(&name))?.write_scalar(&record.seed).map_err(fail(&name))?;
         demo.new_attr::<bool>().create("success").map_err(fail(&name))?.write_scalar(&record.success).map_err(fail(&name))?;
-        let source = match record.source {
-            crate::record::Source::Person => "person",
-            crate::record::Source::ScriptedExpert => "scripted_expert",
-        };
-        for (key, value) in [("task", record.task.name()), ("instruction", record.task.instruction()), ("source", source)] {
+        for (key, value) in [("task", record.task.name()), ("instruction", record.task.instruction()), ("source", record.source.name())] {
             demo.new_attr::<VarLenUnicode>().create(key).map_err(fail(&name))?.write_scalar(&text(value)?).map_err(fail(&name))?;
         }
         let actions = matrix(e.actions().iter().map(|a| a.to_vec()), 4);
@@ -121,11 +117,14 @@ pub fn write(episodes: &[ReplayedEpisode], path: &Path) -> Result<(), ExportErro
     }
 
     let mask = file.create_group("mask").map_err(fail("mask"))?;
-    let (valid, train): (Vec<(usize, &String)>, Vec<(usize, &String)>) =
-        names.iter().enumerate().partition(|(i, _)| i % VALIDATION_EVERY == VALIDATION_EVERY - 1);
-    for (key, members) in [("train", train), ("valid", valid)] {
-        let list: Vec<Name> =
-            members.iter().map(|(_, n)| Name::from_ascii(n.as_bytes()).map_err(|e| ExportError::write("a mask", e))).collect::<Result<_, _>>()?;
+    let held_out = |i: usize| i % VALIDATION_EVERY == VALIDATION_EVERY - 1;
+    for (key, valid) in [("train", false), ("valid", true)] {
+        let list: Vec<Name> = names
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| held_out(i) == valid)
+            .map(|(_, n)| Name::from_ascii(n.as_bytes()).map_err(|e| ExportError::write("a mask", e)))
+            .collect::<Result<_, _>>()?;
         mask.new_dataset_builder().with_data(&Array1::from(list)).create(key).map_err(fail(key))?;
     }
     file.close().map_err(|e| ExportError::write(path.display().to_string(), e))

@@ -87,6 +87,8 @@ pub struct Stage {
     on_demonstration: Callback<DemonstrationEnd>,
     /// Simulated time not yet stepped, in seconds.
     backlog: f64,
+    /// Simulated seconds per real second (see `speed_from_address`).
+    speed: f64,
     last_frame_ms: Option<f64>,
     frames: u64,
     /// Fraction of the display's resolution drawn (dynamic resolution: software
@@ -137,6 +139,7 @@ impl StageHandle {
             replaying: Default::default(),
             on_demonstration,
             backlog: 0.0,
+            speed: speed_from_address(),
             last_frame_ms: None,
             frames: 0,
             render_scale: 1.0,
@@ -237,7 +240,7 @@ impl Stage {
         if self.drew_last_frame {
             self.adapt_resolution(elapsed * 1000.0);
         }
-        self.backlog += elapsed;
+        self.backlog += elapsed * self.speed;
         let mut stepped = 0;
         while self.backlog >= f64::from(CONTROL_DT) && stepped < MAX_STEPS_PER_FRAME {
             let action = match self.driver {
@@ -526,4 +529,18 @@ fn attach_input(canvas: &HtmlCanvasElement, stage: &Rc<RefCell<Stage>>) -> Vec<E
             }
         }),
     ]
+}
+
+/// The scene's speed from `?speed=` in the address (0.1 to 1, default 1): a slower
+/// scene makes precise demonstrations easier, and lets the end-to-end test's mouse keep
+/// up on a slow machine. Recorded actions are the same per step at any speed.
+fn speed_from_address() -> f64 {
+    let search = gloo::utils::window().location().search().unwrap_or_default();
+    search
+        .trim_start_matches('?')
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("speed="))
+        .and_then(|value| value.parse::<f64>().ok())
+        .filter(|value| value.is_finite())
+        .map_or(1.0, |value| value.clamp(0.1, 1.0))
 }
