@@ -27,53 +27,16 @@ pub fn task_colour(task: usize) -> String {
     format!("rgb({r}, {g}, {b})")
 }
 
-/// Success against demonstrations: a thin line per task in `shown` and a thick line for
-/// the weighted mean. `x_max` is at least the budget, so the axis does not jump.
-pub fn learning_curves_svg(curve: &[CurvePoint], shown: &[bool], x_max: usize, size: (u32, u32)) -> Result<String, String> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let x_max = x_max.max(curve.iter().map(|p| p.demonstrations).max().unwrap_or(0)).max(1) as f64;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(44)
-            .build_cartesian_2d(0.0..x_max, 0.0..1.0)
-            .map_err(|e| e.to_string())?;
-        chart
-            .configure_mesh()
-            .x_desc("demonstrations")
-            .y_desc("success rate")
-            .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
-            .x_label_formatter(&|v| format!("{v:.0}"))
-            .light_line_style(RGBColor(240, 242, 246))
-            .label_style(("sans-serif", 12))
-            .axis_desc_style(("sans-serif", 13))
-            .draw()
-            .map_err(|e| e.to_string())?;
-        for task in (0..NUM_TASKS).filter(|&t| shown.get(t).copied().unwrap_or(true)) {
-            let (r, g, b) = TASK_COLOURS[task];
-            let colour = RGBColor(r, g, b);
-            let points: Vec<(f64, f64)> =
-                curve.iter().filter_map(|p| Some((p.demonstrations as f64, *p.per_task.get(task)?))).collect();
-            chart.draw_series(LineSeries::new(points.clone(), colour.mix(0.75).stroke_width(2))).map_err(|e| e.to_string())?;
-            chart.draw_series(points.iter().map(|&p| Circle::new(p, 2, colour.filled()))).map_err(|e| e.to_string())?;
-        }
-        let mean: Vec<(f64, f64)> = curve.iter().map(|p| (p.demonstrations as f64, p.mean_success)).collect();
-        chart.draw_series(LineSeries::new(mean.clone(), BLACK.stroke_width(4))).map_err(|e| e.to_string())?;
-        chart.draw_series(mean.iter().map(|&p| Circle::new(p, 4, BLACK.filled()))).map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
-    }
-    Ok(svg)
-}
+type SuccessChart<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
 
-/// Colours of the compared selectors' lines (AMF first).
-pub const SELECTOR_COLOURS: [(u8, u8, u8); 2] = [(0, 114, 178), (213, 94, 0)];
-
-/// Mean success against demonstrations for several runs side by side (the page's live
-/// comparison), one thick line each in [`SELECTOR_COLOURS`].
-pub fn comparison_svg(runs: &[&[CurvePoint]], x_max: usize, size: (u32, u32)) -> Result<String, String> {
+/// An SVG chart of success (0 to 100%) against demonstrations (0 to `x_max`), with
+/// labelled axes; `draw` adds the lines.
+fn success_chart(
+    size: (u32, u32),
+    x_max: usize,
+    y_desc: &str,
+    draw: impl FnOnce(&mut SuccessChart) -> Result<(), String>,
+) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
@@ -87,7 +50,7 @@ pub fn comparison_svg(runs: &[&[CurvePoint]], x_max: usize, size: (u32, u32)) ->
         chart
             .configure_mesh()
             .x_desc("demonstrations")
-            .y_desc("mean success")
+            .y_desc(y_desc)
             .y_label_formatter(&|v| format!("{:.0}%", v * 100.0))
             .x_label_formatter(&|v| format!("{v:.0}"))
             .light_line_style(RGBColor(240, 242, 246))
@@ -95,16 +58,50 @@ pub fn comparison_svg(runs: &[&[CurvePoint]], x_max: usize, size: (u32, u32)) ->
             .axis_desc_style(("sans-serif", 13))
             .draw()
             .map_err(|e| e.to_string())?;
-        for (i, curve) in runs.iter().enumerate() {
-            let (r, g, b) = SELECTOR_COLOURS[i % SELECTOR_COLOURS.len()];
-            let colour = RGBColor(r, g, b);
-            let points: Vec<(f64, f64)> = curve.iter().map(|p| (p.demonstrations as f64, p.mean_success)).collect();
-            chart.draw_series(LineSeries::new(points.clone(), colour.stroke_width(3))).map_err(|e| e.to_string())?;
-            chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, colour.filled()))).map_err(|e| e.to_string())?;
-        }
+        draw(&mut chart)?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
+}
+
+/// A line through `points` with a round marker of `radius` at each.
+fn line_with_markers(chart: &mut SuccessChart, points: Vec<(f64, f64)>, line: ShapeStyle, marker: ShapeStyle, radius: u32) -> Result<(), String> {
+    chart.draw_series(LineSeries::new(points.iter().copied(), line)).map_err(|e| e.to_string())?;
+    chart.draw_series(points.into_iter().map(|p| Circle::new(p, radius, marker))).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// Success against demonstrations: a thin line per task in `shown` and a thick line for
+/// the weighted mean. `x_max` is at least the budget, so the axis does not jump.
+pub fn learning_curves_svg(curve: &[CurvePoint], shown: &[bool], x_max: usize, size: (u32, u32)) -> Result<String, String> {
+    let x_max = x_max.max(curve.iter().map(|p| p.demonstrations).max().unwrap_or(0));
+    success_chart(size, x_max, "success rate", |chart| {
+        for task in (0..NUM_TASKS).filter(|&t| shown.get(t).copied().unwrap_or(true)) {
+            let (r, g, b) = TASK_COLOURS[task];
+            let colour = RGBColor(r, g, b);
+            let points = curve.iter().filter_map(|p| Some((p.demonstrations as f64, *p.per_task.get(task)?))).collect();
+            line_with_markers(chart, points, colour.mix(0.75).stroke_width(2), colour.filled(), 2)?;
+        }
+        let mean = curve.iter().map(|p| (p.demonstrations as f64, p.mean_success)).collect();
+        line_with_markers(chart, mean, BLACK.stroke_width(4), BLACK.filled(), 4)
+    })
+}
+
+/// Colours of the compared selectors' lines (AMF first).
+pub const SELECTOR_COLOURS: [(u8, u8, u8); 2] = [(0, 114, 178), (213, 94, 0)];
+
+/// Mean success against demonstrations for several runs side by side (the page's live
+/// comparison), one thick line each in [`SELECTOR_COLOURS`].
+pub fn comparison_svg(runs: &[&[CurvePoint]], x_max: usize, size: (u32, u32)) -> Result<String, String> {
+    success_chart(size, x_max, "mean success", |chart| {
+        for (i, curve) in runs.iter().enumerate() {
+            let (r, g, b) = SELECTOR_COLOURS[i % SELECTOR_COLOURS.len()];
+            let colour = RGBColor(r, g, b);
+            let points = curve.iter().map(|p| (p.demonstrations as f64, p.mean_success)).collect();
+            line_with_markers(chart, points, colour.stroke_width(3), colour.filled(), 4)?;
+        }
+        Ok(())
+    })
 }
 
 #[cfg(test)]

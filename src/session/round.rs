@@ -181,11 +181,9 @@ pub async fn run_round(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{cpu, expert_demonstration, Actor, Checkpoint};
+    use crate::policy::{cpu, Actor, Checkpoint};
     use crate::tasks::Episode;
-    use crate::record::Source;
     use crate::select::SelectorKind;
-    use crate::tasks::SUITE_VERSION;
     use futures_lite::future::block_on;
 
     fn shipped_prior() -> Policy {
@@ -197,17 +195,7 @@ mod tests {
     }
 
     fn record(task: TaskId, seed: u64) -> DemonstrationRecord {
-        let demo = expert_demonstration(task, seed, 0.0);
-        DemonstrationRecord {
-            task,
-            seed,
-            suite_version: SUITE_VERSION,
-            actions: demo.actions,
-            success: demo.success,
-            source: Source::ScriptedExpert,
-            duration_seconds: 1.0,
-            recorded_at_ms: 0.0,
-        }
+        DemonstrationRecord::from_expert(task, seed, 0.0, 0.0)
     }
 
     fn settings() -> SessionSettings {
