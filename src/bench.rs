@@ -196,11 +196,11 @@ pub struct SelectionBench {
 }
 
 pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut dyn FnMut() -> f64) -> SelectionBench {
-    use crate::experiment::tabletop::assess;
+    use crate::round::assess;
     use crate::policy::expert_demonstration;
     use crate::select::tabletop::TabletopView;
     use crate::select::{GpConfig, SelectionView, SelectorKind};
-    let rollouts = assess(prior, 2).visited;
+    let rollouts = assess(prior, 2, &mut |_| {}).visited;
     let collected: Vec<_> = (0..demos).map(|i| expert_demonstration(TaskId::ALL[i % TaskId::ALL.len()], 10_000 + i as u64, 0.1)).collect();
     let gp = GpConfig::default();
     let mut time = |demonstrations: &[crate::policy::Demonstration]| {
@@ -212,7 +212,7 @@ pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut 
             pretraining: vec![0; TaskId::ALL.len()],
             seed: 0,
         };
-        let mut selector = SelectorKind::Amf.build(0, &gp);
+        let mut selector = SelectorKind::Amf.build(0, 0, &gp);
         let repeats = 3;
         let start = clock();
         for _ in 0..repeats {

@@ -4,7 +4,7 @@
 //! their rules. The integrator experiment shows AMF's advantage under mismatch.
 
 use amf_studio::experiment::integrator::{run as run_integrator, IntegratorSettings};
-use amf_studio::experiment::tabletop::assess;
+use amf_studio::round::assess;
 use amf_studio::policy::{Checkpoint, PRETRAIN_TASKS};
 use amf_studio::select::tabletop::TabletopView;
 use amf_studio::select::{GpConfig, KernelProblem, Proxy, SelectError, SelectionView, SelectorKind};
@@ -18,6 +18,7 @@ struct HandView {
     candidates: Vec<Vec<usize>>,
     mu: Vec<f64>,
     pretraining: Vec<usize>,
+    demonstrated: Vec<usize>,
 }
 
 impl SelectionView for HandView {
@@ -31,7 +32,7 @@ impl SelectionView for HandView {
         self.mu.clone()
     }
     fn demonstrations_per_task(&self) -> Vec<usize> {
-        vec![0; self.candidates.len()]
+        self.demonstrated.clone()
     }
     fn pretraining_per_task(&self) -> Vec<usize> {
         self.pretraining.clone()
@@ -67,13 +68,14 @@ fn two_task_view(c0: f64, c1: f64) -> HandView {
         candidates: vec![vec![2], vec![3]],
         mu: vec![0.5, 0.5],
         pretraining: vec![0, 0],
+        demonstrated: vec![0, 0],
     }
 }
 
 #[test]
 fn amf_scores_are_the_closed_form_information_gains() {
     let (c0, c1, rho2) = (0.9, 0.5, 0.1);
-    let selection = SelectorKind::Amf.build(0, &gp(rho2)).select(&two_task_view(c0, c1), 1).unwrap();
+    let selection = SelectorKind::Amf.build(0, 0, &gp(rho2)).select(&two_task_view(c0, c1), 1).unwrap();
     // mu(c) * 1/2 log((1 + rho^2) / (1 - c^2 / (1 + rho^2) + rho^2)) for the one target
     // each informs: the information about the noisy action there.
     let expected = |c: f64| 0.5 * 0.5 * ((1.0 + rho2) / (1.0 - c * c / (1.0 + rho2) + rho2)).ln();
@@ -87,7 +89,7 @@ fn a_batch_of_two_does_not_repeat_a_redundant_pick() {
     // Task 0 is the better first pick, but once it is observed (almost noise-free) a
     // second demonstration of it adds nearly nothing, while task 1 still informs its
     // own target.
-    let mut selector = SelectorKind::Amf.build(0, &gp(1e-4));
+    let mut selector = SelectorKind::Amf.build(0, 0, &gp(1e-4));
     let selection = selector.select(&two_task_view(0.95, 0.7), 2).unwrap();
     assert_eq!(selection.picks, vec![0, 1]);
 }
@@ -110,10 +112,11 @@ fn amf_prefers_the_task_whose_states_cover_the_targets_and_uncertainty_does_not(
         candidates: vec![vec![3], vec![4], vec![5]],
         mu: vec![1.0, 1.0, 1.0],
         pretraining: vec![0, 0, 0],
+        demonstrated: vec![0, 0, 0],
     };
-    let amf = SelectorKind::Amf.build(0, &gp(0.1)).select(&view, 1).unwrap();
+    let amf = SelectorKind::Amf.build(0, 0, &gp(0.1)).select(&view, 1).unwrap();
     assert_eq!(amf.picks, vec![1], "scores {:?}", amf.scores);
-    let uncertainty = SelectorKind::Uncertainty.build(0, &gp(0.1)).select(&view, 1).unwrap();
+    let uncertainty = SelectorKind::Uncertainty.build(0, 0, &gp(0.1)).select(&view, 1).unwrap();
     assert_eq!(uncertainty.picks, vec![0], "uncertainty looks at its own states only");
 }
 
@@ -123,28 +126,33 @@ fn baselines_follow_their_rules() {
     view.mu = vec![1.0, 0.0];
     // Only target tasks are drawn or cycled.
     for kind in [SelectorKind::Uniform, SelectorKind::RoundRobin, SelectorKind::Rebalancing] {
-        let picks = kind.build(3, &gp(0.1)).select(&view, 6).unwrap().picks;
+        let picks = kind.build(3, 0, &gp(0.1)).select(&view, 6).unwrap().picks;
         assert!(picks.iter().all(|&t| t == 0), "{kind:?} picked a non-target: {picks:?}");
     }
     // Round-robin visits every target once per pass; rebalancing fills the task that
     // pre-training left out first.
     view.mu = vec![1.0, 1.0];
-    let mut rr = SelectorKind::RoundRobin.build(3, &gp(0.1));
+    let mut rr = SelectorKind::RoundRobin.build(3, 0, &gp(0.1));
     let mut picks = rr.select(&view, 2).unwrap().picks;
     picks.sort();
     assert_eq!(picks, vec![0, 1]);
+    // It keeps no state between rounds: the pass under way follows from the
+    // demonstrations so far, whoever chose them.
+    view.demonstrated = vec![3, 2];
+    assert_eq!(SelectorKind::RoundRobin.build(3, 5, &gp(0.1)).select(&view, 3).unwrap().picks[0], 1);
+    view.demonstrated = vec![0, 0];
     view.pretraining = vec![5, 0];
-    let picks = SelectorKind::Rebalancing.build(3, &gp(0.1)).select(&view, 6).unwrap().picks;
+    let picks = SelectorKind::Rebalancing.build(3, 0, &gp(0.1)).select(&view, 6).unwrap().picks;
     assert_eq!(picks[..5], [1; 5], "{picks:?}");
     view.mu = vec![0.0, 0.0];
-    assert_eq!(SelectorKind::Amf.build(0, &gp(0.1)).select(&view, 1).unwrap_err(), SelectError::NoTargets);
+    assert_eq!(SelectorKind::Amf.build(0, 0, &gp(0.1)).select(&view, 1).unwrap_err(), SelectError::NoTargets);
 }
 
 #[test]
 fn on_the_pretrained_policy_amf_asks_first_for_a_task_pretraining_left_out() {
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/policy.amfp")).unwrap();
     let Checkpoint::Pretrained { policy, .. } = Checkpoint::from_bytes(&bytes).unwrap() else { panic!("not pre-trained") };
-    let assessment = assess(&policy, 1);
+    let assessment = assess(&policy, 1, &mut |_| {});
     let view = TabletopView {
         policy: &policy,
         demonstrations: &[],
@@ -153,7 +161,7 @@ fn on_the_pretrained_policy_amf_asks_first_for_a_task_pretraining_left_out() {
         pretraining: vec![0; NUM_TASKS],
         seed: 1,
     };
-    let selection = SelectorKind::Amf.build(0, &GpConfig::default()).select(&view, 1).unwrap();
+    let selection = SelectorKind::Amf.build(0, 0, &GpConfig::default()).select(&view, 1).unwrap();
     let pick = TaskId::ALL[selection.picks[0]];
     assert!(!PRETRAIN_TASKS.contains(&pick), "picked {pick:?}; scores {:?}", selection.scores);
     assert!(selection.scores.iter().all(|s| s.proxy == Some(Proxy::Rollouts)));
@@ -170,7 +178,7 @@ fn on_the_integrator_amf_beats_uniform_under_strong_mismatch() {
     // Pre-training covers 1 of 12 slots; three seeds, a budget of 8.
     let settings = IntegratorSettings { covered_slots: 1, budget: 8, eval_episodes: 4, ..IntegratorSettings::default() };
     let final_error = |kind: SelectorKind| {
-        (0..3).map(|seed| run_integrator(kind, seed, &settings).unwrap().curve.last().unwrap().mean_error.unwrap()).sum::<f64>() / 3.0
+        (0..3).map(|seed| run_integrator(kind, seed, &settings, &|| 0.0).unwrap().curve.last().unwrap().mean_error.unwrap()).sum::<f64>() / 3.0
     };
     let (amf, uniform) = (final_error(SelectorKind::Amf), final_error(SelectorKind::Uniform));
     assert!(amf < uniform, "amf {amf} vs uniform {uniform}");

@@ -15,7 +15,8 @@ use serde::Serialize;
 use crate::experiment::integrator::IntegratorSettings;
 use crate::experiment::plot::{line_chart, Series};
 use crate::experiment::stats::{bootstrap_mean, mean_curve, summarise, SelectorSummary};
-use crate::experiment::tabletop::{assess, TabletopSettings};
+use crate::experiment::tabletop::TabletopSettings;
+use crate::round::assess;
 use crate::experiment::{integrator, tabletop, Run};
 use crate::select::{Embedding, SelectorKind};
 
@@ -171,21 +172,22 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
     let (runs, sweep, tabletop_settings, integrator_settings, covered) = match args.env {
         Env::Tabletop => {
             let mut settings = TabletopSettings::default();
-            settings.budget = args.budget.unwrap_or(settings.budget);
-            settings.batch = args.batch.unwrap_or(settings.batch);
-            settings.bc.steps = args.steps;
-            settings.bc.regularizer = args.regularizer.with(super::DEFAULT_GATE_PENALTY, super::DEFAULT_L2_WEIGHT);
-            settings.eval_episodes = args.eval_episodes;
-            settings.gp.embedding = embedding;
-            settings.gp.noise = args.noise;
+            let round = &mut settings.round;
+            round.budget = args.budget.unwrap_or(round.budget);
+            round.batch = args.batch.unwrap_or(round.batch);
+            round.bc.steps = args.steps;
+            round.bc.regularizer = args.regularizer.with(super::DEFAULT_GATE_PENALTY, super::DEFAULT_L2_WEIGHT);
+            round.eval_episodes = args.eval_episodes;
+            round.gp.embedding = embedding;
+            round.gp.noise = args.noise;
             let (_, prior) = super::load_pretrained(&args.policy)?;
-            let prior_assessment = assess(&prior, settings.eval_episodes);
-            let prior_mean = crate::experiment::weighted_mean(&prior_assessment.per_task, &settings.target_weights);
+            let prior_assessment = assess(&prior, settings.round.eval_episodes, &mut |_| {});
+            let prior_mean = crate::experiment::weighted_mean(&prior_assessment.per_task, &settings.round.target_weights);
             eprintln!("pre-trained policy: mean success {prior_mean:.2}");
             let runs: Vec<Run> = jobs
                 .par_iter()
                 .map(|&(selector, seed)| {
-                    let run = tabletop::run(selector, seed, &prior, &prior_assessment, &settings)?;
+                    let run = tabletop::run(selector, seed, &prior, Some(&prior_assessment), &settings, &super::monotonic_seconds)?;
                     eprintln!("{} seed {seed}: final {:.2}", selector.name(), run.curve.last().map_or(0.0, |p| p.mean_success));
                     Ok(run)
                 })
@@ -204,7 +206,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
                 .par_iter()
                 .map(|&(k, selector, seed)| {
                     let settings = IntegratorSettings { covered_slots: k, ..settings.clone() };
-                    Ok((Some(k), integrator::run(selector, seed, &settings)?))
+                    Ok((Some(k), integrator::run(selector, seed, &settings, &super::monotonic_seconds)?))
                 })
                 .collect::<anyhow::Result<_>>()?;
             let sweep = covered

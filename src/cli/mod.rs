@@ -36,6 +36,15 @@ impl RegularizerChoice {
 }
 
 /// Reads a policy file.
+/// Seconds on a monotonic clock since its first reading: the runner's clock for the
+/// timings that runs record.
+pub(crate) fn monotonic_seconds() -> f64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_secs_f64()
+}
+
 fn load_checkpoint(path: &Path) -> anyhow::Result<Checkpoint> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     Checkpoint::from_bytes(&bytes).with_context(|| format!("cannot load {}", path.display()))

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{now_seconds, weighted_mean, CurvePoint, RoundRecord, Run};
+use super::{weighted_mean, CurvePoint, RoundRecord, Run};
 use crate::integrator::view::IntegratorView;
 use crate::integrator::{demonstrate, evaluate, slot_name, GpPolicy, GpPolicyConfig, Trajectory, SLOTS};
 use crate::select::{GpConfig, SelectError, SelectorKind};
@@ -44,8 +44,8 @@ impl Default for IntegratorSettings {
 
 const EVAL_SEED: u64 = 1_000_000;
 
-/// Runs `selector` on `seed`.
-pub fn run(selector: SelectorKind, seed: u64, settings: &IntegratorSettings) -> Result<Run, SelectError> {
+/// Runs `selector` on `seed`; `clock` (seconds) times the selections.
+pub fn run(selector: SelectorKind, seed: u64, settings: &IntegratorSettings, clock: &dyn Fn() -> f64) -> Result<Run, SelectError> {
     let mu = vec![1.0; SLOTS];
     let covered = settings.covered_slots.min(SLOTS);
     let pretraining: Vec<Trajectory> = (0..covered)
@@ -53,7 +53,6 @@ pub fn run(selector: SelectorKind, seed: u64, settings: &IntegratorSettings) -> 
         .collect();
     let pretraining_counts: Vec<usize> = (0..SLOTS).map(|s| if s < covered { settings.pretraining_per_slot } else { 0 }).collect();
     let gp = GpConfig { noise: settings.policy.noise, ..settings.gp.clone() };
-    let mut chooser = selector.build(seed, &gp);
     let mut demonstrations: Vec<Trajectory> = Vec::new();
     let fit = |demos: &[Trajectory]| -> Result<GpPolicy, SelectError> {
         let all: Vec<&Trajectory> = pretraining.iter().chain(demos).collect();
@@ -80,9 +79,10 @@ pub fn run(selector: SelectorKind, seed: u64, settings: &IntegratorSettings) -> 
             pretraining: pretraining_counts.clone(),
             seed: seed ^ (round << 32),
         };
-        let started = now_seconds();
-        let selection = chooser.select(&view, batch)?;
-        let selection_seconds = now_seconds() - started;
+        // A selector per round, as in the tabletop's rounds (see `crate::round`).
+        let started = clock();
+        let selection = selector.build(seed, round as usize, &gp).select(&view, batch)?;
+        let selection_seconds = clock() - started;
         for &slot in &selection.picks {
             let index = demonstrations.len() as u64;
             demonstrations.push(demonstrate(slot, seed * 1_000 + index, settings.demo_noise));

@@ -1,9 +1,10 @@
 //! The paper's comparison: select -> demonstrate (scripted expert) -> fine-tune ->
 //! evaluate, for several selectors and seeds, on the tabletop or the 2-D integrator.
 //!
-//! Each run is a pure function of its settings and seed (the loops here), so the page
-//! can run one live and the native runner can run many in parallel and summarise them
-//! (`stats`, `plot`).
+//! Each run is a pure function of its settings and seed (the loops here; the tabletop's
+//! rounds are [`crate::round::run_round`], the page's own), so the page can run one live
+//! and the native runner can run many in parallel and summarise them (`stats`, `plot`).
+//! Wall-clock times come from a clock the caller passes in.
 
 pub mod integrator;
 pub mod stats;
@@ -50,19 +51,4 @@ pub struct Run {
 pub fn weighted_mean(values: &[f64], weights: &[f64]) -> f64 {
     let total: f64 = weights.iter().sum();
     values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total.max(f64::MIN_POSITIVE)
-}
-
-/// Seconds on a monotonic clock, natively; zero where there is none to read.
-pub(crate) fn now_seconds() -> f64 {
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        use std::sync::OnceLock;
-        use std::time::Instant;
-        static START: OnceLock<Instant> = OnceLock::new();
-        START.get_or_init(Instant::now).elapsed().as_secs_f64()
-    }
-    #[cfg(target_arch = "wasm32")]
-    {
-        0.0
-    }
 }

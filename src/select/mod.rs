@@ -200,13 +200,16 @@ impl SelectorKind {
         SelectorKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    /// A selector of this kind; `seed` drives its random choices.
-    pub fn build(self, seed: u64, gp: &GpConfig) -> Box<dyn Selector> {
-        let rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e1e_c7);
+    /// The selector of a run's round `round`; `seed` (the run's) and the round drive its
+    /// random choices. Selectors hold no state across rounds: what they need of the past
+    /// is in the view (the demonstrations so far), so a round is a pure function of its
+    /// inputs wherever it runs (the page builds one per round, days apart if need be).
+    pub fn build(self, seed: u64, round: usize, gp: &GpConfig) -> Box<dyn Selector> {
+        let rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5e1e_c7 ^ ((round as u64) << 40));
         match self {
             SelectorKind::Amf => Box::new(Amf::new(gp.clone())),
             SelectorKind::Uniform => Box::new(Uniform::new(rng)),
-            SelectorKind::RoundRobin => Box::new(RoundRobin::new(rng)),
+            SelectorKind::RoundRobin => Box::new(RoundRobin::new(seed)),
             SelectorKind::Uncertainty => Box::new(Uncertainty::new(gp.clone())),
             SelectorKind::Rebalancing => Box::new(Rebalancing::new(rng)),
         }

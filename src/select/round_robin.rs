@@ -1,19 +1,29 @@
-//! Round-robin: a shuffled cycle through the target tasks, reshuffled after each pass.
+//! Round-robin: passes through the target tasks, each pass in its own shuffled order.
+//! Stateless across rounds: pass `p` asks for the target tasks demonstrated fewer than
+//! `p + 1` times, in pass `p`'s order, so it also fills in after a person chose tasks
+//! of their own.
 
 use rand::seq::SliceRandom;
+use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use super::{names, normalised_targets, task_scores, SelectError, Selection, SelectionView, Selector, SelectorKind};
 
 pub struct RoundRobin {
-    rng: ChaCha8Rng,
-    /// What is left of the current pass, next last.
-    queue: Vec<usize>,
+    /// The run's seed: pass `p`'s order is drawn from it and `p`.
+    seed: u64,
 }
 
 impl RoundRobin {
-    pub fn new(rng: ChaCha8Rng) -> RoundRobin {
-        RoundRobin { rng, queue: Vec::new() }
+    pub fn new(seed: u64) -> RoundRobin {
+        RoundRobin { seed }
+    }
+
+    /// The target tasks in pass `pass`'s order.
+    fn order(&self, targets: &[usize], pass: usize) -> Vec<usize> {
+        let mut order = targets.to_vec();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(self.seed ^ 0x0_70b1 ^ (pass as u64) << 32));
+        order
     }
 }
 
@@ -24,17 +34,19 @@ impl Selector for RoundRobin {
 
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
         let mu = normalised_targets(view)?;
+        let targets: Vec<usize> = (0..mu.len()).filter(|&t| mu[t] > 0.0).collect();
+        let mut counts = view.demonstrations_per_task();
         let mut picks = Vec::with_capacity(batch);
         for _ in 0..batch {
-            // Drop tasks that stopped being targets since the pass began.
-            self.queue.retain(|&t| mu.get(t).is_some_and(|&w| w > 0.0));
-            if self.queue.is_empty() {
-                self.queue = (0..mu.len()).filter(|&t| mu[t] > 0.0).collect();
-                self.queue.shuffle(&mut self.rng);
-            }
-            picks.extend(self.queue.pop());
+            // The pass under way is the fewest demonstrations of any target; its next
+            // task is the first in its order that has not had its turn.
+            let Some(pass) = targets.iter().map(|&t| counts[t]).min() else { break };
+            let Some(pick) = self.order(&targets, pass).into_iter().find(|&t| counts[t] == pass) else { break };
+            counts[pick] += 1;
+            picks.push(pick);
         }
-        let waiting: Vec<f64> = (0..mu.len()).map(|t| if self.queue.contains(&t) { 1.0 } else { 0.0 }).collect();
+        let pass = targets.iter().map(|&t| counts[t]).min().unwrap_or(0);
+        let waiting: Vec<f64> = (0..mu.len()).map(|t| if targets.contains(&t) && counts[t] == pass { 1.0 } else { 0.0 }).collect();
         let reason = format!("next in the cycle through the target tasks: {}", names(view, &picks));
         Ok(Selection { picks, scores: task_scores(view, &waiting, None), reason })
     }

@@ -2,14 +2,15 @@
 //! proposal, the demonstrations waiting for the next round, and the learning curve.
 //! Plain data with the loop's rules, so the rules are tested natively and the page only
 //! stores, shows and forwards it. One round's work (replay, fine-tune, evaluate, select)
-//! is [`round::run_round`], which the page runs in a Web Worker.
+//! is [`crate::round::RoundJob`], which the page runs in a Web Worker.
 
 pub mod chart;
-pub mod round;
 
 use serde::{Deserialize, Serialize};
 
 use crate::experiment::{weighted_mean, CurvePoint};
+use crate::policy::BcConfig;
+use crate::round::RoundConfig;
 use crate::select::{Selection, SelectorKind};
 use crate::tasks::{TaskId, NUM_TASKS};
 
@@ -105,6 +106,21 @@ impl SessionSettings {
             return Err(SettingsError::Weights);
         }
         Ok(())
+    }
+
+    /// A round's configuration for these settings: the runner's defaults but for what
+    /// a visitor sets.
+    pub fn round_config(&self) -> RoundConfig {
+        let defaults = RoundConfig::default();
+        RoundConfig {
+            selector: self.selector,
+            target_weights: self.target_weights.clone(),
+            budget: self.budget,
+            batch: self.batch,
+            bc: BcConfig { steps: self.steps, ..defaults.bc.clone() },
+            eval_episodes: self.eval_episodes,
+            ..defaults
+        }
     }
 
     pub fn is_target(&self, task: TaskId) -> bool {
@@ -297,19 +313,24 @@ impl Session {
     }
 
     /// The starting policy's assessment and the selector's first choice.
-    pub fn start(&mut self, per_task: Vec<f64>, selection: Selection) {
+    pub fn start(&mut self, per_task: Vec<f64>, selection: Option<Selection>) {
         self.curve = vec![self.point(0, per_task)];
-        self.selection = Some(selection);
+        self.selection = selection;
         self.declined.clear();
     }
 
-    /// A round finished: its demonstrations move from waiting to trained.
-    pub fn finish_round(&mut self, per_task: Vec<f64>, selection: Selection, mut log: RoundLog) {
-        log.picks = std::mem::take(&mut self.pending);
+    /// A round finished: the first `trained` waiting demonstrations (those it trained
+    /// on) move from waiting to trained; any counted while it ran wait for the next.
+    /// `selection` is `None` once the budget is spent.
+    pub fn finish_round(&mut self, trained: usize, per_task: Vec<f64>, selection: Option<Selection>, mut log: RoundLog) {
+        let rest = self.pending.split_off(trained.min(self.pending.len()));
+        log.picks = std::mem::replace(&mut self.pending, rest);
         self.rounds.push(log);
-        let point = self.point(self.demonstrations(), per_task);
+        let point = self.point(self.trained(), per_task);
         self.curve.push(point);
-        self.selection = Some(selection);
+        if selection.is_some() {
+            self.selection = selection;
+        }
         self.declined.clear();
     }
 
@@ -321,15 +342,6 @@ impl Session {
             mean_error: None,
         }
     }
-}
-
-/// Keeps at most `max` evenly spaced values of `values` (always the last).
-pub fn thin(values: &[f32], max: usize) -> Vec<f32> {
-    if values.len() <= max || max < 2 {
-        return values.to_vec();
-    }
-    let stride = (values.len() - 1) as f64 / (max - 1) as f64;
-    (0..max).map(|i| values[((i as f64 * stride).round() as usize).min(values.len() - 1)]).collect()
 }
 
 #[cfg(test)]
@@ -362,7 +374,7 @@ mod tests {
         scores[TaskId::LeverPull.index()] = 0.9;
         scores[TaskId::DoorOpen.index()] = 0.5;
         scores[TaskId::Reach.index()] = 0.1;
-        session.start(vec![0.5; NUM_TASKS], selection(&[TaskId::LeverPull, TaskId::DoorOpen], &scores));
+        session.start(vec![0.5; NUM_TASKS], Some(selection(&[TaskId::LeverPull, TaskId::DoorOpen], &scores)));
         assert_eq!(session.proposal(), Some(TaskId::LeverPull));
 
         // Asking for another moves down the batch, then down the scores.
@@ -378,7 +390,7 @@ mod tests {
         session.record(TaskId::DoorOpen, ChosenBy::Selector);
         assert!(session.round_due());
 
-        session.finish_round(vec![1.0; NUM_TASKS], selection(&[TaskId::Push, TaskId::Push], &scores), log());
+        session.finish_round(2, vec![1.0; NUM_TASKS], Some(selection(&[TaskId::Push, TaskId::Push], &scores)), log());
         assert_eq!(session.demonstrations(), 2);
         assert_eq!(session.rounds[0].picks[1], Pick { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector });
         assert_eq!(session.curve.iter().map(|p| p.demonstrations).collect::<Vec<_>>(), vec![0, 2]);
@@ -397,7 +409,7 @@ mod tests {
         weights[TaskId::Reach.index()] = 2.0;
         let mut session = Session::new(1, SessionSettings { target_weights: weights, ..SessionSettings::default() });
         let scores: Vec<f64> = (0..NUM_TASKS).map(|i| i as f64).collect();
-        session.start(vec![0.0; NUM_TASKS], selection(&[TaskId::LeverPull], &scores));
+        session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::LeverPull], &scores)));
         // Lever pull is not a target any more: the best-scoring target instead.
         assert_eq!(session.proposal(), Some(TaskId::Push));
         session.decline(TaskId::Push);
@@ -406,8 +418,9 @@ mod tests {
         assert_eq!(session.proposal(), Some(TaskId::Push), "declining both targets starts over");
         // The curve's mean follows the target weights.
         session.finish_round(
+            0,
             (0..NUM_TASKS).map(|i| if i == TaskId::Reach.index() { 1.0 } else { 0.0 }).collect(),
-            selection(&[TaskId::Push], &scores),
+            Some(selection(&[TaskId::Push], &scores)),
             log(),
         );
         assert!((session.curve[1].mean_success - 2.0 / 3.0).abs() < 1e-12);
@@ -416,7 +429,7 @@ mod tests {
     #[test]
     fn reconciling_adopts_unrecorded_demonstrations_and_drops_missing_ones() {
         let mut session = Session::new(1, SessionSettings { batch: 3, ..SessionSettings::default() });
-        session.start(vec![0.0; NUM_TASKS], selection(&[TaskId::DoorOpen, TaskId::LeverPull, TaskId::Push], &[0.0; NUM_TASKS]));
+        session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen, TaskId::LeverPull, TaskId::Push], &[0.0; NUM_TASKS])));
         session.record(TaskId::DoorOpen, ChosenBy::Selector);
         // Stored: the door, then a lever pull whose session update was lost, then a reach.
         session.reconcile(&[TaskId::DoorOpen, TaskId::LeverPull, TaskId::Reach]);
@@ -432,10 +445,10 @@ mod tests {
     #[test]
     fn deleting_a_demonstration_frees_its_budget_and_the_next_round_goes_without_it() {
         let mut session = Session::new(1, SessionSettings { batch: 2, budget: 3, ..SessionSettings::default() });
-        session.start(vec![0.0; NUM_TASKS], selection(&[TaskId::DoorOpen, TaskId::Push], &[0.0; NUM_TASKS]));
+        session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen, TaskId::Push], &[0.0; NUM_TASKS])));
         session.record(TaskId::DoorOpen, ChosenBy::Selector);
         session.record(TaskId::Push, ChosenBy::Selector);
-        session.finish_round(vec![0.5; NUM_TASKS], selection(&[TaskId::Reach], &[0.0; NUM_TASKS]), log());
+        session.finish_round(2, vec![0.5; NUM_TASKS], Some(selection(&[TaskId::Reach], &[0.0; NUM_TASKS])), log());
         session.record(TaskId::Reach, ChosenBy::Imported);
         assert_eq!((session.demonstrations(), session.budget_left()), (3, 0));
         session.remove(TaskId::Push, false);
@@ -464,14 +477,5 @@ mod tests {
         assert_eq!(bad(|s| s.target_weights = vec![0.0; NUM_TASKS]), SettingsError::Weights);
         assert_eq!(bad(|s| s.target_weights[0] = f64::NAN), SettingsError::Weights);
         assert_eq!(bad(|s| s.eval_episodes = 0), SettingsError::Episodes);
-    }
-
-    #[test]
-    fn thinning_keeps_the_ends_and_the_count() {
-        let values: Vec<f32> = (0..1000).map(|i| i as f32).collect();
-        let thinned = thin(&values, 100);
-        assert_eq!(thinned.len(), 100);
-        assert_eq!((thinned[0], thinned[99]), (0.0, 999.0));
-        assert_eq!(thin(&values[..5], 100), values[..5].to_vec());
     }
 }

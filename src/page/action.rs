@@ -1,0 +1,129 @@
+//! Everything that can happen to the page ([`Action`]) and everything the page asks its
+//! shell to do ([`Effect`]). The shell turns DOM events, storage replies, worker
+//! messages and timers into actions, and carries out the effects the reducer returns.
+
+use std::rc::Rc;
+
+use super::protocol::{FromWorker, ToWorker};
+use super::state::WorkerId;
+use crate::record::DemonstrationRecord;
+use crate::session::{ChosenBy, Session, SessionSettings};
+use crate::tasks::TaskId;
+
+/// Why the browser's storage refused, told apart by the error's name.
+#[derive(Clone, Debug, thiserror::Error, PartialEq)]
+pub enum StorageError {
+    #[error("the browser's storage is full: free some space, or export your demonstrations and start a new session ({0})")]
+    QuotaExceeded(String),
+    #[error("the browser's storage cannot be used here ({0})")]
+    Unavailable(String),
+    #[error("a stored entry cannot be read ({0})")]
+    Corrupt(String),
+}
+
+/// What storage held when the page loaded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Restored {
+    pub session: Option<Session>,
+    /// The stored demonstrations with their keys, oldest first.
+    pub records: Vec<(u32, DemonstrationRecord)>,
+    /// A stored fine-tuned policy: loaded, or why it could not be read.
+    pub tuned: Option<Result<(), String>>,
+}
+
+/// How a demonstration under way ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum DemonstrationEnd {
+    /// It succeeded: the record of its actions.
+    Success(DemonstrationRecord),
+    /// Its time ran out first.
+    TimeUp,
+}
+
+/// Which actor plays on the stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Watched {
+    FineTuned,
+    Pretrained,
+    Expert,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    // ---- the page's life ----
+    /// The shipped policy was read (or not) and storage was opened (or not).
+    Loaded { prior: Result<(), String>, storage: Result<Restored, StorageError>, entropy: u64, webgpu_in_browser: bool },
+    Dismiss(usize),
+    // ---- the teaching loop ----
+    Demonstrate { task: TaskId, chosen_by: ChosenBy },
+    Decline(TaskId),
+    DiscardAttempt,
+    ToggleGrip,
+    DemonstrationEnded(DemonstrationEnd),
+    DiscardSaved,
+    TrainNow,
+    CancelRound,
+    RetryStart,
+    SetAutopilot(bool),
+    AutopilotTick,
+    ApplySettings(SessionSettings),
+    /// "New session", confirmed.
+    NewSession,
+    // ---- the dataset ----
+    Delete(usize),
+    Undo,
+    Replay(usize),
+    RetryUnsaved,
+    Export,
+    ExportLeRobot,
+    /// A file's bytes to import.
+    Import(Vec<u8>),
+    /// A file refused before it was read (too large, unreadable).
+    ImportRefused(String),
+    // ---- the stage ----
+    Watch(Watched),
+    ShowTask(TaskId),
+    // ---- the comparison ----
+    StartComparison,
+    StopComparison,
+    // ---- replies ----
+    DemonstrationStored { id: u64, result: Result<u32, StorageError> },
+    DemonstrationDeleted { result: Result<(), StorageError> },
+    SessionStored(Result<(), StorageError>),
+    PolicyStored(Result<(), StorageError>),
+    StorageCleared(Result<(), StorageError>),
+    /// The fine-tuned policy a round returned could not be read.
+    TunedUnreadable(String),
+    DownloadFailed(String),
+    FromWorker { worker: WorkerId, message: FromWorker },
+    /// A worker could not start, panicked or trapped (a lost GPU traps its wasm).
+    WorkerDied { worker: WorkerId, message: String },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    // ---- storage; each answers with its action ----
+    StoreDemonstration { id: u64, record: Rc<DemonstrationRecord> },
+    DeleteDemonstration { key: u32 },
+    StoreSession(Box<Session>),
+    StorePolicy(Rc<Vec<u8>>),
+    ClearStorage,
+    // ---- workers ----
+    /// Start a worker in `id`'s slot and hand it the pre-trained policy.
+    SpawnWorker(WorkerId),
+    TerminateWorker(WorkerId),
+    Post(WorkerId, Box<ToWorker>),
+    /// Load (or, with `None`, drop) the fine-tuned policy the stage can play.
+    AdoptTuned(Option<Rc<Vec<u8>>>),
+    // ---- the stage ----
+    StartDemonstration { task: TaskId, seed: u64, by_expert: bool },
+    AbandonDemonstration,
+    ToggleGrip,
+    Replay(Rc<DemonstrationRecord>),
+    Watch(Watched),
+    ShowTask { task: TaskId, seed: u64 },
+    // ---- the rest ----
+    Download { name: &'static str, mime: &'static str, bytes: Vec<u8> },
+    /// Dispatch `action` after `after_ms` milliseconds.
+    Schedule { after_ms: u32, action: Box<Action> },
+}

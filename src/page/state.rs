@@ -1,0 +1,365 @@
+//! What the page knows, as plain data: the phase of the teaching loop, the notices, the
+//! session, the dataset, the job under way, the workers that exist and the comparison.
+//! Everything the page shows is read from here; only [`PageState::update`] changes it.
+
+use std::rc::Rc;
+
+use crate::experiment::CurvePoint;
+use crate::policy::PortableSnapshot;
+use crate::record::DemonstrationRecord;
+use crate::round::RoundJob;
+use crate::select::SelectorKind;
+use crate::session::{ChosenBy, Session};
+use crate::tasks::TaskId;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Phase {
+    /// Loading the policy, the stored session and the worker.
+    Loading,
+    /// The page cannot work (the policy could not be loaded).
+    Broken(String),
+    /// The worker assesses the starting policy and makes the first selection.
+    Starting { progress: f32 },
+    /// Waiting for the visitor (with an unstarted session: the start failed).
+    Idle,
+    Demonstrating { task: TaskId, chosen_by: ChosenBy },
+    /// A finished demonstration is being written to storage; it counts once written.
+    Saving { task: TaskId },
+    /// The demonstration's time ran out before success.
+    TimeUp { task: TaskId, chosen_by: ChosenBy },
+    Round(RoundProgress),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundStage {
+    Waiting,
+    Training,
+    Evaluating,
+    Selecting,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoundProgress {
+    pub stage: RoundStage,
+    pub step: usize,
+    pub steps: usize,
+    /// The action MSE so far.
+    pub losses: Vec<f32>,
+    pub evaluated: f32,
+    pub fell_back: Option<String>,
+}
+
+impl RoundProgress {
+    pub fn new(steps: usize) -> RoundProgress {
+        RoundProgress { stage: RoundStage::Waiting, step: 0, steps, losses: Vec::new(), evaluated: 0.0, fell_back: None }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoticeKind {
+    Error,
+    Info,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub text: String,
+}
+
+/// A demonstration in the dataset: stored (or, where the browser stores nothing, kept
+/// in memory) and counted.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    /// The page's own id, for matching storage replies.
+    pub id: u64,
+    /// Its key in storage (`None` only where the browser stores nothing).
+    pub key: Option<u32>,
+    pub record: Rc<DemonstrationRecord>,
+}
+
+/// Why a demonstration is being written, which says where it goes once written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveFor {
+    /// Just demonstrated; counted once stored.
+    Demonstrated(ChosenBy),
+    /// From an imported file.
+    Imported,
+    /// A deleted demonstration restored by "Undo".
+    Restored { was_pending: bool, chosen_by: ChosenBy },
+    /// One that failed to store before, tried again.
+    Retried(ChosenBy),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Saving {
+    pub id: u64,
+    pub record: Rc<DemonstrationRecord>,
+    pub purpose: SaveFor,
+}
+
+/// A demonstration storage refused: not counted, kept to retry or export.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unsaved {
+    pub record: Rc<DemonstrationRecord>,
+    pub chosen_by: ChosenBy,
+    pub error: String,
+}
+
+/// A deleted demonstration, kept for "Undo".
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deleted {
+    pub record: Rc<DemonstrationRecord>,
+    pub was_pending: bool,
+    pub chosen_by: ChosenBy,
+}
+
+/// The visitor's demonstrations in their three states.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Dataset {
+    /// Counted demonstrations, oldest first: those trained on, then those waiting for
+    /// the next round (in the order of the session's `pending`).
+    pub entries: Vec<Entry>,
+    /// Writes under way.
+    pub saving: Vec<Saving>,
+    /// Writes that failed.
+    pub unsaved: Vec<Unsaved>,
+    pub undo: Option<Deleted>,
+}
+
+impl Dataset {
+    /// Every demonstration the visitor has, counted or not (what an export holds).
+    pub fn all_records(&self) -> Vec<DemonstrationRecord> {
+        let counted = self.entries.iter().map(|e| &e.record);
+        let waiting = self.saving.iter().map(|s| &s.record).chain(self.unsaved.iter().map(|u| &u.record));
+        counted.chain(waiting).map(|r| (**r).clone()).collect()
+    }
+
+    /// The counted demonstrations' records, oldest first (what a round trains on).
+    pub fn records(&self) -> Vec<DemonstrationRecord> {
+        self.entries.iter().map(|e| (*e.record).clone()).collect()
+    }
+}
+
+/// Where a job trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    Cpu,
+    WebGpu,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Cpu => "CPU",
+            Engine::WebGpu => "WebGPU",
+        }
+    }
+
+    pub fn slot(self) -> WorkerSlot {
+        match self {
+            Engine::Cpu => WorkerSlot::Cpu,
+            Engine::WebGpu => WorkerSlot::WebGpu,
+        }
+    }
+}
+
+/// Where the job under way is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobPlace {
+    /// The WebGPU worker is measuring where rounds should train.
+    ChoosingBackend,
+    On(Engine),
+}
+
+/// The round (or the session's start) under way.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunningJob {
+    pub job: RoundJob,
+    pub place: JobPlace,
+    /// The last snapshot a WebGPU run posted, to go on from on the CPU if it dies.
+    pub last_snapshot: Option<PortableSnapshot>,
+    /// Whether the round fell back from WebGPU to the CPU.
+    pub fell_back: bool,
+    /// Waiting demonstrations the round trains on; those counted during it wait for
+    /// the next.
+    pub pending_trained: usize,
+}
+
+/// A worker's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WorkerSlot {
+    /// Rounds, the session's start, imports.
+    Cpu,
+    /// Rounds on WebGPU (a separate build, loaded on demand).
+    WebGpu,
+    /// One side of the live comparison.
+    Comparison(usize),
+}
+
+/// One worker's life: a slot and a generation, so messages from a worker the page has
+/// replaced are told apart from its successor's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WorkerId {
+    pub slot: WorkerSlot,
+    pub generation: u32,
+}
+
+/// The workers that live, by slot.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Workers {
+    pub live: Vec<WorkerId>,
+    next_generation: u32,
+    /// CPU worker deaths since one last loaded the policy: a worker that cannot start
+    /// is not restarted for ever.
+    pub cpu_failures: u32,
+}
+
+impl Workers {
+    pub fn get(&self, slot: WorkerSlot) -> Option<WorkerId> {
+        self.live.iter().copied().find(|w| w.slot == slot)
+    }
+
+    pub fn is_live(&self, id: WorkerId) -> bool {
+        self.live.contains(&id)
+    }
+
+    pub(super) fn add(&mut self, slot: WorkerSlot) -> WorkerId {
+        self.next_generation += 1;
+        let id = WorkerId { slot, generation: self.next_generation };
+        self.live.retain(|w| w.slot != slot);
+        self.live.push(id);
+        id
+    }
+
+    pub(super) fn remove(&mut self, slot: WorkerSlot) -> Option<WorkerId> {
+        let id = self.get(slot)?;
+        self.live.retain(|w| *w != id);
+        Some(id)
+    }
+}
+
+/// An import under way: the worker checks the file, then each accepted demonstration
+/// is stored.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Import {
+    /// The worker has not answered yet.
+    pub checking: bool,
+    /// Writes of accepted demonstrations still under way (by id).
+    pub waiting: Vec<u64>,
+    pub added: usize,
+    /// Accepted demonstrations storage refused.
+    pub not_stored: usize,
+    /// One line per demonstration the check left out.
+    pub rejected: Vec<String>,
+}
+
+/// Two autopilot runs side by side, one worker each, with the same seed and settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    pub selectors: [SelectorKind; 2],
+    pub budget: usize,
+    pub curves: [Vec<CurvePoint>; 2],
+    /// Per run, the tasks asked for in each round.
+    pub picks: [Vec<Vec<usize>>; 2],
+    /// Seconds each run took, once done.
+    pub seconds: [Option<f64>; 2],
+}
+
+impl Comparison {
+    pub fn running(&self) -> bool {
+        self.seconds.iter().any(Option::is_none)
+    }
+}
+
+/// Whether the browser stores the page's data.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Storage {
+    /// Not known yet (loading).
+    Unknown,
+    Available,
+    /// Nothing can be stored here: demonstrations count but live in memory only.
+    Unavailable(String),
+}
+
+/// The page.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PageState {
+    pub phase: Phase,
+    pub notices: Vec<Notice>,
+    pub session: Option<Session>,
+    pub dataset: Dataset,
+    pub job: Option<RunningJob>,
+    pub workers: Workers,
+    pub storage: Storage,
+    /// A fine-tuned policy is loaded (the shell holds it, for watching).
+    pub tuned: bool,
+    /// The demonstration counted last (its id), while it may still be discarded.
+    pub just_saved: Option<u64>,
+    /// The scripted expert demonstrates whatever the selector asks.
+    pub autopilot: bool,
+    pub import: Option<Import>,
+    pub comparison: Option<Comparison>,
+    /// Why the settings last submitted were refused.
+    pub settings_error: Option<String>,
+    /// The browser exposes WebGPU (`navigator.gpu`).
+    pub webgpu_in_browser: bool,
+    /// State of the page's random seeds (splitmix64), seeded at load.
+    pub(super) rng: u64,
+    pub(super) next_id: u64,
+}
+
+impl Default for PageState {
+    fn default() -> Self {
+        PageState {
+            phase: Phase::Loading,
+            notices: Vec::new(),
+            session: None,
+            dataset: Dataset::default(),
+            job: None,
+            workers: Workers::default(),
+            storage: Storage::Unknown,
+            tuned: false,
+            just_saved: None,
+            autopilot: false,
+            import: None,
+            comparison: None,
+            settings_error: None,
+            webgpu_in_browser: false,
+            rng: 0,
+            next_id: 0,
+        }
+    }
+}
+
+impl PageState {
+    /// Index of the first waiting demonstration in `dataset.entries`.
+    pub fn first_pending(&self) -> usize {
+        let pending = self.session.as_ref().map_or(0, |s| s.pending.len());
+        self.dataset.entries.len().saturating_sub(pending)
+    }
+
+    /// The session exists and its start (the prior's assessment) is done.
+    pub fn started(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| !s.curve.is_empty())
+    }
+
+    /// A round or the session's start is under way.
+    pub fn busy(&self) -> bool {
+        matches!(self.phase, Phase::Round(_) | Phase::Starting { .. })
+    }
+
+    pub(super) fn next_seed(&mut self) -> u64 {
+        // splitmix64: a seed per demonstration and session, reproducible in tests.
+        self.rng = self.rng.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.rng;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) & 0xffff_ffff
+    }
+
+    pub(super) fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+}

@@ -1,0 +1,525 @@
+//! Every path the page can take, driven by actions as the shell would send them, with
+//! the effects the shell would carry out checked at each step.
+
+use super::protocol::{Choice, FromWorker, RoundResult, ToWorker, WorkerError};
+use super::*;
+use crate::experiment::CurvePoint;
+use crate::policy::{PortableSnapshot, TrainingProgress};
+use crate::record::{DemonstrationRecord, Source};
+use crate::round::{RoundEvent, RoundJob};
+use crate::select::{Selection, TaskScore};
+use crate::session::{BackendChoice, ChosenBy, Session, SessionSettings};
+use crate::tasks::{TaskId, NUM_TASKS, SUITE_VERSION};
+
+fn record(task: TaskId, seed: u64) -> DemonstrationRecord {
+    DemonstrationRecord {
+        task,
+        seed,
+        suite_version: SUITE_VERSION,
+        actions: vec![[0.0; 4]; 3],
+        success: true,
+        source: Source::Person,
+        duration_seconds: 1.0,
+        recorded_at_ms: 0.0,
+    }
+}
+
+fn selection(picks: &[TaskId]) -> Selection {
+    Selection {
+        picks: picks.iter().map(|t| t.index()).collect(),
+        scores: (0..NUM_TASKS).map(|task| TaskScore { task, name: TaskId::ALL[task].name().into(), score: task as f64, proxy: None }).collect(),
+        reason: "because".into(),
+    }
+}
+
+fn result(policy: bool, picks: &[TaskId]) -> RoundResult {
+    RoundResult {
+        policy: policy.then(|| vec![1, 2, 3]),
+        per_task: vec![0.5; NUM_TASKS],
+        selection: Some(selection(picks)),
+        loss: vec![1.0, 0.5],
+        fell_back: false,
+        train_seconds: 1.5,
+        eval_seconds: 0.5,
+        select_seconds: 0.1,
+    }
+}
+
+/// A page driven by actions, keeping the effects of the last one.
+struct Page {
+    state: PageState,
+    fx: Vec<Effect>,
+}
+
+impl Page {
+    /// A page loaded with `restored` in storage, its CPU worker spawned.
+    fn load(restored: Result<Restored, StorageError>, settings: SessionSettings) -> Page {
+        let mut restored = restored;
+        if let Ok(r) = restored.as_mut() {
+            if r.session.is_none() {
+                r.session = Some(Session::new(9, settings));
+            }
+        }
+        let mut page = Page { state: PageState::default(), fx: vec![] };
+        page.act(Action::Loaded { prior: Ok(()), storage: restored, entropy: 42, webgpu_in_browser: true });
+        page
+    }
+
+    /// A fresh page whose session started with `picks` proposed.
+    fn started(settings: SessionSettings, picks: &[TaskId]) -> Page {
+        let mut page = Page::load(Ok(Restored::default()), settings);
+        assert!(matches!(page.state.phase, Phase::Starting { .. }));
+        let job = page.posted_job(WorkerSlot::Cpu).expect("the start goes to the CPU worker");
+        assert_eq!((job.round, job.records.len()), (0, 0));
+        page.from(WorkerSlot::Cpu, FromWorker::Done(result(false, picks)));
+        assert_eq!(page.state.phase, Phase::Idle);
+        page
+    }
+
+    fn act(&mut self, action: Action) -> &[Effect] {
+        self.fx = self.state.update(action);
+        &self.fx
+    }
+
+    fn worker(&self, slot: WorkerSlot) -> WorkerId {
+        self.state.workers.get(slot).unwrap_or_else(|| panic!("no {slot:?} worker"))
+    }
+
+    fn from(&mut self, slot: WorkerSlot, message: FromWorker) -> &[Effect] {
+        let worker = self.worker(slot);
+        self.act(Action::FromWorker { worker, message })
+    }
+
+    fn died(&mut self, slot: WorkerSlot, message: &str) -> &[Effect] {
+        let worker = self.worker(slot);
+        self.act(Action::WorkerDied { worker, message: message.into() })
+    }
+
+    /// The round job the last action posted to `slot`'s worker.
+    fn posted_job(&self, slot: WorkerSlot) -> Option<RoundJob> {
+        self.fx.iter().find_map(|e| match e {
+            Effect::Post(w, message) if w.slot == slot => match &**message {
+                ToWorker::Run(job) => Some(job.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+    }
+
+    /// Demonstrates `task` to success and lets storage answer `stored`.
+    fn demonstrate(&mut self, task: TaskId, chosen_by: ChosenBy, seed: u64, stored: Result<u32, StorageError>) {
+        self.act(Action::Demonstrate { task, chosen_by });
+        assert!(matches!(self.fx[..], [Effect::StartDemonstration { task: t, by_expert: false, .. }] if t == task), "{:?}", self.fx);
+        self.act(Action::DemonstrationEnded(DemonstrationEnd::Success(record(task, seed))));
+        assert_eq!(self.state.phase, Phase::Saving { task });
+        let id = match &self.fx[..] {
+            [Effect::StoreDemonstration { id, record }] if record.seed == seed => *id,
+            other => panic!("expected one write, got {other:?}"),
+        };
+        self.act(Action::DemonstrationStored { id, result: stored });
+    }
+
+    fn errors(&self) -> Vec<&str> {
+        self.state.notices.iter().filter(|n| n.kind == NoticeKind::Error).map(|n| n.text.as_str()).collect()
+    }
+
+    fn has(&self, effect: impl Fn(&Effect) -> bool) -> bool {
+        self.fx.iter().any(effect)
+    }
+}
+
+fn settings(batch: usize) -> SessionSettings {
+    SessionSettings { batch, ..SessionSettings::default() }
+}
+
+fn quota() -> StorageError {
+    StorageError::QuotaExceeded("QuotaExceededError".into())
+}
+
+#[test]
+fn accepting_declining_and_picking_a_task() {
+    let mut page = Page::started(settings(2), &[TaskId::DoorOpen, TaskId::LeverPull]);
+    let session = page.state.session.as_ref().unwrap();
+    assert_eq!(session.proposal(), Some(TaskId::DoorOpen));
+    // Declining moves to the batch's next task and stores the session.
+    page.act(Action::Decline(TaskId::DoorOpen));
+    assert_eq!(page.state.session.as_ref().unwrap().proposal(), Some(TaskId::LeverPull));
+    assert!(page.has(|e| matches!(e, Effect::StoreSession(_))));
+    // Picking a task of one's own is recorded as the person's choice.
+    page.demonstrate(TaskId::Push, ChosenBy::Person, 5, Ok(1));
+    let session = page.state.session.as_ref().unwrap();
+    assert_eq!(session.pending[0].chosen_by, ChosenBy::Person);
+    assert_eq!((page.state.phase.clone(), page.state.dataset.entries.len()), (Phase::Idle, 1));
+    assert!(session.declined.is_empty(), "a demonstration clears the declines");
+    // Accepting the proposal: the second of the batch makes a round.
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 6, Ok(2));
+    assert!(matches!(page.state.phase, Phase::Round(_)));
+    let job = page.posted_job(WorkerSlot::Cpu).expect("the round goes to the CPU worker");
+    assert_eq!((job.round, job.records.iter().map(|r| r.seed).collect::<Vec<_>>()), (1, vec![5, 6]));
+    // A demonstration cannot start while the round runs.
+    assert!(page.act(Action::Demonstrate { task: TaskId::Reach, chosen_by: ChosenBy::Person }).is_empty());
+}
+
+#[test]
+fn a_demonstration_that_cannot_be_stored_is_not_counted_but_kept_to_retry_or_export() {
+    let mut page = Page::started(settings(1), &[TaskId::DoorOpen]);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 5, Err(quota()));
+    assert_eq!(page.state.phase, Phase::Idle, "the page goes on");
+    assert!(page.state.dataset.entries.is_empty() && page.state.session.as_ref().unwrap().pending.is_empty(), "not counted");
+    assert!(page.fx.is_empty(), "no round starts on an unsaved demonstration: {:?}", page.fx);
+    assert_eq!(page.state.dataset.unsaved.len(), 1);
+    let errors = page.errors();
+    assert!(errors.len() == 1 && errors[0].contains("storage is full") && errors[0].contains("not counted"), "{errors:?}");
+    // An export holds it.
+    page.act(Action::Export);
+    let Effect::Download { bytes, .. } = &page.fx[0] else { panic!("{:?}", page.fx) };
+    let file = crate::demo_file::parse(bytes).unwrap();
+    assert_eq!(file.demonstrations.len(), 1);
+    // Retrying stores it; stored, it counts, and the batch of one makes a round.
+    page.act(Action::RetryUnsaved);
+    let Effect::StoreDemonstration { id, .. } = page.fx[0].clone() else { panic!("{:?}", page.fx) };
+    page.act(Action::DemonstrationStored { id, result: Ok(7) });
+    assert_eq!(page.state.dataset.entries[0].key, Some(7));
+    assert!(page.state.dataset.unsaved.is_empty());
+    assert!(matches!(page.state.phase, Phase::Round(_)));
+}
+
+#[test]
+fn where_nothing_can_be_stored_demonstrations_count_in_memory_and_the_page_says_so() {
+    let mut page = Page::load(Err(StorageError::Unavailable("no IndexedDB".into())), settings(2));
+    assert!(page.errors()[0].contains("only until you leave"), "{:?}", page.errors());
+    page.from(WorkerSlot::Cpu, FromWorker::Done(result(false, &[TaskId::Push])));
+    assert!(!page.has(|e| matches!(e, Effect::StoreSession(_))), "nothing is written where nothing can be stored");
+    page.act(Action::Demonstrate { task: TaskId::Push, chosen_by: ChosenBy::Selector });
+    page.act(Action::DemonstrationEnded(DemonstrationEnd::Success(record(TaskId::Push, 3))));
+    assert!(!page.has(|e| matches!(e, Effect::StoreDemonstration { .. })));
+    assert_eq!(page.state.dataset.entries.len(), 1);
+    assert_eq!(page.state.dataset.entries[0].key, None);
+    assert_eq!(page.state.session.as_ref().unwrap().pending.len(), 1);
+}
+
+#[test]
+fn a_round_reports_progress_and_its_result_is_folded_in_and_stored() {
+    let mut page = Page::started(settings(1), &[TaskId::LeverPull]);
+    page.demonstrate(TaskId::LeverPull, ChosenBy::Selector, 5, Ok(1));
+    let progress = |step| FromWorker::Event(RoundEvent::Training(TrainingProgress { step, steps: 500, action_mse: 1.0 / step as f32, total_loss: 0.0 }));
+    page.from(WorkerSlot::Cpu, progress(5));
+    page.from(WorkerSlot::Cpu, progress(10));
+    page.from(WorkerSlot::Cpu, FromWorker::Event(RoundEvent::Evaluating(0.5)));
+    let Phase::Round(round) = &page.state.phase else { panic!("{:?}", page.state.phase) };
+    assert_eq!((round.stage, round.step, round.losses.len(), round.evaluated), (RoundStage::Evaluating, 10, 2, 0.5));
+    page.from(WorkerSlot::Cpu, FromWorker::Done(result(true, &[TaskId::Push])));
+    assert_eq!(page.state.phase, Phase::Idle);
+    let session = page.state.session.as_ref().unwrap();
+    assert_eq!(session.curve.len(), 2);
+    assert_eq!(session.rounds[0].backend, "cpu");
+    assert_eq!(session.rounds[0].train_seconds, 1.5);
+    assert_eq!(session.proposal(), Some(TaskId::Push));
+    assert!(page.state.tuned && page.state.job.is_none());
+    assert!(page.has(|e| matches!(e, Effect::StorePolicy(_))) && page.has(|e| matches!(e, Effect::AdoptTuned(Some(_)))));
+    assert!(page.has(|e| matches!(e, Effect::StoreSession(_))));
+    // The stored policy's failure is a notice; nothing else changes.
+    page.act(Action::PolicyStored(Err(quota())));
+    assert!(page.errors()[0].contains("fine-tuned policy could not be stored"));
+    assert_eq!(page.state.session.as_ref().unwrap().curve.len(), 2);
+}
+
+#[test]
+fn a_worker_that_fails_once_is_restarted_and_twice_is_given_up_with_demonstrations_kept() {
+    let mut page = Page::started(settings(1), &[TaskId::LeverPull]);
+    page.demonstrate(TaskId::LeverPull, ChosenBy::Selector, 5, Ok(1));
+    let first = page.worker(WorkerSlot::Cpu);
+    page.died(WorkerSlot::Cpu, "out of memory.");
+    assert_eq!(page.state.phase, Phase::Idle);
+    assert!(page.errors()[0].contains("The training worker stopped (out of memory). Your demonstrations are kept"), "{:?}", page.errors());
+    assert!(page.has(|e| matches!(e, Effect::SpawnWorker(w) if w.slot == WorkerSlot::Cpu && *w != first)));
+    // A message of the dead worker that was still on its way is ignored.
+    assert!(page.act(Action::FromWorker { worker: first, message: FromWorker::Done(result(true, &[])) }).is_empty());
+    assert_eq!(page.state.session.as_ref().unwrap().curve.len(), 1);
+    // "Train now" runs the round again on the new worker.
+    page.act(Action::TrainNow);
+    assert_eq!(page.posted_job(WorkerSlot::Cpu).unwrap().records.len(), 1);
+    page.died(WorkerSlot::Cpu, "out of memory");
+    assert!(page.errors().iter().any(|e| e.starts_with("Training is unavailable: the training worker failed 2 times")), "{:?}", page.errors());
+    assert!(!page.has(|e| matches!(e, Effect::SpawnWorker(_))), "no endless restarts");
+    assert_eq!(page.state.dataset.entries.len(), 1, "the demonstration is kept");
+    assert_eq!(page.state.session.as_ref().unwrap().pending.len(), 1);
+}
+
+#[test]
+fn a_worker_that_cannot_start_the_session_leaves_it_unstarted_to_retry() {
+    let mut page = Page::load(Ok(Restored::default()), settings(1));
+    page.died(WorkerSlot::Cpu, "no worker here");
+    assert!(matches!(page.state.phase, Phase::Starting { .. }), "the start runs again on a new worker");
+    assert!(page.posted_job(WorkerSlot::Cpu).is_some());
+    page.died(WorkerSlot::Cpu, "no worker here");
+    assert_eq!(page.state.phase, Phase::Idle);
+    assert!(!page.state.started());
+    // The visitor retries: a worker starts again, with the start's job.
+    page.act(Action::RetryStart);
+    assert!(page.has(|e| matches!(e, Effect::SpawnWorker(w) if w.slot == WorkerSlot::Cpu)));
+    assert_eq!(page.posted_job(WorkerSlot::Cpu).unwrap().round, 0);
+    assert_eq!(page.state.workers.cpu_failures, 0, "the visitor asked: earlier failures do not count");
+    // A failure the worker reports (not a death) ends the start too, with a notice.
+    page.from(WorkerSlot::Cpu, FromWorker::Failed(WorkerError::BadPrior("truncated".into())));
+    assert_eq!(page.state.phase, Phase::Idle);
+    assert!(page.errors().iter().any(|e| e.contains("could not start: the pre-trained policy cannot be read: truncated")), "{:?}", page.errors());
+}
+
+fn snapshot(step: usize) -> PortableSnapshot {
+    PortableSnapshot { step, tensors: vec![] }
+}
+
+#[test]
+fn a_gpu_lost_mid_round_goes_on_on_the_cpu_from_its_last_snapshot() {
+    let mut page = Page::started(SessionSettings { backend: BackendChoice::WebGpu, ..settings(1) }, &[TaskId::LeverPull]);
+    page.demonstrate(TaskId::LeverPull, ChosenBy::Selector, 5, Ok(1));
+    // The WebGPU worker is loaded and asked to choose.
+    let gpu = page.worker(WorkerSlot::WebGpu);
+    assert!(page.has(|e| matches!(e, Effect::Post(w, m) if *w == gpu && **m == ToWorker::Choose(BackendChoice::WebGpu))));
+    assert_eq!(page.state.job.as_ref().unwrap().place, JobPlace::ChoosingBackend);
+    page.from(WorkerSlot::WebGpu, FromWorker::Chosen(Choice { webgpu: true, reason: "WebGPU".into(), cpu_samples_per_second: None, webgpu_samples_per_second: None }));
+    assert_eq!(page.posted_job(WorkerSlot::WebGpu).unwrap().round, 1);
+    assert!(page.state.session.as_ref().unwrap().backend.as_ref().unwrap().webgpu, "the choice is kept");
+    page.from(WorkerSlot::WebGpu, FromWorker::Event(RoundEvent::Snapshot(snapshot(25))));
+    page.from(WorkerSlot::WebGpu, FromWorker::Event(RoundEvent::Snapshot(snapshot(50))));
+    page.died(WorkerSlot::WebGpu, "GPU device lost");
+    let job = page.posted_job(WorkerSlot::Cpu).expect("the round goes on on the CPU");
+    assert_eq!(job.resume, Some(snapshot(50)));
+    assert!(matches!(&page.state.phase, Phase::Round(r) if r.fell_back.as_deref().is_some_and(|t| t.contains("step 50"))));
+    assert!(page.state.notices.iter().any(|n| n.text.contains("training goes on on the CPU from there")));
+    assert!(page.state.session.as_ref().unwrap().backend.is_none(), "the next round measures again");
+    page.from(WorkerSlot::Cpu, FromWorker::Done(result(true, &[TaskId::Push])));
+    assert_eq!(page.state.session.as_ref().unwrap().rounds[0].backend, "webgpu, then cpu");
+}
+
+#[test]
+fn a_choice_of_the_cpu_or_a_browser_without_webgpu_trains_on_the_cpu() {
+    let mut page = Page::started(SessionSettings { backend: BackendChoice::Auto, ..settings(1) }, &[TaskId::LeverPull]);
+    page.demonstrate(TaskId::LeverPull, ChosenBy::Selector, 5, Ok(1));
+    page.from(WorkerSlot::WebGpu, FromWorker::Chosen(Choice { webgpu: false, reason: "the CPU".into(), cpu_samples_per_second: None, webgpu_samples_per_second: None }));
+    assert!(page.posted_job(WorkerSlot::Cpu).is_some());
+    assert!(page.state.workers.get(WorkerSlot::WebGpu).is_none() && page.has(|e| matches!(e, Effect::TerminateWorker(_))));
+
+    let mut page = Page::started(SessionSettings { backend: BackendChoice::WebGpu, ..settings(1) }, &[TaskId::LeverPull]);
+    page.state.webgpu_in_browser = false;
+    page.demonstrate(TaskId::LeverPull, ChosenBy::Selector, 5, Ok(1));
+    assert!(page.posted_job(WorkerSlot::Cpu).is_some());
+    assert!(page.state.notices.iter().any(|n| n.text.contains("offers no WebGPU")));
+}
+
+#[test]
+fn cancel_terminates_the_round_and_keeps_the_demonstrations() {
+    let mut page = Page::started(settings(1), &[TaskId::LeverPull]);
+    page.demonstrate(TaskId::LeverPull, ChosenBy::Selector, 5, Ok(1));
+    let worker = page.worker(WorkerSlot::Cpu);
+    page.act(Action::CancelRound);
+    assert!(page.has(|e| *e == Effect::TerminateWorker(worker)));
+    assert!(page.has(|e| matches!(e, Effect::SpawnWorker(w) if w.slot == WorkerSlot::Cpu)), "a fresh worker stands by");
+    assert_eq!(page.state.phase, Phase::Idle);
+    assert!(page.state.job.is_none());
+    assert_eq!(page.state.session.as_ref().unwrap().pending.len(), 1);
+    // The terminated worker's last words change nothing.
+    assert!(page.act(Action::FromWorker { worker, message: FromWorker::Done(result(true, &[])) }).is_empty());
+    assert_eq!(page.state.session.as_ref().unwrap().curve.len(), 1);
+}
+
+#[test]
+fn a_reload_reconciles_the_session_with_storage_and_reruns_an_interrupted_round() {
+    // Stored: a started session with one waiting demonstration, and a second whose
+    // session update was lost when the page closed, plus an unreadable policy.
+    let mut session = Session::new(3, settings(2));
+    session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen, TaskId::Push])));
+    session.record(TaskId::DoorOpen, ChosenBy::Selector);
+    let restored = Restored {
+        session: Some(session),
+        records: vec![(1, record(TaskId::DoorOpen, 1)), (2, record(TaskId::Push, 2))],
+        tuned: Some(Err("truncated file".into())),
+    };
+    let page = Page::load(Ok(restored), settings(2));
+    let session = page.state.session.as_ref().unwrap();
+    assert_eq!(session.pending.iter().map(|p| p.task).collect::<Vec<_>>(), vec![TaskId::DoorOpen, TaskId::Push]);
+    assert!(matches!(page.state.phase, Phase::Round(_)), "the batch is full: the round runs again");
+    assert_eq!(page.posted_job(WorkerSlot::Cpu).unwrap().records.len(), 2);
+    assert!(!page.state.tuned);
+    assert!(page.errors()[0].contains("stored fine-tuned policy could not be read (truncated file)"), "{:?}", page.errors());
+}
+
+#[test]
+fn delete_and_undo_restore_a_demonstration_where_it_was() {
+    let mut page = Page::started(settings(2), &[TaskId::DoorOpen, TaskId::Push]);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    page.demonstrate(TaskId::Push, ChosenBy::Selector, 2, Ok(2));
+    page.from(WorkerSlot::Cpu, FromWorker::Done(result(true, &[TaskId::Reach])));
+    page.demonstrate(TaskId::Reach, ChosenBy::Person, 3, Ok(3));
+    // Delete a trained one: storage is told, the budget frees up, Undo is offered.
+    page.act(Action::Delete(0));
+    assert!(page.has(|e| *e == Effect::DeleteDemonstration { key: 1 }));
+    assert_eq!(page.state.session.as_ref().unwrap().demonstrations(), 2);
+    assert!(page.state.dataset.undo.is_some());
+    page.act(Action::DemonstrationDeleted { result: Ok(()) });
+    page.act(Action::Undo);
+    let Effect::StoreDemonstration { id, record } = page.fx[0].clone() else { panic!("{:?}", page.fx) };
+    assert_eq!(record.seed, 1);
+    page.act(Action::DemonstrationStored { id, result: Ok(9) });
+    let seeds: Vec<u64> = page.state.dataset.entries.iter().map(|e| e.record.seed).collect();
+    assert_eq!(seeds, vec![2, 1, 3], "a trained demonstration returns before the waiting ones");
+    assert_eq!(page.state.session.as_ref().unwrap().demonstrations(), 3);
+    // A deletion storage refuses is told: it would come back after a reload.
+    page.act(Action::Delete(2));
+    page.act(Action::DemonstrationDeleted { result: Err(StorageError::Unavailable("closed".into())) });
+    assert!(page.errors().iter().any(|e| e.contains("comes back after a reload")));
+    assert!(page.state.session.as_ref().unwrap().pending.is_empty());
+}
+
+#[test]
+fn discarding_the_demonstration_just_saved_removes_it_from_storage() {
+    let mut page = Page::started(settings(2), &[TaskId::DoorOpen, TaskId::Push]);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(4));
+    assert!(page.state.just_saved.is_some());
+    page.act(Action::DiscardSaved);
+    assert!(page.has(|e| *e == Effect::DeleteDemonstration { key: 4 }));
+    assert!(page.state.dataset.entries.is_empty() && page.state.session.as_ref().unwrap().pending.is_empty());
+    assert!(page.act(Action::DiscardSaved).is_empty(), "only once");
+}
+
+#[test]
+fn an_import_stores_what_the_worker_accepted_and_names_what_it_left_out() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    page.act(Action::Import(b"{}".to_vec()));
+    let Effect::Post(_, message) = &page.fx[0] else { panic!("{:?}", page.fx) };
+    let ToWorker::Import { existing, .. } = &**message else { panic!("{message:?}") };
+    assert_eq!(existing.len(), 1, "the worker skips duplicates of what the page has");
+    page.from(
+        WorkerSlot::Cpu,
+        FromWorker::Imported { accepted: vec![record(TaskId::Reach, 7), record(TaskId::Push, 8)], rejected: vec!["demonstration 3: it does not replay".into()] },
+    );
+    let ids: Vec<u64> = page.fx.iter().filter_map(|e| if let Effect::StoreDemonstration { id, .. } = e { Some(*id) } else { None }).collect();
+    assert_eq!(ids.len(), 2);
+    assert!(page.state.import.is_some(), "the import waits for its writes");
+    page.act(Action::DemonstrationStored { id: ids[0], result: Ok(2) });
+    page.act(Action::DemonstrationStored { id: ids[1], result: Err(quota()) });
+    assert!(page.state.import.is_none());
+    let summary = page.state.notices.iter().find(|n| n.text.starts_with("Imported")).expect("a summary");
+    assert_eq!(summary.kind, NoticeKind::Error);
+    assert!(summary.text.contains("Imported 1 demonstration.") && summary.text.contains("1 could not be stored") && summary.text.contains("demonstration 3"));
+    assert_eq!(page.state.session.as_ref().unwrap().pending.iter().map(|p| p.chosen_by).collect::<Vec<_>>(), vec![ChosenBy::Selector, ChosenBy::Imported]);
+    assert!(matches!(page.state.phase, Phase::Round(_)), "the import retrains");
+    // A file the worker cannot read at all changes nothing.
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.act(Action::Import(b"garbage".to_vec()));
+    page.from(WorkerSlot::Cpu, FromWorker::Failed(WorkerError::Import("it is not JSON".into())));
+    assert!(page.state.import.is_none() && page.state.dataset.entries.is_empty());
+    assert!(page.errors()[0].contains("The file was not imported: it is not JSON. Your dataset is unchanged."));
+}
+
+#[test]
+fn the_comparison_runs_two_workers_and_draws_both_curves() {
+    let mut page = Page::started(settings(2), &[TaskId::DoorOpen]);
+    page.act(Action::StartComparison);
+    let posted: Vec<_> = page.fx.iter().filter_map(|e| if let Effect::Post(w, m) = e { Some((w.slot, (**m).clone())) } else { None }).collect();
+    assert_eq!(posted.len(), 2);
+    for (side, (slot, message)) in posted.into_iter().enumerate() {
+        assert_eq!(slot, WorkerSlot::Comparison(side));
+        let ToWorker::Compare { seed, settings, .. } = message else { panic!() };
+        assert_eq!((seed, settings.round.budget, settings.round.batch), (COMPARISON_SEED, 20, 5));
+    }
+    let point = |n| CurvePoint { demonstrations: n, per_task: vec![0.5; NUM_TASKS], mean_success: 0.5, mean_error: None };
+    page.from(WorkerSlot::Comparison(0), FromWorker::Compared { point: point(0), picks: vec![] });
+    page.from(WorkerSlot::Comparison(0), FromWorker::Compared { point: point(5), picks: vec![1, 2, 3, 4, 5] });
+    page.from(WorkerSlot::Comparison(1), FromWorker::Compared { point: point(0), picks: vec![] });
+    let done = page.worker(WorkerSlot::Comparison(0));
+    page.from(WorkerSlot::Comparison(0), FromWorker::CompareDone { seconds: 30.0 });
+    assert!(page.has(|e| *e == Effect::TerminateWorker(done)));
+    let comparison = page.state.comparison.as_ref().unwrap();
+    assert_eq!((comparison.curves[0].len(), comparison.picks[0].len(), comparison.curves[1].len()), (2, 1, 1));
+    assert!(comparison.running());
+    // The other side's failure stops it, with a notice.
+    page.died(WorkerSlot::Comparison(1), "out of memory");
+    assert!(page.state.comparison.is_none());
+    assert!(page.errors()[0].contains("The comparison stopped"));
+    // The page's own loop was never touched.
+    assert_eq!(page.state.phase, Phase::Idle);
+}
+
+#[test]
+fn the_autopilot_demonstrates_the_proposal_after_a_pause() {
+    let mut page = Page::started(settings(2), &[TaskId::DoorOpen, TaskId::Push]);
+    page.act(Action::SetAutopilot(true));
+    assert_eq!(page.fx, vec![Effect::Schedule { after_ms: AUTOPILOT_PAUSE_MS, action: Box::new(Action::AutopilotTick) }]);
+    page.act(Action::AutopilotTick);
+    assert!(matches!(page.fx[..], [Effect::StartDemonstration { task: TaskId::DoorOpen, by_expert: true, .. }]));
+    page.act(Action::DemonstrationEnded(DemonstrationEnd::Success(record(TaskId::DoorOpen, 1))));
+    let Effect::StoreDemonstration { id, .. } = page.fx[0].clone() else { panic!() };
+    page.act(Action::DemonstrationStored { id, result: Ok(1) });
+    assert!(page.has(|e| matches!(e, Effect::Schedule { .. })), "the next one follows");
+    // Switched off, a pending tick does nothing.
+    page.act(Action::SetAutopilot(false));
+    assert!(page.act(Action::AutopilotTick).is_empty());
+}
+
+#[test]
+fn a_time_up_can_be_retried_or_left() {
+    let mut page = Page::started(settings(2), &[TaskId::DoorOpen]);
+    page.act(Action::Demonstrate { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector });
+    page.act(Action::DemonstrationEnded(DemonstrationEnd::TimeUp));
+    assert_eq!(page.state.phase, Phase::TimeUp { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector });
+    page.act(Action::DiscardAttempt);
+    assert_eq!((page.state.phase.clone(), page.fx.clone()), (Phase::Idle, vec![Effect::AbandonDemonstration]));
+    // A success reported after the visitor left the demonstration is not counted.
+    page.act(Action::DemonstrationEnded(DemonstrationEnd::Success(record(TaskId::DoorOpen, 1))));
+    assert!(page.fx.is_empty() && page.state.dataset.saving.is_empty());
+}
+
+#[test]
+fn bad_settings_are_refused_and_a_new_session_starts_over_with_the_good_ones() {
+    let mut page = Page::started(settings(2), &[TaskId::DoorOpen]);
+    page.act(Action::ApplySettings(SessionSettings { batch: 0, ..settings(2) }));
+    assert!(page.state.settings_error.as_deref().is_some_and(|e| e.contains("batch")));
+    assert!(page.fx.is_empty());
+    page.act(Action::ApplySettings(settings(3)));
+    assert_eq!((page.state.settings_error.clone(), page.state.session.as_ref().unwrap().settings.batch), (None, 3));
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    page.act(Action::NewSession);
+    assert_eq!(page.fx, vec![Effect::ClearStorage], "storage is cleared first");
+    page.act(Action::StorageCleared(Ok(())));
+    assert!(page.state.dataset.entries.is_empty());
+    assert!(matches!(page.state.phase, Phase::Starting { .. }));
+    let session = page.state.session.as_ref().unwrap();
+    assert_eq!((session.settings.batch, session.curve.len()), (3, 0));
+    // A clear that fails leaves everything as it was.
+    let mut page = Page::started(settings(2), &[TaskId::DoorOpen]);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    page.act(Action::NewSession);
+    page.act(Action::StorageCleared(Err(StorageError::Unavailable("blocked".into()))));
+    assert_eq!(page.state.dataset.entries.len(), 1);
+    assert!(page.errors()[0].contains("could not be cleared"));
+}
+
+#[test]
+fn a_broken_policy_stops_the_page_with_a_reason() {
+    let mut state = PageState::default();
+    let fx = state.update(Action::Loaded { prior: Err("404".into()), storage: Ok(Restored::default()), entropy: 1, webgpu_in_browser: false });
+    assert!(fx.is_empty(), "no worker for a page that cannot work");
+    assert_eq!(state.phase, Phase::Broken("The policy could not be loaded: 404".into()));
+}
+
+#[test]
+fn demonstrations_counted_during_a_round_wait_for_the_next() {
+    let mut page = Page::started(settings(1), &[TaskId::DoorOpen]);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    // An import lands while the round runs.
+    page.act(Action::Import(b"{}".to_vec()));
+    page.from(WorkerSlot::Cpu, FromWorker::Imported { accepted: vec![record(TaskId::Reach, 7)], rejected: vec![] });
+    let Effect::StoreDemonstration { id, .. } = page.fx[0].clone() else { panic!("{:?}", page.fx) };
+    page.act(Action::DemonstrationStored { id, result: Ok(2) });
+    assert!(matches!(page.state.phase, Phase::Round(_)));
+    page.from(WorkerSlot::Cpu, FromWorker::Done(result(true, &[TaskId::Push])));
+    let session = page.state.session.as_ref().unwrap();
+    assert_eq!(session.rounds[0].picks.len(), 1, "the round trained on one");
+    assert_eq!(session.curve[1].demonstrations, 1);
+    // The imported one is due in a round of its own, which starts at once.
+    assert!(matches!(page.state.phase, Phase::Round(_)));
+    assert_eq!(page.posted_job(WorkerSlot::Cpu).unwrap().records.len(), 2);
+}

@@ -1,0 +1,467 @@
+//! The reducer: [`PageState::update`] takes an action, changes the state and returns the
+//! effects for the shell to carry out. This file holds the loading, the teaching loop's
+//! phases, the dataset and storage replies; `jobs.rs` the rounds, workers and the
+//! comparison.
+//!
+//! What the page promises about storage: where the browser stores, a demonstration is
+//! stored before it is counted; one whose write fails is not counted but kept aside
+//! with its error, to retry or export (it is lost only if the page is closed first).
+//! Where the browser stores nothing, the page says so at once, and demonstrations count
+//! but live in memory until the visitor leaves. Every failure becomes a notice.
+
+use std::rc::Rc;
+
+use super::action::{Action, DemonstrationEnd, Effect, Restored, StorageError, Watched};
+use super::state::*;
+use crate::demo_file::DemonstrationFile;
+use crate::record::DemonstrationRecord;
+use crate::session::{ChosenBy, Pick, Session, SessionSettings};
+
+/// Milliseconds the autopilot waits before demonstrating, so the page shows what was
+/// asked.
+pub const AUTOPILOT_PAUSE_MS: u32 = 700;
+
+impl PageState {
+    /// Applies `action` and returns what the shell must do.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        let mut fx = Vec::new();
+        match action {
+            Action::Loaded { prior, storage, entropy, webgpu_in_browser } => {
+                self.rng = entropy;
+                self.webgpu_in_browser = webgpu_in_browser;
+                self.loaded(prior, storage, &mut fx);
+            }
+            Action::Dismiss(index) => {
+                if index < self.notices.len() {
+                    self.notices.remove(index);
+                }
+            }
+            Action::Demonstrate { task, chosen_by } => {
+                if matches!(self.phase, Phase::Idle | Phase::TimeUp { .. } | Phase::Demonstrating { .. }) && self.started() {
+                    self.just_saved = None;
+                    self.phase = Phase::Demonstrating { task, chosen_by };
+                    let seed = self.next_seed();
+                    fx.push(Effect::StartDemonstration { task, seed, by_expert: self.autopilot });
+                }
+            }
+            Action::Decline(task) => {
+                if let Some(session) = self.session.as_mut() {
+                    session.decline(task);
+                    self.store_session(&mut fx);
+                }
+            }
+            Action::DiscardAttempt => {
+                if matches!(self.phase, Phase::Demonstrating { .. } | Phase::TimeUp { .. }) {
+                    fx.push(Effect::AbandonDemonstration);
+                    self.phase = Phase::Idle;
+                }
+            }
+            Action::ToggleGrip => fx.push(Effect::ToggleGrip),
+            Action::DemonstrationEnded(end) => self.demonstration_ended(end, &mut fx),
+            Action::DiscardSaved => self.discard_saved(&mut fx),
+            Action::TrainNow => self.train(&mut fx),
+            Action::CancelRound => self.cancel_round(&mut fx),
+            Action::RetryStart => self.restart_session(&mut fx),
+            Action::SetAutopilot(on) => {
+                self.autopilot = on;
+                self.autopilot_next(&mut fx);
+            }
+            Action::AutopilotTick => {
+                if self.autopilot && matches!(self.phase, Phase::Idle | Phase::TimeUp { .. }) {
+                    match self.session.as_ref().and_then(Session::proposal) {
+                        Some(task) => return self.update(Action::Demonstrate { task, chosen_by: ChosenBy::Selector }),
+                        None => self.autopilot = false,
+                    }
+                }
+            }
+            Action::ApplySettings(settings) => self.apply_settings(settings, &mut fx),
+            Action::NewSession => match self.storage {
+                Storage::Available => fx.push(Effect::ClearStorage),
+                _ => self.new_session(&mut fx),
+            },
+            Action::StorageCleared(Ok(())) => self.new_session(&mut fx),
+            Action::StorageCleared(Err(error)) => self.error(format!("The stored session could not be cleared, so it goes on: {error}")),
+            Action::Delete(index) => self.delete(index, &mut fx),
+            Action::Undo => self.undo(&mut fx),
+            Action::Replay(index) => {
+                if let Some(entry) = self.dataset.entries.get(index) {
+                    fx.push(Effect::Replay(entry.record.clone()));
+                }
+            }
+            Action::RetryUnsaved => {
+                for unsaved in std::mem::take(&mut self.dataset.unsaved) {
+                    self.save(unsaved.record, SaveFor::Retried(unsaved.chosen_by), &mut fx);
+                }
+            }
+            Action::Export => {
+                let settings = self.session.as_ref().map(|s| s.settings.clone());
+                let json = DemonstrationFile::new(&self.dataset.all_records(), settings, true).to_json();
+                fx.push(Effect::Download { name: "amf-studio-demonstrations.json", mime: "application/json", bytes: json.into_bytes() });
+            }
+            Action::ExportLeRobot => {
+                let zipped = crate::export::replay_all(&self.dataset.all_records())
+                    .and_then(|episodes| crate::export::lerobot::dataset(&episodes))
+                    .and_then(|files| crate::export::lerobot::zip(&files, "amf-studio-lerobot"));
+                match zipped {
+                    Ok(bytes) => fx.push(Effect::Download { name: "amf-studio-lerobot.zip", mime: "application/zip", bytes }),
+                    Err(error) => self.error(format!("The LeRobot dataset could not be exported: {error}")),
+                }
+            }
+            Action::Import(bytes) => self.import(bytes, &mut fx),
+            Action::ImportRefused(why) => self.error(format!("The file was not imported: {why}. Your dataset is unchanged.")),
+            Action::Watch(what) => {
+                let what = if what == Watched::FineTuned && !self.tuned { Watched::Pretrained } else { what };
+                if !matches!(self.phase, Phase::Demonstrating { .. } | Phase::Saving { .. }) {
+                    fx.push(Effect::Watch(what));
+                }
+            }
+            Action::ShowTask(task) => {
+                if !matches!(self.phase, Phase::Demonstrating { .. } | Phase::Saving { .. }) {
+                    let seed = self.next_seed();
+                    fx.push(Effect::ShowTask { task, seed });
+                }
+            }
+            Action::StartComparison => self.start_comparison(&mut fx),
+            Action::StopComparison => self.stop_comparison(&mut fx),
+            Action::DemonstrationStored { id, result } => self.stored(id, result, &mut fx),
+            Action::DemonstrationDeleted { result } => {
+                if let Err(error) = result {
+                    self.error(format!("A deleted demonstration could not be removed from storage, so it comes back after a reload: {error}"));
+                }
+            }
+            Action::SessionStored(result) => {
+                if let Err(error) = result {
+                    self.error(format!("The session could not be saved: {error}"));
+                }
+            }
+            Action::PolicyStored(result) => {
+                if let Err(error) = result {
+                    self.error(format!("The fine-tuned policy could not be stored (it stays until you leave): {error}"));
+                }
+            }
+            Action::TunedUnreadable(error) => {
+                self.tuned = false;
+                self.error(format!("The fine-tuned policy could not be read ({error}); the next round makes a new one."));
+            }
+            Action::DownloadFailed(error) => self.error(format!("The file could not be offered for download: {error}")),
+            Action::FromWorker { worker, message } => {
+                if self.workers.is_live(worker) {
+                    self.worker_message(worker, message, &mut fx);
+                }
+            }
+            Action::WorkerDied { worker, message } => {
+                if self.workers.is_live(worker) {
+                    self.worker_died(worker, message.trim_end_matches('.').to_string(), &mut fx);
+                }
+            }
+        }
+        fx
+    }
+
+    // ---- notices ----
+
+    pub(super) fn notify(&mut self, kind: NoticeKind, text: String) {
+        self.notices.retain(|n| n.text != text);
+        self.notices.push(Notice { kind, text });
+    }
+
+    pub(super) fn error(&mut self, text: String) {
+        self.notify(NoticeKind::Error, text);
+    }
+
+    pub(super) fn info(&mut self, text: String) {
+        self.notify(NoticeKind::Info, text);
+    }
+
+    pub(super) fn store_session(&self, fx: &mut Vec<Effect>) {
+        if let (Some(session), Storage::Available) = (&self.session, &self.storage) {
+            fx.push(Effect::StoreSession(Box::new(session.clone())));
+        }
+    }
+
+    // ---- loading ----
+
+    fn loaded(&mut self, prior: Result<(), String>, storage: Result<Restored, StorageError>, fx: &mut Vec<Effect>) {
+        let restored = match storage {
+            Ok(restored) => {
+                self.storage = Storage::Available;
+                restored
+            }
+            Err(error) => {
+                self.error(format!(
+                    "Demonstrations cannot be saved in this browser ({error}). They count, but only until you leave: export them to keep them."
+                ));
+                self.storage = Storage::Unavailable(error.to_string());
+                Restored::default()
+            }
+        };
+        if let Err(error) = prior {
+            self.phase = Phase::Broken(format!("The policy could not be loaded: {error}"));
+            return;
+        }
+        match restored.tuned {
+            Some(Ok(())) => self.tuned = true,
+            Some(Err(error)) => self.error(format!("The stored fine-tuned policy could not be read ({error}); the next round makes a new one.")),
+            None => {}
+        }
+        let mut session = restored.session;
+        if let Some(session) = session.as_mut() {
+            session.reconcile(&restored.records.iter().map(|(_, r)| r.task).collect::<Vec<_>>());
+        }
+        for (key, record) in restored.records {
+            let id = self.next_id();
+            self.dataset.entries.push(Entry { id, key: Some(key), record: Rc::new(record) });
+        }
+        self.session = session;
+        self.phase = Phase::Idle;
+        self.spawn(WorkerSlot::Cpu, fx);
+        let due = self.session.as_ref().is_some_and(Session::round_due);
+        if !self.started() {
+            let settings = self.session.as_ref().map(|s| s.settings.clone()).unwrap_or_default();
+            self.start_session(settings, fx);
+        } else if due {
+            // The page was closed during a round: run it again.
+            self.train(fx);
+        }
+    }
+
+    // ---- demonstrations ----
+
+    fn demonstration_ended(&mut self, end: DemonstrationEnd, fx: &mut Vec<Effect>) {
+        let Phase::Demonstrating { task, chosen_by } = self.phase else { return };
+        match end {
+            DemonstrationEnd::TimeUp => self.phase = Phase::TimeUp { task, chosen_by },
+            DemonstrationEnd::Success(record) => {
+                self.phase = Phase::Saving { task };
+                self.save(Rc::new(record), SaveFor::Demonstrated(chosen_by), fx);
+            }
+        }
+    }
+
+    /// Stores `record`, or where nothing can be stored, counts it at once.
+    fn save(&mut self, record: Rc<DemonstrationRecord>, purpose: SaveFor, fx: &mut Vec<Effect>) {
+        let id = self.next_id();
+        if let (Some(import), SaveFor::Imported) = (self.import.as_mut(), purpose) {
+            import.waiting.push(id);
+        }
+        self.dataset.saving.push(Saving { id, record: record.clone(), purpose });
+        match self.storage {
+            Storage::Available => fx.push(Effect::StoreDemonstration { id, record }),
+            _ => self.stored(id, Err(StorageError::Unavailable("no storage".into())), fx),
+        }
+    }
+
+    /// A write finished: the demonstration joins the dataset, or waits aside.
+    fn stored(&mut self, id: u64, result: Result<u32, StorageError>, fx: &mut Vec<Effect>) {
+        let Some(at) = self.dataset.saving.iter().position(|s| s.id == id) else { return };
+        let Saving { record, purpose, .. } = self.dataset.saving.remove(at);
+        let memory_only = !matches!(self.storage, Storage::Available);
+        let key = match result {
+            Ok(key) => Some(key),
+            Err(_) if memory_only => None,
+            Err(error) => {
+                let chosen_by = match purpose {
+                    SaveFor::Demonstrated(c) | SaveFor::Retried(c) | SaveFor::Restored { chosen_by: c, .. } => c,
+                    SaveFor::Imported => ChosenBy::Imported,
+                };
+                self.error(format!(
+                    "A demonstration of {} could not be saved, so it is not counted yet: {error}. It is kept in this page: retry, or export it, before you leave.",
+                    record.task.name()
+                ));
+                self.dataset.unsaved.push(Unsaved { record, chosen_by, error: error.to_string() });
+                if let Phase::Saving { .. } = self.phase {
+                    self.phase = Phase::Idle;
+                }
+                self.import_step(id, false, fx);
+                return;
+            }
+        };
+        let task = record.task;
+        let entry = Entry { id, key, record };
+        match purpose {
+            SaveFor::Restored { was_pending, chosen_by } => {
+                let Some(session) = self.session.as_mut() else { return };
+                session.unremove(Pick { task, chosen_by }, was_pending);
+                // Waiting demonstrations are the newest; a trained one goes before them.
+                let at = if was_pending { self.dataset.entries.len() } else { self.first_pending() };
+                self.dataset.entries.insert(at, entry);
+                self.store_session(fx);
+            }
+            SaveFor::Demonstrated(chosen_by) | SaveFor::Retried(chosen_by) => {
+                self.count(entry, chosen_by);
+                if matches!(purpose, SaveFor::Demonstrated(_)) {
+                    self.just_saved = Some(id);
+                    if let Phase::Saving { .. } = self.phase {
+                        self.phase = Phase::Idle;
+                    }
+                }
+                self.store_session(fx);
+                self.after_counting(fx);
+            }
+            SaveFor::Imported => {
+                self.count(entry, ChosenBy::Imported);
+                self.import_step(id, true, fx);
+            }
+        }
+    }
+
+    fn count(&mut self, entry: Entry, chosen_by: ChosenBy) {
+        if let Some(session) = self.session.as_mut() {
+            session.record(entry.record.task, chosen_by);
+        }
+        self.dataset.entries.push(entry);
+    }
+
+    /// A round when the batch is full, else the autopilot's next demonstration.
+    fn after_counting(&mut self, fx: &mut Vec<Effect>) {
+        if self.session.as_ref().is_some_and(Session::round_due) && !self.busy() {
+            self.train(fx);
+        } else {
+            self.autopilot_next(fx);
+        }
+    }
+
+    pub(super) fn autopilot_next(&self, fx: &mut Vec<Effect>) {
+        if self.autopilot && matches!(self.phase, Phase::Idle | Phase::TimeUp { .. }) {
+            fx.push(Effect::Schedule { after_ms: AUTOPILOT_PAUSE_MS, action: Box::new(Action::AutopilotTick) });
+        }
+    }
+
+    /// Removes the demonstration just saved (before its round starts).
+    fn discard_saved(&mut self, fx: &mut Vec<Effect>) {
+        let Some(id) = self.just_saved.take() else { return };
+        let busy = self.busy();
+        let Some(session) = self.session.as_mut() else { return };
+        if self.dataset.entries.last().is_none_or(|e| e.id != id) || session.pending.is_empty() || busy {
+            return;
+        }
+        session.pending.pop();
+        if let Some(Entry { key: Some(key), .. }) = self.dataset.entries.pop() {
+            fx.push(Effect::DeleteDemonstration { key });
+        }
+        self.store_session(fx);
+    }
+
+    // ---- the dataset ----
+
+    fn delete(&mut self, index: usize, fx: &mut Vec<Effect>) {
+        if index >= self.dataset.entries.len() || self.busy() || matches!(self.phase, Phase::Saving { .. }) {
+            return;
+        }
+        let first_pending = self.first_pending();
+        let Some(session) = self.session.as_mut() else { return };
+        let was_pending = index >= first_pending;
+        let entry = self.dataset.entries.remove(index);
+        let chosen_by = if was_pending {
+            session.pending.remove(index - first_pending).chosen_by
+        } else {
+            session.remove(entry.record.task, false);
+            ChosenBy::Person
+        };
+        self.just_saved = None;
+        self.dataset.undo = Some(Deleted { record: entry.record, was_pending, chosen_by });
+        if let Some(key) = entry.key {
+            fx.push(Effect::DeleteDemonstration { key });
+        }
+        self.store_session(fx);
+    }
+
+    fn undo(&mut self, fx: &mut Vec<Effect>) {
+        if self.busy() {
+            return;
+        }
+        if let Some(deleted) = self.dataset.undo.take() {
+            self.save(deleted.record, SaveFor::Restored { was_pending: deleted.was_pending, chosen_by: deleted.chosen_by }, fx);
+        }
+    }
+
+    fn import(&mut self, bytes: Vec<u8>, fx: &mut Vec<Effect>) {
+        if self.import.is_some() {
+            return self.error("An import is under way; try again when it is done.".into());
+        }
+        let existing = self.dataset.all_records();
+        self.import = Some(Import { checking: true, ..Import::default() });
+        let worker = self.ensure_worker(WorkerSlot::Cpu, fx);
+        fx.push(Effect::Post(worker, Box::new(super::protocol::ToWorker::Import { bytes, existing })));
+    }
+
+    /// The worker checked the file: store what it accepted.
+    pub(super) fn imported(&mut self, accepted: Vec<DemonstrationRecord>, rejected: Vec<String>, fx: &mut Vec<Effect>) {
+        let Some(import) = self.import.as_mut() else { return };
+        import.checking = false;
+        import.rejected = rejected;
+        for record in accepted {
+            self.save(Rc::new(record), SaveFor::Imported, fx);
+        }
+        self.import_step(0, false, fx);
+    }
+
+    /// One imported demonstration's write finished (`id` 0: none, just check whether
+    /// the import is complete); once all are, tell the visitor and retrain.
+    fn import_step(&mut self, id: u64, added: bool, fx: &mut Vec<Effect>) {
+        let Some(import) = self.import.as_mut() else { return };
+        if let Some(at) = import.waiting.iter().position(|&w| w == id) {
+            import.waiting.remove(at);
+            if added {
+                import.added += 1;
+            } else {
+                import.not_stored += 1;
+            }
+        }
+        if import.checking || !import.waiting.is_empty() {
+            return;
+        }
+        let Some(import) = self.import.take() else { return };
+        let mut text = format!("Imported {} demonstration{}.", import.added, if import.added == 1 { "" } else { "s" });
+        if import.not_stored > 0 {
+            text += &format!(" {} could not be stored and wait aside.", import.not_stored);
+        }
+        if !import.rejected.is_empty() {
+            text += &format!(" {} left out: {}", import.rejected.len(), import.rejected.join("; "));
+        }
+        let clean = import.rejected.is_empty() && import.not_stored == 0;
+        self.notify(if clean { NoticeKind::Info } else { NoticeKind::Error }, text);
+        self.store_session(fx);
+        // Retrain on everything now in the dataset (the curves follow).
+        if import.added > 0 && self.phase == Phase::Idle {
+            self.train(fx);
+        }
+    }
+
+    pub(super) fn import_failed(&mut self, message: String) {
+        if self.import.take().is_some() {
+            self.error(format!("The file was not imported: {message}. Your dataset is unchanged."));
+        }
+    }
+
+    // ---- settings and sessions ----
+
+    fn apply_settings(&mut self, settings: SessionSettings, fx: &mut Vec<Effect>) {
+        if let Err(error) = settings.validate() {
+            self.settings_error = Some(error.to_string());
+            return;
+        }
+        self.settings_error = None;
+        if let Some(session) = self.session.as_mut() {
+            session.settings = settings;
+            self.store_session(fx);
+        }
+    }
+
+    /// Everything stored is cleared: start over with the same settings.
+    fn new_session(&mut self, fx: &mut Vec<Effect>) {
+        let settings = self.session.as_ref().map(|s| s.settings.clone()).unwrap_or_default();
+        self.stop_job(fx);
+        self.dataset = Dataset::default();
+        self.notices.clear();
+        self.just_saved = None;
+        self.import = None;
+        if self.tuned {
+            self.tuned = false;
+            fx.push(Effect::AdoptTuned(None));
+        }
+        self.phase = Phase::Idle;
+        self.ensure_worker(WorkerSlot::Cpu, fx);
+        self.start_session(settings, fx);
+    }
+}

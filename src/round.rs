@@ -1,0 +1,411 @@
+//! One round of active multi-task fine-tuning on the tabletop, the one step every loop
+//! of this project runs: fine-tune from the pre-trained weights on every demonstration
+//! so far, evaluate the result by rollouts, and let the selector choose the next batch.
+//! Who demonstrates between rounds is the caller's business: a person in the page
+//! ([`RoundJob`], run in the page's training worker), the scripted experts in the
+//! runner's experiments and the page's live comparison ([`crate::experiment::tabletop`]).
+//!
+//! Round `k` is the one after the `k`-th batch; round 0 only evaluates the pre-trained
+//! policy and selects. Everything random in round `k` is seeded by the run's seed and
+//! `k`, and the selector is built afresh for each round from them, so a round is a
+//! pure function of its inputs wherever and whenever it runs (a page may resume a
+//! session days later).
+
+use burn::prelude::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::experiment::{weighted_mean, CurvePoint};
+use crate::policy::{
+    finetune_with_fallback, BcConfig, BcError, Checkpointing, Dataset, Demonstration, Evaluator, FineTunedPolicy, Policy, PortableSnapshot,
+    Predictive, PretrainConfig, Snapshot, TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
+};
+use crate::record::{DemonstrationRecord, ReplayError};
+use crate::select::tabletop::TabletopView;
+use crate::select::{GpConfig, SelectError, Selection, SelectorKind};
+use crate::tasks::{Observation, TaskId, NUM_TASKS};
+
+/// Everything a round needs besides the pre-trained policy and the demonstrations
+/// (defaults: the runner's tabletop experiment).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundConfig {
+    /// Default: AMF.
+    pub selector: SelectorKind,
+    /// `mu(c)` per task (default: 1 for every task).
+    pub target_weights: Vec<f64>,
+    /// Demonstrations in the whole run (default 40); the last batch is cut to fit.
+    pub budget: usize,
+    /// Demonstrations per round (default 10).
+    pub batch: usize,
+    /// Fine-tuning; `steps` per round (default 1000, adaptive prior).
+    pub bc: BcConfig,
+    /// Evaluation rollouts per task after each round (default 10).
+    pub eval_episodes: usize,
+    pub gp: GpConfig,
+    /// Pre-training episodes per pre-training task (read only by rebalancing; default
+    /// what the shipped policy was pre-trained with).
+    pub pretraining_episodes: usize,
+}
+
+impl Default for RoundConfig {
+    fn default() -> Self {
+        RoundConfig {
+            selector: SelectorKind::Amf,
+            target_weights: vec![1.0; NUM_TASKS],
+            budget: 40,
+            batch: 10,
+            bc: BcConfig { steps: 1000, ..BcConfig::default() },
+            eval_episodes: 10,
+            gp: GpConfig::default(),
+            pretraining_episodes: PretrainConfig::default().episodes_per_task,
+        }
+    }
+}
+
+impl RoundConfig {
+    /// The size of the batch to select after `demonstrations` demonstrations (0 once the
+    /// budget is spent).
+    pub fn next_batch(&self, demonstrations: usize) -> usize {
+        self.batch.max(1).min(self.budget.saturating_sub(demonstrations))
+    }
+
+    fn pretraining_per_task(&self) -> Vec<usize> {
+        let mut counts = vec![0; NUM_TASKS];
+        for task in PRETRAIN_TASKS {
+            counts[task.index()] = self.pretraining_episodes;
+        }
+        counts
+    }
+
+    /// The curve's point for `per_task` after `demonstrations` demonstrations.
+    pub fn curve_point(&self, demonstrations: usize, per_task: Vec<f64>) -> CurvePoint {
+        CurvePoint { demonstrations, mean_success: weighted_mean(&per_task, &self.target_weights), per_task, mean_error: None }
+    }
+}
+
+/// What a round reports while it works.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum RoundEvent {
+    Training(TrainingProgress),
+    /// The training device failed; training goes on on the CPU from `step`.
+    FellBack { step: usize, message: String },
+    /// The run's parameters at a step, for going on elsewhere if this place dies.
+    Snapshot(PortableSnapshot),
+    /// Fraction of the evaluation rollouts done.
+    Evaluating(f32),
+    Selecting,
+}
+
+/// A policy's evaluation: success per task and the states it visited on each (the
+/// selector's proxies for tasks without demonstrations).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assessment {
+    pub per_task: Vec<f64>,
+    pub visited: Vec<Vec<Observation>>,
+}
+
+/// Rollouts per progress report while evaluating.
+const EVAL_REPORT_EVERY: usize = 10;
+
+/// Rolls `policy` out on the evaluation seeds of every task, reporting progress.
+pub fn assess(policy: &dyn Predictive, episodes: usize, events: &mut dyn FnMut(RoundEvent)) -> Assessment {
+    let mut evaluator = Evaluator::new(&TaskId::ALL, episodes, EVAL_FIRST_SEED);
+    let mut advances = 0;
+    while evaluator.advance(policy) {
+        advances += 1;
+        if advances % EVAL_REPORT_EVERY == 0 {
+            events(RoundEvent::Evaluating(evaluator.progress()));
+        }
+    }
+    let evaluation = evaluator.evaluation();
+    let per_task = TaskId::ALL.iter().map(|&t| evaluation.success_of(t).unwrap_or(0.0)).collect();
+    Assessment { per_task, visited: evaluator.visited_states().to_vec() }
+}
+
+/// One round's inputs besides the device and the pre-trained policy.
+pub struct RoundInput<'a> {
+    pub config: &'a RoundConfig,
+    /// Every demonstration so far, oldest first.
+    pub demonstrations: &'a [Demonstration],
+    /// The run's seed.
+    pub seed: u64,
+    /// This round's index (0: the start, no fine-tuning).
+    pub round: usize,
+    /// Go on from this snapshot of the same round (its device was lost elsewhere).
+    pub resume: Option<Snapshot>,
+    /// The pre-trained policy's assessment, if known already (round 0 skips its
+    /// rollouts then: the runner assesses the prior once for all its runs).
+    pub prior_assessment: Option<&'a Assessment>,
+}
+
+/// A finished round.
+pub struct RoundOutput {
+    /// The fine-tuned policy on the CPU (`None` in round 0).
+    pub policy: Option<FineTunedPolicy>,
+    pub assessment: Assessment,
+    /// The next batch (`None` once the budget is spent).
+    pub selection: Option<Selection>,
+    /// The action MSE along training, thinned to 100 points.
+    pub loss: Vec<f32>,
+    pub fell_back: bool,
+    pub train_seconds: f64,
+    pub eval_seconds: f64,
+    pub select_seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RoundError {
+    #[error("the settings are not usable: {0}")]
+    Settings(String),
+    #[error("stored demonstration {index} ({task}) does not replay: {error}")]
+    Replay { index: usize, task: &'static str, error: ReplayError },
+    #[error("fine-tuning failed: {0}")]
+    Training(#[from] BcError),
+    #[error("the selector failed: {0}")]
+    Select(#[from] SelectError),
+    #[error("the training snapshot to resume from is damaged: {0}")]
+    Snapshot(String),
+}
+
+/// Seeds of round `round`'s fine-tuning.
+fn training_seed(seed: u64, round: usize) -> u64 {
+    seed.wrapping_mul(1_000).wrapping_add(round as u64)
+}
+
+/// Runs one round on `device` (the CPU, or a GPU that falls back to the CPU on failure).
+/// `clock` reads seconds (the caller's: `performance.now()` in a browser, a monotonic
+/// clock natively), for the timings the round reports.
+pub async fn run_round(
+    device: &Device,
+    prior: &Policy,
+    input: RoundInput<'_>,
+    clock: &dyn Fn() -> f64,
+    events: &mut dyn FnMut(RoundEvent),
+) -> Result<RoundOutput, RoundError> {
+    let RoundInput { config, demonstrations, seed, round, resume, prior_assessment } = input;
+    let started = clock();
+    let mut losses = Vec::new();
+    let mut fell_back = false;
+    let tuned = if demonstrations.is_empty() {
+        None
+    } else {
+        let mut data = Dataset::default();
+        for demo in demonstrations {
+            data.extend(&demo.rows());
+        }
+        let bc = BcConfig { seed: training_seed(seed, round), ..config.bc.clone() };
+        let mut fallback: Option<RoundEvent> = None;
+        // Progress and snapshots both report through `events`.
+        let events = std::cell::RefCell::new(&mut *events);
+        let mut on_progress = |p: TrainingProgress| {
+            losses.push(p.action_mse);
+            (events.borrow_mut())(RoundEvent::Training(p));
+        };
+        let mut on_snapshot = |snapshot: &Snapshot| {
+            if let Ok(portable) = snapshot.to_portable() {
+                (events.borrow_mut())(RoundEvent::Snapshot(portable));
+            }
+        };
+        let checkpointing = Checkpointing { resume, on_snapshot: Some(&mut on_snapshot) };
+        let policy = finetune_with_fallback(device, prior, &data, &bc, checkpointing, &mut on_progress, &mut |error, step| {
+            fallback = Some(RoundEvent::FellBack { step, message: error.to_string() });
+        })
+        .await?;
+        if let Some(event) = fallback {
+            fell_back = true;
+            (events.borrow_mut())(event);
+        }
+        Some(policy)
+    };
+    let train_seconds = clock() - started;
+
+    let started = clock();
+    let policy: &dyn Predictive = match &tuned {
+        Some(t) => t,
+        None => prior,
+    };
+    let assessment = match (&tuned, prior_assessment) {
+        (None, Some(known)) => known.clone(),
+        _ => assess(policy, config.eval_episodes, events),
+    };
+    let eval_seconds = clock() - started;
+
+    let started = clock();
+    let batch = config.next_batch(demonstrations.len());
+    let selection = if batch == 0 {
+        None
+    } else {
+        events(RoundEvent::Selecting);
+        let view = TabletopView {
+            policy,
+            demonstrations,
+            rollout_states: &assessment.visited,
+            target_weights: config.target_weights.clone(),
+            pretraining: config.pretraining_per_task(),
+            seed: seed ^ ((round as u64) << 32),
+        };
+        let mut selector = config.selector.build(seed, round, &config.gp);
+        Some(selector.select(&view, batch)?)
+    };
+    let select_seconds = clock() - started;
+
+    Ok(RoundOutput { policy: tuned, assessment, selection, loss: thin(&losses, 100), fell_back, train_seconds, eval_seconds, select_seconds })
+}
+
+/// A round as the page's training worker receives it: stored demonstrations as records
+/// (replayed first, which checks them).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RoundJob {
+    /// Every demonstration of the session so far, oldest first.
+    pub records: Vec<DemonstrationRecord>,
+    pub config: RoundConfig,
+    pub seed: u64,
+    /// This round's index (0: the session's start).
+    pub round: usize,
+    /// Go on from this snapshot of the same round (its device was lost elsewhere).
+    pub resume: Option<PortableSnapshot>,
+}
+
+impl RoundJob {
+    /// Replays the records, then runs the round.
+    pub async fn run(
+        &self,
+        device: &Device,
+        prior: &Policy,
+        clock: &dyn Fn() -> f64,
+        events: &mut dyn FnMut(RoundEvent),
+    ) -> Result<RoundOutput, RoundError> {
+        let demonstrations = self
+            .records
+            .iter()
+            .enumerate()
+            .map(|(index, record)| record.replay().map_err(|error| RoundError::Replay { index, task: record.task.name(), error }))
+            .collect::<Result<Vec<Demonstration>, _>>()?;
+        let resume = self.resume.as_ref().map(Snapshot::from_portable).transpose().map_err(RoundError::Snapshot)?;
+        let input = RoundInput { config: &self.config, demonstrations: &demonstrations, seed: self.seed, round: self.round, resume, prior_assessment: None };
+        run_round(device, prior, input, clock, events).await
+    }
+}
+
+/// Keeps at most `max` evenly spaced values of `values` (always the last).
+pub fn thin(values: &[f32], max: usize) -> Vec<f32> {
+    if values.len() <= max || max < 2 {
+        return values.to_vec();
+    }
+    let stride = (values.len() - 1) as f64 / (max - 1) as f64;
+    (0..max).map(|i| values[((i as f64 * stride).round() as usize).min(values.len() - 1)]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{cpu, Actor, Checkpoint};
+    use crate::tasks::Episode;
+    use futures_lite::future::block_on;
+
+    fn shipped_prior() -> Policy {
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/policy.amfp")).unwrap();
+        match Checkpoint::from_bytes(&bytes).unwrap() {
+            Checkpoint::Pretrained { policy, .. } => policy,
+            _ => panic!("the shipped policy is pre-trained"),
+        }
+    }
+
+    fn record(task: TaskId, seed: u64) -> DemonstrationRecord {
+        DemonstrationRecord::from_expert(task, seed, 0.0, 0.0)
+    }
+
+    fn config() -> RoundConfig {
+        RoundConfig { bc: BcConfig { steps: 60, ..RoundConfig::default().bc }, eval_episodes: 2, batch: 1, budget: 20, ..RoundConfig::default() }
+    }
+
+    #[test]
+    fn the_start_evaluates_the_prior_and_asks_for_an_unseen_task() {
+        let prior = shipped_prior();
+        let job = RoundJob { records: vec![], config: config(), seed: 7, round: 0, resume: None };
+        let mut evaluating = 0;
+        let ticks = std::cell::Cell::new(0.0);
+        let clock = || {
+            ticks.set(ticks.get() + 0.5);
+            ticks.get()
+        };
+        let out = block_on(job.run(&cpu(), &prior, &clock, &mut |e| {
+            if matches!(e, RoundEvent::Evaluating(_)) {
+                evaluating += 1;
+            }
+        }))
+        .unwrap();
+        assert!(out.policy.is_none() && out.loss.is_empty());
+        assert!(evaluating > 0, "evaluation reports its progress");
+        assert_eq!((out.eval_seconds, out.select_seconds), (0.5, 0.5), "the round times itself with the clock it is given");
+        assert!(out.assessment.per_task[TaskId::Reach.index()] > 0.5, "the prior reaches");
+        let selection = out.selection.unwrap();
+        assert_eq!(selection.picks.len(), 1);
+        let pick = TaskId::ALL[selection.picks[0]];
+        assert!(!PRETRAIN_TASKS.contains(&pick), "AMF starts with a task pre-training left out, not {}", pick.name());
+    }
+
+    #[test]
+    fn a_round_trains_on_every_record_and_reports_its_loss() {
+        let prior = shipped_prior();
+        let job = RoundJob {
+            records: vec![record(TaskId::LeverPull, 11), record(TaskId::LeverPull, 12)],
+            config: RoundConfig { selector: SelectorKind::Uniform, batch: 3, ..config() },
+            seed: 7,
+            round: 1,
+            resume: None,
+        };
+        let mut steps = 0;
+        let out = block_on(job.run(&cpu(), &prior, &|| 0.0, &mut |e| {
+            if let RoundEvent::Training(p) = e {
+                steps = p.step;
+            }
+        }))
+        .unwrap();
+        assert_eq!(steps, 60);
+        assert!(out.policy.is_some() && !out.fell_back);
+        assert_eq!(out.loss.len(), 60);
+        assert!(out.loss[59] < out.loss[0], "the loss falls: {:?}", (out.loss[0], out.loss[59]));
+        assert_eq!(out.selection.unwrap().picks.len(), 3);
+
+        // Tasks without a demonstration keep the prior's actions exactly (closed gates),
+        // even after a short round; the demonstrated task's actions moved.
+        let tuned = out.policy.unwrap();
+        let reach = Episode::new(TaskId::Reach, 3).observation();
+        let lever = Episode::new(TaskId::LeverPull, 3).observation();
+        let (before, after) = (prior.act(&[reach, lever]), tuned.act(&[reach, lever]));
+        let gap = |a: &[f32; 4], b: &[f32; 4]| a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max);
+        assert!(gap(&before[0], &after[0]) < 1e-3, "reach moved: {:?} -> {:?}", before[0], after[0]);
+        assert!(gap(&before[1], &after[1]) > 1e-2, "lever pull did not move");
+    }
+
+    #[test]
+    fn the_last_round_of_the_budget_selects_nothing() {
+        let prior = shipped_prior();
+        let job = RoundJob { records: vec![record(TaskId::Reach, 4)], config: RoundConfig { budget: 1, ..config() }, seed: 3, round: 1, resume: None };
+        let mut selecting = false;
+        let out = block_on(job.run(&cpu(), &prior, &|| 0.0, &mut |e| selecting |= e == RoundEvent::Selecting)).unwrap();
+        assert!(out.selection.is_none() && !selecting);
+        assert!(out.policy.is_some());
+    }
+
+    #[test]
+    fn a_tampered_record_is_named_and_nothing_trains() {
+        let prior = shipped_prior();
+        let mut bad = record(TaskId::DrawerClose, 5);
+        bad.actions.truncate(3);
+        let job = RoundJob { records: vec![record(TaskId::Reach, 4), bad], config: config(), seed: 7, round: 1, resume: None };
+        let mut trained = false;
+        let error = block_on(job.run(&cpu(), &prior, &|| 0.0, &mut |e| trained |= matches!(e, RoundEvent::Training(_)))).err().unwrap();
+        assert!(matches!(error, RoundError::Replay { index: 1, task: "drawer_close", .. }), "{error}");
+        assert!(!trained);
+    }
+
+    #[test]
+    fn thinning_keeps_the_ends_and_the_count() {
+        let values: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let thinned = thin(&values, 100);
+        assert_eq!(thinned.len(), 100);
+        assert_eq!((thinned[0], thinned[99]), (0.0, 999.0));
+        assert_eq!(thin(&values[..5], 100), values[..5].to_vec());
+    }
+}
