@@ -7,6 +7,7 @@
 //! page can take is a native test here (`tests.rs`).
 
 mod action;
+pub mod address;
 mod jobs;
 pub mod protocol;
 mod state;

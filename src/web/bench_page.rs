@@ -6,7 +6,7 @@ use serde::Serialize;
 use yew::prelude::*;
 
 use crate::bench::{bench_selection, bench_sim, bench_training, SelectionBench, physics_script, time_replay, PhysicsScript, SimBench, TrainingBench};
-use super::policy_panel::fetch_policy;
+use super::views::policy::fetch_policy;
 use super::seconds_now;
 use crate::policy::Policy;
 use crate::tasks::TaskId;

@@ -1,16 +1,18 @@
-//! The browser shell: a Yew page over the core. It translates DOM events into core calls
-//! and draws what the core reports; no simulation or task logic lives here.
+//! The browser shell: a Yew page over the core. It translates DOM events into the core's
+//! actions ([`crate::page`]), carries out the effects the core returns, and draws what
+//! the core reports; no simulation, task or page logic lives here.
 
 mod app;
 mod bench_page;
 #[cfg(feature = "webgpu")]
 pub mod gpu;
-mod panels;
-mod policy_panel;
 mod render;
+mod shell;
 mod stage;
+mod stage_input;
+mod stage_status;
 pub mod storage;
-mod studio;
+mod views;
 pub mod worker;
 
 use wasm_bindgen::JsCast;
@@ -54,7 +56,7 @@ pub fn start() {
         return;
     }
     let search = gloo::utils::window().location().search().unwrap_or_default();
-    if search.trim_start_matches('?').split('&').any(|p| p == "bench") {
+    if crate::page::address::PageAddress::parse(&search).bench {
         yew::Renderer::<bench_page::BenchPage>::new().render();
     } else {
         yew::Renderer::<app::App>::new().render();

@@ -4,19 +4,19 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use gloo::events::{EventListener, EventListenerOptions};
+use gloo::events::EventListener;
 use gloo::render::{request_animation_frame, AnimationFrame};
 use rapier3d::prelude::{Pose, Rotation, Vector};
-use wasm_bindgen::JsCast;
-use web_sys::{HtmlCanvasElement, KeyboardEvent, MouseEvent, WheelEvent};
+use web_sys::HtmlCanvasElement;
 use yew::Callback;
 
 use super::render::SceneRenderer;
 use crate::record::{DemonstrationRecord, Source};
-use crate::sim::{looks_the_same, Action, Color, Visual, VisualShape, ACTION_SCALE_M, CONTROL_DT};
+use crate::sim::{looks_the_same, Action, Color, Visual, VisualShape, CONTROL_DT};
 use crate::policy::Actor;
+use crate::page::address::PageAddress;
 use crate::tasks::{Episode, TaskId, SUITE_VERSION};
-use crate::teleop::{OrbitCamera, Teleop, HEIGHT_STEP_M, KEY_STEP_M};
+use crate::teleop::{OrbitCamera, Teleop};
 
 /// Who moves the arm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,17 +31,10 @@ pub enum Driver {
     Replay,
 }
 
-/// How a demonstration ended.
-#[derive(Clone, Debug, PartialEq)]
-pub enum DemonstrationEnd {
-    /// The task succeeded: the record is complete.
-    Success(DemonstrationRecord),
-    /// The task's horizon passed without success.
-    TimeUp,
-}
+pub use crate::page::DemonstrationEnd;
 
 /// A demonstration being recorded: every action the person's input produced.
-struct Recording {
+pub(super) struct Recording {
     actions: Vec<Action>,
     started_ms: f64,
     source: Source,
@@ -67,21 +60,21 @@ const REST_FRAMES_BEFORE_SHARPENING: u32 = 30;
 /// The lowest fraction of the display's resolution drawn.
 const MIN_RENDER_SCALE: f64 = 0.3;
 
-enum Drag {
+pub(super) enum Drag {
     Gripper,
     Camera { x: f32, y: f32 },
 }
 
 pub struct Stage {
-    episode: Episode,
-    driver: Driver,
-    teleop: Teleop,
-    camera: OrbitCamera,
+    pub(super) episode: Episode,
+    pub(super) driver: Driver,
+    pub(super) teleop: Teleop,
+    pub(super) camera: OrbitCamera,
     renderer: SceneRenderer,
-    canvas: HtmlCanvasElement,
-    drag: Option<Drag>,
+    pub(super) canvas: HtmlCanvasElement,
+    pub(super) drag: Option<Drag>,
     policy: Option<Rc<dyn Actor>>,
-    recording: Option<Recording>,
+    pub(super) recording: Option<Recording>,
     /// What is left of a replayed demonstration.
     replaying: std::collections::VecDeque<Action>,
     on_demonstration: Callback<DemonstrationEnd>,
@@ -90,22 +83,24 @@ pub struct Stage {
     /// Simulated seconds per real second (see `speed_from_address`).
     speed: f64,
     last_frame_ms: Option<f64>,
-    frames: u64,
+    pub(super) frames: u64,
     /// Fraction of the display's resolution drawn (dynamic resolution: software
     /// WebGL is slow per pixel, so a slow frame rate lowers it, a fast one restores it).
-    render_scale: f64,
+    pub(super) render_scale: f64,
     /// Smoothed milliseconds between animation frames.
     frame_ms: f64,
     frames_since_rescale: u32,
     /// What the canvas shows now, so a frame at rest is not drawn again.
     drawn: Option<(Vec<Visual>, OrbitCamera, (u32, u32))>,
-    draws: u64,
+    pub(super) draws: u64,
     drew_last_frame: bool,
     frames_at_rest: u32,
     /// The gripper command of the last step (for the status panel).
-    gripping: bool,
-    on_status: Callback<Status>,
-    last_status: Option<Status>,
+    pub(super) gripping: bool,
+    pub(super) on_status: Callback<Status>,
+    pub(super) last_status: Option<Status>,
+    /// Test mode (`?guide`): publish the scripted expert's next waypoint.
+    pub(super) guide: bool,
 }
 
 /// Keeps the stage, its input listeners and its animation loop alive together.
@@ -118,13 +113,13 @@ pub struct StageHandle {
 impl StageHandle {
     pub fn start(
         canvas: HtmlCanvasElement,
-        task: TaskId,
+        address: &PageAddress,
         seed: u64,
         on_status: Callback<Status>,
         on_demonstration: Callback<DemonstrationEnd>,
     ) -> Result<StageHandle, String> {
         let renderer = SceneRenderer::new(&canvas)?;
-        let episode = Episode::new(task, seed);
+        let episode = Episode::new(address.task, seed);
         let teleop = Teleop::new(episode.tcp_target());
         let stage = Rc::new(RefCell::new(Stage {
             episode,
@@ -139,7 +134,7 @@ impl StageHandle {
             replaying: Default::default(),
             on_demonstration,
             backlog: 0.0,
-            speed: speed_from_address(),
+            speed: address.speed,
             last_frame_ms: None,
             frames: 0,
             render_scale: 1.0,
@@ -152,8 +147,9 @@ impl StageHandle {
             gripping: false,
             on_status,
             last_status: None,
+            guide: address.guide,
         }));
-        let listeners = attach_input(&canvas, &stage);
+        let listeners = super::stage_input::attach_input(&canvas, &stage);
         let frame = Rc::new(RefCell::new(None));
         schedule_frame(stage.clone(), frame.clone());
         Ok(StageHandle { stage, _listeners: listeners, _frame: frame })
@@ -220,7 +216,7 @@ impl Stage {
     }
 
     /// The person acts: the expert (if it was driving) hands over where the arm is.
-    fn take_over(&mut self, change: impl FnOnce(&mut Teleop)) {
+    pub(super) fn take_over(&mut self, change: impl FnOnce(&mut Teleop)) {
         if self.driver != Driver::Person {
             self.driver = Driver::Person;
             // A person who takes over from the autopilot makes it their demonstration.
@@ -354,129 +350,6 @@ impl Stage {
         }
         (width, height)
     }
-
-    /// Tells the page what changed, and mirrors the state on the canvas's data
-    /// attributes, where end-to-end tests read it.
-    fn publish(&mut self) {
-        let obs = self.episode.observation();
-        let tcp = obs.tcp();
-        let (w, h) = (self.canvas.client_width() as f32, self.canvas.client_height() as f32);
-        let set = |name: &str, value: String| {
-            let _ = self.canvas.set_attribute(name, &value);
-        };
-        set("data-tcp", format!("{:.4} {:.4} {:.4}", tcp.x, tcp.y, tcp.z));
-        if let Some((x, y)) = self.camera.project(tcp, w, h) {
-            set("data-tcp-px", format!("{x:.1} {y:.1}"));
-        }
-        set("data-steps", self.episode.steps().to_string());
-        // Where the scripted expert is taking the gripper, and whether it would grip: the
-        // path the end-to-end test drives with the mouse. An expert action below full
-        // scale ends at its waypoint; a full-scale one heads further, so look 3 steps on.
-        let expert = self.episode.expert_action();
-        let full_scale = expert[..3].iter().any(|v| v.abs() > 0.999);
-        let reach = if full_scale { 3.0 } else { 1.0 } * ACTION_SCALE_M;
-        let ahead = self.episode.tcp_target() + Vector::new(expert[0], expert[1], expert[2]) * reach;
-        set("data-guide", format!("{:.4} {:.4} {:.4} {}", ahead.x, ahead.y, ahead.z, expert[3] > 0.0));
-        if let Some((x, y)) = self.camera.project(Vector::new(ahead.x, ahead.y, self.teleop.desired.z), w, h) {
-            set("data-guide-px", format!("{x:.1} {y:.1}"));
-        }
-        set("data-desired-z", format!("{:.4}", self.teleop.desired.z));
-        set("data-gripping", self.teleop.gripping.to_string());
-        set("data-recording", self.recording.is_some().to_string());
-        set("data-driver", format!("{:?}", self.driver).to_lowercase());
-        set("data-success", self.episode.is_success().to_string());
-        set("data-frames", self.frames.to_string());
-        set("data-draws", self.draws.to_string());
-        set("data-render-scale", format!("{:.2}", self.render_scale));
-        let status = Status {
-            task: self.episode.task(),
-            seed: self.episode.seed(),
-            steps: self.episode.steps(),
-            success: self.episode.is_success(),
-            driver: self.driver,
-            gripping: self.gripping,
-        };
-        // Steps change every tick; the panel only needs them a few times a second.
-        let changed = match &self.last_status {
-            Some(last) => {
-                last.success != status.success
-                    || last.driver != status.driver
-                    || last.gripping != status.gripping
-                    || last.task != status.task
-                    || last.seed != status.seed
-                    || status.steps.abs_diff(last.steps) >= 5
-                    || (status.steps < last.steps)
-            }
-            None => true,
-        };
-        if changed {
-            self.last_status = Some(status.clone());
-            self.on_status.emit(status);
-        }
-    }
-
-    fn mouse_position(&self, event: &MouseEvent) -> (f32, f32) {
-        let rect = self.canvas.get_bounding_client_rect();
-        (event.client_x() as f32 - rect.left() as f32, event.client_y() as f32 - rect.top() as f32)
-    }
-
-    fn drag_gripper_to(&mut self, x: f32, y: f32) {
-        let (w, h) = (self.canvas.client_width() as f32, self.canvas.client_height() as f32);
-        let (origin, direction) = self.camera.ray(x, y, w, h);
-        self.take_over(|teleop| teleop.drag_to(origin, direction));
-    }
-
-    fn mouse_down(&mut self, event: &MouseEvent) {
-        let (x, y) = self.mouse_position(event);
-        if event.button() == 0 && !event.shift_key() {
-            self.drag = Some(Drag::Gripper);
-            self.drag_gripper_to(x, y);
-        } else {
-            self.drag = Some(Drag::Camera { x, y });
-        }
-        event.prevent_default();
-    }
-
-    fn mouse_move(&mut self, event: &MouseEvent) {
-        let (x, y) = self.mouse_position(event);
-        match self.drag {
-            Some(Drag::Gripper) => self.drag_gripper_to(x, y),
-            Some(Drag::Camera { x: last_x, y: last_y }) => {
-                self.camera.orbit(x - last_x, y - last_y);
-                self.drag = Some(Drag::Camera { x, y });
-            }
-            None => {}
-        }
-    }
-
-    fn wheel(&mut self, event: &WheelEvent) {
-        event.prevent_default();
-        let notches = (event.delta_y() / 100.0).clamp(-3.0, 3.0) as f32;
-        if event.ctrl_key() || event.alt_key() {
-            self.camera.zoom(1.0 + 0.1 * notches);
-        } else {
-            self.take_over(|teleop| teleop.nudge(Vector::Z * (-notches * HEIGHT_STEP_M)));
-        }
-    }
-
-    fn key(&mut self, event: &KeyboardEvent) {
-        let step = match event.key().as_str() {
-            "ArrowLeft" | "a" | "A" => Some(Vector::NEG_X * KEY_STEP_M),
-            "ArrowRight" | "d" | "D" => Some(Vector::X * KEY_STEP_M),
-            "ArrowUp" | "w" | "W" => Some(Vector::Y * KEY_STEP_M),
-            "ArrowDown" | "s" | "S" => Some(Vector::NEG_Y * KEY_STEP_M),
-            "q" | "Q" | "PageUp" => Some(Vector::Z * HEIGHT_STEP_M),
-            "e" | "E" | "PageDown" => Some(Vector::NEG_Z * HEIGHT_STEP_M),
-            _ => None,
-        };
-        if let Some(step) = step {
-            self.take_over(|teleop| teleop.nudge(step));
-            event.prevent_default();
-        } else if event.key() == " " {
-            self.take_over(|teleop| teleop.toggle_grip());
-            event.prevent_default();
-        }
-    }
 }
 
 /// A dark disc on the table under the gripper: the depth cue that makes positioning it
@@ -500,47 +373,4 @@ fn schedule_frame(stage: Rc<RefCell<Stage>>, slot: Rc<RefCell<Option<AnimationFr
         schedule_frame(stage.clone(), next_slot.clone());
     });
     *slot.borrow_mut() = Some(handle);
-}
-
-fn attach_input(canvas: &HtmlCanvasElement, stage: &Rc<RefCell<Stage>>) -> Vec<EventListener> {
-    let window = gloo::utils::window();
-    let active = EventListenerOptions::enable_prevent_default();
-    let on = |target: &web_sys::EventTarget, name: &'static str, handler: fn(&mut Stage, &web_sys::Event)| {
-        let stage = stage.clone();
-        EventListener::new_with_options(target, name, active, move |event| {
-            handler(&mut stage.borrow_mut(), event);
-        })
-    };
-    vec![
-        on(canvas, "mousedown", |s, e| s.mouse_down(e.unchecked_ref())),
-        on(&window, "mousemove", |s, e| s.mouse_move(e.unchecked_ref())),
-        on(&window, "mouseup", |s, _| s.drag = None),
-        on(canvas, "wheel", |s, e| s.wheel(e.unchecked_ref())),
-        on(canvas, "contextmenu", |_, e| e.prevent_default()),
-        on(&window, "keydown", |s, e| {
-            let event: &KeyboardEvent = e.unchecked_ref();
-            // Keys typed into form controls belong to them.
-            let in_control = event
-                .target()
-                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-                .is_some_and(|el| matches!(el.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
-            if !in_control {
-                s.key(event);
-            }
-        }),
-    ]
-}
-
-/// The scene's speed from `?speed=` in the address (0.1 to 1, default 1): a slower
-/// scene makes precise demonstrations easier, and lets the end-to-end test's mouse keep
-/// up on a slow machine. Recorded actions are the same per step at any speed.
-fn speed_from_address() -> f64 {
-    let search = gloo::utils::window().location().search().unwrap_or_default();
-    search
-        .trim_start_matches('?')
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("speed="))
-        .and_then(|value| value.parse::<f64>().ok())
-        .filter(|value| value.is_finite())
-        .map_or(1.0, |value| value.clamp(0.1, 1.0))
 }

@@ -1,10 +1,12 @@
 //! The page's IndexedDB: demonstrations (each written as soon as it ends), policy files
 //! (the fine-tuned one survives a reload) and the session (settings, curve, the
-//! selector's proposal). Errors say what happened in words a
-//! person can act on; a full quota is told apart.
+//! selector's proposal). Errors say what happened in words a person can act on; a
+//! full quota is told apart by the browser's error name.
 
 use rexie::{ObjectStore, Rexie, TransactionMode};
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
+
+pub use crate::page::StorageError;
 
 use crate::record::DemonstrationRecord;
 use crate::session::Session;
@@ -18,22 +20,25 @@ const SESSIONS: &str = "sessions";
 /// The one session the page keeps.
 const CURRENT: &str = "current";
 
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum StorageError {
-    #[error("the browser's storage is full: free some space or export and clear old sessions ({0})")]
-    QuotaExceeded(String),
-    #[error("the browser's storage cannot be used here ({0})")]
-    Unavailable(String),
-    #[error("a stored entry cannot be read ({0})")]
-    Corrupt(String),
-}
-
+/// The browser's error behind a failed storage call, sorted by the `DOMException`'s
+/// name (`QuotaExceededError` is a full quota whatever the browser's wording).
 fn failed(error: rexie::Error) -> StorageError {
-    let message = format!("{error:?}");
-    if message.contains("QuotaExceeded") {
-        StorageError::QuotaExceeded(message)
-    } else {
-        StorageError::Unavailable(message)
+    use idb::Error as E;
+    let value = match &error {
+        rexie::Error::IdbError(
+            E::AddFailed(v) | E::UpdateFailed(v) | E::DeleteFailed(v) | E::ClearFailed(v) | E::GetFailed(v) | E::GetAllFailed(v)
+            | E::IndexedDbOpenFailed(v) | E::TransactionOpenFailed(v) | E::TransactionCommitError(v) | E::TransactionAbortError(v)
+            | E::RequestErrorNotFound(v) | E::OpenCursorFailed(v),
+        ) => Some(v.clone()),
+        rexie::Error::IdbError(E::DomException(e)) => Some(e.clone().into()),
+        _ => None,
+    };
+    let exception = value.as_ref().and_then(|v| v.dyn_ref::<web_sys::DomException>());
+    let detail = exception.map_or_else(|| error.to_string(), |e| format!("{}: {}", e.name(), e.message()));
+    match exception.map(|e| e.name()).as_deref() {
+        Some("QuotaExceededError") => StorageError::QuotaExceeded(detail),
+        Some("DataError" | "DataCloneError") => StorageError::Corrupt(detail),
+        _ => StorageError::Unavailable(detail),
     }
 }
 

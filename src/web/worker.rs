@@ -1,5 +1,6 @@
 //! The training worker: a dedicated Web Worker that runs the page's rounds (replay,
-//! fine-tune, evaluate, select; [`crate::session::round`]) so the page keeps drawing.
+//! fine-tune, evaluate, select; [`crate::round::RoundJob`]) so the page keeps drawing.
+//! The messages are the core's ([`crate::page::protocol`]); this file only carries them.
 //!
 //! The worker runs this very wasm binary: the page hands it its compiled
 //! `WebAssembly.Module`, so nothing is downloaded twice, and `main` notices it is in a
@@ -20,88 +21,10 @@ use wasm_bindgen::JsCast;
 use web_sys::{Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, ErrorEvent, MessageEvent, Url, Worker, WorkerOptions, WorkerType};
 use yew::Callback;
 
+pub use crate::page::protocol::{Choice, FromWorker, RoundResult, ToWorker, WorkerError};
 use crate::policy::{Checkpoint, Policy, PolicyConfig};
-use crate::experiment::tabletop::TabletopSettings;
-use crate::experiment::CurvePoint;
-use crate::record::DemonstrationRecord;
-use crate::select::SelectorKind;
-use crate::select::Selection;
-use crate::session::round::{run_round, RoundEvent, RoundJob};
+use crate::round::{RoundEvent, RoundJob};
 use crate::session::BackendChoice;
-
-/// Where rounds train, and why (the WebGPU worker's answer to `Choose`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Choice {
-    pub webgpu: bool,
-    pub reason: String,
-    pub cpu_samples_per_second: Option<f64>,
-    pub webgpu_samples_per_second: Option<f64>,
-}
-
-/// Page to worker.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum ToWorker {
-    /// The pre-trained policy's file; sent once, first.
-    Prior {
-        #[serde(with = "serde_bytes")]
-        bytes: Vec<u8>,
-    },
-    /// Choose where rounds train (the WebGPU worker measures both for `Auto`); answered
-    /// by [`FromWorker::Chosen`].
-    Choose(BackendChoice),
-    /// Run a round (or, without records, the session's start) where `Choose` decided
-    /// (the CPU if it was never asked).
-    Run(RoundJob),
-    /// Read a demonstration file and replay each of its demonstrations (duplicates of
-    /// `existing` are skipped); answered by `Imported` or `ImportFailed`.
-    Import {
-        #[serde(with = "serde_bytes")]
-        bytes: Vec<u8>,
-        existing: Vec<DemonstrationRecord>,
-    },
-    /// A whole autopilot run of one selector (the scripted expert demonstrates what it
-    /// asks), reported round by round: one side of the live comparison.
-    Compare { selector: SelectorKind, seed: u64, settings: TabletopSettings },
-}
-
-/// Worker to page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum FromWorker {
-    /// The worker's module runs and listens: messages can be posted.
-    Loaded,
-    /// The prior is loaded.
-    Ready,
-    Chosen(Choice),
-    Event(RoundEvent),
-    Done(RoundResult),
-    /// The job failed with this message; the worker stays usable.
-    Failed(String),
-    /// The demonstrations of an imported file that replayed and match, and one line per
-    /// demonstration left out.
-    Imported { accepted: Vec<DemonstrationRecord>, rejected: Vec<String> },
-    /// The file as a whole could not be read.
-    ImportFailed(String),
-    /// A comparison run's evaluation: the pre-trained policy's (no picks), then one per
-    /// round with the tasks the selector asked for.
-    Compared { point: CurvePoint, picks: Vec<usize> },
-    /// The comparison run is over.
-    CompareDone { seconds: f64 },
-}
-
-/// A finished round, as it crosses to the page.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RoundResult {
-    /// The fine-tuned policy's file (none at the session's start).
-    #[serde(with = "serde_bytes")]
-    pub policy: Option<Vec<u8>>,
-    pub per_task: Vec<f64>,
-    pub selection: Selection,
-    pub loss: Vec<f32>,
-    pub fell_back: bool,
-    pub train_seconds: f64,
-    pub eval_seconds: f64,
-    pub select_seconds: f64,
-}
 
 /// Training progress is posted every this many steps (and at the last).
 const PROGRESS_EVERY: usize = 5;
@@ -257,7 +180,7 @@ fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
 fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data: JsValue) {
     let message = match decode::<ToWorker>(data) {
         Ok(m) => m,
-        Err(error) => return post(scope, &FromWorker::Failed(format!("the worker got an unreadable message ({error})"))),
+        Err(error) => return post(scope, &FromWorker::Failed(WorkerError::BadMessage(error))),
     };
     match message {
         ToWorker::Prior { bytes } => match Checkpoint::from_bytes(&bytes) {
@@ -265,8 +188,8 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
                 state.borrow_mut().prior = Some((policy, header.policy));
                 post(scope, &FromWorker::Ready);
             }
-            Ok(Checkpoint::FineTuned { .. }) => post(scope, &FromWorker::Failed("the prior must be a pre-trained policy".into())),
-            Err(error) => post(scope, &FromWorker::Failed(format!("the pre-trained policy cannot be read: {error}"))),
+            Ok(Checkpoint::FineTuned { .. }) => post(scope, &FromWorker::Failed(WorkerError::BadPrior("it is not a pre-trained policy".into()))),
+            Err(error) => post(scope, &FromWorker::Failed(WorkerError::BadPrior(error.to_string()))),
         },
         ToWorker::Choose(preference) => {
             let (scope, state) = (scope.clone(), state.clone());
@@ -281,29 +204,21 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
                     let report = crate::demo_file::verify(&file, &existing);
                     FromWorker::Imported { rejected: report.rejection_lines(), accepted: report.accepted }
                 }
-                Err(error) => FromWorker::ImportFailed(error.to_string()),
+                Err(error) => FromWorker::Failed(WorkerError::Import(error.to_string())),
             };
             post(scope, &reply);
         }
         ToWorker::Compare { selector, seed, settings } => {
             let Some((prior, _)) = state.borrow().prior.clone() else {
-                return post(scope, &FromWorker::Failed("the worker has no pre-trained policy yet".into()));
+                return post(scope, &FromWorker::Failed(WorkerError::NoPrior));
             };
             let started = super::seconds_now();
-            let assessment = crate::experiment::tabletop::assess(&prior, settings.eval_episodes);
-            let start = CurvePoint {
-                demonstrations: 0,
-                mean_success: crate::experiment::weighted_mean(&assessment.per_task, &settings.target_weights),
-                per_task: assessment.per_task.clone(),
-                mean_error: None,
-            };
-            post(scope, &FromWorker::Compared { point: start, picks: vec![] });
-            let outcome = crate::experiment::tabletop::run_reporting(selector, seed, &prior, &assessment, &settings, &mut |round, point| {
-                post(scope, &FromWorker::Compared { point: point.clone(), picks: round.picks.clone() });
+            let outcome = crate::experiment::tabletop::run_reporting(selector, seed, &prior, None, &settings, &super::seconds_now, &mut |picks, point| {
+                post(scope, &FromWorker::Compared { point: point.clone(), picks: picks.to_vec() });
             });
             post(scope, &match outcome {
                 Ok(_) => FromWorker::CompareDone { seconds: super::seconds_now() - started },
-                Err(error) => FromWorker::Failed(error.to_string()),
+                Err(error) => FromWorker::Failed(error.into()),
             });
         }
         ToWorker::Run(job) => {
@@ -343,8 +258,8 @@ fn training_device(state: &Rc<RefCell<Served>>) -> burn::prelude::Device {
     crate::policy::cpu()
 }
 
-async fn run(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, job: &RoundJob) -> Result<FromWorker, String> {
-    let (prior, config) = state.borrow().prior.clone().ok_or("the worker has no pre-trained policy yet")?;
+async fn run(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, job: &RoundJob) -> Result<FromWorker, WorkerError> {
+    let (prior, config) = state.borrow().prior.clone().ok_or(WorkerError::NoPrior)?;
     let device = training_device(state);
     let mut on_event = |event: RoundEvent| {
         let worth_posting = match &event {
@@ -355,19 +270,19 @@ async fn run(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, jo
             post(scope, &FromWorker::Event(event));
         }
     };
-    let output = run_round(&device, &prior, job, &super::seconds_now, &mut on_event).await.map_err(|e| e.to_string())?;
+    let output = job.run(&device, &prior, &super::seconds_now, &mut on_event).await?;
     let policy = match output.policy {
         Some(tuned) => {
             let mut trained_on: Vec<_> = job.records.iter().map(|r| r.task).collect();
             trained_on.sort();
             trained_on.dedup();
-            Some(Checkpoint::finetuned(tuned, config.clone(), trained_on).to_bytes().map_err(|e| e.to_string())?)
+            Some(Checkpoint::finetuned(tuned, config.clone(), trained_on).to_bytes().map_err(|e| WorkerError::Checkpoint(e.to_string()))?)
         }
         None => None,
     };
     Ok(FromWorker::Done(RoundResult {
         policy,
-        per_task: output.per_task,
+        per_task: output.assessment.per_task,
         selection: output.selection,
         loss: output.loss,
         fell_back: output.fell_back,

@@ -1,11 +1,15 @@
-//! The policy in the page: fetching the shipped file, and the success-per-task table.
+//! The policy in the page: fetching the shipped file, the success-per-task table, and
+//! the card that shows the policy's success and plays it.
 
 use js_sys::Uint8Array;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::Response;
+use web_sys::{HtmlSelectElement, Response};
 use yew::prelude::*;
 
+use super::send;
+use crate::experiment::CurvePoint;
+use crate::page::{Action, Watched};
 use crate::policy::{Checkpoint, Policy, PRETRAIN_TASKS};
 use crate::tasks::TaskId;
 
@@ -68,5 +72,61 @@ pub fn success_table(props: &SuccessTableProps) -> Html {
             }) }
             <tr class="mean"><th>{ "mean over targets" }</th><td></td><td class="value">{ format!("{:.0}%", 100.0 * props.mean) }</td></tr>
         </table>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct PolicyProps {
+    /// The pre-trained policy's success per task, and the latest.
+    pub first: CurvePoint,
+    pub last: CurvePoint,
+    pub tuned: bool,
+    pub eval_episodes: usize,
+    /// The task on the stage now.
+    pub current_task: TaskId,
+    /// A demonstration is under way: the stage is the visitor's.
+    pub demonstrating: bool,
+    pub dispatch: Callback<Action>,
+}
+
+/// The policy's success per task, and playing it (or the scripted expert) on any task.
+#[function_component(PolicyPanel)]
+pub fn policy_panel(props: &PolicyProps) -> Html {
+    let dispatch = &props.dispatch;
+    let tuned = props.tuned;
+    let on_task = {
+        let dispatch = dispatch.clone();
+        Callback::from(move |event: Event| {
+            let select: HtmlSelectElement = event.target().unwrap().unchecked_into();
+            if let Some(task) = TaskId::from_name(&select.value()) {
+                dispatch.emit(Action::ShowTask(task));
+            }
+        })
+    };
+    let busy = props.demonstrating;
+    html! {
+        <section class="card">
+            <h2>{ if tuned { "The fine-tuned policy" } else { "The pre-trained policy" } }</h2>
+            <SuccessTable per_task={props.last.per_task.clone()} before={tuned.then(|| props.first.per_task.clone())} mean={props.last.mean_success} />
+            <p class="muted small">
+                { format!("● in the pre-training data. Success over {} rollouts per task", props.eval_episodes) }
+                { if tuned { "; ticks mark the pre-trained policy." } else { "." } }
+            </p>
+            <h3>{ "Watch" }</h3>
+            <div class="watch">
+                <select id="task-picker" onchange={on_task} disabled={busy}>
+                    { for TaskId::ALL.iter().map(|t| html! {
+                        <option value={t.name()} selected={*t == props.current_task}>{ t.instruction() }</option>
+                    }) }
+                </select>
+                <div class="buttons">
+                    if tuned {
+                        <button id="watch-tuned" class="primary" onclick={send(dispatch, Action::Watch(Watched::FineTuned))} disabled={busy}>{ "▶ Fine-tuned" }</button>
+                    }
+                    <button id="watch-policy" onclick={send(dispatch, Action::Watch(Watched::Pretrained))} disabled={busy}>{ "▶ Pre-trained" }</button>
+                    <button id="watch-expert" onclick={send(dispatch, Action::Watch(Watched::Expert))} disabled={busy}>{ "▶ Scripted expert" }</button>
+                </div>
+            </div>
+        </section>
     }
 }

@@ -1,0 +1,235 @@
+//! The page's shell: it holds the browser's resources (storage, workers, the stage, the
+//! loaded policies), feeds every event to the core's reducer ([`crate::page`]) as an
+//! action, carries out the effects it returns, and publishes the new state to the
+//! views. No decision is taken here.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+
+use wasm_bindgen_futures::spawn_local;
+use yew::Callback;
+
+use super::stage::StageHandle;
+use super::storage::Storage;
+use super::worker::{browser_has_webgpu, TrainingWorker, ToWorker, WEBGPU_WORKER_URL};
+use crate::page::{Action, DemonstrationEnd, Effect, PageState, Restored, StorageError, Watched, WorkerId, WorkerSlot};
+use crate::policy::{Actor, Checkpoint, FineTunedPolicy, Policy};
+
+/// Name of the fine-tuned policy in storage.
+const TUNED: &str = "fine-tuned";
+
+pub struct Shell {
+    state: RefCell<PageState>,
+    queue: RefCell<VecDeque<Action>>,
+    draining: Cell<bool>,
+    publish: Box<dyn Fn(Rc<PageState>)>,
+    storage: RefCell<Option<Rc<Storage>>>,
+    prior_bytes: RefCell<Option<Rc<Vec<u8>>>>,
+    prior: RefCell<Option<Rc<Policy>>>,
+    tuned: RefCell<Option<Rc<FineTunedPolicy>>>,
+    workers: RefCell<HashMap<WorkerId, TrainingWorker>>,
+    stage: RefCell<Option<StageHandle>>,
+}
+
+impl Shell {
+    pub fn new(publish: impl Fn(Rc<PageState>) + 'static) -> Rc<Shell> {
+        Rc::new(Shell {
+            state: RefCell::new(PageState::default()),
+            queue: RefCell::new(VecDeque::new()),
+            draining: Cell::new(false),
+            publish: Box::new(publish),
+            storage: RefCell::new(None),
+            prior_bytes: RefCell::new(None),
+            prior: RefCell::new(None),
+            tuned: RefCell::new(None),
+            workers: RefCell::new(HashMap::new()),
+            stage: RefCell::new(None),
+        })
+    }
+
+    /// Feeds `action` to the reducer and carries out its effects (and those of any
+    /// action they raise at once), then publishes the state once.
+    pub fn dispatch(self: &Rc<Self>, action: Action) {
+        self.queue.borrow_mut().push_back(action);
+        if self.draining.replace(true) {
+            return;
+        }
+        loop {
+            let Some(action) = self.queue.borrow_mut().pop_front() else { break };
+            let effects = self.state.borrow_mut().update(action);
+            for effect in effects {
+                self.run(effect);
+            }
+        }
+        self.draining.set(false);
+        (self.publish)(Rc::new(self.state.borrow().clone()));
+    }
+
+    pub fn callback(self: &Rc<Self>) -> Callback<Action> {
+        let shell = self.clone();
+        Callback::from(move |action| shell.dispatch(action))
+    }
+
+    /// What the stage reports when a demonstration ends (deferred: the stage is busy
+    /// stepping when it reports).
+    pub fn demonstration_callback(self: &Rc<Self>) -> Callback<DemonstrationEnd> {
+        let shell = self.clone();
+        Callback::from(move |end| {
+            let shell = shell.clone();
+            spawn_local(async move { shell.dispatch(Action::DemonstrationEnded(end)) });
+        })
+    }
+
+    pub fn set_stage(&self, stage: StageHandle) {
+        *self.stage.borrow_mut() = Some(stage);
+    }
+
+    pub fn with_stage(&self, act: impl FnOnce(&StageHandle)) {
+        if let Some(stage) = self.stage.borrow().as_ref() {
+            act(stage);
+        }
+    }
+
+    /// Reads the shipped policy and what storage holds, then tells the reducer.
+    pub async fn load(self: &Rc<Self>, prior_bytes: Result<Vec<u8>, String>) {
+        let prior = prior_bytes.and_then(|bytes| match Checkpoint::from_bytes(&bytes).map_err(|e| e.to_string())? {
+            Checkpoint::Pretrained { policy, .. } => {
+                *self.prior.borrow_mut() = Some(Rc::new(policy));
+                *self.prior_bytes.borrow_mut() = Some(Rc::new(bytes));
+                Ok(())
+            }
+            Checkpoint::FineTuned { .. } => Err("the shipped policy is not a pre-trained one".into()),
+        });
+        let storage = match Storage::open().await {
+            Ok(storage) => {
+                let storage = Rc::new(storage);
+                *self.storage.borrow_mut() = Some(storage.clone());
+                self.restore(&storage).await
+            }
+            Err(error) => Err(error),
+        };
+        let entropy = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        self.dispatch(Action::Loaded { prior, storage, entropy, webgpu_in_browser: browser_has_webgpu() });
+    }
+
+    async fn restore(&self, storage: &Storage) -> Result<Restored, StorageError> {
+        let session = storage.session().await?;
+        let records = storage.demonstrations().await?;
+        let tuned = storage.policy(TUNED).await?.map(|bytes| self.adopt_tuned(&bytes));
+        Ok(Restored { session, records, tuned })
+    }
+
+    /// Loads a fine-tuned policy file for the stage to play.
+    fn adopt_tuned(&self, bytes: &[u8]) -> Result<(), String> {
+        match Checkpoint::from_bytes(bytes).map_err(|e| e.to_string())? {
+            Checkpoint::FineTuned { policy, .. } => {
+                *self.tuned.borrow_mut() = Some(Rc::new(policy));
+                Ok(())
+            }
+            Checkpoint::Pretrained { .. } => Err("it is not a fine-tuned policy".into()),
+        }
+    }
+
+    fn storage(&self) -> Option<Rc<Storage>> {
+        self.storage.borrow().clone()
+    }
+
+    /// Runs an asynchronous storage call and dispatches its reply.
+    fn later<F: std::future::Future<Output = Action> + 'static>(self: &Rc<Self>, work: impl FnOnce(Rc<Storage>) -> F + 'static) {
+        let Some(storage) = self.storage() else { return };
+        let shell = self.clone();
+        spawn_local(async move {
+            let action = work(storage).await;
+            shell.dispatch(action);
+        });
+    }
+
+    fn run(self: &Rc<Self>, effect: Effect) {
+        match effect {
+            Effect::StoreDemonstration { id, record } => {
+                self.later(move |s| async move { Action::DemonstrationStored { id, result: s.add_demonstration(&record).await } })
+            }
+            Effect::DeleteDemonstration { key } => {
+                self.later(move |s| async move { Action::DemonstrationDeleted { result: s.delete_demonstration(key).await } })
+            }
+            Effect::StoreSession(session) => self.later(move |s| async move { Action::SessionStored(s.put_session(&session).await) }),
+            Effect::StorePolicy(bytes) => self.later(move |s| async move { Action::PolicyStored(s.put_policy(TUNED, &bytes).await) }),
+            Effect::ClearStorage => self.later(|s| async move { Action::StorageCleared(s.clear().await) }),
+            Effect::SpawnWorker(id) => self.spawn(id),
+            Effect::TerminateWorker(id) => {
+                // Dropping the handle terminates the worker.
+                self.workers.borrow_mut().remove(&id);
+            }
+            Effect::Post(id, message) => {
+                let sent = self.workers.borrow().get(&id).map(|w| w.send(&message));
+                if let Some(Err(error)) = sent {
+                    self.queue.borrow_mut().push_back(Action::WorkerDied { worker: id, message: format!("a message could not be sent to it: {error}") });
+                }
+            }
+            Effect::AdoptTuned(bytes) => match bytes {
+                Some(bytes) => {
+                    if let Err(error) = self.adopt_tuned(&bytes) {
+                        self.queue.borrow_mut().push_back(Action::TunedUnreadable(error));
+                    }
+                }
+                None => *self.tuned.borrow_mut() = None,
+            },
+            Effect::StartDemonstration { task, seed, by_expert } => self.with_stage(|s| s.start_demonstration(task, seed, by_expert)),
+            Effect::AbandonDemonstration => self.with_stage(|s| s.abandon_demonstration()),
+            Effect::ToggleGrip => self.with_stage(|s| s.toggle_grip()),
+            Effect::Replay(record) => self.with_stage(|s| s.replay(&record)),
+            Effect::Watch(Watched::Expert) => self.with_stage(|s| s.watch_expert()),
+            Effect::Watch(which) => {
+                let actor: Option<Rc<dyn Actor>> = match (which, self.tuned.borrow().clone(), self.prior.borrow().clone()) {
+                    (Watched::FineTuned, Some(tuned), _) => Some(tuned),
+                    (_, _, Some(prior)) => Some(prior),
+                    _ => None,
+                };
+                if let Some(actor) = actor {
+                    self.with_stage(|s| s.watch_policy(actor));
+                }
+            }
+            Effect::ShowTask { task, seed } => self.with_stage(|s| s.reset(task, seed)),
+            Effect::Download { name, mime, bytes } => {
+                if let Err(error) = super::download(name, mime, &bytes) {
+                    self.queue.borrow_mut().push_back(Action::DownloadFailed(error));
+                }
+            }
+            Effect::Schedule { after_ms, action } => {
+                let shell = self.clone();
+                gloo::timers::callback::Timeout::new(after_ms, move || shell.dispatch(*action)).forget();
+            }
+        }
+    }
+
+    /// Starts the worker `id` and hands it the pre-trained policy; its messages and its
+    /// death come back as actions.
+    fn spawn(self: &Rc<Self>, id: WorkerId) {
+        let on_message = {
+            let shell = self.clone();
+            Callback::from(move |message| shell.dispatch(Action::FromWorker { worker: id, message }))
+        };
+        let on_error = {
+            let shell = self.clone();
+            Callback::from(move |message: String| shell.dispatch(Action::WorkerDied { worker: id, message }))
+        };
+        let spawned = match id.slot {
+            WorkerSlot::WebGpu => TrainingWorker::spawn_url(WEBGPU_WORKER_URL, "amf-training-webgpu", on_message, on_error),
+            _ => TrainingWorker::spawn(on_message, on_error),
+        };
+        let bytes = self.prior_bytes.borrow().clone();
+        let started = spawned.and_then(|worker| {
+            if let Some(bytes) = bytes {
+                worker.send(&ToWorker::Prior { bytes: bytes.as_ref().clone() })?;
+            }
+            Ok(worker)
+        });
+        match started {
+            Ok(worker) => {
+                self.workers.borrow_mut().insert(id, worker);
+            }
+            Err(error) => self.queue.borrow_mut().push_back(Action::WorkerDied { worker: id, message: format!("it could not start: {error}") }),
+        }
+    }
+}
