@@ -128,8 +128,9 @@ impl Page {
     }
 }
 
+/// Settings that train on the CPU (the tests of WebGPU ask for it).
 fn settings(batch: usize) -> SessionSettings {
-    SessionSettings { batch, ..SessionSettings::default() }
+    SessionSettings { batch, backend: BackendChoice::Cpu, ..SessionSettings::default() }
 }
 
 fn quota() -> StorageError {
@@ -329,6 +330,7 @@ fn a_reload_reconciles_the_session_with_storage_and_reruns_an_interrupted_round(
     // Stored: a started session with one waiting demonstration, and a second whose
     // session update was lost when the page closed, plus an unreadable policy.
     let mut session = Session::new(3, settings(2));
+    session.settings.backend = BackendChoice::Cpu;
     session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen, TaskId::Push])));
     session.record(TaskId::DoorOpen, ChosenBy::Selector);
     let restored = Restored {
