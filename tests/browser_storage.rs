@@ -1,12 +1,13 @@
 //! Proves the page's storage in real browsers (Chromium and Firefox IndexedDB):
 //! demonstrations and policy files written, read back, surviving a close and reopen,
-//! deleted one by one and cleared.
+//! deleted one by one and cleared; a full quota is recognised by the browser's error
+//! name, whatever its message says.
 #![cfg(target_arch = "wasm32")]
 
 use amf_studio::policy::expert_demonstration;
 use amf_studio::record::{DemonstrationRecord, Source};
 use amf_studio::tasks::{TaskId, SUITE_VERSION};
-use amf_studio::web::storage::Storage;
+use amf_studio::web::storage::{Storage, StorageError};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -65,7 +66,7 @@ async fn the_session_survives_a_reopen_and_a_new_session_clears_it() {
     assert_eq!(storage.session().await.unwrap(), None);
     let mut session = Session::new(4_000_000_000, SessionSettings { batch: 3, ..SessionSettings::default() });
     let scores = (0..10).map(|task| TaskScore { task, name: format!("t{task}"), score: task as f64 / 7.0, proxy: None }).collect();
-    session.start(vec![0.25; 10], Selection { picks: vec![6, 9], scores, reason: "because".into() });
+    session.start(vec![0.25; 10], Some(Selection { picks: vec![6, 9], scores, reason: "because".into() }));
     session.record(TaskId::DoorOpen, ChosenBy::Selector);
     storage.put_session(&session).await.unwrap();
     storage.close();
@@ -77,6 +78,33 @@ async fn the_session_survives_a_reopen_and_a_new_session_clears_it() {
     assert_eq!(storage.session().await.unwrap().unwrap().pending.len(), 2, "a put replaces the session");
     storage.clear().await.unwrap();
     assert_eq!(storage.session().await.unwrap(), None);
+    storage.close();
+    Storage::delete_named(name).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_full_quota_is_told_apart_by_the_error_name() {
+    let name = "amf-studio-test-quota";
+    Storage::delete_named(name).await.unwrap();
+    let storage = Storage::open_named(name).await.unwrap();
+    // The browser refuses writes as a full disk does, in words no code should match.
+    let patch = js_sys::Function::new_no_args(
+        "const real = IDBObjectStore.prototype.add;
+         IDBObjectStore.prototype.add = function () { throw new DOMException('Plus de place.', 'QuotaExceededError'); };
+         return real;",
+    );
+    let real = patch.call0(&wasm_bindgen::JsValue::NULL).unwrap();
+    let refused = storage.add_demonstration(&record(TaskId::Reach, 1)).await;
+    // Put the real method back before asserting, so later tests get a working store.
+    let prototype = js_sys::Reflect::get(&js_sys::global(), &"IDBObjectStore".into()).unwrap();
+    let prototype = js_sys::Reflect::get(&prototype, &"prototype".into()).unwrap();
+    js_sys::Reflect::set(&prototype, &"add".into(), &real).unwrap();
+    match refused {
+        Err(StorageError::QuotaExceeded(detail)) => assert!(detail.starts_with("QuotaExceededError"), "{detail}"),
+        other => panic!("a full quota was not recognised: {other:?}"),
+    }
+    // With the real method back, writes work again.
+    assert!(storage.add_demonstration(&record(TaskId::Reach, 1)).await.is_ok());
     storage.close();
     Storage::delete_named(name).await.unwrap();
 }

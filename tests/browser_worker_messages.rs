@@ -6,10 +6,10 @@
 use amf_studio::policy::{expert_demonstration, PortableSnapshot, PortableTensor, TrainingProgress};
 use amf_studio::record::{DemonstrationRecord, Source};
 use amf_studio::select::{Proxy, Selection, TaskScore};
-use amf_studio::session::round::{RoundEvent, RoundJob};
+use amf_studio::round::{RoundEvent, RoundJob};
 use amf_studio::session::SessionSettings;
 use amf_studio::tasks::{TaskId, SUITE_VERSION};
-use amf_studio::web::worker::{decode, encode, FromWorker, RoundResult, ToWorker};
+use amf_studio::web::worker::{decode, encode, FromWorker, RoundResult, ToWorker, WorkerError};
 use futures_channel_free::cross;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
@@ -60,7 +60,7 @@ async fn messages_to_the_worker_cross_intact() {
 
     let job = ToWorker::Run(RoundJob {
         records: vec![record(TaskId::DrawerClose, 4), record(TaskId::LeverPull, 5)],
-        settings: SessionSettings { batch: 1, steps: 120, ..SessionSettings::default() },
+        config: SessionSettings { batch: 1, steps: 120, ..SessionSettings::default() }.round_config(),
         seed: 4_000_000_001,
         round: 3,
         resume: Some(PortableSnapshot { step: 50, tensors: vec![PortableTensor { shape: vec![2, 3], values: (0..24).collect() }] }),
@@ -76,15 +76,16 @@ async fn messages_from_the_worker_cross_intact() {
         FromWorker::Event(RoundEvent::FellBack { step: 25, message: "device lost".into() }),
         FromWorker::Event(RoundEvent::Evaluating(0.5)),
         FromWorker::Event(RoundEvent::Selecting),
-        FromWorker::Failed("stored demonstration 1 does not replay".into()),
+        FromWorker::Failed(WorkerError::Replay { index: 1, task: "drawer_close".into(), reason: "it is recorded as a success, but its replay fails".into() }),
+        FromWorker::Failed(WorkerError::Import("the file is not JSON".into())),
         FromWorker::Done(RoundResult {
             policy: Some(vec![7; 1000]),
             per_task: vec![0.2; 10],
-            selection: Selection {
+            selection: Some(Selection {
                 picks: vec![6],
                 scores: vec![TaskScore { task: 6, name: "door_open".into(), score: 0.0871, proxy: Some(Proxy::Rollouts) }],
                 reason: "door_open is expected to tell the most".into(),
-            },
+            }),
             loss: vec![0.5, 0.25],
             fell_back: false,
             train_seconds: 1.5,

@@ -115,7 +115,7 @@ fn experiment_writes_curves_summary_and_plots() {
         assert!(s["auc"].as_f64().is_some());
         assert_eq!(s["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 2);
     }
-    assert_eq!(summary["config"]["tabletop"]["budget"], 2);
+    assert_eq!(summary["config"]["tabletop"]["round"]["budget"], 2);
     let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().starts_with("selector,seed,covered,demonstrations,mean_success,mean_error,reach,"));

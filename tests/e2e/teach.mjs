@@ -93,7 +93,7 @@ try {
   const t0 = Date.now();
   // Half speed: the mouse loop below goes through the browser's debugging protocol for
   // every update, and keeps up with a real-time scene only on a quiet machine.
-  await page.goto(`${base}?task=reach&seed=3&speed=0.5`);
+  await page.goto(`${base}?task=reach&seed=3&speed=0.5&guide`);
   await page.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
   await page.waitForFunction(() => Number(document.querySelector('#scene').dataset.frames) > 5);
   const interactive = await page.evaluate(() => performance.now() / 1000);
@@ -280,6 +280,7 @@ try {
     IDBObjectStore.prototype.add = refuse;
   });
   const fullPage = await full.newPage();
+  fullPage.on('pageerror', (e) => problems.push(`page error (full quota): ${e.message}`));
   await fullPage.goto(base);
   const quota = await fullPage.waitForSelector('.notice.bad', { timeout: 60000 });
   const quotaText = await quota.innerText();
@@ -297,6 +298,7 @@ try {
     window.Worker = function (url, options) { return new Real('data:text/javascript,throw new Error("no worker here")', options); };
   });
   const brokenPage = await broken.newPage();
+  brokenPage.on('pageerror', (e) => problems.push(`page error (failed worker): ${e.message}`));
   await brokenPage.goto(base);
   await brokenPage.waitForSelector('text=Training is unavailable', { timeout: 60000 });
   await brokenPage.waitForSelector('#not-started #retry-start');
@@ -340,7 +342,8 @@ try {
   await gpuPage.screenshot({ path: `${artifacts}teach-13-webgpu-fell-back.png` });
   console.log(`the round finished on the CPU after the WebGPU worker died (${gpuHistory[0]})`);
   await gpu.close();
-  console.log('teaching loop end-to-end test: ok');
+  assert(problems.length === 0, `the pages reported problems:\n${problems.join('\n')}`);
+  console.log('teaching loop end-to-end test: ok, with no page errors over the whole run');
 } catch (error) {
   await page.screenshot({ path: `${artifacts}teach-failure.png` }).catch(() => {});
   console.error(error.message ?? error);
