@@ -246,7 +246,8 @@ mod tests {
         assert_eq!(report.accepted, records[..1]);
         let reasons: Vec<_> = report.rejected.iter().map(|(i, t, why)| (*i, *t, why.to_string())).collect();
         assert_eq!(reasons[0].0, 1);
-        assert!(reasons[0].2.contains("differs from the replay") || reasons[0].2.contains("replay"), "{reasons:?}");
+        // States are those before each action: the changed action 10 shows at state 11.
+        assert!(matches!(report.rejected[0].2, Rejection::StateMismatch { step: 11, .. }), "{reasons:?}");
         assert!(matches!(report.rejected[1].2, Rejection::StateMismatch { step: 5, .. }), "{reasons:?}");
         assert_eq!(report.rejection_lines().len(), 2);
 
