@@ -57,6 +57,11 @@ if [ "$purpose" = test ]; then
     say "installing ${missing[*]}"
     apt_install "${missing[@]}"
   fi
+  # The collection service's tests run against a real PostgreSQL (a throwaway cluster).
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    say "installing PostgreSQL"
+    apt_install postgresql
+  fi
   # robomimic's HDF5 export links the HDF5 C library (the runner's `hdf5` feature).
   if ! pkg-config --exists hdf5 2>/dev/null; then
     say "installing the HDF5 library"

@@ -7,8 +7,13 @@ scripts/setup.sh test
 source scripts/env.sh
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-say "native tests"
+say "native tests (the collection service's against SQLite and a throwaway PostgreSQL)"
+source scripts/postgres.sh
+trap postgres_stop EXIT
+export AMF_REQUIRE_POSTGRES=1
 cargo test --locked --features hdf5
+postgres_stop
+trap - EXIT
 
 say "dataset exports read back by the reference readers (pyarrow, pandas, h5py)"
 exports=$(mktemp -d)
@@ -38,6 +43,9 @@ sleep 1
 node tests/e2e/page.mjs "http://127.0.0.1:$port/"
 say "end-to-end test of the teaching loop (Playwright, headless Chromium)"
 node tests/e2e/teach.mjs "http://127.0.0.1:$port/"
+say "end-to-end test of crowdsourced collection (two visitors, a service outage, a reload)"
+cargo build --locked --features hdf5 --bin amf
+node tests/e2e/crowd.mjs target/debug/amf dist
 say "fuzzing the demonstration file's import for 60 s (cargo fuzz, libFuzzer)"
 # The machine's one toolchain is stable; RUSTC_BOOTSTRAP lets it take cargo-fuzz's
 # instrumentation flags. Rust code needs no address sanitizer to find panics.

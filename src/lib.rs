@@ -3,6 +3,7 @@
 //! the web shell and the command-line runner are thin layers over it.
 
 pub mod bench;
+pub mod crowd;
 pub mod demo_file;
 pub mod experiment;
 pub mod export;
@@ -19,6 +20,8 @@ pub mod teleop;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod service;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

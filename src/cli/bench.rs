@@ -1,4 +1,5 @@
-//! `amf bench sim|train|select`: simulation, fine-tuning and selection speed.
+//! `amf bench sim|train|select|upload`: simulation, fine-tuning and selection speed, and
+//! the collection service under load.
 
 use std::time::Instant;
 
@@ -35,6 +36,9 @@ pub enum BenchCommand {
         #[arg(long)]
         dump_data: Option<std::path::PathBuf>,
     },
+    /// A bounded load test of running collection services on loopback (see
+    /// scripts/bench-service.sh).
+    Upload(super::bench_upload::UploadBenchArgs),
     /// Selection speed: AMF picking a batch with the default sizes, from a policy file.
     Select {
         #[arg(long, default_value = "www/policy.amfp")]
@@ -48,6 +52,7 @@ pub enum BenchCommand {
 
 pub fn run(which: BenchCommand) -> anyhow::Result<()> {
     match which {
+        BenchCommand::Upload(args) => super::bench_upload::run(args),
         BenchCommand::Sim { episodes, json } => {
             let origin = Instant::now();
             let report = bench_sim(episodes, &mut || origin.elapsed().as_secs_f64());

@@ -117,11 +117,11 @@ pub fn run_convert(args: ConvertArgs) -> anyhow::Result<()> {
 }
 
 #[cfg(feature = "hdf5")]
-fn write_robomimic(episodes: &[crate::export::ReplayedEpisode], out: &std::path::Path) -> anyhow::Result<()> {
+pub(super) fn write_robomimic(episodes: &[crate::export::ReplayedEpisode], out: &std::path::Path) -> anyhow::Result<()> {
     Ok(crate::export::robomimic::write(episodes, out)?)
 }
 
 #[cfg(not(feature = "hdf5"))]
-fn write_robomimic(_: &[crate::export::ReplayedEpisode], _: &std::path::Path) -> anyhow::Result<()> {
+pub(super) fn write_robomimic(_: &[crate::export::ReplayedEpisode], _: &std::path::Path) -> anyhow::Result<()> {
     anyhow::bail!("this build has no HDF5 support: build with `--features hdf5` (it needs Debian's libhdf5-dev)")
 }

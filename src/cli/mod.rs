@@ -1,10 +1,12 @@
 //! The native command line: argument parsing and the subcommands' output.
 
 mod bench;
+mod bench_upload;
 mod dataset;
 mod experiment;
 mod experts;
 mod policy;
+mod serve;
 
 use std::path::Path;
 
@@ -83,6 +85,10 @@ enum Command {
     Verify(dataset::VerifyArgs),
     /// Convert a demonstration file to a LeRobot v3 dataset or a robomimic HDF5 file.
     Convert(dataset::ConvertArgs),
+    /// Run the collection service: the page and the crowd's API, on SQLite or PostgreSQL.
+    Serve(serve::ServeArgs),
+    /// Export the crowd's dataset from the service's database.
+    Export(serve::ExportArgs),
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -102,5 +108,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Collect(args) => dataset::run_collect(args),
         Command::Verify(args) => dataset::run_verify(args),
         Command::Convert(args) => dataset::run_convert(args),
+        Command::Serve(args) => serve::run_serve(args),
+        Command::Export(args) => serve::run_export(args),
     }
 }

@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use super::crowd::{Credentials, SyncState, UploadOutcome};
 use super::protocol::{FromWorker, ToWorker};
 use super::state::WorkerId;
 use crate::record::DemonstrationRecord;
@@ -29,6 +30,10 @@ pub struct Restored {
     pub records: Vec<(u32, DemonstrationRecord)>,
     /// A stored fine-tuned policy: loaded, or why it could not be read.
     pub tuned: Option<Result<(), String>>,
+    /// The contributor this browser is, for a collection service.
+    pub credentials: Option<Credentials>,
+    /// The outbox: each stored demonstration's sync state, by key.
+    pub sync: Vec<(u32, SyncState)>,
 }
 
 /// How a demonstration under way ended.
@@ -98,6 +103,15 @@ pub enum Action {
     FromWorker { worker: WorkerId, message: FromWorker },
     /// A worker could not start, panicked or trapped (a lost GPU traps its wasm).
     WorkerDied { worker: WorkerId, message: String },
+    // ---- the collection service ----
+    /// Whether a collection service answered at this page's address.
+    ServiceProbed(bool),
+    Registered(Result<Credentials, String>),
+    Uploaded { key: u32, outcome: UploadOutcome },
+    /// The backoff after a failed upload is over.
+    SyncTick,
+    /// A write of the outbox or the credentials failed.
+    StorageFailed { what: &'static str, error: StorageError },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -122,6 +136,12 @@ pub enum Effect {
     Replay(Rc<DemonstrationRecord>),
     Watch(Watched),
     ShowTask { task: TaskId, seed: u64 },
+    // ---- the collection service; each answers with its action ----
+    ProbeService,
+    Register,
+    Upload { key: u32, client_id: String, record: Rc<DemonstrationRecord>, token: String },
+    StoreSync { key: u32, state: SyncState },
+    StoreCredentials(Credentials),
     // ---- the rest ----
     Download { name: &'static str, mime: &'static str, bytes: Vec<u8> },
     /// Dispatch `action` after `after_ms` milliseconds.

@@ -8,6 +8,7 @@
 
 mod action;
 pub mod address;
+pub mod crowd;
 mod jobs;
 pub mod protocol;
 mod state;

@@ -304,6 +304,8 @@ pub struct PageState {
     pub settings_error: Option<String>,
     /// The browser exposes WebGPU (`navigator.gpu`).
     pub webgpu_in_browser: bool,
+    /// The collection service, if one serves the page, and the outbox.
+    pub crowd: super::crowd::Crowd,
     /// State of the page's random seeds (splitmix64), seeded at load.
     pub(super) rng: u64,
     pub(super) next_id: u64,
@@ -326,6 +328,7 @@ impl Default for PageState {
             comparison: None,
             settings_error: None,
             webgpu_in_browser: false,
+            crowd: Default::default(),
             rng: 0,
             next_id: 0,
         }

@@ -337,6 +337,7 @@ fn a_reload_reconciles_the_session_with_storage_and_reruns_an_interrupted_round(
         session: Some(session),
         records: vec![(1, record(TaskId::DoorOpen, 1)), (2, record(TaskId::Push, 2))],
         tuned: Some(Err("truncated file".into())),
+        ..Restored::default()
     };
     let page = Page::load(Ok(restored), settings(2));
     let session = page.state.session.as_ref().unwrap();
@@ -524,4 +525,96 @@ fn demonstrations_counted_during_a_round_wait_for_the_next() {
     // The imported one is due in a round of its own, which starts at once.
     assert!(matches!(page.state.phase, Phase::Round(_)));
     assert_eq!(page.posted_job(WorkerSlot::Cpu).unwrap().records.len(), 2);
+}
+
+// ---- the collection service ----
+
+fn uploads(fx: &[Effect]) -> Vec<(u32, String)> {
+    fx.iter().filter_map(|e| if let Effect::Upload { key, client_id, .. } = e { Some((*key, client_id.clone())) } else { None }).collect()
+}
+
+fn credentials() -> crowd::Credentials {
+    crowd::Credentials { id: "c-1".into(), token: "secret".into() }
+}
+
+#[test]
+fn a_static_site_is_local_only_and_sends_nothing() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.act(Action::ServiceProbed(false));
+    assert_eq!(page.state.crowd.mode, crowd::CrowdMode::LocalOnly);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    assert!(uploads(&page.fx).is_empty() && page.state.crowd.sync.is_empty());
+}
+
+#[test]
+fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_verified_or_refused() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    page.demonstrate(TaskId::Push, ChosenBy::Person, 2, Ok(2));
+    // A service answers: the page registers, stores its credentials, sends the first.
+    page.act(Action::ServiceProbed(true));
+    assert_eq!(page.fx, vec![Effect::Register]);
+    page.act(Action::Registered(Ok(credentials())));
+    assert!(page.has(|e| *e == Effect::StoreCredentials(credentials())));
+    let sent = uploads(&page.fx);
+    assert_eq!(sent.len(), 1, "one upload at a time");
+    assert_eq!(sent[0].0, 1);
+    assert_eq!(sent[0].1, crowd::client_id(&record(TaskId::DoorOpen, 1)), "the id follows from the content, so a retry is known");
+    // The service is down: retries wait 1 s, then 2 s, ... up to a minute.
+    let mut waits = vec![];
+    for _ in 0..8 {
+        page.act(Action::Uploaded { key: 1, outcome: crowd::UploadOutcome::Retry { why: "down".into(), after_ms: None } });
+        let Some(Effect::Schedule { after_ms, action }) = page.fx.first().cloned() else { panic!("{:?}", page.fx) };
+        assert_eq!(*action, Action::SyncTick);
+        waits.push(after_ms);
+        page.act(Action::SyncTick);
+        assert_eq!(uploads(&page.fx), vec![sent[0].clone()], "the same upload again");
+    }
+    assert_eq!(waits, vec![1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
+    // Stored: the next one goes; refused: it says why and stays in the dataset.
+    page.act(Action::Uploaded { key: 1, outcome: crowd::UploadOutcome::Stored { id: 41 } });
+    assert!(page.has(|e| *e == Effect::StoreSync { key: 1, state: crowd::SyncState::Verified { id: 41 } }));
+    assert_eq!(uploads(&page.fx)[0].0, 2);
+    let refused = crowd::UploadOutcome::Rejected { code: "not_successful".into(), reason: "its replay does not succeed at the task".into() };
+    page.act(Action::Uploaded { key: 2, outcome: refused });
+    assert!(matches!(page.state.crowd.sync.get(&2), Some(crowd::SyncState::Rejected { code, .. }) if code == "not_successful"));
+    assert!(page.errors().iter().any(|e| e.contains("refused demonstration 2: its replay does not succeed")));
+    assert_eq!(page.state.dataset.entries.len(), 2);
+    assert_eq!(page.state.crowd.queued(), 0);
+    // A new demonstration is sent at once.
+    page.demonstrate(TaskId::Reach, ChosenBy::Person, 3, Ok(3));
+    assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![3]);
+}
+
+#[test]
+fn a_reload_resumes_the_outbox_as_the_same_contributor() {
+    let mut session = Session::new(3, settings(5));
+    session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen])));
+    session.record(TaskId::DoorOpen, ChosenBy::Selector);
+    session.record(TaskId::Push, ChosenBy::Selector);
+    let restored = Restored {
+        session: Some(session),
+        records: vec![(1, record(TaskId::DoorOpen, 1)), (2, record(TaskId::Push, 2))],
+        credentials: Some(credentials()),
+        sync: vec![(1, crowd::SyncState::Verified { id: 7 }), (2, crowd::SyncState::Queued)],
+        ..Restored::default()
+    };
+    let mut page = Page::load(Ok(restored), settings(5));
+    assert!(page.has(|e| *e == Effect::ProbeService));
+    // The service is down as the page loads: a contributor keeps contributing.
+    page.act(Action::ServiceProbed(false));
+    assert!(!page.has(|e| *e == Effect::Register), "the stored contributor is kept");
+    assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![2], "only what was not verified is sent");
+    // The service lost its database: the page registers again and sends it again.
+    page.act(Action::Uploaded { key: 2, outcome: crowd::UploadOutcome::Rejected { code: "unauthorised".into(), reason: "unknown token".into() } });
+    assert_eq!(page.fx, vec![Effect::Register]);
+    assert_eq!(page.state.crowd.sync.get(&2), Some(&crowd::SyncState::Queued));
+    page.act(Action::Registered(Ok(crowd::Credentials { id: "c-2".into(), token: "new".into() })));
+    assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![2]);
+    // Deleting a queued demonstration takes it out of the outbox.
+    page.act(Action::Uploaded { key: 2, outcome: crowd::UploadOutcome::Retry { why: "busy".into(), after_ms: Some(5_000) } });
+    assert!(matches!(page.fx[0], Effect::Schedule { after_ms: 5_000, .. }), "the service's Retry-After is kept");
+    page.act(Action::Delete(1));
+    page.act(Action::SyncTick);
+    assert!(uploads(&page.fx).is_empty() && page.state.crowd.queued() == 0);
 }

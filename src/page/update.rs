@@ -154,6 +154,11 @@ impl PageState {
                     self.worker_died(worker, message.trim_end_matches('.').to_string(), &mut fx);
                 }
             }
+            Action::ServiceProbed(reachable) => self.service_probed(reachable, &mut fx),
+            Action::Registered(result) => self.registered(result, &mut fx),
+            Action::Uploaded { key, outcome } => self.uploaded(key, outcome, &mut fx),
+            Action::SyncTick => self.sync_tick(&mut fx),
+            Action::StorageFailed { what, error } => self.error(format!("The {what} could not be saved in this browser: {error}")),
         }
         fx
     }
@@ -204,6 +209,9 @@ impl PageState {
             Some(Err(error)) => self.error(format!("The stored fine-tuned policy could not be read ({error}); the next round makes a new one.")),
             None => {}
         }
+        self.crowd.credentials = restored.credentials;
+        self.crowd.sync = restored.sync.into_iter().collect();
+        fx.push(Effect::ProbeService);
         let mut session = restored.session;
         if let Some(session) = session.as_mut() {
             session.reconcile(&restored.records.iter().map(|(_, r)| r.task).collect::<Vec<_>>());
@@ -284,11 +292,13 @@ impl PageState {
                 session.unremove(Pick { task, chosen_by }, was_pending);
                 // Waiting demonstrations are the newest; a trained one goes before them.
                 let at = if was_pending { self.dataset.entries.len() } else { self.first_pending() };
+                let key = entry.key;
                 self.dataset.entries.insert(at, entry);
+                self.enqueue(key, fx);
                 self.store_session(fx);
             }
             SaveFor::Demonstrated(chosen_by) | SaveFor::Retried(chosen_by) => {
-                self.count(entry, chosen_by);
+                self.count(entry, chosen_by, fx);
                 if matches!(purpose, SaveFor::Demonstrated(_)) {
                     self.just_saved = Some(id);
                     if let Phase::Saving { .. } = self.phase {
@@ -299,17 +309,19 @@ impl PageState {
                 self.after_counting(fx);
             }
             SaveFor::Imported => {
-                self.count(entry, ChosenBy::Imported);
+                self.count(entry, ChosenBy::Imported, fx);
                 self.import_step(id, true, fx);
             }
         }
     }
 
-    fn count(&mut self, entry: Entry, chosen_by: ChosenBy) {
+    fn count(&mut self, entry: Entry, chosen_by: ChosenBy, fx: &mut Vec<Effect>) {
         if let Some(session) = self.session.as_mut() {
             session.record(entry.record.task, chosen_by);
         }
+        let key = entry.key;
         self.dataset.entries.push(entry);
+        self.enqueue(key, fx);
     }
 
     /// A round when the batch is full, else the autopilot's next demonstration.
@@ -336,7 +348,9 @@ impl PageState {
             return;
         }
         session.pending.pop();
-        if let Some(Entry { key: Some(key), .. }) = self.dataset.entries.pop() {
+        let key = self.dataset.entries.pop().and_then(|e| e.key);
+        self.dequeue(key);
+        if let Some(key) = key {
             fx.push(Effect::DeleteDemonstration { key });
         }
         self.store_session(fx);
@@ -359,6 +373,7 @@ impl PageState {
             ChosenBy::Person
         };
         self.just_saved = None;
+        self.dequeue(entry.key);
         self.dataset.undo = Some(Deleted { record: entry.record, was_pending, chosen_by });
         if let Some(key) = entry.key {
             fx.push(Effect::DeleteDemonstration { key });
@@ -453,6 +468,10 @@ impl PageState {
         let settings = self.session.as_ref().map(|s| s.settings.clone()).unwrap_or_default();
         self.stop_job(fx);
         self.dataset = Dataset::default();
+        // The contributor stays; the outbox goes with the demonstrations (those sent
+        // stay with the service).
+        self.crowd.sync.clear();
+        self.crowd.uploading = None;
         self.notices.clear();
         self.just_saved = None;
         self.import = None;

@@ -18,6 +18,7 @@ use super::views::policy::{fetch_policy_bytes, PolicyPanel};
 use super::views::settings::SettingsPanel;
 use super::views::teach::TeachPanel;
 use crate::page::address::PageAddress;
+use crate::page::crowd::{Crowd, CrowdMode};
 use crate::page::{Action, Notice, NoticeKind, PageState, Phase};
 use crate::sim::CONTROL_HZ;
 use crate::tasks::TaskId;
@@ -97,6 +98,7 @@ pub fn app() -> Html {
             <header>
                 <h1>{ "AMF Studio" }</h1>
                 <p class="tagline">{ "Teach a robot arm by demonstration; AMF picks what to show it next" }</p>
+                { crowd_badge(&s.crowd) }
                 <button id="new-session" class="quiet" onclick={on_new_session}>{ "New session" }</button>
             </header>
             <main>
@@ -119,6 +121,7 @@ pub fn app() -> Html {
                     if let Some(session) = s.session.clone() {
                         <CurvesPanel session={session} />
                         <DatasetPanel entries={s.dataset.entries.clone()} first_pending={s.first_pending()}
+                                      sync={s.dataset.entries.iter().map(|e| s.crowd.state_of(e.key).cloned()).collect::<Vec<_>>()}
                                       unsaved={s.dataset.unsaved.clone()} undo={s.dataset.undo.clone()} busy={s.busy()}
                                       importing={s.import.is_some()} dispatch={dispatch.clone()} />
                     }
@@ -138,6 +141,17 @@ pub fn app() -> Html {
             </main>
         </div>
     }
+}
+
+/// Where demonstrations go: this browser only, or also the collection service.
+fn crowd_badge(crowd: &Crowd) -> Html {
+    let (mode, text) = match crowd.mode {
+        CrowdMode::Unknown => ("unknown", String::new()),
+        CrowdMode::LocalOnly => ("local", "Local only: your demonstrations stay in this browser".to_string()),
+        CrowdMode::Service if crowd.queued() > 0 => ("service", format!("Contributing to the crowd · {} to send", crowd.queued())),
+        CrowdMode::Service => ("service", "Contributing to the crowd · all sent".to_string()),
+    };
+    html! { <span id="crowd-mode" class="crowd-mode" data-mode={mode} data-queued={crowd.queued().to_string()}>{ text }</span> }
 }
 
 #[derive(Properties, PartialEq)]

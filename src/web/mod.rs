@@ -3,6 +3,7 @@
 //! the core reports; no simulation, task or page logic lives here.
 
 mod app;
+mod crowd_http;
 mod bench_page;
 #[cfg(feature = "webgpu")]
 pub mod gpu;

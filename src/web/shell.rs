@@ -117,7 +117,9 @@ impl Shell {
         let session = storage.session().await?;
         let records = storage.demonstrations().await?;
         let tuned = storage.policy(TUNED).await?.map(|bytes| self.adopt_tuned(&bytes));
-        Ok(Restored { session, records, tuned })
+        let credentials = storage.credentials().await?;
+        let sync = storage.sync_states().await?;
+        Ok(Restored { session, records, tuned, credentials, sync })
     }
 
     /// Loads a fine-tuned policy file for the stage to play.
@@ -135,27 +137,28 @@ impl Shell {
         self.storage.borrow().clone()
     }
 
-    /// Runs an asynchronous storage call and dispatches its reply.
-    fn later<F: std::future::Future<Output = Action> + 'static>(self: &Rc<Self>, work: impl FnOnce(Rc<Storage>) -> F + 'static) {
+    /// Runs an asynchronous storage call and dispatches its reply, if it has one.
+    fn later<F: std::future::Future<Output = Option<Action>> + 'static>(self: &Rc<Self>, work: impl FnOnce(Rc<Storage>) -> F + 'static) {
         let Some(storage) = self.storage() else { return };
         let shell = self.clone();
         spawn_local(async move {
-            let action = work(storage).await;
-            shell.dispatch(action);
+            if let Some(action) = work(storage).await {
+                shell.dispatch(action);
+            }
         });
     }
 
     fn run(self: &Rc<Self>, effect: Effect) {
         match effect {
             Effect::StoreDemonstration { id, record } => {
-                self.later(move |s| async move { Action::DemonstrationStored { id, result: s.add_demonstration(&record).await } })
+                self.later(move |s| async move { Some(Action::DemonstrationStored { id, result: s.add_demonstration(&record).await }) })
             }
             Effect::DeleteDemonstration { key } => {
-                self.later(move |s| async move { Action::DemonstrationDeleted { result: s.delete_demonstration(key).await } })
+                self.later(move |s| async move { Some(Action::DemonstrationDeleted { result: s.delete_demonstration(key).await }) })
             }
-            Effect::StoreSession(session) => self.later(move |s| async move { Action::SessionStored(s.put_session(&session).await) }),
-            Effect::StorePolicy(bytes) => self.later(move |s| async move { Action::PolicyStored(s.put_policy(TUNED, &bytes).await) }),
-            Effect::ClearStorage => self.later(|s| async move { Action::StorageCleared(s.clear().await) }),
+            Effect::StoreSession(session) => self.later(move |s| async move { Some(Action::SessionStored(s.put_session(&session).await)) }),
+            Effect::StorePolicy(bytes) => self.later(move |s| async move { Some(Action::PolicyStored(s.put_policy(TUNED, &bytes).await)) }),
+            Effect::ClearStorage => self.later(|s| async move { Some(Action::StorageCleared(s.clear().await)) }),
             Effect::SpawnWorker(id) => self.spawn(id),
             Effect::TerminateWorker(id) => {
                 // Dropping the handle terminates the worker.
@@ -196,6 +199,27 @@ impl Shell {
                     self.queue.borrow_mut().push_back(Action::DownloadFailed(error));
                 }
             }
+            Effect::ProbeService => {
+                let shell = self.clone();
+                spawn_local(async move { shell.dispatch(Action::ServiceProbed(super::crowd_http::probe().await)) });
+            }
+            Effect::Register => {
+                let shell = self.clone();
+                spawn_local(async move { shell.dispatch(Action::Registered(super::crowd_http::register().await)) });
+            }
+            Effect::Upload { key, client_id, record, token } => {
+                let shell = self.clone();
+                spawn_local(async move {
+                    let outcome = super::crowd_http::upload(client_id, &record, &token).await;
+                    shell.dispatch(Action::Uploaded { key, outcome });
+                });
+            }
+            Effect::StoreSync { key, state } => self.later(move |s| async move {
+                s.put_sync(key, &state).await.err().map(|error| Action::StorageFailed { what: "outbox", error })
+            }),
+            Effect::StoreCredentials(credentials) => self.later(move |s| async move {
+                s.put_credentials(&credentials).await.err().map(|error| Action::StorageFailed { what: "contributor's id", error })
+            }),
             Effect::Schedule { after_ms, action } => {
                 let shell = self.clone();
                 gloo::timers::callback::Timeout::new(after_ms, move || shell.dispatch(*action)).forget();

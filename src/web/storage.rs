@@ -8,15 +8,21 @@ use wasm_bindgen::{JsCast, JsValue};
 
 pub use crate::page::StorageError;
 
+use crate::page::crowd::{Credentials, SyncState};
 use crate::record::DemonstrationRecord;
 use crate::session::Session;
 
 const DATABASE: &str = "amf-studio";
-/// 2: the session store.
-const VERSION: u32 = 2;
+/// 2: the session store; 3: the outbox and the contributor (collection service).
+const VERSION: u32 = 3;
 const DEMONSTRATIONS: &str = "demonstrations";
 const POLICIES: &str = "policies";
 const SESSIONS: &str = "sessions";
+/// Each demonstration's sync state, by the demonstration's key.
+const SYNC: &str = "sync";
+/// The contributor's credentials (kept through a new session).
+const CROWD: &str = "crowd";
+const CONTRIBUTOR: &str = "contributor";
 /// The one session the page keeps.
 const CURRENT: &str = "current";
 
@@ -60,6 +66,8 @@ impl Storage {
             .add_object_store(ObjectStore::new(DEMONSTRATIONS).auto_increment(true))
             .add_object_store(ObjectStore::new(POLICIES))
             .add_object_store(ObjectStore::new(SESSIONS))
+            .add_object_store(ObjectStore::new(SYNC))
+            .add_object_store(ObjectStore::new(CROWD))
             .build()
             .await
             .map_err(failed)?;
@@ -97,9 +105,11 @@ impl Storage {
             .collect()
     }
 
+    /// Deletes a demonstration and its sync state, together.
     pub async fn delete_demonstration(&self, key: u32) -> Result<(), StorageError> {
-        let tx = self.db.transaction(&[DEMONSTRATIONS], TransactionMode::ReadWrite).map_err(failed)?;
+        let tx = self.db.transaction(&[DEMONSTRATIONS, SYNC], TransactionMode::ReadWrite).map_err(failed)?;
         tx.store(DEMONSTRATIONS).map_err(failed)?.delete(JsValue::from(key)).await.map_err(failed)?;
+        tx.store(SYNC).map_err(failed)?.delete(JsValue::from(key)).await.map_err(failed)?;
         tx.done().await.map_err(failed)?;
         Ok(())
     }
@@ -134,9 +144,46 @@ impl Storage {
         value.map(|v| serde_wasm_bindgen::from_value(v).map_err(|e| StorageError::Corrupt(e.to_string()))).transpose()
     }
 
-    /// Removes every demonstration, policy and the session (a new session).
+    /// Stores a demonstration's sync state.
+    pub async fn put_sync(&self, key: u32, state: &SyncState) -> Result<(), StorageError> {
+        self.put_value(SYNC, JsValue::from(key), state).await
+    }
+
+    /// Every demonstration's sync state.
+    pub async fn sync_states(&self) -> Result<Vec<(u32, SyncState)>, StorageError> {
+        let tx = self.db.transaction(&[SYNC], TransactionMode::ReadOnly).map_err(failed)?;
+        let entries = tx.store(SYNC).map_err(failed)?.scan(None, None, None, None).await.map_err(failed)?;
+        entries
+            .into_iter()
+            .map(|(key, value)| {
+                let state = serde_wasm_bindgen::from_value(value).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                Ok((key.as_f64().unwrap_or(0.0) as u32, state))
+            })
+            .collect()
+    }
+
+    pub async fn put_credentials(&self, credentials: &Credentials) -> Result<(), StorageError> {
+        self.put_value(CROWD, JsValue::from_str(CONTRIBUTOR), credentials).await
+    }
+
+    pub async fn credentials(&self) -> Result<Option<Credentials>, StorageError> {
+        let tx = self.db.transaction(&[CROWD], TransactionMode::ReadOnly).map_err(failed)?;
+        let value = tx.store(CROWD).map_err(failed)?.get(JsValue::from_str(CONTRIBUTOR)).await.map_err(failed)?;
+        value.map(|v| serde_wasm_bindgen::from_value(v).map_err(|e| StorageError::Corrupt(e.to_string()))).transpose()
+    }
+
+    async fn put_value<T: serde::Serialize>(&self, store: &str, key: JsValue, value: &T) -> Result<(), StorageError> {
+        let value = serde_wasm_bindgen::to_value(value).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let tx = self.db.transaction(&[store], TransactionMode::ReadWrite).map_err(failed)?;
+        tx.store(store).map_err(failed)?.put(&value, Some(&key)).await.map_err(failed)?;
+        tx.done().await.map_err(failed)?;
+        Ok(())
+    }
+
+    /// Removes every demonstration, policy, sync state and the session (a new
+    /// session); the contributor stays.
     pub async fn clear(&self) -> Result<(), StorageError> {
-        let stores = [DEMONSTRATIONS, POLICIES, SESSIONS];
+        let stores = [DEMONSTRATIONS, POLICIES, SESSIONS, SYNC];
         let tx = self.db.transaction(&stores, TransactionMode::ReadWrite).map_err(failed)?;
         for store in stores {
             tx.store(store).map_err(failed)?.clear().await.map_err(failed)?;

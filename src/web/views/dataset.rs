@@ -7,6 +7,7 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use super::send;
+use crate::page::crowd::SyncState;
 use crate::page::{Action, Deleted, Entry, Unsaved};
 use crate::tasks::{TaskId, NUM_TASKS};
 
@@ -15,6 +16,8 @@ pub struct DatasetProps {
     pub entries: Vec<Entry>,
     /// Index of the first demonstration waiting for the next round.
     pub first_pending: usize,
+    /// Each entry's state with the collection service (none: local only).
+    pub sync: Vec<Option<SyncState>>,
     pub unsaved: Vec<Unsaved>,
     pub undo: Option<Deleted>,
     /// A round runs: the dataset cannot change under it.
@@ -83,12 +86,14 @@ pub fn dataset_panel(props: &DatasetProps) -> Html {
                     let by = match r.source { crate::record::Source::Person => "you", crate::record::Source::ScriptedExpert => "expert" };
                     html! {
                         <tr data-index={i.to_string()} class={classes!((i >= first_pending).then_some("waiting"))}
-                            title={if i >= first_pending { "waiting for the next round" } else { "trained on" }}>
+                            data-sync={sync_code(props.sync.get(i).cloned().flatten().as_ref())}
+                            title={format!("{}; {}", if i >= first_pending { "waiting for the next round" } else { "trained on" },
+                                           sync_words(props.sync.get(i).cloned().flatten().as_ref()))}>
                             <td>{ i + 1 }</td>
                             <td>{ r.task.name() }{ if r.success { " ✓" } else { "" } }</td>
                             <td>{ by }</td>
                             <td class="value">{ format!("{:.1} s", r.actions.len() as f32 * crate::sim::CONTROL_DT) }</td>
-                            <td class="small muted">{ when }</td>
+                            <td class="small muted">{ when }{ sync_mark(props.sync.get(i).cloned().flatten().as_ref()) }</td>
                             <td class="actions">
                                 <button class="icon replay" title="replay in the scene" onclick={send(dispatch, Action::Replay(i))}>{ "▶" }</button>
                                 <button class="icon delete" title="delete" disabled={busy} onclick={send(dispatch, Action::Delete(i))}>{ "✕" }</button>
@@ -124,3 +129,31 @@ pub fn read_and_import(dispatch: &Callback<Action>, file: web_sys::File) {
     });
 }
 
+
+/// An entry's state with the collection service, as the tests read it.
+fn sync_code(state: Option<&SyncState>) -> &'static str {
+    match state {
+        None => "local",
+        Some(SyncState::Queued) => "queued",
+        Some(SyncState::Verified { .. }) => "verified",
+        Some(SyncState::Rejected { .. }) => "rejected",
+    }
+}
+
+fn sync_words(state: Option<&SyncState>) -> String {
+    match state {
+        None => "kept in this browser only".into(),
+        Some(SyncState::Queued) => "queued for the collection service".into(),
+        Some(SyncState::Verified { id }) => format!("verified by the collection service (#{id})"),
+        Some(SyncState::Rejected { reason, .. }) => format!("refused by the collection service: {reason}"),
+    }
+}
+
+fn sync_mark(state: Option<&SyncState>) -> Html {
+    match state {
+        None => html! {},
+        Some(SyncState::Queued) => html! { <span class="sync queued" title="queued">{ " ⇡" }</span> },
+        Some(SyncState::Verified { .. }) => html! { <span class="sync verified" title="verified by the service">{ " ☁✓" }</span> },
+        Some(SyncState::Rejected { reason, .. }) => html! { <span class="sync rejected" title={reason.clone()}>{ " ☁✕" }</span> },
+    }
+}

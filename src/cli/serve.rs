@@ -1,0 +1,114 @@
+//! `amf serve` (the collection service) and `amf export` (the crowd's dataset out of
+//! its database).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+
+use crate::export::{lerobot, replay_all};
+use crate::service::db::Db;
+use crate::service::ServiceConfig;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// The database: `sqlite://FILE` (created if missing) or `postgres://USER@HOST/DB`.
+    #[arg(long, default_value = "sqlite://amf-studio.db", env = "AMF_DATABASE_URL")]
+    db: String,
+    /// Where to listen (port 0: any free port, printed on start).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// The built page to serve at `/`.
+    #[arg(long, default_value = "dist")]
+    dist: PathBuf,
+    /// Serve the API alone, without the page.
+    #[arg(long)]
+    api_only: bool,
+    /// A file holding the operator's token (or set AMF_OPERATOR_TOKEN); without
+    /// either, the operator's endpoints are closed.
+    #[arg(long)]
+    operator_token_file: Option<PathBuf>,
+    /// Replays at once (default: the machine's cores).
+    #[arg(long)]
+    verify_workers: Option<usize>,
+    /// Uploads waiting for verification before the service answers 429.
+    #[arg(long, default_value_t = 64)]
+    verify_queue: usize,
+    /// Requests per minute per contributor and per address.
+    #[arg(long, default_value_t = 600)]
+    requests_per_minute: u32,
+    /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
+    #[arg(long)]
+    trust_forwarded: bool,
+}
+
+pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let operator_token = match (&args.operator_token_file, std::env::var("AMF_OPERATOR_TOKEN")) {
+        (Some(path), _) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?.trim().to_string()),
+        (None, Ok(token)) => Some(token.trim().to_string()),
+        (None, Err(_)) => None,
+    };
+    if operator_token.as_ref().is_some_and(|t| t.len() < 16) {
+        anyhow::bail!("the operator token must have at least 16 characters");
+    }
+    let defaults = ServiceConfig::default();
+    if !args.api_only && !args.dist.join("index.html").exists() {
+        eprintln!("amf serve: {} has no built page (run `trunk build`); serving the API only", args.dist.display());
+    }
+    let dist = (!args.api_only && args.dist.join("index.html").exists()).then_some(args.dist);
+    let config = ServiceConfig {
+        addr: args.addr,
+        database_url: args.db,
+        dist,
+        operator_token,
+        verify_workers: args.verify_workers.unwrap_or(defaults.verify_workers),
+        verify_queue: args.verify_queue,
+        requests_per_minute: args.requests_per_minute,
+        trust_forwarded: args.trust_forwarded,
+    };
+    tokio::runtime::Runtime::new()?.block_on(crate::service::serve(config))
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// The project's demonstration file (JSON).
+    Json,
+    /// A LeRobot v3 dataset (a folder).
+    Lerobot,
+    /// A robomimic HDF5 file (builds with the `hdf5` feature).
+    Robomimic,
+}
+
+#[derive(Args)]
+pub struct ExportArgs {
+    /// The service's database (`sqlite://FILE` or `postgres://...`).
+    #[arg(long, env = "AMF_DATABASE_URL")]
+    db: String,
+    #[arg(long)]
+    to: ExportFormat,
+    /// A file (json, robomimic) or a new folder (lerobot).
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    let (records, snapshot) = tokio::runtime::Runtime::new()?.block_on(async {
+        let db = Db::open(&args.db, 2).await?;
+        let exported = db.export().await;
+        db.close().await;
+        anyhow::Ok(exported?)
+    })?;
+    match args.to {
+        ExportFormat::Json => std::fs::write(&args.out, crate::demo_file::DemonstrationFile::new(&records, None, true).to_json())?,
+        ExportFormat::Lerobot => lerobot::write_folder(&lerobot::dataset(&replay_all(&records)?)?, &args.out)?,
+        ExportFormat::Robomimic => super::dataset::write_robomimic(&replay_all(&records)?, &args.out)?,
+    }
+    println!(
+        "exported {} demonstrations (snapshot: up to id {}) to {}",
+        snapshot.demonstrations,
+        snapshot.last_id,
+        args.out.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The page's side of crowdsourced collection: whether a collection service serves this
+//! page, the contributor's credentials, and the outbox: every counted demonstration's
+//! sync state (queued, verified, rejected), kept in IndexedDB beside the demonstration
+//! so it survives reloads and outages. One upload at a time; transient failures retry
+//! with exponential backoff; a refusal is final and shows its reason.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::action::{Action, Effect};
+use super::state::{NoticeKind, PageState};
+use crate::crowd::upload::fingerprint;
+
+/// Backoff after the first transient failure, doubled each time up to the cap (ms).
+pub const FIRST_BACKOFF_MS: u32 = 1_000;
+pub const MAX_BACKOFF_MS: u32 = 60_000;
+
+/// Where the page's demonstrations go besides this browser.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum CrowdMode {
+    /// Not known yet.
+    #[default]
+    Unknown,
+    /// No collection service serves the page (a plain static site).
+    LocalOnly,
+    /// A collection service serves the page: demonstrations are contributed.
+    Service,
+}
+
+/// A contributor's id and secret token, issued by the service on first contact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Credentials {
+    pub id: String,
+    pub token: String,
+}
+
+/// One demonstration's state in the outbox.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    Queued,
+    /// The service replayed and stored it (its id there).
+    Verified { id: i64 },
+    /// The service refused it, for good.
+    Rejected { code: String, reason: String },
+}
+
+/// What an upload came to.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UploadOutcome {
+    Stored { id: i64 },
+    /// Refused for a reason a retry cannot change.
+    Rejected { code: String, reason: String },
+    /// Not now (the service is down, busy or rate-limiting): try again later, after
+    /// `after_ms` if the service said.
+    Retry { why: String, after_ms: Option<u32> },
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Crowd {
+    pub mode: CrowdMode,
+    pub credentials: Option<Credentials>,
+    /// By storage key.
+    pub sync: BTreeMap<u32, SyncState>,
+    /// The storage key of the upload under way.
+    pub uploading: Option<u32>,
+    /// Transient failures in a row (the backoff's exponent).
+    pub failures: u32,
+    /// A retry is scheduled: nothing is sent before it.
+    pub waiting: bool,
+    /// Registration is under way.
+    pub registering: bool,
+}
+
+impl Crowd {
+    pub fn state_of(&self, key: Option<u32>) -> Option<&SyncState> {
+        self.sync.get(&key?)
+    }
+
+    /// Demonstrations not yet verified or rejected.
+    pub fn queued(&self) -> usize {
+        self.sync.values().filter(|s| **s == SyncState::Queued).count()
+    }
+}
+
+/// The id an upload carries: stable for a demonstration (its content's fingerprint),
+/// so a retry after a reload is known to the service as the same upload.
+pub fn client_id(record: &crate::record::DemonstrationRecord) -> String {
+    format!("fp-{}", &fingerprint(record)[..40])
+}
+
+impl PageState {
+    /// The service answered the page's probe (or did not: a static site, or a service
+    /// that is down just now; a browser that contributed before keeps its outbox and
+    /// retries).
+    pub(super) fn service_probed(&mut self, reachable: bool, fx: &mut Vec<Effect>) {
+        if !reachable && self.crowd.credentials.is_none() {
+            self.crowd.mode = CrowdMode::LocalOnly;
+            return;
+        }
+        self.crowd.mode = CrowdMode::Service;
+        // Every stored demonstration not yet synced joins the outbox.
+        for entry in &self.dataset.entries {
+            if let Some(key) = entry.key {
+                self.crowd.sync.entry(key).or_insert(SyncState::Queued);
+            }
+        }
+        if self.crowd.credentials.is_none() {
+            self.crowd.registering = true;
+            fx.push(Effect::Register);
+        }
+        self.pump(fx);
+    }
+
+    pub(super) fn registered(&mut self, result: Result<Credentials, String>, fx: &mut Vec<Effect>) {
+        self.crowd.registering = false;
+        match result {
+            Ok(credentials) => {
+                fx.push(Effect::StoreCredentials(credentials.clone()));
+                self.crowd.credentials = Some(credentials);
+                self.pump(fx);
+            }
+            Err(error) => {
+                self.notify(NoticeKind::Error, format!("The collection service did not register you ({error}); your demonstrations stay here and are sent once it does."));
+                self.schedule_retry(None, fx);
+            }
+        }
+    }
+
+    /// A demonstration was counted with storage key `key`: it joins the outbox.
+    pub(super) fn enqueue(&mut self, key: Option<u32>, fx: &mut Vec<Effect>) {
+        if let (Some(key), CrowdMode::Service) = (key, &self.crowd.mode) {
+            self.crowd.sync.insert(key, SyncState::Queued);
+            fx.push(Effect::StoreSync { key, state: SyncState::Queued });
+            self.pump(fx);
+        }
+    }
+
+    /// Sends the next queued demonstration, if nothing is under way or waiting.
+    pub(super) fn pump(&mut self, fx: &mut Vec<Effect>) {
+        let crowd = &self.crowd;
+        if crowd.mode != CrowdMode::Service || crowd.uploading.is_some() || crowd.waiting {
+            return;
+        }
+        let Some(credentials) = crowd.credentials.clone() else { return };
+        let next = self.dataset.entries.iter().find(|e| e.key.is_some_and(|k| crowd.sync.get(&k) == Some(&SyncState::Queued)));
+        let Some(entry) = next else { return };
+        let key = entry.key.expect("found by key");
+        let record = entry.record.clone();
+        self.crowd.uploading = Some(key);
+        fx.push(Effect::Upload { key, client_id: client_id(&record), record, token: credentials.token });
+    }
+
+    pub(super) fn uploaded(&mut self, key: u32, outcome: UploadOutcome, fx: &mut Vec<Effect>) {
+        if self.crowd.uploading != Some(key) {
+            return;
+        }
+        self.crowd.uploading = None;
+        let state = match outcome {
+            UploadOutcome::Stored { id } => SyncState::Verified { id },
+            UploadOutcome::Rejected { code, reason } => {
+                let number = self.dataset.entries.iter().position(|e| e.key == Some(key)).map_or(0, |i| i + 1);
+                self.notify(NoticeKind::Error, format!("The collection service refused demonstration {number}: {reason}. It stays in your dataset here."));
+                if code == "unauthorised" {
+                    // The service forgot this contributor (a new database): register again.
+                    self.crowd.credentials = None;
+                    self.crowd.registering = true;
+                    fx.push(Effect::Register);
+                    return;
+                }
+                SyncState::Rejected { code, reason }
+            }
+            UploadOutcome::Retry { why: _, after_ms } => return self.schedule_retry(after_ms, fx),
+        };
+        self.crowd.failures = 0;
+        if self.crowd.sync.contains_key(&key) {
+            self.crowd.sync.insert(key, state.clone());
+            fx.push(Effect::StoreSync { key, state });
+        }
+        self.pump(fx);
+    }
+
+    fn schedule_retry(&mut self, after_ms: Option<u32>, fx: &mut Vec<Effect>) {
+        let backoff = FIRST_BACKOFF_MS.saturating_mul(1 << self.crowd.failures.min(16)).min(MAX_BACKOFF_MS);
+        self.crowd.failures += 1;
+        self.crowd.waiting = true;
+        fx.push(Effect::Schedule { after_ms: after_ms.unwrap_or(backoff).max(backoff), action: Box::new(Action::SyncTick) });
+    }
+
+    pub(super) fn sync_tick(&mut self, fx: &mut Vec<Effect>) {
+        self.crowd.waiting = false;
+        if self.crowd.mode == CrowdMode::Service && self.crowd.credentials.is_none() && !self.crowd.registering {
+            self.crowd.registering = true;
+            fx.push(Effect::Register);
+            return;
+        }
+        self.pump(fx);
+    }
+
+    /// A demonstration left the dataset: it leaves the outbox (a verified one stays on
+    /// the service; its contributor can withdraw it there).
+    pub(super) fn dequeue(&mut self, key: Option<u32>) {
+        if let Some(key) = key {
+            if self.crowd.sync.get(&key) == Some(&SyncState::Queued) {
+                self.crowd.sync.remove(&key);
+            }
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! The JSON API under `/api/`. Every refusal is a status with a body
+//! `{"error": code, "message": text}` whose code the page keys its message on.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::db::{Contributor, Stored};
+use super::App;
+use crate::crowd::upload::{self, Rejection};
+use crate::demo_file::DemonstrationFile;
+
+/// A refusal as the API answers it.
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into(), retry_after: None }
+    }
+
+    fn unauthorised() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorised", "a contributor token is needed: Authorization: Bearer <token>")
+    }
+
+    fn busy(code: &'static str, message: &str, seconds: u64) -> ApiError {
+        ApiError { retry_after: Some(seconds), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = (self.status, Json(json!({ "error": self.code, "message": self.message }))).into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<super::db::DbError> for ApiError {
+    fn from(error: super::db::DbError) -> ApiError {
+        tracing_error(&error);
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database", "the database is not available; try again later")
+    }
+}
+
+fn tracing_error(error: &dyn std::fmt::Display) {
+    eprintln!("amf serve: {error}");
+}
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub fn hash_token(token: &str) -> String {
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
+}
+
+/// The client's address: the connection's, or with `--trust-forwarded` the first hop
+/// of `X-Forwarded-For` (only behind a proxy that sets it; a client can forge it).
+fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if app.config.trust_forwarded {
+        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()?.trim().parse().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+fn limited(app: &App, key: String) -> ApiResult<()> {
+    match app.limits.check_key(&key) {
+        Ok(()) => Ok(()),
+        Err(_) => {
+            app.metrics.rejected("rate_limited");
+            Err(ApiError::busy("rate_limited", "too many requests; slow down", 2))
+        }
+    }
+}
+
+async fn contributor(app: &App, headers: &HeaderMap) -> ApiResult<Contributor> {
+    let token = bearer(headers).ok_or_else(ApiError::unauthorised)?;
+    let found = app.db.contributor_by_token(&hash_token(token)).await?.ok_or_else(ApiError::unauthorised)?;
+    if found.banned {
+        app.metrics.rejected("banned");
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "banned", "this contributor may no longer contribute"));
+    }
+    Ok(found)
+}
+
+fn operator(app: &App, headers: &HeaderMap) -> ApiResult<()> {
+    let Some(expected) = &app.config.operator_token else {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "no_operator", "this service has no operator token set"));
+    };
+    // Compared as hashes, so the time taken says nothing about the token.
+    match bearer(headers) {
+        Some(given) if hash_token(given) == hash_token(expected) => Ok(()),
+        _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorised", "the operator token is needed")),
+    }
+}
+
+/// Trims a display name to something safe to store: at most 40 characters, no control
+/// characters (the page escapes it wherever it is shown).
+fn clean_name(name: Option<String>) -> ApiResult<Option<String>> {
+    let Some(name) = name else { return Ok(None) };
+    let name: String = name.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_string();
+    if name.chars().count() > 40 {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "display_name", "a display name has at most 40 characters"));
+    }
+    Ok((!name.is_empty()).then_some(name))
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<T> {
+    let bytes = body.map_err(|_| {
+        app.metrics.rejected("too_large");
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES))
+    })?;
+    if bytes.is_empty() {
+        return serde_json::from_slice(b"{}").map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))
+}
+
+pub async fn health(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::Value>> {
+    let (demonstrations, contributors) = app.db.counts().await?;
+    Ok(Json(json!({
+        "ok": true,
+        "database": format!("{:?}", app.db.kind).to_lowercase(),
+        "suite_version": crate::tasks::SUITE_VERSION,
+        "build": upload::verifier_build(),
+        "demonstrations": demonstrations,
+        "contributors": contributors,
+    })))
+}
+
+pub async fn metrics(State(app): State<Arc<App>>) -> ApiResult<Response> {
+    let (stored, contributors) = app.db.counts().await?;
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render(stored, contributors)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NewContributor {
+    display_name: Option<String>,
+}
+
+/// Issues an anonymous contributor id and its secret token (shown once).
+pub async fn new_contributor(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    let request: NewContributor = json_body(body, &app)?;
+    let name = clean_name(request.display_name)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    app.db.add_contributor(&id, &hash_token(&token), name.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id, "token": token, "display_name": name }))))
+}
+
+pub async fn rename(State(app): State<Arc<App>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<StatusCode> {
+    let me = contributor(&app, &headers).await?;
+    let request: NewContributor = json_body(body, &app)?;
+    app.db.set_display_name(&me.id, clean_name(request.display_name)?.as_deref()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// An upload: replayed on the verification pool, stored once if it succeeds.
+pub async fn upload(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    let me = contributor(&app, &headers).await?;
+    limited(&app, format!("contributor:{}", me.id))?;
+    let bytes = body.map_err(|_| {
+        app.metrics.rejected("too_large");
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("an upload has at most {} bytes", upload::MAX_UPLOAD_BYTES))
+    })?;
+    let refuse = |rejection: Rejection| {
+        app.metrics.rejected(rejection.code());
+        let status = if rejection == Rejection::IdConflict { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+        ApiError::new(status, rejection.code(), rejection.to_string())
+    };
+    let parsed = upload::parse(&bytes).map_err(refuse)?;
+    let verified = match app.verifier.verify(parsed, &app.metrics).await {
+        Ok(outcome) => outcome.map_err(refuse)?,
+        Err(_) => {
+            app.metrics.rejected("overloaded");
+            return Err(ApiError::busy("overloaded", "the service is verifying as fast as it can; retry shortly", 1));
+        }
+    };
+    match app.db.store(&me.id, &verified).await? {
+        Stored::New(id) => {
+            app.metrics.accepted(false);
+            Ok((StatusCode::CREATED, Json(json!({ "id": id, "status": "stored", "verified_by": verified.verified_by }))))
+        }
+        Stored::Duplicate(id) => {
+            app.metrics.accepted(true);
+            Ok((StatusCode::OK, Json(json!({ "id": id, "status": "duplicate", "verified_by": verified.verified_by }))))
+        }
+        Stored::IdConflict => Err(refuse(Rejection::IdConflict)),
+    }
+}
+
+pub async fn list_own(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+    let me = contributor(&app, &headers).await?;
+    Ok(Json(json!({ "demonstrations": app.db.list_own(&me.id).await? })))
+}
+
+pub async fn withdraw_own(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    let me = contributor(&app, &headers).await?;
+    if app.db.withdraw(id, Some(&me.id)).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such demonstration of yours"))
+    }
+}
+
+/// The operator's download: the pooled dataset as the project's demonstration file,
+/// named for the snapshot it was taken at.
+pub async fn export(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Response> {
+    operator(&app, &headers)?;
+    let (records, snapshot) = app.db.export().await?;
+    let json = DemonstrationFile::new(&records, None, false).to_json();
+    let name = format!("amf-studio-crowd-{}-demonstrations-to-{}.json", snapshot.demonstrations, snapshot.last_id);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::HeaderName::from_static("x-snapshot-demonstrations"), snapshot.demonstrations.to_string()),
+            (header::HeaderName::from_static("x-snapshot-last-id"), snapshot.last_id.to_string()),
+        ],
+        json,
+    )
+        .into_response())
+}
+
+pub async fn withdraw_any(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+    operator(&app, &headers)?;
+    if app.db.withdraw(id, None).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such demonstration"))
+    }
+}
+
+pub async fn ban(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    operator(&app, &headers)?;
+    if app.db.ban(&id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such contributor"))
+    }
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}

@@ -1,0 +1,110 @@
+//! The service's metrics in Prometheus's text format: uploads accepted and rejected by
+//! reason, verification latency as a histogram, the verification queue's depth, and the
+//! stored totals (read from the database when scraped, so every instance agrees).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use crate::crowd::upload::Rejection;
+
+/// Upper bounds of the verification latency buckets (seconds).
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+/// Refusals that are not about the demonstration itself.
+pub const REFUSALS: [&str; 4] = ["too_large", "rate_limited", "overloaded", "banned"];
+
+#[derive(Default)]
+pub struct Metrics {
+    accepted: AtomicU64,
+    duplicates: AtomicU64,
+    rejected: Mutex<Vec<(&'static str, u64)>>,
+    /// Count per bucket (cumulative when rendered), the sum and the count.
+    latency: Mutex<([u64; BUCKETS.len()], f64, u64)>,
+    pub queue_depth: AtomicU64,
+}
+
+impl Metrics {
+    pub fn accepted(&self, duplicate: bool) {
+        if duplicate { &self.duplicates } else { &self.accepted }.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn rejected(&self, code: &'static str) {
+        let mut rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
+        match rejected.iter_mut().find(|(c, _)| *c == code) {
+            Some((_, n)) => *n += 1,
+            None => rejected.push((code, 1)),
+        }
+    }
+
+    pub fn verified_in(&self, seconds: f64) {
+        let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = BUCKETS.iter().position(|&b| seconds <= b) {
+            latency.0[i] += 1;
+        }
+        latency.1 += seconds;
+        latency.2 += 1;
+    }
+
+    /// The text exposition, with the stored totals read just now.
+    pub fn render(&self, stored: i64, contributors: i64) -> String {
+        let mut out = String::new();
+        out += "# HELP amf_uploads_accepted_total Uploads verified and stored (duplicates apart).\n# TYPE amf_uploads_accepted_total counter\n";
+        out += &format!("amf_uploads_accepted_total {}\n", self.accepted.load(Ordering::Relaxed));
+        out += "# HELP amf_uploads_duplicate_total Uploads of a demonstration stored before (answered with its id).\n# TYPE amf_uploads_duplicate_total counter\n";
+        out += &format!("amf_uploads_duplicate_total {}\n", self.duplicates.load(Ordering::Relaxed));
+        out += "# HELP amf_uploads_rejected_total Uploads refused, by reason.\n# TYPE amf_uploads_rejected_total counter\n";
+        let rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for code in Rejection::CODES.iter().chain(REFUSALS.iter()) {
+            let n = rejected.iter().find(|(c, _)| c == code).map_or(0, |(_, n)| *n);
+            out += &format!("amf_uploads_rejected_total{{reason=\"{code}\"}} {n}\n");
+        }
+        out += "# HELP amf_verification_seconds Time to replay an upload.\n# TYPE amf_verification_seconds histogram\n";
+        let (counts, sum, count) = *self.latency.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cumulative = 0;
+        for (bound, n) in BUCKETS.iter().zip(counts) {
+            cumulative += n;
+            out += &format!("amf_verification_seconds_bucket{{le=\"{bound}\"}} {cumulative}\n");
+        }
+        out += &format!("amf_verification_seconds_bucket{{le=\"+Inf\"}} {count}\namf_verification_seconds_sum {sum}\namf_verification_seconds_count {count}\n");
+        out += "# HELP amf_verification_queue_depth Uploads waiting for or in verification on this instance.\n# TYPE amf_verification_queue_depth gauge\n";
+        out += &format!("amf_verification_queue_depth {}\n", self.queue_depth.load(Ordering::Relaxed));
+        out += "# HELP amf_demonstrations_stored Demonstrations stored and not withdrawn.\n# TYPE amf_demonstrations_stored gauge\n";
+        out += &format!("amf_demonstrations_stored {stored}\n");
+        out += "# HELP amf_contributors Contributors known.\n# TYPE amf_contributors gauge\n";
+        out += &format!("amf_contributors {contributors}\n");
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_exposition_counts_by_reason_and_buckets_cumulatively() {
+        let m = Metrics::default();
+        m.accepted(false);
+        m.accepted(true);
+        m.rejected("not_successful");
+        m.rejected("not_successful");
+        m.rejected("rate_limited");
+        m.verified_in(0.004);
+        m.verified_in(0.3);
+        let text = m.render(7, 3);
+        for line in [
+            "amf_uploads_accepted_total 1",
+            "amf_uploads_duplicate_total 1",
+            "amf_uploads_rejected_total{reason=\"not_successful\"} 2",
+            "amf_uploads_rejected_total{reason=\"rate_limited\"} 1",
+            "amf_uploads_rejected_total{reason=\"malformed\"} 0",
+            "amf_verification_seconds_bucket{le=\"0.0025\"} 0",
+            "amf_verification_seconds_bucket{le=\"0.005\"} 1",
+            "amf_verification_seconds_bucket{le=\"0.5\"} 2",
+            "amf_verification_seconds_count 2",
+            "amf_demonstrations_stored 7",
+            "amf_contributors 3",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The collection service (`amf serve`): serves the page and a JSON API under `/api/`
+//! through which many visitors pool their demonstrations. Each upload is replayed with
+//! this project's deterministic core before it is stored, once, in SQLite or
+//! PostgreSQL; nothing that matters is kept in the server's memory, so several
+//! instances on one PostgreSQL serve one crowd. axum on tokio; sqlx for both databases.
+
+pub mod api;
+pub mod db;
+pub mod metrics;
+pub mod verify_pool;
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, patch, post};
+use axum::Router;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tower_http::services::ServeDir;
+
+use crate::crowd::upload::MAX_UPLOAD_BYTES;
+use db::Db;
+use metrics::Metrics;
+use verify_pool::VerifyPool;
+
+/// How the service runs (defaults in the field docs).
+#[derive(Clone, Debug)]
+pub struct ServiceConfig {
+    /// Default: 127.0.0.1:8080.
+    pub addr: SocketAddr,
+    /// `sqlite://FILE` (default `sqlite://amf-studio.db`) or `postgres://...`.
+    pub database_url: String,
+    /// The built page to serve at `/` (default `dist`); without it, the API alone.
+    pub dist: Option<PathBuf>,
+    /// Guards the operator's endpoints; none: they are closed.
+    pub operator_token: Option<String>,
+    /// Replays at once (default: the machine's cores).
+    pub verify_workers: usize,
+    /// Uploads waiting beyond those before the service answers 429 (default 64).
+    pub verify_queue: usize,
+    /// Requests per minute per contributor and per address (default 600).
+    pub requests_per_minute: u32,
+    /// Take the client's address from `X-Forwarded-For` (only behind a proxy that sets
+    /// it; default off, since a client can forge the header).
+    pub trust_forwarded: bool,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://amf-studio.db".into(),
+            dist: Some(PathBuf::from("dist")),
+            operator_token: None,
+            verify_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            verify_queue: 64,
+            requests_per_minute: 600,
+            trust_forwarded: false,
+        }
+    }
+}
+
+/// What every request handler shares.
+pub struct App {
+    pub db: Db,
+    pub verifier: VerifyPool,
+    pub metrics: Metrics,
+    pub limits: DefaultKeyedRateLimiter<String>,
+    pub config: ServiceConfig,
+}
+
+/// The routes: the API, then the page's files.
+pub fn router(app: Arc<App>) -> Router {
+    let api = Router::new()
+        .route("/health", get(api::health))
+        .route("/metrics", get(api::metrics))
+        .route("/contributors", post(api::new_contributor))
+        .route("/contributors/me", patch(api::rename))
+        .route("/demonstrations", post(api::upload).get(api::list_own))
+        .route("/demonstrations/{id}", delete(api::withdraw_own))
+        .route("/operator/export", get(api::export))
+        .route("/operator/demonstrations/{id}/withdraw", post(api::withdraw_any))
+        .route("/operator/contributors/{id}/ban", post(api::ban))
+        .fallback(api::not_found)
+        // One byte over the limit is read, so a body at the limit is refused by us
+        // with a clear reason rather than cut by the transport.
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 1))
+        .with_state(app.clone());
+    let router = Router::new().nest("/api", api);
+    match &app.config.dist {
+        Some(dist) => router.fallback_service(ServeDir::new(dist)),
+        None => router,
+    }
+}
+
+/// Opens the database and builds the shared state.
+pub async fn app(config: ServiceConfig) -> anyhow::Result<Arc<App>> {
+    let db = Db::open(&config.database_url, 16).await?;
+    let per_minute = NonZeroU32::new(config.requests_per_minute.max(1)).expect("at least 1");
+    let quota = Quota::per_minute(per_minute).allow_burst(NonZeroU32::new((config.requests_per_minute / 4).max(8)).expect("at least 8"));
+    Ok(Arc::new(App {
+        db,
+        verifier: VerifyPool::new(config.verify_workers, config.verify_queue),
+        metrics: Metrics::default(),
+        limits: RateLimiter::keyed(quota),
+        config,
+    }))
+}
+
+/// Serves until Ctrl-C or SIGTERM; prints the address it listens on first.
+pub async fn serve(config: ServiceConfig) -> anyhow::Result<()> {
+    let app = app(config.clone()).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    let addr = listener.local_addr()?;
+    let mode = if config.dist.is_some() { "the page and the API" } else { "the API" };
+    println!("amf serve: {mode} at http://{addr}/ ({:?} database)", app.db.kind);
+    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;
+    app.db.close().await;
+    Ok(())
+}
+
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

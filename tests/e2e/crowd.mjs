@@ -1,0 +1,123 @@
+// End-to-end test of crowdsourced collection, against a real `amf serve` (SQLite) that
+// serves the built page. Proves: two visitors (two browser contexts) contribute at
+// once; the service is stopped while they go on demonstrating, one of them reloads
+// while it is down, and the service is started again: every demonstration arrives
+// exactly once (the operator's export holds each, once), and each row of both datasets
+// ends "verified".
+// Usage: node tests/e2e/crowd.mjs PATH_TO_AMF DIST   (screenshots: tests/e2e/artifacts/crowd-*)
+import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launchOptions, assert, sleep } from './common.mjs';
+
+const [amf, dist] = [process.argv[2], process.argv[3] ?? 'dist'];
+const artifacts = new URL('./artifacts/', import.meta.url).pathname;
+fs.mkdirSync(artifacts, { recursive: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'amf-crowd-'));
+const token = `crowd-e2e-operator-${process.pid}-token`;
+const port = 30000 + Math.floor(Math.random() * 20000);
+const base = `http://127.0.0.1:${port}/`;
+
+let service = null;
+async function startService() {
+  service = spawn(amf, ['serve', '--db', `sqlite://${work}/crowd.db`, '--addr', `127.0.0.1:${port}`, '--dist', dist],
+    { env: { ...process.env, AMF_OPERATOR_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    service.stdout.on('data', (d) => { if (String(d).includes('http://')) resolve(); });
+    service.on('exit', (code) => reject(new Error(`amf serve exited (${code})`)));
+  });
+}
+async function stopService() {
+  const exited = new Promise((resolve) => service.on('exit', resolve));
+  service.kill('SIGTERM');
+  await exited;
+}
+
+const rows = (page) => page.$$eval('#dataset tr[data-index]', (trs) => trs.map((tr) => tr.dataset.sync));
+const count = async (page) => Number(await page.getAttribute('#dataset', 'data-count'));
+async function waitCount(page, n, timeout = 180000) {
+  await page.waitForFunction((n) => Number(document.querySelector('#dataset')?.dataset.count ?? 0) >= n, n, { timeout });
+}
+async function autopilot(page, on) {
+  // The switch lives in the prompt and in the demonstration card.
+  await page.waitForSelector('#autopilot');
+  if ((await page.isChecked('#autopilot')) !== on) await page.click('#autopilot');
+}
+
+const browser = await chromium.launch(launchOptions());
+const problems = [];
+try {
+  await startService();
+  const visitors = [];
+  for (const name of ['A', 'B']) {
+    const context = await browser.newContext({ viewport: { width: 1300, height: 850 } });
+    const page = await context.newPage();
+    page.on('pageerror', (e) => problems.push(`page error (${name}): ${e.message}`));
+    await page.goto(`${base}?speed=1`);
+    await page.waitForSelector('#crowd-mode[data-mode="service"]', { timeout: 60000 });
+    await page.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
+    // No rounds in this test: the batch is the budget.
+    await page.click('#settings summary');
+    await page.fill('#setting-batch', '20');
+    await page.click('#apply-settings');
+    await page.click('#settings summary');
+    visitors.push({ name, page, context });
+  }
+  const [a, b] = visitors.map((v) => v.page);
+  // Both contribute at once (the scripted expert demonstrates what AMF asks).
+  await Promise.all([autopilot(a, true), autopilot(b, true)]);
+  await Promise.all([waitCount(a, 2), waitCount(b, 2)]);
+  console.log(`both contributing: A ${await count(a)}, B ${await count(b)} demonstrations`);
+
+  // The service goes down while they go on.
+  await stopService();
+  console.log('service stopped');
+  await Promise.all([waitCount(a, 3), waitCount(b, 4)]);
+  await autopilot(a, false);
+  // A reloads while the service is down: its outbox survives in IndexedDB.
+  await a.reload();
+  await a.waitForSelector('#crowd-mode[data-mode="service"]', { timeout: 60000 });
+  const queuedDuringOutage = Number(await a.getAttribute('#crowd-mode', 'data-queued'));
+  assert(queuedDuringOutage > 0, 'nothing was queued while the service was down');
+  await autopilot(b, false);
+  await sleep(1500);
+  await a.screenshot({ path: `${artifacts}crowd-01-outage.png` });
+
+  await startService();
+  console.log(`service restarted; A had ${queuedDuringOutage} queued`);
+  const total = [];
+  for (const { name, page } of visitors) {
+    // Demonstrations finish after the autopilot is switched off: wait for the last.
+    await page.waitForFunction(() => !document.querySelector('#demonstrating, #saving'), null, { timeout: 60000 });
+    await page.waitForFunction(() => {
+      const trs = [...document.querySelectorAll('#dataset tr[data-index]')];
+      return trs.length > 0 && trs.every((tr) => tr.dataset.sync === 'verified');
+    }, null, { timeout: 180000 });
+    const states = await rows(page);
+    console.log(`${name}: ${states.length} demonstrations, all verified`);
+    total.push(states.length);
+  }
+  await b.screenshot({ path: `${artifacts}crowd-02-synced.png` });
+
+  // Every demonstration arrived, exactly once.
+  const response = await fetch(`${base}api/operator/export`, { headers: { authorization: `Bearer ${token}` } });
+  assert(response.ok, `the export was refused: ${response.status}`);
+  const file = await response.json();
+  const keys = file.demonstrations.map((d) => `${d.task}/${d.seed}/${d.actions.length}`);
+  const expected = total[0] + total[1];
+  assert(keys.length === expected, `the service holds ${keys.length} demonstrations, the pages ${expected}`);
+  assert(new Set(keys).size === keys.length, 'a demonstration was stored twice');
+  console.log(`the service holds each of the ${expected} demonstrations exactly once (snapshot ${response.headers.get('x-snapshot-demonstrations')})`);
+  assert(problems.length === 0, `the pages reported problems:\n${problems.join('\n')}`);
+  console.log('crowd end-to-end test: ok');
+} catch (error) {
+  console.error(error.message ?? error);
+  if (problems.length) console.error(problems.join('\n'));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+  if (service && service.exitCode === null) service.kill('SIGKILL');
+  fs.rmSync(work, { recursive: true, force: true });
+}

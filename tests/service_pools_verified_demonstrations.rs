@@ -1,0 +1,278 @@
+//! Proves the collection service, running for real on loopback (`amf serve`, a child
+//! process) on SQLite and on PostgreSQL: contributors, upload with verification by
+//! replay, dedup, withdrawal, the operator's export and moderation, every rejection,
+//! two instances on one database, and that what it acknowledged survives a SIGKILL.
+//!
+//! PostgreSQL: `AMF_TEST_POSTGRES_URL` names a database to use (scripts/test.sh starts
+//! a throwaway cluster and sets it); without it the PostgreSQL cases are skipped, unless
+//! `AMF_REQUIRE_POSTGRES=1`, which makes the skip a failure (CI sets both).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use amf_studio::crowd::upload::Upload;
+use amf_studio::record::DemonstrationRecord;
+use amf_studio::tasks::{TaskId, SUITE_VERSION};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+const OPERATOR: &str = "operator-token-for-the-tests";
+
+/// A running `amf serve`, killed when dropped.
+struct Service {
+    child: Child,
+    base: String,
+}
+
+impl Service {
+    fn start(db: &str) -> Service {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_amf"))
+            .args(["serve", "--db", db, "--addr", "127.0.0.1:0", "--api-only", "--requests-per-minute", "100000"])
+            .env("AMF_OPERATOR_TOKEN", OPERATOR)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("amf serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.split("http://").nth(1).and_then(|s| s.split('/').next()).map(|a| format!("http://{a}")).unwrap_or_else(|| panic!("no address in {line:?}"));
+        Service { child, base }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/api{path}", self.base)
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn upload(task: TaskId, seed: u64, id: &str) -> Upload {
+    Upload { client_id: id.into(), record: DemonstrationRecord::from_expert(task, seed, 0.05, 1.7e12) }
+}
+
+async fn contributor(client: &reqwest::Client, service: &Service, name: Option<&str>) -> (String, String) {
+    let response = client.post(service.url("/contributors")).json(&json!({ "display_name": name })).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    (body["id"].as_str().unwrap().to_string(), body["token"].as_str().unwrap().to_string())
+}
+
+async fn post(client: &reqwest::Client, service: &Service, token: &str, body: Vec<u8>) -> (StatusCode, Value) {
+    let response = client
+        .post(service.url("/demonstrations"))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn json_of(upload: &Upload) -> Vec<u8> {
+    serde_json::to_vec(upload).unwrap()
+}
+
+/// Every behaviour of the API, on the database at `db`.
+async fn the_api_works_on(db: &str) {
+    let service = Service::start(db);
+    let client = reqwest::Client::new();
+    let health: Value = client.get(service.url("/health")).send().await.unwrap().json().await.unwrap();
+    assert_eq!((health["ok"].as_bool(), health["suite_version"].as_u64()), (Some(true), Some(u64::from(SUITE_VERSION))));
+
+    let (alice, alice_token) = contributor(&client, &service, Some("  Alice <b>  ")).await;
+    let (_bob, bob_token) = contributor(&client, &service, None).await;
+
+    // A real demonstration is stored; its retry and the same content from Bob are not.
+    let good = upload(TaskId::DrawerOpen, 3, "alice-0001");
+    let (status, body) = post(&client, &service, &alice_token, json_of(&good)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    assert!(body["verified_by"].as_str().unwrap().contains("suite"));
+    let (status, body) = post(&client, &service, &alice_token, json_of(&good)).await;
+    assert_eq!((status, body["id"].as_i64(), body["status"].as_str()), (StatusCode::OK, Some(id), Some("duplicate")));
+    let mut copied = good.clone();
+    copied.client_id = "bob-00000001".into();
+    let (status, body) = post(&client, &service, &bob_token, json_of(&copied)).await;
+    assert_eq!((status, body["id"].as_i64()), (StatusCode::OK, Some(id)), "the same demonstration is stored once");
+
+    // Every rejection, each with its reason, nothing stored.
+    let reject = |mut u: Upload, change: fn(&mut Upload)| {
+        change(&mut u);
+        json_of(&u)
+    };
+    let base = upload(TaskId::Reach, 5, "alice-0002");
+    for (body, status, code) in [
+        (reject(base.clone(), |u| u.record.actions.iter_mut().for_each(|a| *a = [0.0, 0.0, 0.0, -1.0])), 422, "not_successful"),
+        (reject(base.clone(), |u| u.record.suite_version += 1), 422, "suite_version"),
+        (reject(base.clone(), |u| u.record.actions = vec![[0.0; 4]; u.record.task.horizon() + 1]), 422, "too_long"),
+        (reject(base.clone(), |u| u.record.actions = vec![[0.0; 4]; 20_000]), 413, "too_large"),
+        (reject(base.clone(), |u| u.record.actions[1][2] = 2.0), 422, "bad_action"),
+        (reject(base.clone(), |u| u.client_id = "x".into()), 422, "client_id"),
+        (reject(base.clone(), |u| u.record.actions.clear()), 422, "empty"),
+        (reject(base.clone(), |u| u.client_id = "alice-0001".into()), 409, "id_conflict"),
+        (b"{\"garbage\": true}".to_vec(), 422, "malformed"),
+        (vec![b'x'; 300_000], 413, "too_large"),
+    ] {
+        let (got, answer) = post(&client, &service, &alice_token, body).await;
+        assert_eq!((got.as_u16(), answer["error"].as_str()), (status, Some(code)), "{answer}");
+        assert!(!answer["message"].as_str().unwrap_or_default().is_empty());
+    }
+    let anonymous = client.post(service.url("/demonstrations")).body(json_of(&base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let forged = client.post(service.url("/demonstrations")).bearer_auth("not-a-token").body(json_of(&base)).send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+
+    // A contributor sees and withdraws their own demonstrations, nobody else's.
+    let (status, _) = post(&client, &service, &bob_token, json_of(&upload(TaskId::LeverPull, 8, "bob-00000002"))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mine: Value = client.get(service.url("/demonstrations")).bearer_auth(&alice_token).send().await.unwrap().json().await.unwrap();
+    let mine = mine["demonstrations"].as_array().unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!((mine[0]["contributor_id"].as_str(), mine[0]["task"].as_str()), (Some(alice.as_str()), Some("drawer_open")));
+    let theirs = client.delete(service.url(&format!("/demonstrations/{id}"))).bearer_auth(&bob_token).send().await.unwrap();
+    assert_eq!(theirs.status(), StatusCode::NOT_FOUND, "Bob cannot withdraw Alice's demonstration");
+
+    // The operator's export names its snapshot; without the token it is refused.
+    let export = |token: &'static str| client.get(service.url("/operator/export")).bearer_auth(token).send();
+    assert_eq!(export("wrong-token").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let response = export(OPERATOR).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-snapshot-demonstrations"], "2");
+    let file = amf_studio::demo_file::parse(&response.bytes().await.unwrap()).unwrap();
+    assert_eq!(file.demonstrations.len(), 2);
+    assert_eq!(file.demonstrations[0].record, good.record);
+
+    // Alice withdraws hers; the operator bans Bob, whose demonstrations go with him.
+    let withdrawn = client.delete(service.url(&format!("/demonstrations/{id}"))).bearer_auth(&alice_token).send().await.unwrap();
+    assert_eq!(withdrawn.status(), StatusCode::NO_CONTENT);
+    let bob_id: Value = client.get(service.url("/demonstrations")).bearer_auth(&bob_token).send().await.unwrap().json().await.unwrap();
+    let bob_id = bob_id["demonstrations"][0]["contributor_id"].as_str().unwrap().to_string();
+    let ban = client.post(service.url(&format!("/operator/contributors/{bob_id}/ban"))).bearer_auth(OPERATOR).send().await.unwrap();
+    assert_eq!(ban.status(), StatusCode::NO_CONTENT);
+    let (status, body) = post(&client, &service, &bob_token, json_of(&upload(TaskId::Push, 9, "bob-00000003"))).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("banned")));
+    let response = export(OPERATOR).await.unwrap();
+    assert_eq!(response.headers()["x-snapshot-demonstrations"], "0");
+
+    // The metrics count what happened.
+    let metrics = client.get(service.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in ["amf_uploads_accepted_total 2", "amf_uploads_duplicate_total 2", "amf_uploads_rejected_total{reason=\"not_successful\"} 1", "amf_uploads_rejected_total{reason=\"banned\"} 1", "amf_contributors 2"] {
+        assert!(metrics.lines().any(|l| l == line), "missing {line:?} in\n{metrics}");
+    }
+    assert!(metrics.contains("amf_verification_seconds_count"));
+}
+
+/// Two instances on one database serve one crowd; a burst's acknowledged uploads
+/// survive a SIGKILL of the instance that took them.
+async fn two_instances_and_a_crash_on(db: &str) {
+    let first = Service::start(db);
+    let second = Service::start(db);
+    let client = reqwest::Client::new();
+    let (_, token) = contributor(&client, &first, None).await;
+    let (status, body) = post(&client, &second, &token, json_of(&upload(TaskId::Push, 21, "two-instances"))).await;
+    assert_eq!(status, StatusCode::CREATED, "a contributor made on one instance uploads through the other: {body}");
+    let (status, _) = post(&client, &first, &token, json_of(&upload(TaskId::Push, 21, "two-instances"))).await;
+    assert_eq!(status, StatusCode::OK, "the other instance knows it is a duplicate");
+    drop(second);
+
+    // A burst of uploads; the instance is killed while they are in flight.
+    let uploads: Vec<Upload> = (0..24).map(|i| upload(TaskId::ALL[i % TaskId::ALL.len()], 100 + i as u64, &format!("burst-{i:04}"))).collect();
+    let mut requests = Vec::new();
+    for u in &uploads {
+        let (client, url, token, body) = (client.clone(), first.url("/demonstrations"), token.clone(), json_of(u));
+        requests.push(tokio::spawn(async move {
+            let response = client.post(url).bearer_auth(token).header("content-type", "application/json").body(body).send().await.ok()?;
+            response.status().is_success().then_some(())
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    first.kill();
+    let mut acknowledged = Vec::new();
+    for (u, request) in uploads.iter().zip(requests) {
+        if request.await.unwrap().is_some() {
+            acknowledged.push(u.record.clone());
+        }
+    }
+    let restarted = Service::start(db);
+    let response = client.get(restarted.url("/operator/export")).bearer_auth(OPERATOR).send().await.unwrap();
+    let file = amf_studio::demo_file::parse(&response.bytes().await.unwrap()).unwrap();
+    let stored: Vec<DemonstrationRecord> = file.demonstrations.into_iter().map(|d| d.record).collect();
+    for record in &acknowledged {
+        assert!(stored.contains(record), "an acknowledged upload was lost: {} seed {}", record.task.name(), record.seed);
+    }
+    eprintln!("{} of {} uploads acknowledged before the kill; all of them stored", acknowledged.len(), uploads.len());
+}
+
+fn sqlite_url(name: &str) -> (tempdir::Dir, String) {
+    let dir = tempdir::Dir::new(name);
+    let url = format!("sqlite://{}", dir.path.join("crowd.db").display());
+    (dir, url)
+}
+
+/// A throwaway folder, removed when dropped.
+mod tempdir {
+    pub struct Dir {
+        pub path: std::path::PathBuf,
+    }
+    impl Dir {
+        pub fn new(name: &str) -> Dir {
+            let path = std::env::temp_dir().join(format!("amf-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            Dir { path }
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The PostgreSQL database to test on, emptied first, or `None` to skip.
+async fn postgres() -> Option<String> {
+    let Ok(url) = std::env::var("AMF_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("AMF_REQUIRE_POSTGRES").is_err(), "AMF_REQUIRE_POSTGRES is set but AMF_TEST_POSTGRES_URL is not");
+        eprintln!("AMF_TEST_POSTGRES_URL is not set: the PostgreSQL cases are skipped");
+        return None;
+    };
+    // A fresh schema each time: drop what an earlier case left.
+    let db = amf_studio::service::db::Db::open(&url, 1).await.unwrap();
+    db.delete_everything().await.unwrap();
+    db.close().await;
+    Some(url)
+}
+
+#[tokio::test]
+async fn the_api_works_on_sqlite() {
+    let (_dir, url) = sqlite_url("api");
+    the_api_works_on(&url).await;
+}
+
+#[tokio::test]
+async fn two_instances_and_a_crash_on_sqlite() {
+    let (_dir, url) = sqlite_url("crash");
+    two_instances_and_a_crash_on(&url).await;
+}
+
+/// The PostgreSQL cases run one after the other on the one test database.
+#[tokio::test]
+async fn the_api_two_instances_and_a_crash_on_postgres() {
+    let Some(url) = postgres().await else { return };
+    the_api_works_on(&url).await;
+    let url = postgres().await.unwrap();
+    two_instances_and_a_crash_on(&url).await;
+}
