@@ -1,9 +1,9 @@
 // End-to-end test of crowdsourced collection, against a real `amf serve` (SQLite) that
 // serves the built page. Proves: two visitors (two browser contexts) contribute at
-// once; the service is stopped while they go on demonstrating, one of them reloads
-// while it is down, and the service is started again: every demonstration arrives
-// exactly once (the operator's export holds each, once), and each row of both datasets
-// ends "verified".
+// once; the service is stopped while they go on demonstrating (their demonstrations
+// queue up), started again, and one visitor reloads mid-sync: every demonstration
+// arrives exactly once (the operator's export holds each, once), and each row of both
+// datasets ends "verified".
 // Usage: node tests/e2e/crowd.mjs PATH_TO_AMF DIST   (screenshots: tests/e2e/artifacts/crowd-*)
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
@@ -71,22 +71,22 @@ try {
   await Promise.all([waitCount(a, 2), waitCount(b, 2)]);
   console.log(`both contributing: A ${await count(a)}, B ${await count(b)} demonstrations`);
 
-  // The service goes down while they go on.
+  // The service goes down while they go on: their demonstrations queue up.
   await stopService();
   console.log('service stopped');
   await Promise.all([waitCount(a, 3), waitCount(b, 4)]);
   await autopilot(a, false);
-  // A reloads while the service is down: its outbox survives in IndexedDB.
-  await a.reload();
-  await a.waitForSelector('#crowd-mode[data-mode="service"]', { timeout: 60000 });
+  await a.waitForFunction(() => !document.querySelector('#demonstrating, #saving'), null, { timeout: 60000 });
   const queuedDuringOutage = Number(await a.getAttribute('#crowd-mode', 'data-queued'));
   assert(queuedDuringOutage > 0, 'nothing was queued while the service was down');
-  await autopilot(b, false);
-  await sleep(1500);
   await a.screenshot({ path: `${artifacts}crowd-01-outage.png` });
 
+  // It comes back; A reloads at once, mid-sync: its outbox survives in IndexedDB.
   await startService();
-  console.log(`service restarted; A had ${queuedDuringOutage} queued`);
+  console.log(`service restarted with ${queuedDuringOutage} of A's demonstrations queued; A reloads`);
+  await a.reload();
+  await a.waitForSelector('#crowd-mode[data-mode="service"]', { timeout: 60000 });
+  await autopilot(b, false);
   const total = [];
   for (const { name, page } of visitors) {
     // Demonstrations finish after the autopilot is switched off: wait for the last.
