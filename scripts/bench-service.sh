@@ -7,8 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 uploads="${UPLOADS:-400}"
-cargo build --locked --release --bin amf
-amf=target/release/amf
+# PROFILE=debug measures the test build (optimised dependencies) instead of release.
+profile="${PROFILE:-release}"
+if [ "$profile" = release ]; then cargo build --locked --release --bin amf; else cargo build --locked --bin amf; fi
+amf="target/$profile/amf"
 export AMF_OPERATOR_TOKEN="bench-operator-token-$RANDOM$RANDOM"
 work=$(mktemp -d)
 pids=()

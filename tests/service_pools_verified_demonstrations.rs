@@ -189,7 +189,7 @@ async fn two_instances_and_a_crash_on(db: &str) {
     drop(second);
 
     // A burst of uploads; the instance is killed while they are in flight.
-    let uploads: Vec<Upload> = (0..24).map(|i| upload(TaskId::ALL[i % TaskId::ALL.len()], 100 + i as u64, &format!("burst-{i:04}"))).collect();
+    let uploads: Vec<Upload> = (0..120).map(|i| upload(TaskId::ALL[i % TaskId::ALL.len()], 100 + i as u64, &format!("burst-{i:04}"))).collect();
     let mut requests = Vec::new();
     for u in &uploads {
         let (client, url, token, body) = (client.clone(), first.url("/demonstrations"), token.clone(), json_of(u));
@@ -198,7 +198,7 @@ async fn two_instances_and_a_crash_on(db: &str) {
             response.status().is_success().then_some(())
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     first.kill();
     let mut acknowledged = Vec::new();
     for (u, request) in uploads.iter().zip(requests) {

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::crowd::{Credentials, SyncState, UploadOutcome};
+use super::crowd::{Credentials, ServiceProbe, SyncState, UploadOutcome};
 use super::protocol::{FromWorker, ToWorker};
 use super::state::WorkerId;
 use crate::record::DemonstrationRecord;
@@ -104,8 +104,8 @@ pub enum Action {
     /// A worker could not start, panicked or trapped (a lost GPU traps its wasm).
     WorkerDied { worker: WorkerId, message: String },
     // ---- the collection service ----
-    /// Whether a collection service answered at this page's address.
-    ServiceProbed(bool),
+    /// Whether a collection service serves this page, and answers.
+    ServiceProbed(ServiceProbe),
     Registered(Result<Credentials, String>),
     Uploaded { key: u32, outcome: UploadOutcome },
     /// The backoff after a failed upload is over.

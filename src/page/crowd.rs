@@ -28,6 +28,16 @@ pub enum CrowdMode {
     Service,
 }
 
+/// What the page found out about a collection service when it loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceProbe {
+    /// No service serves this page (a static site): nothing is asked.
+    Absent,
+    /// A service served the page but does not answer now.
+    Down,
+    Up,
+}
+
 /// A contributor's id and secret token, issued by the service on first contact.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Credentials {
@@ -91,11 +101,10 @@ pub fn client_id(record: &crate::record::DemonstrationRecord) -> String {
 }
 
 impl PageState {
-    /// The service answered the page's probe (or did not: a static site, or a service
-    /// that is down just now; a browser that contributed before keeps its outbox and
-    /// retries).
-    pub(super) fn service_probed(&mut self, reachable: bool, fx: &mut Vec<Effect>) {
-        if !reachable && self.crowd.credentials.is_none() {
+    /// What the page's probe found: no service (a static site), or one that is up, or
+    /// down just now (a browser that contributed before keeps its outbox and retries).
+    pub(super) fn service_probed(&mut self, probe: ServiceProbe, fx: &mut Vec<Effect>) {
+        if probe == ServiceProbe::Absent || (probe == ServiceProbe::Down && self.crowd.credentials.is_none()) {
             self.crowd.mode = CrowdMode::LocalOnly;
             return;
         }

@@ -540,7 +540,9 @@ fn credentials() -> crowd::Credentials {
 #[test]
 fn a_static_site_is_local_only_and_sends_nothing() {
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
-    page.act(Action::ServiceProbed(false));
+    // Even a browser that contributed elsewhere before sends nothing to a static site.
+    page.state.crowd.credentials = Some(credentials());
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Absent));
     assert_eq!(page.state.crowd.mode, crowd::CrowdMode::LocalOnly);
     page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
     assert!(uploads(&page.fx).is_empty() && page.state.crowd.sync.is_empty());
@@ -552,7 +554,7 @@ fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_veri
     page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
     page.demonstrate(TaskId::Push, ChosenBy::Person, 2, Ok(2));
     // A service answers: the page registers, stores its credentials, sends the first.
-    page.act(Action::ServiceProbed(true));
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
     assert_eq!(page.fx, vec![Effect::Register]);
     page.act(Action::Registered(Ok(credentials())));
     assert!(page.has(|e| *e == Effect::StoreCredentials(credentials())));
@@ -602,7 +604,7 @@ fn a_reload_resumes_the_outbox_as_the_same_contributor() {
     let mut page = Page::load(Ok(restored), settings(5));
     assert!(page.has(|e| *e == Effect::ProbeService));
     // The service is down as the page loads: a contributor keeps contributing.
-    page.act(Action::ServiceProbed(false));
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Down));
     assert!(!page.has(|e| *e == Effect::Register), "the stored contributor is kept");
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![2], "only what was not verified is sent");
     // The service lost its database: the page registers again and sends it again.

@@ -53,12 +53,12 @@ impl IntoResponse for ApiError {
 
 impl From<super::db::DbError> for ApiError {
     fn from(error: super::db::DbError) -> ApiError {
-        tracing_error(&error);
+        log_error(&error);
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database", "the database is not available; try again later")
     }
 }
 
-fn tracing_error(error: &dyn std::fmt::Display) {
+fn log_error(error: &dyn std::fmt::Display) {
     eprintln!("amf serve: {error}");
 }
 
@@ -126,11 +126,16 @@ fn clean_name(name: Option<String>) -> ApiResult<Option<String>> {
     Ok((!name.is_empty()).then_some(name))
 }
 
-fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<T> {
-    let bytes = body.map_err(|_| {
+/// A request's body, or 413 with a reason when it is over the limit.
+fn body_bytes(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<Bytes> {
+    body.map_err(|_| {
         app.metrics.rejected("too_large");
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES))
-    })?;
+    })
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<T> {
+    let bytes = body_bytes(body, app)?;
     if bytes.is_empty() {
         return serde_json::from_slice(b"{}").map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()));
     }
@@ -193,10 +198,7 @@ pub async fn upload(
     limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
     let me = contributor(&app, &headers).await?;
     limited(&app, format!("contributor:{}", me.id))?;
-    let bytes = body.map_err(|_| {
-        app.metrics.rejected("too_large");
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("an upload has at most {} bytes", upload::MAX_UPLOAD_BYTES))
-    })?;
+    let bytes = body_bytes(body, &app)?;
     let refuse = |rejection: Rejection| {
         app.metrics.rejected(rejection.code());
         let status = if rejection == Rejection::IdConflict { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };

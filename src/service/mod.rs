@@ -90,10 +90,21 @@ pub fn router(app: Arc<App>) -> Router {
         .with_state(app.clone());
     let router = Router::new().nest("/api", api);
     match &app.config.dist {
-        Some(dist) => router.fallback_service(ServeDir::new(dist)),
+        Some(dist) => {
+            // The page learns that a service is here from a marker in its own HTML, so
+            // a static site never probes (nor logs a 404 for) an API it does not have.
+            let page = std::fs::read_to_string(dist.join("index.html"))
+                .unwrap_or_default()
+                .replacen("</head>", &format!("<meta name=\"{SERVICE_MARKER}\" content=\"api/\"></head>"), 1);
+            let index = get(move || std::future::ready(axum::response::Html(page.clone())));
+            router.route("/", index.clone()).route("/index.html", index).fallback_service(ServeDir::new(dist))
+        }
         None => router,
     }
 }
+
+/// The `<meta>` name by which the page knows a collection service serves it.
+pub const SERVICE_MARKER: &str = "amf-collection-service";
 
 /// Opens the database and builds the shared state.
 pub async fn app(config: ServiceConfig) -> anyhow::Result<Arc<App>> {

@@ -8,7 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
 use crate::crowd::upload::Upload;
-use crate::page::crowd::{Credentials, UploadOutcome};
+use crate::page::crowd::{Credentials, ServiceProbe, UploadOutcome};
 use crate::record::DemonstrationRecord;
 
 /// Sends a request; `None` when nothing answered (the network or the service is down).
@@ -34,9 +34,17 @@ async fn send(method: &str, path: &str, token: Option<&str>, body: Option<String
     Some((response.status(), retry_after, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
 
-/// Whether a collection service answers here (a static site answers 404, or its page).
-pub async fn probe() -> bool {
-    matches!(send("GET", "api/health", None, None).await, Some((200, _, body)) if body["ok"] == Value::Bool(true))
+/// Whether a collection service serves this page (it marks the page's HTML; a static
+/// site is not asked) and answers now.
+pub async fn probe() -> ServiceProbe {
+    let marked = gloo::utils::document().query_selector("meta[name=amf-collection-service]").ok().flatten().is_some();
+    if !marked {
+        return ServiceProbe::Absent;
+    }
+    match send("GET", "api/health", None, None).await {
+        Some((200, _, body)) if body["ok"] == Value::Bool(true) => ServiceProbe::Up,
+        _ => ServiceProbe::Down,
+    }
 }
 
 pub async fn register() -> Result<Credentials, String> {
