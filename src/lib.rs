@@ -20,7 +20,7 @@ pub mod teleop;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(not(target_arch = "wasm32"), feature = "service"))]
 pub mod service;
 
 #[cfg(target_arch = "wasm32")]

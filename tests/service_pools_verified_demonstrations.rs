@@ -6,7 +6,7 @@
 //! PostgreSQL: `AMF_TEST_POSTGRES_URL` names a database to use (scripts/test.sh starts
 //! a throwaway cluster and sets it); without it the PostgreSQL cases are skipped, unless
 //! `AMF_REQUIRE_POSTGRES=1`, which makes the skip a failure (CI sets both).
-#![cfg(not(target_arch = "wasm32"))]
+#![cfg(all(not(target_arch = "wasm32"), feature = "service"))]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};

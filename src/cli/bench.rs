@@ -38,6 +38,7 @@ pub enum BenchCommand {
     },
     /// A bounded load test of running collection services on loopback (see
     /// scripts/bench-service.sh).
+    #[cfg(feature = "service")]
     Upload(super::bench_upload::UploadBenchArgs),
     /// Selection speed: AMF picking a batch with the default sizes, from a policy file.
     Select {
@@ -52,6 +53,7 @@ pub enum BenchCommand {
 
 pub fn run(which: BenchCommand) -> anyhow::Result<()> {
     match which {
+        #[cfg(feature = "service")]
         BenchCommand::Upload(args) => super::bench_upload::run(args),
         BenchCommand::Sim { episodes, json } => {
             let origin = Instant::now();

@@ -1,11 +1,13 @@
 //! The native command line: argument parsing and the subcommands' output.
 
 mod bench;
+#[cfg(feature = "service")]
 mod bench_upload;
 mod dataset;
 mod experiment;
 mod experts;
 mod policy;
+#[cfg(feature = "service")]
 mod serve;
 
 use std::path::Path;
@@ -86,8 +88,10 @@ enum Command {
     /// Convert a demonstration file to a LeRobot v3 dataset or a robomimic HDF5 file.
     Convert(dataset::ConvertArgs),
     /// Run the collection service: the page and the crowd's API, on SQLite or PostgreSQL.
+    #[cfg(feature = "service")]
     Serve(serve::ServeArgs),
     /// Export the crowd's dataset from the service's database.
+    #[cfg(feature = "service")]
     Export(serve::ExportArgs),
     /// Benchmarks.
     Bench {
@@ -108,7 +112,9 @@ pub fn run() -> anyhow::Result<()> {
         Command::Collect(args) => dataset::run_collect(args),
         Command::Verify(args) => dataset::run_verify(args),
         Command::Convert(args) => dataset::run_convert(args),
+        #[cfg(feature = "service")]
         Command::Serve(args) => serve::run_serve(args),
+        #[cfg(feature = "service")]
         Command::Export(args) => serve::run_export(args),
     }
 }

@@ -128,10 +128,13 @@ fn clean_name(name: Option<String>) -> ApiResult<Option<String>> {
 
 /// A request's body, or 413 with a reason when it is over the limit.
 fn body_bytes(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<Bytes> {
-    body.map_err(|_| {
-        app.metrics.rejected("too_large");
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES))
-    })
+    match body {
+        Ok(bytes) if bytes.len() <= upload::MAX_UPLOAD_BYTES => Ok(bytes),
+        _ => {
+            app.metrics.rejected("too_large");
+            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES)))
+        }
+    }
 }
 
 fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<T> {

@@ -84,9 +84,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/operator/demonstrations/{id}/withdraw", post(api::withdraw_any))
         .route("/operator/contributors/{id}/ban", post(api::ban))
         .fallback(api::not_found)
-        // One byte over the limit is read, so a body at the limit is refused by us
-        // with a clear reason rather than cut by the transport.
-        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 1))
+        // Bodies up to four times the limit are read in full and then refused with a
+        // 413 and a reason: a client still sending when the server answers early can
+        // see its connection reset before it reads the answer. Larger ones are cut.
+        .layer(DefaultBodyLimit::max(4 * MAX_UPLOAD_BYTES))
         .with_state(app.clone());
     let router = Router::new().nest("/api", api);
     match &app.config.dist {
