@@ -94,13 +94,18 @@ impl Storage {
 
     /// Every stored demonstration with its key, oldest first.
     pub async fn demonstrations(&self) -> Result<Vec<(u32, DemonstrationRecord)>, StorageError> {
-        let tx = self.db.transaction(&[DEMONSTRATIONS], TransactionMode::ReadOnly).map_err(failed)?;
-        let entries = tx.store(DEMONSTRATIONS).map_err(failed)?.scan(None, None, None, None).await.map_err(failed)?;
+        self.scan(DEMONSTRATIONS).await
+    }
+
+    /// Every entry of `store` by its numeric key, in key order.
+    async fn scan<T: for<'de> serde::Deserialize<'de>>(&self, store: &str) -> Result<Vec<(u32, T)>, StorageError> {
+        let tx = self.db.transaction(&[store], TransactionMode::ReadOnly).map_err(failed)?;
+        let entries = tx.store(store).map_err(failed)?.scan(None, None, None, None).await.map_err(failed)?;
         entries
             .into_iter()
             .map(|(key, value)| {
-                let record = serde_wasm_bindgen::from_value(value).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-                Ok((key.as_f64().unwrap_or(0.0) as u32, record))
+                let value = serde_wasm_bindgen::from_value(value).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+                Ok((key.as_f64().unwrap_or(0.0) as u32, value))
             })
             .collect()
     }
@@ -151,15 +156,7 @@ impl Storage {
 
     /// Every demonstration's sync state.
     pub async fn sync_states(&self) -> Result<Vec<(u32, SyncState)>, StorageError> {
-        let tx = self.db.transaction(&[SYNC], TransactionMode::ReadOnly).map_err(failed)?;
-        let entries = tx.store(SYNC).map_err(failed)?.scan(None, None, None, None).await.map_err(failed)?;
-        entries
-            .into_iter()
-            .map(|(key, value)| {
-                let state = serde_wasm_bindgen::from_value(value).map_err(|e| StorageError::Corrupt(e.to_string()))?;
-                Ok((key.as_f64().unwrap_or(0.0) as u32, state))
-            })
-            .collect()
+        self.scan(SYNC).await
     }
 
     pub async fn put_credentials(&self, credentials: &Credentials) -> Result<(), StorageError> {
