@@ -127,7 +127,12 @@ pub fn fingerprint(record: &DemonstrationRecord) -> String {
             hash.update(value.to_bits().to_le_bytes());
         }
     }
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&hash.finalize())
+}
+
+/// Bytes as lower-case hex (digests: fingerprints, hashed tokens).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Replays the upload with this build's simulation; keeps it only if it succeeds.

@@ -65,7 +65,7 @@ fn log_error(error: &dyn std::fmt::Display) {
 type ApiResult<T> = Result<T, ApiError>;
 
 pub fn hash_token(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    upload::hex(&Sha256::digest(token.as_bytes()))
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
