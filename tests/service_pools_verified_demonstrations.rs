@@ -158,6 +158,15 @@ async fn the_api_works_on(db: &str) {
     // Alice withdraws hers; the operator bans Bob, whose demonstrations go with him.
     let withdrawn = client.delete(service.url(&format!("/demonstrations/{id}"))).bearer_auth(&alice_token).send().await.unwrap();
     assert_eq!(withdrawn.status(), StatusCode::NO_CONTENT);
+    // She renames herself (the name is cleaned of control characters, kept otherwise:
+    // the page escapes it) and sees her withdrawn demonstration marked as such.
+    let renamed = client.patch(service.url("/contributors/me")).bearer_auth(&alice_token).json(&json!({ "display_name": " <b>Alice</b>\u{7} " })).send().await.unwrap();
+    assert_eq!(renamed.status(), StatusCode::NO_CONTENT);
+    let me: Value = client.get(service.url("/contributors/me")).bearer_auth(&alice_token).send().await.unwrap().json().await.unwrap();
+    assert_eq!((me["id"].as_str(), me["display_name"].as_str()), (Some(alice.as_str()), Some("<b>Alice</b>")));
+    assert_eq!((me["demonstrations"][0]["id"].as_i64(), me["demonstrations"][0]["withdrawn"].as_bool()), (Some(id), Some(true)));
+    let too_long = client.patch(service.url("/contributors/me")).bearer_auth(&alice_token).json(&json!({ "display_name": "x".repeat(41) })).send().await.unwrap();
+    assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let bob_id: Value = client.get(service.url("/demonstrations")).bearer_auth(&bob_token).send().await.unwrap().json().await.unwrap();
     let bob_id = bob_id["demonstrations"][0]["contributor_id"].as_str().unwrap().to_string();
     let ban = client.post(service.url(&format!("/operator/contributors/{bob_id}/ban"))).bearer_auth(OPERATOR).send().await.unwrap();

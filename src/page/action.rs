@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::crowd::{Credentials, ServiceProbe, SyncState, UploadOutcome};
+use super::crowd::{Account, Credentials, ServiceProbe, SyncState, UploadOutcome};
 use super::protocol::{FromWorker, ToWorker};
 use super::state::WorkerId;
 use crate::record::DemonstrationRecord;
@@ -112,6 +112,19 @@ pub enum Action {
     SyncTick,
     /// A write of the outbox or the credentials failed.
     StorageFailed { what: &'static str, error: StorageError },
+    /// List the contributor's demonstrations on the service.
+    RefreshAccount,
+    AccountFetched(Result<Account, String>),
+    /// Set the display name (empty: none).
+    Rename(String),
+    Renamed(Result<(), String>),
+    /// Withdraw one of the contributor's demonstrations from the service (by its id there).
+    Withdraw(i64),
+    Withdrawn { id: i64, result: Result<(), String> },
+    /// Download the crowd's dataset with the operator's token.
+    OperatorExport(String),
+    /// The export's file name (naming its snapshot) and bytes.
+    OperatorExported(Result<(String, Vec<u8>), String>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -142,8 +155,12 @@ pub enum Effect {
     Upload { key: u32, client_id: String, record: Rc<DemonstrationRecord>, token: String },
     StoreSync { key: u32, state: SyncState },
     StoreCredentials(Credentials),
+    FetchAccount { token: String },
+    Rename { token: String, name: String },
+    Withdraw { token: String, id: i64 },
+    OperatorExport { token: String },
     // ---- the rest ----
-    Download { name: &'static str, mime: &'static str, bytes: Vec<u8> },
+    Download { name: String, mime: &'static str, bytes: Vec<u8> },
     /// Dispatch `action` after `after_ms` milliseconds.
     Schedule { after_ms: u32, action: Box<Action> },
 }

@@ -54,6 +54,18 @@ pub enum SyncState {
     Verified { id: i64 },
     /// The service refused it, for good.
     Rejected { code: String, reason: String },
+    /// It was verified, then its contributor withdrew it from the service.
+    Withdrawn { id: i64 },
+}
+
+impl SyncState {
+    /// The demonstration's id on the service, once it was stored there.
+    pub fn service_id(&self) -> Option<i64> {
+        match self {
+            SyncState::Verified { id } | SyncState::Withdrawn { id } => Some(*id),
+            _ => None,
+        }
+    }
 }
 
 /// What an upload came to.
@@ -65,6 +77,26 @@ pub enum UploadOutcome {
     /// Not now (the service is down, busy or rate-limiting): try again later, after
     /// `after_ms` if the service said.
     Retry { why: String, after_ms: Option<u32> },
+}
+
+/// What the service holds of this contributor: their display name and every
+/// demonstration they contributed (withdrawn ones marked), as the service lists them.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct Account {
+    pub display_name: Option<String>,
+    pub demonstrations: Vec<Contributed>,
+}
+
+/// One demonstration on the service, as its contributor sees it.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Contributed {
+    pub id: i64,
+    pub client_id: String,
+    pub task: String,
+    pub seed: u64,
+    pub steps: usize,
+    pub received_ms: i64,
+    pub withdrawn: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -81,6 +113,12 @@ pub struct Crowd {
     pub waiting: bool,
     /// Registration is under way.
     pub registering: bool,
+    /// The contributor's account as last fetched (none before the first fetch).
+    pub account: Option<Account>,
+    /// A request about the account (fetch, rename, withdraw) is under way.
+    pub account_busy: bool,
+    /// The operator's export is being downloaded.
+    pub exporting: bool,
 }
 
 impl Crowd {
@@ -214,6 +252,103 @@ impl PageState {
             if self.crowd.sync.get(&key) == Some(&SyncState::Queued) {
                 self.crowd.sync.remove(&key);
             }
+        }
+    }
+}
+
+impl PageState {
+    /// The contributor's token, or a notice that there is none yet.
+    fn token_for(&mut self, what: &str) -> Option<String> {
+        let token = self.crowd.credentials.as_ref().map(|c| c.token.clone());
+        if token.is_none() {
+            self.notify(NoticeKind::Error, format!("Cannot {what}: the collection service has not registered this browser yet."));
+        }
+        token
+    }
+
+    pub(super) fn refresh_account(&mut self, fx: &mut Vec<Effect>) {
+        if self.crowd.account_busy {
+            return;
+        }
+        if let Some(token) = self.token_for("list your demonstrations on the service") {
+            self.crowd.account_busy = true;
+            fx.push(Effect::FetchAccount { token });
+        }
+    }
+
+    pub(super) fn account_fetched(&mut self, result: Result<Account, String>) {
+        self.crowd.account_busy = false;
+        match result {
+            Ok(account) => self.crowd.account = Some(account),
+            Err(error) => self.notify(NoticeKind::Error, format!("Your demonstrations on the collection service could not be listed: {error}.")),
+        }
+    }
+
+    pub(super) fn rename(&mut self, name: String, fx: &mut Vec<Effect>) {
+        if self.crowd.account_busy {
+            return;
+        }
+        if let Some(token) = self.token_for("set your display name") {
+            self.crowd.account_busy = true;
+            fx.push(Effect::Rename { token, name: name.trim().to_string() });
+        }
+    }
+
+    /// The service took the name (or not): the account is fetched again, so the page
+    /// shows the name as the service keeps it.
+    pub(super) fn renamed(&mut self, result: Result<(), String>, fx: &mut Vec<Effect>) {
+        self.crowd.account_busy = false;
+        match result {
+            Ok(()) => self.refresh_account(fx),
+            Err(error) => self.notify(NoticeKind::Error, format!("Your display name was not changed: {error}.")),
+        }
+    }
+
+    pub(super) fn withdraw(&mut self, id: i64, fx: &mut Vec<Effect>) {
+        if self.crowd.account_busy {
+            return;
+        }
+        if let Some(token) = self.token_for("withdraw a demonstration") {
+            self.crowd.account_busy = true;
+            fx.push(Effect::Withdraw { token, id });
+        }
+    }
+
+    /// A withdrawn demonstration is marked in the account's list and, if it came from
+    /// this browser, in the dataset (it stays here; only the service drops it).
+    pub(super) fn withdrawn(&mut self, id: i64, result: Result<(), String>, fx: &mut Vec<Effect>) {
+        self.crowd.account_busy = false;
+        if let Err(error) = result {
+            return self.notify(NoticeKind::Error, format!("Demonstration #{id} was not withdrawn from the collection service: {error}."));
+        }
+        if let Some(listed) = self.crowd.account.as_mut().and_then(|a| a.demonstrations.iter_mut().find(|d| d.id == id)) {
+            listed.withdrawn = true;
+        }
+        for (key, state) in self.crowd.sync.iter_mut() {
+            if *state == (SyncState::Verified { id }) {
+                *state = SyncState::Withdrawn { id };
+                fx.push(Effect::StoreSync { key: *key, state: state.clone() });
+            }
+        }
+        self.notify(NoticeKind::Info, format!("Demonstration #{id} was withdrawn from the collection service; it stays in your dataset here."));
+    }
+
+    pub(super) fn operator_export(&mut self, token: String, fx: &mut Vec<Effect>) {
+        let token = token.trim().to_string();
+        if token.is_empty() {
+            return self.notify(NoticeKind::Error, "The crowd's dataset needs the operator's token.".into());
+        }
+        if !self.crowd.exporting {
+            self.crowd.exporting = true;
+            fx.push(Effect::OperatorExport { token });
+        }
+    }
+
+    pub(super) fn operator_exported(&mut self, result: Result<(String, Vec<u8>), String>, fx: &mut Vec<Effect>) {
+        self.crowd.exporting = false;
+        match result {
+            Ok((name, bytes)) => fx.push(Effect::Download { name, mime: "application/json", bytes }),
+            Err(error) => self.notify(NoticeKind::Error, format!("The crowd's dataset could not be downloaded: {error}.")),
         }
     }
 }

@@ -620,3 +620,50 @@ fn a_reload_resumes_the_outbox_as_the_same_contributor() {
     page.act(Action::SyncTick);
     assert!(uploads(&page.fx).is_empty() && page.state.crowd.queued() == 0);
 }
+
+#[test]
+fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crowds_dataset() {
+    let restored = Restored {
+        records: vec![(1, record(TaskId::DoorOpen, 1))],
+        credentials: Some(credentials()),
+        sync: vec![(1, crowd::SyncState::Verified { id: 7 })],
+        ..Restored::default()
+    };
+    let mut page = Page::load(Ok(restored), settings(5));
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    let token = credentials().token;
+    // One request about the account at a time.
+    page.act(Action::RefreshAccount);
+    assert_eq!(page.fx, vec![Effect::FetchAccount { token: token.clone() }]);
+    page.act(Action::Withdraw(7));
+    assert!(page.fx.is_empty(), "nothing else is sent while the account is being fetched");
+    let listed = |id, withdrawn| crowd::Contributed { id, client_id: format!("c{id}"), task: "door_open".into(), seed: 1, steps: 90, received_ms: 0, withdrawn };
+    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: None, demonstrations: vec![listed(7, false), listed(9, false)] })));
+    // A name is sent trimmed; once taken, the account is fetched again to show it as kept.
+    page.act(Action::Rename("  Ada ".into()));
+    assert_eq!(page.fx, vec![Effect::Rename { token: token.clone(), name: "Ada".into() }]);
+    page.act(Action::Renamed(Err("HTTP 422: a display name has at most 40 characters".into())));
+    assert!(page.fx.is_empty() && page.errors().iter().any(|e| e.contains("at most 40")));
+    page.act(Action::Rename("Ada".into()));
+    page.act(Action::Renamed(Ok(())));
+    assert_eq!(page.fx, vec![Effect::FetchAccount { token: token.clone() }]);
+    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: Some("Ada".into()), demonstrations: vec![listed(7, false), listed(9, false)] })));
+    // Withdrawing the demonstration sent from here marks it in both lists and stores it.
+    page.act(Action::Withdraw(7));
+    assert_eq!(page.fx, vec![Effect::Withdraw { token: token.clone(), id: 7 }]);
+    page.act(Action::Withdrawn { id: 7, result: Ok(()) });
+    assert_eq!(page.fx, vec![Effect::StoreSync { key: 1, state: crowd::SyncState::Withdrawn { id: 7 } }]);
+    let account = page.state.crowd.account.clone().unwrap();
+    assert_eq!(account.demonstrations.iter().map(|d| d.withdrawn).collect::<Vec<_>>(), vec![true, false]);
+    assert_eq!(page.state.dataset.entries.len(), 1, "it stays in the dataset here");
+    page.act(Action::Withdraw(9));
+    page.act(Action::Withdrawn { id: 9, result: Err("HTTP 404: no such demonstration of yours".into()) });
+    assert!(page.fx.is_empty() && !page.state.crowd.account.as_ref().unwrap().demonstrations[1].withdrawn);
+    // The operator's download needs a token, and saves the file under the service's name.
+    page.act(Action::OperatorExport("  ".into()));
+    assert!(page.fx.is_empty() && page.errors().iter().any(|e| e.contains("operator's token")));
+    page.act(Action::OperatorExport("secret".into()));
+    assert_eq!(page.fx, vec![Effect::OperatorExport { token: "secret".into() }]);
+    page.act(Action::OperatorExported(Ok(("crowd-2-to-9.json".into(), b"{}".to_vec()))));
+    assert_eq!(page.fx, vec![Effect::Download { name: "crowd-2-to-9.json".into(), mime: "application/json", bytes: b"{}".to_vec() }]);
+}

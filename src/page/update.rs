@@ -96,14 +96,14 @@ impl PageState {
             Action::Export => {
                 let settings = self.session.as_ref().map(|s| s.settings.clone());
                 let json = DemonstrationFile::new(&self.dataset.all_records(), settings, true).to_json();
-                fx.push(Effect::Download { name: "amf-studio-demonstrations.json", mime: "application/json", bytes: json.into_bytes() });
+                fx.push(Effect::Download { name: "amf-studio-demonstrations.json".into(), mime: "application/json", bytes: json.into_bytes() });
             }
             Action::ExportLeRobot => {
                 let zipped = crate::export::replay_all(&self.dataset.all_records())
                     .and_then(|episodes| crate::export::lerobot::dataset(&episodes))
                     .and_then(|files| crate::export::lerobot::zip(&files, "amf-studio-lerobot"));
                 match zipped {
-                    Ok(bytes) => fx.push(Effect::Download { name: "amf-studio-lerobot.zip", mime: "application/zip", bytes }),
+                    Ok(bytes) => fx.push(Effect::Download { name: "amf-studio-lerobot.zip".into(), mime: "application/zip", bytes }),
                     Err(error) => self.error(format!("The LeRobot dataset could not be exported: {error}")),
                 }
             }
@@ -159,6 +159,14 @@ impl PageState {
             Action::Uploaded { key, outcome } => self.uploaded(key, outcome, &mut fx),
             Action::SyncTick => self.sync_tick(&mut fx),
             Action::StorageFailed { what, error } => self.error(format!("The {what} could not be saved in this browser: {error}")),
+            Action::RefreshAccount => self.refresh_account(&mut fx),
+            Action::AccountFetched(result) => self.account_fetched(result),
+            Action::Rename(name) => self.rename(name, &mut fx),
+            Action::Renamed(result) => self.renamed(result, &mut fx),
+            Action::Withdraw(id) => self.withdraw(id, &mut fx),
+            Action::Withdrawn { id, result } => self.withdrawn(id, result, &mut fx),
+            Action::OperatorExport(token) => self.operator_export(token, &mut fx),
+            Action::OperatorExported(result) => self.operator_exported(result, &mut fx),
         }
         fx
     }

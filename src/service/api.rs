@@ -184,6 +184,14 @@ pub async fn new_contributor(
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "token": token, "display_name": name }))))
 }
 
+/// Who the token's contributor is: id, display name, and their demonstrations (withdrawn
+/// ones too, marked), so the page can list them.
+pub async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+    let me = contributor(&app, &headers).await?;
+    let demonstrations = app.db.list_own(&me.id).await?;
+    Ok(Json(json!({ "id": me.id, "display_name": me.display_name, "demonstrations": demonstrations })))
+}
+
 pub async fn rename(State(app): State<Arc<App>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<StatusCode> {
     let me = contributor(&app, &headers).await?;
     let request: NewContributor = json_body(body, &app)?;

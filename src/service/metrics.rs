@@ -66,7 +66,7 @@ impl Metrics {
             out += &format!("amf_verification_seconds_bucket{{le=\"{bound}\"}} {cumulative}\n");
         }
         out += &format!("amf_verification_seconds_bucket{{le=\"+Inf\"}} {count}\namf_verification_seconds_sum {sum}\namf_verification_seconds_count {count}\n");
-        out += "# HELP amf_verification_queue_depth Uploads waiting for or in verification on this instance.\n# TYPE amf_verification_queue_depth gauge\n";
+        out += "# HELP amf_verification_queue_depth Uploads waiting for a verification thread on this instance.\n# TYPE amf_verification_queue_depth gauge\n";
         out += &format!("amf_verification_queue_depth {}\n", self.queue_depth.load(Ordering::Relaxed));
         out += "# HELP amf_demonstrations_stored Demonstrations stored and not withdrawn.\n# TYPE amf_demonstrations_stored gauge\n";
         out += &format!("amf_demonstrations_stored {stored}\n");

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower_http::services::ServeDir;
@@ -77,7 +77,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/health", get(api::health))
         .route("/metrics", get(api::metrics))
         .route("/contributors", post(api::new_contributor))
-        .route("/contributors/me", patch(api::rename))
+        .route("/contributors/me", get(api::me).patch(api::rename))
         .route("/demonstrations", post(api::upload).get(api::list_own))
         .route("/demonstrations/{id}", delete(api::withdraw_own))
         .route("/operator/export", get(api::export))

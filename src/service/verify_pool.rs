@@ -1,49 +1,68 @@
-//! Verification on a bounded pool: at most one replay per core at a time, and at most
-//! `queue` more uploads waiting; beyond that an upload is refused at once (the API
-//! answers 429 with Retry-After) instead of queueing without bound.
+//! Verification on a bounded pool: one replay thread per core, each taking the next
+//! upload from a bounded queue as soon as it is free, and at most `queue` uploads
+//! waiting; beyond that an upload is refused at once (the API answers 429 with
+//! Retry-After) instead of queueing without bound. Dedicated threads rather than
+//! `spawn_blocking` behind a semaphore: there a finished replay's permit is handed to
+//! the next upload only once the async runtime polls its task again, and on a busy
+//! machine the replay threads sat idle meanwhile.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Instant;
 
-use tokio::sync::Semaphore;
+use crossbeam_channel::{bounded, Sender, TrySendError};
+use tokio::sync::oneshot;
 
 use super::metrics::Metrics;
 use crate::crowd::upload::{verify, Rejection, Upload, Verified};
 
-pub struct VerifyPool {
-    running: Arc<Semaphore>,
-    capacity: usize,
-    in_flight: AtomicUsize,
+type Outcome = Result<Verified, Rejection>;
+
+struct Job {
+    upload: Upload,
+    /// The replay's outcome (none if it panicked) and its time in seconds.
+    reply: oneshot::Sender<(Option<Outcome>, f64)>,
 }
 
-/// The pool is full: try again shortly.
+pub struct VerifyPool {
+    jobs: Sender<Job>,
+}
+
+/// The pool is full (or a replay failed without an outcome): try again shortly.
 #[derive(Debug, PartialEq)]
 pub struct Overloaded;
 
 impl VerifyPool {
-    /// `workers` replays at once (the cores), `queue` more waiting.
+    /// `workers` replay threads (the cores), `queue` more uploads waiting. The threads
+    /// end when the pool is dropped.
     pub fn new(workers: usize, queue: usize) -> VerifyPool {
-        let workers = workers.max(1);
-        VerifyPool { running: Arc::new(Semaphore::new(workers)), capacity: workers + queue, in_flight: AtomicUsize::new(0) }
+        let (jobs, waiting) = bounded::<Job>(queue);
+        for i in 0..workers.max(1) {
+            let waiting = waiting.clone();
+            std::thread::Builder::new()
+                .name(format!("amf-verify-{i}"))
+                .spawn(move || {
+                    for job in waiting.iter() {
+                        let started = Instant::now();
+                        // The replay is fuzzed, but a panic must not take a core away.
+                        let outcome = catch_unwind(AssertUnwindSafe(|| verify(&job.upload))).ok();
+                        let _ = job.reply.send((outcome, started.elapsed().as_secs_f64()));
+                    }
+                })
+                .expect("the verification threads start");
+        }
+        VerifyPool { jobs }
     }
 
-    pub async fn verify(&self, upload: Upload, metrics: &Metrics) -> Result<Result<Verified, Rejection>, Overloaded> {
-        if self.in_flight.fetch_add(1, Ordering::SeqCst) >= self.capacity {
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
-            return Err(Overloaded);
+    pub async fn verify(&self, upload: Upload, metrics: &Metrics) -> Result<Outcome, Overloaded> {
+        let (reply, outcome) = oneshot::channel();
+        match self.jobs.try_send(Job { upload, reply }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => return Err(Overloaded),
         }
-        metrics.queue_depth.store(self.in_flight.load(Ordering::SeqCst) as u64, Ordering::Relaxed);
-        let outcome = async {
-            let _permit = self.running.acquire().await.map_err(|_| Overloaded)?;
-            let started = Instant::now();
-            let verified = tokio::task::spawn_blocking(move || verify(&upload)).await.map_err(|_| Overloaded)?;
-            metrics.verified_in(started.elapsed().as_secs_f64());
-            Ok(verified)
-        }
-        .await;
-        let left = self.in_flight.fetch_sub(1, Ordering::SeqCst) - 1;
-        metrics.queue_depth.store(left as u64, Ordering::Relaxed);
-        outcome
+        metrics.queue_depth.store(self.jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let (outcome, seconds) = outcome.await.map_err(|_| Overloaded)?;
+        metrics.verified_in(seconds);
+        metrics.queue_depth.store(self.jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        outcome.ok_or(Overloaded)
     }
 }

@@ -12,13 +12,14 @@ use yew::prelude::*;
 use super::shell::Shell;
 use super::stage::{Driver, StageHandle, Status};
 use super::views::comparison::ComparisonPanel;
+use super::views::contributor::ContributorPanel;
 use super::views::curves::CurvesPanel;
 use super::views::dataset::{read_and_import, DatasetPanel};
 use super::views::policy::{fetch_policy_bytes, PolicyPanel};
 use super::views::settings::SettingsPanel;
 use super::views::teach::TeachPanel;
 use crate::page::address::PageAddress;
-use crate::page::crowd::{Crowd, CrowdMode};
+use crate::page::crowd::{Crowd, CrowdMode, SyncState};
 use crate::page::{Action, Notice, NoticeKind, PageState, Phase};
 use crate::sim::CONTROL_HZ;
 use crate::tasks::TaskId;
@@ -124,6 +125,12 @@ pub fn app() -> Html {
                                       sync={s.dataset.entries.iter().map(|e| s.crowd.state_of(e.key).cloned()).collect::<Vec<_>>()}
                                       unsaved={s.dataset.unsaved.clone()} undo={s.dataset.undo.clone()} busy={s.busy()}
                                       importing={s.import.is_some()} dispatch={dispatch.clone()} />
+                    }
+                    if s.crowd.mode == CrowdMode::Service {
+                        <ContributorPanel id={s.crowd.credentials.as_ref().map(|c| c.id.clone())} account={s.crowd.account.clone()}
+                                          busy={s.crowd.account_busy} exporting={s.crowd.exporting}
+                                          from_here={s.crowd.sync.values().filter_map(SyncState::service_id).collect::<Vec<_>>()}
+                                          dispatch={dispatch.clone()} />
                     }
                     <ComparisonPanel comparison={s.comparison.clone()} dispatch={dispatch.clone()} />
                     if let (Some((first, last)), Some(session)) = (curve_ends, &s.session) {

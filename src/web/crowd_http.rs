@@ -8,11 +8,11 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
 use crate::crowd::upload::Upload;
-use crate::page::crowd::{Credentials, ServiceProbe, UploadOutcome};
+use crate::page::crowd::{Account, Credentials, ServiceProbe, UploadOutcome};
 use crate::record::DemonstrationRecord;
 
 /// Sends a request; `None` when nothing answered (the network or the service is down).
-async fn send(method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Option<(u16, Option<u32>, Value)> {
+async fn request(method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Option<Response> {
     let init = RequestInit::new();
     init.set_method(method);
     let headers = Headers::new().ok()?;
@@ -25,14 +25,30 @@ async fn send(method: &str, path: &str, token: Option<&str>, body: Option<String
         init.set_body(&body.into());
     }
     let request = Request::new_with_str_and_init(path, &init).ok()?;
-    let response: Response = JsFuture::from(gloo::utils::window().fetch_with_request(&request)).await.ok()?.dyn_into().ok()?;
-    let retry_after = response.headers().get("retry-after").ok().flatten().and_then(|v| v.trim().parse::<u32>().ok());
-    let text = match response.text() {
+    JsFuture::from(gloo::utils::window().fetch_with_request(&request)).await.ok()?.dyn_into().ok()
+}
+
+async fn text_of(response: &Response) -> String {
+    match response.text() {
         Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
         Err(_) => String::new(),
-    };
+    }
+}
+
+/// Sends a request and reads its JSON answer: status, `Retry-After` in seconds, body.
+async fn send(method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Option<(u16, Option<u32>, Value)> {
+    let response = request(method, path, token, body).await?;
+    let retry_after = response.headers().get("retry-after").ok().flatten().and_then(|v| v.trim().parse::<u32>().ok());
+    let text = text_of(&response).await;
     Some((response.status(), retry_after, serde_json::from_str(&text).unwrap_or(Value::Null)))
 }
+
+/// A refusal's words: the service's reason, or the status.
+fn refusal(status: u16, body: &Value) -> String {
+    format!("HTTP {status}: {}", body["message"].as_str().unwrap_or("no reason given"))
+}
+
+const UNREACHABLE: &str = "the service cannot be reached";
 
 /// Whether a collection service serves this page (it marks the page's HTML; a static
 /// site is not asked) and answers now.
@@ -53,8 +69,8 @@ pub async fn register() -> Result<Credentials, String> {
             (Some(id), Some(token)) => Ok(Credentials { id: id.into(), token: token.into() }),
             _ => Err("the service's answer holds no credentials".into()),
         },
-        Some((status, _, body)) => Err(format!("HTTP {status}: {}", body["message"].as_str().unwrap_or("no reason given"))),
-        None => Err("the service cannot be reached".into()),
+        Some((status, _, body)) => Err(refusal(status, &body)),
+        None => Err(UNREACHABLE.into()),
     }
 }
 
@@ -74,4 +90,42 @@ pub async fn upload(client_id: String, record: &DemonstrationRecord, token: &str
         },
         None => UploadOutcome::Retry { why: "the service cannot be reached".into(), after_ms: None },
     }
+}
+
+pub async fn account(token: &str) -> Result<Account, String> {
+    match send("GET", "api/contributors/me", Some(token), None).await {
+        Some((200, _, body)) => serde_json::from_value(body).map_err(|e| format!("the service's answer cannot be read ({e})")),
+        Some((status, _, body)) => Err(refusal(status, &body)),
+        None => Err(UNREACHABLE.into()),
+    }
+}
+
+pub async fn rename(token: &str, name: &str) -> Result<(), String> {
+    let body = serde_json::json!({ "display_name": (!name.is_empty()).then_some(name) }).to_string();
+    match send("PATCH", "api/contributors/me", Some(token), Some(body)).await {
+        Some((204, _, _)) => Ok(()),
+        Some((status, _, body)) => Err(refusal(status, &body)),
+        None => Err(UNREACHABLE.into()),
+    }
+}
+
+pub async fn withdraw(token: &str, id: i64) -> Result<(), String> {
+    match send("DELETE", &format!("api/demonstrations/{id}"), Some(token), None).await {
+        Some((204, _, _)) => Ok(()),
+        Some((status, _, body)) => Err(refusal(status, &body)),
+        None => Err(UNREACHABLE.into()),
+    }
+}
+
+/// The operator's export: the file name the service gives it (naming the snapshot)
+/// and its bytes.
+pub async fn operator_export(token: &str) -> Result<(String, Vec<u8>), String> {
+    let response = request("GET", "api/operator/export", Some(token), None).await.ok_or(UNREACHABLE)?;
+    let text = text_of(&response).await;
+    if response.status() != 200 {
+        return Err(refusal(response.status(), &serde_json::from_str(&text).unwrap_or(Value::Null)));
+    }
+    let disposition = response.headers().get("content-disposition").ok().flatten().unwrap_or_default();
+    let name = disposition.split("filename=\"").nth(1).and_then(|rest| rest.split('"').next()).filter(|n| !n.is_empty());
+    Ok((name.unwrap_or("amf-studio-crowd-demonstrations.json").to_string(), text.into_bytes()))
 }

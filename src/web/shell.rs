@@ -148,6 +148,12 @@ impl Shell {
         });
     }
 
+    /// Runs `work` (a request to the collection service) and dispatches its answer.
+    fn answer(self: &Rc<Self>, work: impl std::future::Future<Output = Action> + 'static) {
+        let shell = self.clone();
+        spawn_local(async move { shell.dispatch(work.await) });
+    }
+
     fn run(self: &Rc<Self>, effect: Effect) {
         match effect {
             Effect::StoreDemonstration { id, record } => {
@@ -195,25 +201,19 @@ impl Shell {
             }
             Effect::ShowTask { task, seed } => self.with_stage(|s| s.reset(task, seed)),
             Effect::Download { name, mime, bytes } => {
-                if let Err(error) = super::download(name, mime, &bytes) {
+                if let Err(error) = super::download(&name, mime, &bytes) {
                     self.queue.borrow_mut().push_back(Action::DownloadFailed(error));
                 }
             }
-            Effect::ProbeService => {
-                let shell = self.clone();
-                spawn_local(async move { shell.dispatch(Action::ServiceProbed(super::crowd_http::probe().await)) });
-            }
-            Effect::Register => {
-                let shell = self.clone();
-                spawn_local(async move { shell.dispatch(Action::Registered(super::crowd_http::register().await)) });
-            }
+            Effect::ProbeService => self.answer(async { Action::ServiceProbed(super::crowd_http::probe().await) }),
+            Effect::Register => self.answer(async { Action::Registered(super::crowd_http::register().await) }),
             Effect::Upload { key, client_id, record, token } => {
-                let shell = self.clone();
-                spawn_local(async move {
-                    let outcome = super::crowd_http::upload(client_id, &record, &token).await;
-                    shell.dispatch(Action::Uploaded { key, outcome });
-                });
+                self.answer(async move { Action::Uploaded { key, outcome: super::crowd_http::upload(client_id, &record, &token).await } })
             }
+            Effect::FetchAccount { token } => self.answer(async move { Action::AccountFetched(super::crowd_http::account(&token).await) }),
+            Effect::Rename { token, name } => self.answer(async move { Action::Renamed(super::crowd_http::rename(&token, &name).await) }),
+            Effect::Withdraw { token, id } => self.answer(async move { Action::Withdrawn { id, result: super::crowd_http::withdraw(&token, id).await } }),
+            Effect::OperatorExport { token } => self.answer(async move { Action::OperatorExported(super::crowd_http::operator_export(&token).await) }),
             Effect::StoreSync { key, state } => self.later(move |s| async move {
                 s.put_sync(key, &state).await.err().map(|error| Action::StorageFailed { what: "outbox", error })
             }),

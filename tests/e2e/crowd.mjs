@@ -3,7 +3,8 @@
 // once; the service is stopped while they go on demonstrating (their demonstrations
 // queue up), started again, and one visitor reloads mid-sync: every demonstration
 // arrives exactly once (the operator's export holds each, once), and each row of both
-// datasets ends "verified".
+// datasets ends "verified". Then a visitor names themself (escaped), lists and withdraws
+// one of their demonstrations, and the operator downloads the crowd's dataset from the page.
 // Usage: node tests/e2e/crowd.mjs PATH_TO_AMF DIST   (screenshots: tests/e2e/artifacts/crowd-*)
 import { chromium } from 'playwright-core';
 import { spawn } from 'node:child_process';
@@ -110,6 +111,32 @@ try {
   assert(keys.length === expected, `the service holds ${keys.length} demonstrations, the pages ${expected}`);
   assert(new Set(keys).size === keys.length, 'a demonstration was stored twice');
   console.log(`the service holds each of the ${expected} demonstrations exactly once (snapshot ${response.headers.get('x-snapshot-demonstrations')})`);
+
+  // B names themself (the name is shown as text, never as markup), lists what the
+  // service holds of theirs and withdraws one; the dataset here keeps it, marked.
+  await b.click('#contributor summary');
+  await b.waitForSelector('#contributed-count');
+  assert(Number(await b.getAttribute('#contributed-count', 'data-count')) === total[1], 'B does not see all of their demonstrations');
+  await b.fill('#display-name-input', '<i>Bee</i>');
+  await b.click('#rename-form button[type=submit]');
+  await b.waitForFunction(() => document.querySelector('#display-name')?.textContent === '<i>Bee</i>', null, { timeout: 30000 });
+  assert(await b.$('#display-name i') === null, 'the display name was rendered as markup');
+  const withdrawn = await b.getAttribute('#contributor tr[data-withdrawn="false"]', 'data-id');
+  await b.click(`#contributor tr[data-id="${withdrawn}"] button.withdraw`);
+  await b.waitForSelector(`#contributor tr[data-id="${withdrawn}"][data-withdrawn="true"]`, { timeout: 30000 });
+  await b.waitForSelector('#dataset tr[data-sync="withdrawn"]', { state: 'attached', timeout: 30000 });
+  assert(await count(b) === total[1], 'withdrawing from the service removed a demonstration from the page');
+  // The operator downloads the crowd's dataset from the page: the withdrawn one is out.
+  await b.click('#contributor .operator summary');
+  await b.fill('#operator-token', token);
+  const [download] = await Promise.all([b.waitForEvent('download'), b.click('#operator-export')]);
+  const name = download.suggestedFilename();
+  assert(name.startsWith(`amf-studio-crowd-${expected - 1}-demonstrations-to-`),
+    `the download is named ${name}`);
+  const downloaded = JSON.parse(fs.readFileSync(await download.path(), 'utf8'));
+  assert(downloaded.demonstrations.length === expected - 1, `the operator's download holds ${downloaded.demonstrations.length} demonstrations`);
+  await b.screenshot({ path: `${artifacts}crowd-03-contributor.png`, fullPage: true });
+  console.log(`B withdrew #${withdrawn}; the operator's download from the page (${name}) holds the other ${expected - 1}`);
   assert(problems.length === 0, `the pages reported problems:\n${problems.join('\n')}`);
   console.log('crowd end-to-end test: ok');
 } catch (error) {

@@ -137,6 +137,7 @@ fn sync_code(state: Option<&SyncState>) -> &'static str {
         Some(SyncState::Queued) => "queued",
         Some(SyncState::Verified { .. }) => "verified",
         Some(SyncState::Rejected { .. }) => "rejected",
+        Some(SyncState::Withdrawn { .. }) => "withdrawn",
     }
 }
 
@@ -146,6 +147,7 @@ fn sync_words(state: Option<&SyncState>) -> String {
         Some(SyncState::Queued) => "queued for the collection service".into(),
         Some(SyncState::Verified { id }) => format!("verified by the collection service (#{id})"),
         Some(SyncState::Rejected { reason, .. }) => format!("refused by the collection service: {reason}"),
+        Some(SyncState::Withdrawn { id }) => format!("withdrawn from the collection service by you (#{id})"),
     }
 }
 
@@ -155,5 +157,6 @@ fn sync_mark(state: Option<&SyncState>) -> Html {
         Some(SyncState::Queued) => html! { <span class="sync queued" title="queued">{ " ⇡" }</span> },
         Some(SyncState::Verified { .. }) => html! { <span class="sync verified" title="verified by the service">{ " ☁✓" }</span> },
         Some(SyncState::Rejected { reason, .. }) => html! { <span class="sync rejected" title={reason.clone()}>{ " ☁✕" }</span> },
+        Some(SyncState::Withdrawn { .. }) => html! { <span class="sync withdrawn" title="withdrawn from the service">{ " ☁–" }</span> },
     }
 }

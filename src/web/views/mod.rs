@@ -3,6 +3,7 @@
 //! component re-renders only when its props change.
 
 pub mod comparison;
+pub mod contributor;
 pub mod curves;
 pub mod dataset;
 pub mod policy;
