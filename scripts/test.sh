@@ -22,6 +22,13 @@ amf collect --episodes 2 --noise 0.05 --out "$exports/demos.json"
 amf convert "$exports/demos.json" --to lerobot --out "$exports/lerobot"
 amf convert "$exports/demos.json" --to robomimic --out "$exports/demos.hdf5"
 .venv-readers/bin/python tests/readers/check_exports.py "$exports/demos.json" --lerobot "$exports/lerobot" --robomimic "$exports/demos.hdf5"
+# A dataset that grows: more episodes appended after the first export, its first
+# data file left as it was, the whole read back as one.
+amf collect --episodes 1 --noise 0.08 --tasks push,window_open,reach --out "$exports/more.json"
+before=$(sha256sum "$exports/lerobot/data/chunk-000/file-000.parquet")
+amf convert "$exports/more.json" --to lerobot --out "$exports/lerobot" --append
+[ "$(sha256sum "$exports/lerobot/data/chunk-000/file-000.parquet")" = "$before" ] || { echo "appending rewrote the first data file" >&2; exit 1; }
+.venv-readers/bin/python tests/readers/check_exports.py "$exports/demos.json" "$exports/more.json" --lerobot "$exports/lerobot"
 rm -rf "$exports"
 
 say "browser tests (wasm-bindgen-test): headless Chromium"

@@ -13,6 +13,7 @@ use thiserror::Error;
 
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::session::SessionSettings;
+use crate::tasks::observation::{ENVIRONMENT_STATE, ROBOT_STATE};
 use crate::tasks::{Observation, OBS_DIM, SUITE_VERSION};
 
 /// The `format` field of every file.
@@ -49,7 +50,35 @@ pub struct DemonstrationFile {
     /// The session's settings when exported (none from `amf collect`).
     #[serde(default)]
     pub settings: Option<SessionSettings>,
+    /// Which components of each state are the robot's own and which the environment's,
+    /// named: the split the LeRobot and robomimic exports make. Absent from files of
+    /// older builds (the layout was the same), ignored by their readers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observation: Option<ObservationLayout>,
     pub demonstrations: Vec<FileDemonstration>,
+}
+
+/// The state's two parts, as `[from, to)` ranges of components with their names.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ObservationLayout {
+    pub robot_state: StatePart,
+    pub environment_state: StatePart,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatePart {
+    pub from: usize,
+    pub to: usize,
+    pub names: Vec<String>,
+}
+
+impl ObservationLayout {
+    /// This build's layout (`tasks::observation`).
+    pub fn current() -> ObservationLayout {
+        let names = crate::export::observation_names();
+        let part = |range: std::ops::Range<usize>| StatePart { from: range.start, to: range.end, names: names[range].to_vec() };
+        ObservationLayout { robot_state: part(ROBOT_STATE), environment_state: part(ENVIRONMENT_STATE) }
+    }
 }
 
 #[derive(Debug, Error, PartialEq)]
@@ -117,6 +146,7 @@ impl DemonstrationFile {
             suite_version: SUITE_VERSION,
             created_by: format!("amf-studio {}", env!("CARGO_PKG_VERSION")),
             settings,
+            observation: Some(ObservationLayout::current()),
             demonstrations,
         }
     }
@@ -337,6 +367,11 @@ mod schema_tests {
         assert_eq!(keys(&schema["properties"]), keys(&written));
         assert_eq!(keys(&schema["properties"]["demonstrations"]["items"]["properties"]), keys(&written["demonstrations"][0]));
         assert_eq!(keys(&schema["properties"]["settings"]["properties"]), keys(&written["settings"]));
+        assert_eq!(keys(&schema["$defs"]["state_part"]["properties"]), keys(&written["observation"]["robot_state"]));
+        let layout = &written["observation"];
+        assert_eq!(layout["robot_state"]["names"], serde_json::json!(["tcp.x", "tcp.y", "tcp.z", "finger_gap"]));
+        assert_eq!((layout["robot_state"]["to"].clone(), layout["environment_state"]["from"].clone()), (4.into(), 4.into()));
+        assert_eq!(layout["environment_state"]["names"].as_array().unwrap().len(), OBS_DIM - 4);
         assert_eq!(schema["properties"]["format"]["const"], FORMAT_NAME);
         assert_eq!(schema["properties"]["version"]["const"], FORMAT_VERSION);
     }

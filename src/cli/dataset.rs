@@ -99,6 +99,10 @@ pub struct ConvertArgs {
     /// Where: a new (or empty) folder for LeRobot, a file for robomimic.
     #[arg(long)]
     out: PathBuf,
+    /// LeRobot only: add the file's demonstrations to the dataset in --out (one this
+    /// export wrote) as new episodes, leaving its existing files as they are.
+    #[arg(long)]
+    append: bool,
 }
 
 pub fn run_convert(args: ConvertArgs) -> anyhow::Result<()> {
@@ -106,13 +110,18 @@ pub fn run_convert(args: ConvertArgs) -> anyhow::Result<()> {
     let episodes = replay_all(&report.accepted)?;
     let frames: usize = episodes.iter().map(|e| e.len()).sum();
     match args.to {
+        Format::Lerobot if args.append => {
+            let files = lerobot::append(&lerobot::Existing::read(&args.out)?, &episodes)?;
+            lerobot::append_to_folder(&files, &args.out)?;
+        }
         Format::Lerobot => {
             let files = lerobot::dataset(&episodes)?;
             lerobot::write_folder(&files, &args.out)?;
         }
+        Format::Robomimic if args.append => anyhow::bail!("--append adds to a LeRobot dataset only"),
         Format::Robomimic => write_robomimic(&episodes, &args.out)?,
     }
-    println!("wrote {} episodes ({frames} frames) to {}", episodes.len(), args.out.display());
+    println!("{} {} episodes ({frames} frames) to {}", if args.append { "appended" } else { "wrote" }, episodes.len(), args.out.display());
     Ok(())
 }
 

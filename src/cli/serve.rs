@@ -90,23 +90,63 @@ pub struct ExportArgs {
     /// A file (json, robomimic) or a new folder (lerobot).
     #[arg(long)]
     out: PathBuf,
+    /// LeRobot only: add what the service stored since the dataset in --out was
+    /// exported (its snapshot) as new episodes, leaving the existing files as they are.
+    #[arg(long)]
+    append: bool,
+}
+
+/// Where a LeRobot export from a collection service stood: read back by `--append`.
+const SNAPSHOT_PATH: &str = "meta/amf_studio_snapshot.json";
+
+fn snapshot_file(demonstrations: i64, last_id: i64) -> lerobot::DatasetFile {
+    let json = serde_json::json!({ "source": "amf serve", "demonstrations": demonstrations, "last_id": last_id });
+    lerobot::DatasetFile { path: SNAPSHOT_PATH.into(), bytes: format!("{json:#}\n").into_bytes() }
 }
 
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(!args.append || matches!(args.to, ExportFormat::Lerobot), "--append adds to a LeRobot dataset only");
+    // Appending: what the dataset holds, and the snapshot it was taken at.
+    let existing = if args.append {
+        let existing = lerobot::Existing::read(&args.out)?;
+        let path = args.out.join(SNAPSHOT_PATH);
+        let snapshot: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).with_context(|| {
+            format!("{} names no snapshot of a collection service: append to a dataset that `amf export` wrote", path.display())
+        })?)?;
+        let last_id = snapshot["last_id"].as_i64().with_context(|| format!("{} has no last_id", path.display()))?;
+        Some((existing, last_id))
+    } else {
+        None
+    };
+    let after = existing.as_ref().map_or(0, |(_, last_id)| *last_id);
     let (records, snapshot) = tokio::runtime::Runtime::new()?.block_on(async {
         let db = Db::open(&args.db, 2).await?;
-        let exported = db.export().await;
+        let exported = db.export_after(after).await;
         db.close().await;
         anyhow::Ok(exported?)
     })?;
-    match args.to {
-        ExportFormat::Json => std::fs::write(&args.out, crate::demo_file::DemonstrationFile::new(&records, None, true).to_json())?,
-        ExportFormat::Lerobot => lerobot::write_folder(&lerobot::dataset(&replay_all(&records)?)?, &args.out)?,
-        ExportFormat::Robomimic => super::dataset::write_robomimic(&replay_all(&records)?, &args.out)?,
+    match (args.to, existing) {
+        (ExportFormat::Lerobot, Some((existing, _))) => {
+            if records.is_empty() {
+                println!("nothing new since id {after}: {} is as it was", args.out.display());
+                return Ok(());
+            }
+            let mut files = lerobot::append(&existing, &replay_all(&records)?)?;
+            files.insert(files.len() - 1, snapshot_file(existing.episodes() + records.len() as i64, snapshot.last_id));
+            lerobot::append_to_folder(&files, &args.out)?;
+        }
+        (ExportFormat::Lerobot, None) => {
+            let mut files = lerobot::dataset(&replay_all(&records)?)?;
+            files.push(snapshot_file(records.len() as i64, snapshot.last_id));
+            lerobot::write_folder(&files, &args.out)?;
+        }
+        (ExportFormat::Json, _) => std::fs::write(&args.out, crate::demo_file::DemonstrationFile::new(&records, None, true).to_json())?,
+        (ExportFormat::Robomimic, _) => super::dataset::write_robomimic(&replay_all(&records)?, &args.out)?,
     }
     println!(
-        "exported {} demonstrations (snapshot: up to id {}) to {}",
+        "exported {} demonstrations{} (snapshot: up to id {}) to {}",
         snapshot.demonstrations,
+        if args.append { format!(" stored after id {after}") } else { String::new() },
         snapshot.last_id,
         args.out.display()
     );

@@ -8,7 +8,8 @@
 //!     states     (N, 24)     the observation vector (the simulation restarts from the seed)
 //!     rewards    (N,)        1 when the task is achieved after the action
 //!     dones      (N,)        1 at the last step
-//!     obs/<key>  (N, d)      tcp_pos, finger_gap, object_pos, object_quat, goal_pos, task_one_hot
+//!     obs/<key>  (N, d)      the robot's: tcp_pos, finger_gap; the environment's: object_pos,
+//!                            object_quat, goal_pos, task_one_hot, and all four as `object`
 //!     next_obs/<key>         the same, one step later
 //! mask/train, mask/valid     demonstration names (every tenth is held out for validation)
 //! ```
@@ -22,15 +23,23 @@ use serde_json::json;
 use super::{observation_names, ExportError, ReplayedEpisode, FPS, ROBOT_TYPE};
 use crate::tasks::{observation, Observation, TaskId, SUITE_VERSION};
 
-/// The observation's parts, as robomimic's `obs` group names them.
-pub const OBS_KEYS: [(&str, std::ops::Range<usize>); 6] = [
+/// The observation's parts, as robomimic's `obs` group names them: the robot's own
+/// state (`tcp_pos`, `finger_gap`), the environment's part by part, and the environment's
+/// state whole as `object` (the key robomimic's own datasets give it), so a config can
+/// take either.
+pub const OBS_KEYS: [(&str, std::ops::Range<usize>); 7] = [
     ("tcp_pos", observation::TCP),
     ("finger_gap", observation::OPENING..observation::OPENING + 1),
     ("object_pos", observation::OBJECT_POSITION),
     ("object_quat", observation::OBJECT_ROTATION),
     ("goal_pos", observation::GOAL),
     ("task_one_hot", observation::TASK_ONE_HOT),
+    ("object", observation::ENVIRONMENT_STATE),
 ];
+/// Which keys are the robot's own state and which the environment's (as LeRobot's
+/// export splits `observation.state` from `observation.environment_state`).
+const ROBOT_STATE_KEYS: [&str; 2] = ["tcp_pos", "finger_gap"];
+const ENVIRONMENT_STATE_KEYS: [&str; 4] = ["object_pos", "object_quat", "goal_pos", "task_one_hot"];
 
 /// Every tenth demonstration goes to the validation mask.
 const VALIDATION_EVERY: usize = 10;
@@ -58,6 +67,8 @@ fn env_args() -> String {
             "horizon": TaskId::ALL[0].horizon(),
             "tasks": TaskId::ALL.iter().map(|t| t.name()).collect::<Vec<_>>(),
             "observation_names": observation_names(),
+            "robot_state_keys": ROBOT_STATE_KEYS,
+            "environment_state_keys": ENVIRONMENT_STATE_KEYS,
         },
     })
     .to_string()

@@ -249,14 +249,22 @@ impl Db {
 
     /// Every demonstration not withdrawn, oldest first, and the snapshot it makes.
     pub async fn export(&self) -> Result<(Vec<DemonstrationRecord>, Snapshot), DbError> {
+        self.export_after(0).await
+    }
+
+    /// Every demonstration not withdrawn with an id above `after` (what came since an
+    /// earlier snapshot), oldest first, and the snapshot it makes (its last id is
+    /// `after` if nothing came).
+    pub async fn export_after(&self, after: i64) -> Result<(Vec<DemonstrationRecord>, Snapshot), DbError> {
         let rows = sqlx::query(
             "SELECT id, task, seed, suite_version, actions, source, duration_seconds, recorded_at_ms FROM demonstrations \
-             WHERE withdrawn = 0 ORDER BY id",
+             WHERE withdrawn = 0 AND id > $1 ORDER BY id",
         )
+        .bind(after)
         .fetch_all(&self.pool)
         .await?;
         let mut records = Vec::with_capacity(rows.len());
-        let mut last_id = 0;
+        let mut last_id = after;
         for row in &rows {
             last_id = row.get(0);
             let task: String = row.get(1);

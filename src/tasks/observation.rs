@@ -9,6 +9,9 @@
 //! | 11..14 | goal position of the key point                                 | m      |
 //! | 14..24 | task identity, one-hot in `TaskId::ALL` order                  | -      |
 //!
+//! The first four are the robot's own state ([`ROBOT_STATE`]), the rest the
+//! environment's ([`ENVIRONMENT_STATE`]), as the dataset exports split them.
+//!
 //! All positions are in the world frame of `crate::sim`.
 
 use rapier3d::prelude::{Pose, Rotation, Vector};
@@ -24,6 +27,11 @@ pub const GOAL: std::ops::Range<usize> = 11..14;
 pub const TASK_ONE_HOT: std::ops::Range<usize> = 14..14 + NUM_TASKS;
 /// Length of the observation vector.
 pub const OBS_DIM: usize = 14 + NUM_TASKS;
+/// The robot's own state (the gripper's position and opening) and the environment's
+/// (the object's pose, the goal, the task): the split the dataset formats name.
+pub const ROBOT_STATE: std::ops::Range<usize> = TCP.start..OPENING + 1;
+pub const ENVIRONMENT_STATE: std::ops::Range<usize> = OBJECT_POSITION.start..OBS_DIM;
+const _: () = assert!(TCP.start == 0 && TCP.end == OPENING && OPENING + 1 == OBJECT_POSITION.start && TASK_ONE_HOT.end == OBS_DIM);
 
 /// One observation; see the module documentation for the layout.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
