@@ -7,7 +7,7 @@ use amf_studio::experiment::integrator::{run as run_integrator, IntegratorSettin
 use amf_studio::round::assess;
 use amf_studio::policy::{Checkpoint, PRETRAIN_TASKS};
 use amf_studio::select::tabletop::TabletopView;
-use amf_studio::select::{GpConfig, KernelProblem, Proxy, SelectError, SelectionView, SelectorKind};
+use amf_studio::select::{GpConfig, KernelProblem, Proxy, SelectError, SelectionView, SelectorKind, WithPending};
 use amf_studio::tasks::{TaskId, NUM_TASKS};
 use nalgebra::DMatrix;
 
@@ -92,6 +92,31 @@ fn a_batch_of_two_does_not_repeat_a_redundant_pick() {
     let mut selector = SelectorKind::Amf.build(0, 0, &gp(1e-4));
     let selection = selector.select(&two_task_view(0.95, 0.7), 2).unwrap();
     assert_eq!(selection.picks, vec![0, 1]);
+}
+
+#[test]
+fn two_visitors_asking_at_once_are_not_sent_to_the_same_redundant_task() {
+    // Two visitors ask one after the other, before the first has demonstrated: the
+    // sequential selector sends both to task 0 (nothing arrived in between); with the
+    // first visitor's demonstration pending, the second is sent to task 1, as a batch
+    // of two would be.
+    let view = two_task_view(0.95, 0.7);
+    let first = SelectorKind::Amf.build(0, 0, &gp(1e-4)).select(&view, 1).unwrap();
+    assert_eq!(first.picks, vec![0]);
+    let sequential = SelectorKind::Amf.build(0, 1, &gp(1e-4)).select(&view, 1).unwrap();
+    assert_eq!(sequential.picks, vec![0], "without the pending demonstration it asks again");
+    let pending = WithPending { inner: &view, pending: vec![1, 0] };
+    let second = SelectorKind::Amf.build(0, 1, &gp(1e-4)).select(&pending, 1).unwrap();
+    assert_eq!(second.picks, vec![1]);
+    assert!(second.scores[0].score < 1e-3, "task 0's gain given the pending one: {}", second.scores[0].score);
+    // Uncertainty sampling, round-robin and rebalancing also account for it.
+    for kind in [SelectorKind::Uncertainty, SelectorKind::RoundRobin, SelectorKind::Rebalancing] {
+        let alone = kind.build(3, 0, &gp(1e-4)).select(&view, 1).unwrap().picks[0];
+        let mut pending = vec![0, 0];
+        pending[alone] = 1;
+        let next = kind.build(3, 0, &gp(1e-4)).select(&WithPending { inner: &view, pending }, 1).unwrap();
+        assert_ne!(next.picks[0], alone, "{kind:?} sends the next visitor to the task already on its way");
+    }
 }
 
 #[test]

@@ -32,7 +32,7 @@ impl Selector for Amf {
             .flat_map(|(points, &m)| points.iter().map(move |&(i, w)| (i, m * w)))
             .filter(|&(_, w)| w > 0.0)
             .collect();
-        let (first_scores, picks) = greedy_batch(&problem, posterior, batch, |posterior| {
+        let (first_scores, picks) = greedy_batch(&problem, posterior, &view.pending_per_task(), batch, |posterior| {
             problem.candidates.iter().map(|x| Ok(posterior.gain(&targets, x)?)).collect()
         })?;
         let best = argmax(&first_scores);

@@ -146,6 +146,43 @@ pub trait SelectionView {
     fn pretraining_per_task(&self) -> Vec<usize>;
     /// The GP's kernel over the demonstrations and the proxies.
     fn kernel_problem(&self, config: &GpConfig) -> Result<KernelProblem, SelectError>;
+    /// Demonstrations asked for but not arrived yet, per task (a crowd's visitors still
+    /// demonstrating). The GP's selectors condition on their proxies before choosing
+    /// (the posterior variance does not depend on the values to come: GP-BUCB's
+    /// hallucinated observations); the counting ones count them as demonstrated.
+    fn pending_per_task(&self) -> Vec<usize> {
+        vec![0; self.num_tasks()]
+    }
+}
+
+/// A view with demonstrations pending: `inner` as it is, plus `pending` per task.
+pub struct WithPending<'a> {
+    pub inner: &'a dyn SelectionView,
+    pub pending: Vec<usize>,
+}
+
+impl SelectionView for WithPending<'_> {
+    fn num_tasks(&self) -> usize {
+        self.inner.num_tasks()
+    }
+    fn task_name(&self, task: usize) -> String {
+        self.inner.task_name(task)
+    }
+    fn target_weights(&self) -> Vec<f64> {
+        self.inner.target_weights()
+    }
+    fn demonstrations_per_task(&self) -> Vec<usize> {
+        self.inner.demonstrations_per_task()
+    }
+    fn pretraining_per_task(&self) -> Vec<usize> {
+        self.inner.pretraining_per_task()
+    }
+    fn kernel_problem(&self, config: &GpConfig) -> Result<KernelProblem, SelectError> {
+        self.inner.kernel_problem(config)
+    }
+    fn pending_per_task(&self) -> Vec<usize> {
+        self.pending.clone()
+    }
 }
 
 /// A task's score in a selection.
@@ -229,15 +266,23 @@ fn normalised_targets(view: &dyn SelectionView) -> Result<Vec<f64>, SelectError>
     Ok(mu.iter().map(|w| w / total).collect())
 }
 
-/// Greedy batch selection: the best-scoring task, then the GP conditioned on that task's
+/// Greedy batch selection: the GP conditioned on the candidate states of every pending
+/// demonstration, then the best-scoring task, then the GP conditioned on that task's
 /// candidate states before the next is scored, so a batch does not ask `batch` times
-/// for the same information. Returns the scores before the first pick, and the picks.
+/// for the same information (nor for what is on its way). Returns the scores before the
+/// first pick (pending ones accounted for), and the picks.
 fn greedy_batch(
     problem: &KernelProblem,
     mut posterior: JointPosterior,
+    pending: &[usize],
     batch: usize,
     score: impl Fn(&JointPosterior) -> Result<Vec<f64>, SelectError>,
 ) -> Result<(Vec<f64>, Vec<usize>), SelectError> {
+    for (task, &count) in pending.iter().enumerate() {
+        for _ in 0..count {
+            posterior.condition_on(&problem.candidates[task])?;
+        }
+    }
     let first = score(&posterior)?;
     let mut picks = Vec::with_capacity(batch);
     for k in 0..batch {

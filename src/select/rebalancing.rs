@@ -25,8 +25,9 @@ impl Selector for Rebalancing {
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
         let mu = normalised_targets(view)?;
         let pretraining = view.pretraining_per_task();
+        let pending = view.pending_per_task();
         let mut counts: Vec<f64> =
-            view.demonstrations_per_task().iter().zip(&pretraining).map(|(&d, &p)| (d + p) as f64).collect();
+            view.demonstrations_per_task().iter().zip(&pretraining).zip(&pending).map(|((&d, &p), &q)| (d + p + q) as f64).collect();
         // Fewest demonstrations per unit of target weight first; a random tie-break so
         // equally covered tasks are not always taken in index order.
         let coverage = |counts: &[f64], rng: &mut ChaCha8Rng| -> Vec<f64> {

@@ -35,7 +35,8 @@ impl Selector for RoundRobin {
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
         let mu = normalised_targets(view)?;
         let targets: Vec<usize> = (0..mu.len()).filter(|&t| mu[t] > 0.0).collect();
-        let mut counts = view.demonstrations_per_task();
+        // What is on its way has had its turn.
+        let mut counts: Vec<usize> = view.demonstrations_per_task().iter().zip(view.pending_per_task()).map(|(d, p)| d + p).collect();
         let mut picks = Vec::with_capacity(batch);
         for _ in 0..batch {
             // The pass under way is the fewest demonstrations of any target; its next

@@ -23,7 +23,7 @@ impl Selector for Uncertainty {
         let problem = view.kernel_problem(&self.config)?;
         let posterior = problem.posterior(self.config.noise)?;
         // Only target tasks are candidates; the others score zero.
-        let (first_scores, picks) = greedy_batch(&problem, posterior, batch, |posterior| {
+        let (first_scores, picks) = greedy_batch(&problem, posterior, &view.pending_per_task(), batch, |posterior| {
             Ok(problem
                 .candidates
                 .iter()
