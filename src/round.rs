@@ -68,7 +68,7 @@ impl RoundConfig {
         self.batch.max(1).min(self.budget.saturating_sub(demonstrations))
     }
 
-    fn pretraining_per_task(&self) -> Vec<usize> {
+    pub fn pretraining_per_task(&self) -> Vec<usize> {
         let mut counts = vec![0; NUM_TASKS];
         for task in PRETRAIN_TASKS {
             counts[task.index()] = self.pretraining_episodes;

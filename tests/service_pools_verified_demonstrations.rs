@@ -8,8 +8,7 @@
 //! `AMF_REQUIRE_POSTGRES=1`, which makes the skip a failure (CI sets both).
 #![cfg(all(not(target_arch = "wasm32"), feature = "service"))]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
 
 use amf_studio::crowd::upload::Upload;
 use amf_studio::record::DemonstrationRecord;
@@ -17,55 +16,10 @@ use amf_studio::tasks::{TaskId, SUITE_VERSION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-const OPERATOR: &str = "operator-token-for-the-tests";
-
-/// A running `amf serve`, killed when dropped.
-struct Service {
-    child: Child,
-    base: String,
-}
-
-impl Service {
-    fn start(db: &str) -> Service {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_amf"))
-            .args(["serve", "--db", db, "--addr", "127.0.0.1:0", "--api-only", "--requests-per-minute", "100000"])
-            .env("AMF_OPERATOR_TOKEN", OPERATOR)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("amf serve starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let base = line.split("http://").nth(1).and_then(|s| s.split('/').next()).map(|a| format!("http://{a}")).unwrap_or_else(|| panic!("no address in {line:?}"));
-        Service { child, base }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}/api{path}", self.base)
-    }
-
-    /// SIGKILL: no shutdown, no flush.
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{contributor, postgres, sqlite_url, Service, OPERATOR};
 
 fn upload(task: TaskId, seed: u64, id: &str) -> Upload {
     Upload { client_id: id.into(), record: DemonstrationRecord::from_expert(task, seed, 0.05, 1.7e12) }
-}
-
-async fn contributor(client: &reqwest::Client, service: &Service, name: Option<&str>) -> (String, String) {
-    let response = client.post(service.url("/contributors")).json(&json!({ "display_name": name })).send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
-    (body["id"].as_str().unwrap().to_string(), body["token"].as_str().unwrap().to_string())
 }
 
 async fn post(client: &reqwest::Client, service: &Service, token: &str, body: Vec<u8>) -> (StatusCode, Value) {
@@ -223,46 +177,6 @@ async fn two_instances_and_a_crash_on(db: &str) {
         assert!(stored.contains(record), "an acknowledged upload was lost: {} seed {}", record.task.name(), record.seed);
     }
     eprintln!("{} of {} uploads acknowledged before the kill; all of them stored", acknowledged.len(), uploads.len());
-}
-
-fn sqlite_url(name: &str) -> (tempdir::Dir, String) {
-    let dir = tempdir::Dir::new(name);
-    let url = format!("sqlite://{}", dir.path.join("crowd.db").display());
-    (dir, url)
-}
-
-/// A throwaway folder, removed when dropped.
-mod tempdir {
-    pub struct Dir {
-        pub path: std::path::PathBuf,
-    }
-    impl Dir {
-        pub fn new(name: &str) -> Dir {
-            let path = std::env::temp_dir().join(format!("amf-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            Dir { path }
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-/// The PostgreSQL database to test on, emptied first, or `None` to skip.
-async fn postgres() -> Option<String> {
-    let Ok(url) = std::env::var("AMF_TEST_POSTGRES_URL") else {
-        assert!(std::env::var("AMF_REQUIRE_POSTGRES").is_err(), "AMF_REQUIRE_POSTGRES is set but AMF_TEST_POSTGRES_URL is not");
-        eprintln!("AMF_TEST_POSTGRES_URL is not set: the PostgreSQL cases are skipped");
-        return None;
-    };
-    // A fresh schema each time: drop what an earlier case left.
-    let db = amf_studio::service::db::Db::open(&url, 1).await.unwrap();
-    db.delete_everything().await.unwrap();
-    db.close().await;
-    Some(url)
 }
 
 #[tokio::test]

@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 
+use crate::crowd::assign::AssignmentSettings;
 use crate::export::{lerobot, replay_all};
+use crate::select::SelectorKind;
 use crate::service::db::Db;
 use crate::service::ServiceConfig;
 
@@ -41,6 +43,26 @@ pub struct ServeArgs {
     /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
     #[arg(long)]
     trust_forwarded: bool,
+    /// The pre-trained policy the crowd's assignments start from.
+    #[arg(long, default_value = "www/policy.amfp")]
+    policy: PathBuf,
+    /// The crowd's selector: amf, uniform, round-robin, uncertainty or rebalancing.
+    #[arg(long, default_value = "amf", value_parser = parse_selector)]
+    selector: SelectorKind,
+    /// Target weights, one per task in the suite's order (default: all 1).
+    #[arg(long, value_delimiter = ',')]
+    targets: Vec<f64>,
+    /// Seconds a visitor has to demonstrate an assignment before it stops counting.
+    #[arg(long, default_value_t = AssignmentSettings::default().lease_seconds)]
+    lease_seconds: u64,
+    /// Assign each visitor as if nobody else were demonstrating (ignore the leases in
+    /// flight): the sequential baseline.
+    #[arg(long)]
+    ignore_pending: bool,
+}
+
+fn parse_selector(name: &str) -> Result<SelectorKind, String> {
+    SelectorKind::parse(name).ok_or_else(|| format!("no selector {name:?}"))
 }
 
 pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -66,7 +88,16 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         verify_queue: args.verify_queue,
         requests_per_minute: args.requests_per_minute,
         trust_forwarded: args.trust_forwarded,
+        policy: Some(args.policy),
+        assignments: AssignmentSettings {
+            selector: args.selector,
+            target_weights: if args.targets.is_empty() { defaults.assignments.target_weights.clone() } else { args.targets },
+            lease_seconds: args.lease_seconds,
+            pending_aware: !args.ignore_pending,
+            ..defaults.assignments.clone()
+        },
     };
+    crate::service::crowd::check_settings(&config.assignments)?;
     tokio::runtime::Runtime::new()?.block_on(crate::service::serve(config))
 }
 

@@ -62,7 +62,7 @@ fn log_error(error: &dyn std::fmt::Display) {
     eprintln!("amf serve: {error}");
 }
 
-type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;
 
 pub fn hash_token(token: &str) -> String {
     upload::hex(&Sha256::digest(token.as_bytes()))
@@ -74,7 +74,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 
 /// The client's address: the connection's, or with `--trust-forwarded` the first hop
 /// of `X-Forwarded-For` (only behind a proxy that sets it; a client can forge it).
-fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+pub(super) fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     if app.config.trust_forwarded {
         let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()?.trim().parse().ok());
         if let Some(ip) = forwarded {
@@ -84,7 +84,7 @@ fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     peer.ip()
 }
 
-fn limited(app: &App, key: String) -> ApiResult<()> {
+pub(super) fn limited(app: &App, key: String) -> ApiResult<()> {
     match app.limits.check_key(&key) {
         Ok(()) => Ok(()),
         Err(_) => {
@@ -94,7 +94,7 @@ fn limited(app: &App, key: String) -> ApiResult<()> {
     }
 }
 
-async fn contributor(app: &App, headers: &HeaderMap) -> ApiResult<Contributor> {
+pub(super) async fn contributor(app: &App, headers: &HeaderMap) -> ApiResult<Contributor> {
     let token = bearer(headers).ok_or_else(ApiError::unauthorised)?;
     let found = app.db.contributor_by_token(&hash_token(token)).await?.ok_or_else(ApiError::unauthorised)?;
     if found.banned {
@@ -137,7 +137,7 @@ fn body_bytes(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<Bytes
     }
 }
 
-fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<T> {
+pub(super) fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<T> {
     let bytes = body_bytes(body, app)?;
     if bytes.is_empty() {
         return serde_json::from_slice(b"{}").map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()));
@@ -226,6 +226,8 @@ pub async fn upload(
     match app.db.store(&me.id, &verified).await? {
         Stored::New(id) => {
             app.metrics.accepted(false);
+            // The visitor's lease on this task and seed, if any, is fulfilled.
+            app.db.fulfil(&me.id, verified.task, verified.seed, id).await?;
             Ok((StatusCode::CREATED, Json(json!({ "id": id, "status": "stored", "verified_by": verified.verified_by }))))
         }
         Stored::Duplicate(id) => {

@@ -7,7 +7,8 @@ use std::str::FromStr;
 
 use sqlx::any::{install_default_drivers, AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Row};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyPool, Row};
 
 use crate::crowd::upload::Verified;
 use crate::record::{DemonstrationRecord, Source};
@@ -71,6 +72,21 @@ pub struct Listed {
     pub received_ms: i64,
     pub verified_by: String,
     pub withdrawn: bool,
+}
+
+/// A visitor's lease on a task to demonstrate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Lease {
+    pub id: String,
+    pub contributor_id: String,
+    pub task: TaskId,
+    pub seed: u64,
+    /// "selector" or "visitor".
+    pub chosen_by: String,
+    /// The selector's name, or "visitor".
+    pub selector: String,
+    pub created_ms: i64,
+    pub expires_ms: i64,
 }
 
 /// Where an export was taken: how many demonstrations it holds and the last id.
@@ -256,6 +272,15 @@ impl Db {
     /// earlier snapshot), oldest first, and the snapshot it makes (its last id is
     /// `after` if nothing came).
     pub async fn export_after(&self, after: i64) -> Result<(Vec<DemonstrationRecord>, Snapshot), DbError> {
+        let rows = self.records_after(after).await?;
+        let last_id = rows.last().map_or(after, |(id, _)| *id);
+        let records: Vec<DemonstrationRecord> = rows.into_iter().map(|(_, r)| r).collect();
+        let snapshot = Snapshot { demonstrations: records.len(), last_id };
+        Ok((records, snapshot))
+    }
+
+    /// The demonstrations not withdrawn with an id above `after`, with their ids.
+    pub async fn records_after(&self, after: i64) -> Result<Vec<(i64, DemonstrationRecord)>, DbError> {
         let rows = sqlx::query(
             "SELECT id, task, seed, suite_version, actions, source, duration_seconds, recorded_at_ms FROM demonstrations \
              WHERE withdrawn = 0 AND id > $1 ORDER BY id",
@@ -264,13 +289,11 @@ impl Db {
         .fetch_all(&self.pool)
         .await?;
         let mut records = Vec::with_capacity(rows.len());
-        let mut last_id = after;
         for row in &rows {
-            last_id = row.get(0);
             let task: String = row.get(1);
             let actions: String = row.get(4);
             let source: String = row.get(5);
-            records.push(DemonstrationRecord {
+            let record = DemonstrationRecord {
                 task: TaskId::from_name(&task).ok_or_else(|| DbError::Corrupt(format!("unknown task {task}")))?,
                 seed: row.get::<i64, _>(2) as u64,
                 suite_version: row.get::<i64, _>(3) as u32,
@@ -279,15 +302,116 @@ impl Db {
                 source: if source == Source::ScriptedExpert.name() { Source::ScriptedExpert } else { Source::Person },
                 duration_seconds: row.get(6),
                 recorded_at_ms: row.get(7),
-            });
+            };
+            records.push((row.get::<i64, _>(0), record));
         }
-        let snapshot = Snapshot { demonstrations: records.len(), last_id };
-        Ok((records, snapshot))
+        Ok(records)
+    }
+
+    /// The ids of withdrawn demonstrations (for a cache of replays to drop them).
+    pub async fn withdrawn_ids(&self) -> Result<Vec<i64>, DbError> {
+        let rows = sqlx::query("SELECT id FROM demonstrations WHERE withdrawn <> 0").fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
+    }
+
+    /// Takes the crowd's assignment lock: on PostgreSQL a session advisory lock on a
+    /// connection of its own (instances on one database assign one at a time, and a
+    /// crashed instance's lock goes with its connection); SQLite serves one instance,
+    /// whose own lock is enough (`None`).
+    pub async fn lock_assignments(&self) -> Result<Option<PoolConnection<Any>>, DbError> {
+        if self.kind != Kind::Postgres {
+            return Ok(None);
+        }
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock(7041965)").execute(&mut *conn).await?;
+        Ok(Some(conn))
+    }
+
+    pub async fn unlock_assignments(&self, lock: Option<PoolConnection<Any>>) -> Result<(), DbError> {
+        if let Some(mut conn) = lock {
+            sqlx::query("SELECT pg_advisory_unlock(7041965)").execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn add_lease(&self, lease: &Lease) -> Result<(), DbError> {
+        sqlx::query(
+            "INSERT INTO leases (id, contributor_id, task, seed, chosen_by, selector, created_ms, expires_ms, state) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')",
+        )
+        .bind(&lease.id)
+        .bind(&lease.contributor_id)
+        .bind(lease.task.name())
+        .bind(lease.seed as i64)
+        .bind(&lease.chosen_by)
+        .bind(&lease.selector)
+        .bind(lease.created_ms)
+        .bind(lease.expires_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Open leases that have not expired at `now_ms`, per task: demonstrations on their way.
+    pub async fn pending_per_task(&self, now_ms: i64) -> Result<Vec<usize>, DbError> {
+        let rows = sqlx::query("SELECT task, COUNT(*) FROM leases WHERE state = 'open' AND expires_ms > $1 GROUP BY task").bind(now_ms).fetch_all(&self.pool).await?;
+        let mut pending = vec![0; crate::tasks::NUM_TASKS];
+        for row in &rows {
+            if let Some(task) = TaskId::from_name(&row.get::<String, _>(0)) {
+                pending[task.index()] = row.get::<i64, _>(1) as usize;
+            }
+        }
+        Ok(pending)
+    }
+
+    /// The tasks `contributor` declined since `since_ms`.
+    pub async fn declined_since(&self, contributor: &str, since_ms: i64) -> Result<Vec<TaskId>, DbError> {
+        let rows = sqlx::query("SELECT DISTINCT task FROM leases WHERE contributor_id = $1 AND state = 'declined' AND created_ms > $2")
+            .bind(contributor)
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().filter_map(|r| TaskId::from_name(&r.get::<String, _>(0))).collect())
+    }
+
+    /// Ends `contributor`'s open leases as `state` (`declined`: only lease `only`, if
+    /// given); the number ended.
+    pub async fn end_leases(&self, contributor: &str, state: &str, only: Option<&str>) -> Result<u64, DbError> {
+        let done = match only {
+            Some(id) => sqlx::query("UPDATE leases SET state = $1 WHERE contributor_id = $2 AND state = 'open' AND id = $3")
+                .bind(state)
+                .bind(contributor)
+                .bind(id)
+                .execute(&self.pool)
+                .await?,
+            None => sqlx::query("UPDATE leases SET state = $1 WHERE contributor_id = $2 AND state = 'open'").bind(state).bind(contributor).execute(&self.pool).await?,
+        };
+        Ok(done.rows_affected())
+    }
+
+    /// A demonstration arrived: the lease it answers (same contributor, task and seed) is
+    /// fulfilled.
+    pub async fn fulfil(&self, contributor: &str, task: TaskId, seed: u64, demonstration: i64) -> Result<(), DbError> {
+        sqlx::query("UPDATE leases SET state = 'fulfilled', demonstration_id = $1 WHERE contributor_id = $2 AND task = $3 AND seed = $4 AND state = 'open'")
+            .bind(demonstration)
+            .bind(contributor)
+            .bind(task.name())
+            .bind(seed as i64)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Leases per selector and task and how they ended (for the dashboard).
+    pub async fn lease_counts(&self) -> Result<Vec<(String, String, String, i64)>, DbError> {
+        let rows = sqlx::query("SELECT chosen_by, task, state, COUNT(*) FROM leases GROUP BY chosen_by, task, state ORDER BY chosen_by, task, state").fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
     }
 
     /// Deletes every demonstration and contributor (a test's fresh start, or an
     /// operator's on a database they mean to reuse).
     pub async fn delete_everything(&self) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM leases").execute(&self.pool).await?;
         sqlx::query("DELETE FROM demonstrations").execute(&self.pool).await?;
         sqlx::query("DELETE FROM contributors").execute(&self.pool).await?;
         Ok(())

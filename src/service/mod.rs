@@ -5,6 +5,7 @@
 //! instances on one PostgreSQL serve one crowd. axum on tokio; sqlx for both databases.
 
 pub mod api;
+pub mod crowd;
 pub mod db;
 pub mod metrics;
 pub mod verify_pool;
@@ -20,7 +21,9 @@ use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower_http::services::ServeDir;
 
+use crate::crowd::assign::AssignmentSettings;
 use crate::crowd::upload::MAX_UPLOAD_BYTES;
+use crowd::CrowdCache;
 use db::Db;
 use metrics::Metrics;
 use verify_pool::VerifyPool;
@@ -45,6 +48,11 @@ pub struct ServiceConfig {
     /// Take the client's address from `X-Forwarded-For` (only behind a proxy that sets
     /// it; default off, since a client can forge the header).
     pub trust_forwarded: bool,
+    /// The pre-trained policy file the crowd's assignments start from (default
+    /// `www/policy.amfp`); without it, assignments are refused.
+    pub policy: Option<PathBuf>,
+    /// How the crowd's tasks are chosen.
+    pub assignments: AssignmentSettings,
 }
 
 impl Default for ServiceConfig {
@@ -58,6 +66,8 @@ impl Default for ServiceConfig {
             verify_queue: 64,
             requests_per_minute: 600,
             trust_forwarded: false,
+            policy: Some(PathBuf::from("www/policy.amfp")),
+            assignments: AssignmentSettings::default(),
         }
     }
 }
@@ -68,6 +78,7 @@ pub struct App {
     pub verifier: VerifyPool,
     pub metrics: Metrics,
     pub limits: DefaultKeyedRateLimiter<String>,
+    pub crowd: CrowdCache,
     pub config: ServiceConfig,
 }
 
@@ -80,6 +91,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/contributors/me", get(api::me).patch(api::rename))
         .route("/demonstrations", post(api::upload).get(api::list_own))
         .route("/demonstrations/{id}", delete(api::withdraw_own))
+        .route("/assignments", post(crowd::assignment))
+        .route("/crowd", get(crowd::status))
         .route("/operator/export", get(api::export))
         .route("/operator/demonstrations/{id}/withdraw", post(api::withdraw_any))
         .route("/operator/contributors/{id}/ban", post(api::ban))
@@ -112,8 +125,20 @@ pub async fn app(config: ServiceConfig) -> anyhow::Result<Arc<App>> {
     let db = Db::open(&config.database_url, 16).await?;
     let per_minute = NonZeroU32::new(config.requests_per_minute.max(1)).expect("at least 1");
     let quota = Quota::per_minute(per_minute).allow_burst(NonZeroU32::new((config.requests_per_minute / 4).max(8)).expect("at least 8"));
+    let policy = match &config.policy {
+        Some(path) if path.exists() => match crate::policy::Checkpoint::from_bytes(&std::fs::read(path)?)? {
+            crate::policy::Checkpoint::Pretrained { policy, .. } => Some(policy),
+            _ => anyhow::bail!("{} is not a pre-trained policy", path.display()),
+        },
+        Some(path) => {
+            eprintln!("amf serve: no policy at {}; assignments are refused", path.display());
+            None
+        }
+        None => None,
+    };
     Ok(Arc::new(App {
         db,
+        crowd: CrowdCache::new(policy),
         verifier: VerifyPool::new(config.verify_workers, config.verify_queue),
         metrics: Metrics::default(),
         limits: RateLimiter::keyed(quota),

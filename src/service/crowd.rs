@@ -1,0 +1,203 @@
+//! Crowd-wide assignments: `POST /api/assignments` asks the crowd's selector which task
+//! this visitor should demonstrate ([`crate::crowd::assign`]), conditioned on the leases
+//! in flight, and leases it to them; `GET /api/crowd` tells where the crowd stands.
+//!
+//! Assignments are made one at a time (a lock in this instance, and on PostgreSQL an
+//! advisory lock shared by every instance), so two visitors asking at once see each
+//! other's lease. Leases live in the database; what this instance keeps in memory is a
+//! cache: the shared policy, its assessment, and the replays of the pooled
+//! demonstrations (refreshed from the database on every assignment).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api::{client_ip, contributor, json_body, limited, ApiError, ApiResult};
+use super::db::{now_ms, Lease};
+use super::App;
+use crate::crowd::assign::{assign, Assignment, AssignmentSettings, CrowdState};
+use crate::policy::{Demonstration, Policy};
+use crate::round::{assess, Assessment};
+use crate::tasks::{TaskId, NUM_TASKS};
+
+/// What this instance keeps to assign quickly; none of it is the crowd's state.
+pub struct CrowdCache {
+    /// The shared policy (the pre-trained one until the crowd's fine-tuned versions).
+    policy: Option<std::sync::Mutex<Policy>>,
+    assessment: tokio::sync::OnceCell<Assessment>,
+    /// Replays of the pooled demonstrations by id, and the last id read; also the lock
+    /// that makes this instance assign one at a time.
+    replays: tokio::sync::Mutex<Replays>,
+}
+
+#[derive(Default)]
+struct Replays {
+    by_id: BTreeMap<i64, Demonstration>,
+    last_id: i64,
+    /// Assignments made by this instance (seeds the selector's random choices).
+    turns: u64,
+}
+
+impl CrowdCache {
+    pub fn new(policy: Option<Policy>) -> CrowdCache {
+        CrowdCache { policy: policy.map(std::sync::Mutex::new), assessment: tokio::sync::OnceCell::new(), replays: Default::default() }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AssignmentRequest {
+    /// The lease the visitor declines (its task is not asked of them again for a while).
+    decline: Option<String>,
+    /// A task the visitor chose themself.
+    task: Option<String>,
+}
+
+fn unavailable(message: &str) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_assignments", message)
+}
+
+/// Assigns this visitor a task (or records the one they chose) and leases it to them.
+pub async fn assignment(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
+    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    let me = contributor(&app, &headers).await?;
+    let request: AssignmentRequest = json_body(body, &app)?;
+    let chosen = match request.task.as_deref().map(|name| TaskId::from_name(name).ok_or(name)) {
+        Some(Err(name)) => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "task", format!("there is no task {name:?}"))),
+        Some(Ok(task)) => Some(task),
+        None => None,
+    };
+    let settings = &app.config.assignments;
+    let Some(policy) = &app.crowd.policy else { return Err(unavailable("this service has no policy to choose tasks with")) };
+    let assessment = app
+        .crowd
+        .assessment
+        .get_or_init(|| async {
+            let policy = policy.lock().expect("the policy's lock is never poisoned");
+            tokio::task::block_in_place(|| assess(&*policy, settings.eval_episodes, &mut |_| {}))
+        })
+        .await;
+
+    // One assignment at a time: in this instance, and across instances on PostgreSQL.
+    let mut replays = app.crowd.replays.lock().await;
+    let lock = app.db.lock_assignments().await?;
+    let made = async {
+        if let Some(lease) = &request.decline {
+            app.db.end_leases(&me.id, "declined", Some(lease)).await?;
+        }
+        // A visitor has one lease at a time: asking again ends the one they had.
+        app.db.end_leases(&me.id, "superseded", None).await?;
+        let now = now_ms();
+        let seed = (uuid::Uuid::new_v4().as_u128() as u32) as u64;
+        let assignment = match chosen {
+            Some(task) => Assignment {
+                task,
+                seed,
+                reason: format!("you chose {}", task.name()),
+                scores: Vec::new(),
+                success: assessment.per_task.clone(),
+                demonstrations: Vec::new(),
+                pending: app.db.pending_per_task(now).await?,
+            },
+            None => {
+                refresh(&app, &mut replays).await?;
+                replays.turns += 1;
+                let pending = app.db.pending_per_task(now).await?;
+                let declined = app.db.declined_since(&me.id, now - settings.lease_seconds as i64 * 1000).await?;
+                let demonstrations: Vec<Demonstration> = replays.by_id.values().cloned().collect();
+                let policy = policy.lock().expect("the policy's lock is never poisoned");
+                let crowd = CrowdState { policy: &*policy, assessment, demonstrations: &demonstrations, pending };
+                let turn = replays.turns ^ (now as u64).rotate_left(20);
+                tokio::task::block_in_place(|| assign(settings, &crowd, &declined, turn, seed))
+                    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "selector", e.to_string()))?
+            }
+        };
+        let lease = Lease {
+            id: uuid::Uuid::new_v4().to_string(),
+            contributor_id: me.id.clone(),
+            task: assignment.task,
+            seed: assignment.seed,
+            chosen_by: if chosen.is_some() { "visitor" } else { "selector" }.into(),
+            selector: if chosen.is_some() { "visitor".into() } else { settings.selector.name().into() },
+            created_ms: now,
+            expires_ms: now + settings.lease_seconds as i64 * 1000,
+        };
+        app.db.add_lease(&lease).await?;
+        Ok::<_, ApiError>((lease, assignment))
+    }
+    .await;
+    app.db.unlock_assignments(lock).await?;
+    let (lease, assignment) = made?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "lease": lease.id, "expires_ms": lease.expires_ms, "chosen_by": lease.chosen_by, "assignment": assignment })),
+    ))
+}
+
+/// Brings the cache of replays up to date: new demonstrations replayed, withdrawn ones
+/// dropped.
+async fn refresh(app: &App, replays: &mut Replays) -> Result<(), ApiError> {
+    let new = app.db.records_after(replays.last_id).await?;
+    for (id, record) in new {
+        replays.last_id = replays.last_id.max(id);
+        // Stored demonstrations were verified by replay: one that fails now (a suite
+        // change) is left out of the selection rather than failing it.
+        if let Ok(demonstration) = tokio::task::block_in_place(|| record.replay()) {
+            replays.by_id.insert(id, demonstration);
+        }
+    }
+    for id in app.db.withdrawn_ids().await? {
+        replays.by_id.remove(&id);
+    }
+    Ok(())
+}
+
+/// Where the crowd stands: demonstrations and leases in flight per task, the shared
+/// policy's success, and where assignments went.
+pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::Value>> {
+    let now = now_ms();
+    let mut demonstrations = vec![0usize; NUM_TASKS];
+    for (_, record) in app.db.records_after(0).await? {
+        demonstrations[record.task.index()] += 1;
+    }
+    let leases: Vec<serde_json::Value> = app
+        .db
+        .lease_counts()
+        .await?
+        .into_iter()
+        .map(|(chosen_by, task, state, count)| json!({ "chosen_by": chosen_by, "task": task, "state": state, "count": count }))
+        .collect();
+    Ok(Json(json!({
+        "tasks": TaskId::ALL.iter().map(|t| t.name()).collect::<Vec<_>>(),
+        "demonstrations": demonstrations,
+        "pending": app.db.pending_per_task(now).await?,
+        "success": app.crowd.assessment.get().map(|a| a.per_task.clone()),
+        "selector": app.config.assignments.selector.name(),
+        "pending_aware": app.config.assignments.pending_aware,
+        "lease_seconds": app.config.assignments.lease_seconds,
+        "target_weights": app.config.assignments.target_weights,
+        "leases": leases,
+    })))
+}
+
+/// The settings' check at start: one weight per task, finite, not all zero.
+pub fn check_settings(settings: &AssignmentSettings) -> anyhow::Result<()> {
+    anyhow::ensure!(settings.target_weights.len() == NUM_TASKS, "--targets needs {NUM_TASKS} weights");
+    anyhow::ensure!(settings.target_weights.iter().all(|w| w.is_finite() && *w >= 0.0), "target weights are finite and not negative");
+    anyhow::ensure!(settings.target_weights.iter().any(|w| *w > 0.0), "at least one task needs a positive target weight");
+    anyhow::ensure!(settings.lease_seconds > 0, "--lease-seconds must be at least 1");
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The collection service's test harness: `amf serve` as a child process on loopback,
+//! on a throwaway SQLite file or the PostgreSQL database the test script provides.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+pub const OPERATOR: &str = "operator-token-for-the-tests";
+
+/// A running `amf serve`, killed when dropped.
+pub struct Service {
+    child: Child,
+    base: String,
+}
+
+impl Service {
+    pub fn start(db: &str) -> Service {
+        Service::start_with(db, &[])
+    }
+
+    /// Started with more command-line arguments.
+    pub fn start_with(db: &str, more: &[&str]) -> Service {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_amf"))
+            .args(["serve", "--db", db, "--addr", "127.0.0.1:0", "--api-only", "--requests-per-minute", "100000"])
+            .args(more)
+            .env("AMF_OPERATOR_TOKEN", OPERATOR)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("amf serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let base = line.split("http://").nth(1).and_then(|s| s.split('/').next()).map(|a| format!("http://{a}")).unwrap_or_else(|| panic!("no address in {line:?}"));
+        Service { child, base }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}/api{path}", self.base)
+    }
+
+    /// SIGKILL: no shutdown, no flush.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub async fn contributor(client: &reqwest::Client, service: &Service, name: Option<&str>) -> (String, String) {
+    let response = client.post(service.url("/contributors")).json(&json!({ "display_name": name })).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    (body["id"].as_str().unwrap().to_string(), body["token"].as_str().unwrap().to_string())
+}
+
+pub fn sqlite_url(name: &str) -> (tempdir::Dir, String) {
+    let dir = tempdir::Dir::new(name);
+    let url = format!("sqlite://{}", dir.path.join("crowd.db").display());
+    (dir, url)
+}
+
+/// A throwaway folder, removed when dropped.
+pub mod tempdir {
+    pub struct Dir {
+        pub path: std::path::PathBuf,
+    }
+    impl Dir {
+        pub fn new(name: &str) -> Dir {
+            let path = std::env::temp_dir().join(format!("amf-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&path);
+            std::fs::create_dir_all(&path).unwrap();
+            Dir { path }
+        }
+    }
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The PostgreSQL database to test on, emptied first, or `None` to skip.
+pub async fn postgres() -> Option<String> {
+    let Ok(url) = std::env::var("AMF_TEST_POSTGRES_URL") else {
+        assert!(std::env::var("AMF_REQUIRE_POSTGRES").is_err(), "AMF_REQUIRE_POSTGRES is set but AMF_TEST_POSTGRES_URL is not");
+        eprintln!("AMF_TEST_POSTGRES_URL is not set: the PostgreSQL cases are skipped");
+        return None;
+    };
+    // A fresh schema each time: drop what an earlier case left.
+    let db = amf_studio::service::db::Db::open(&url, 1).await.unwrap();
+    db.delete_everything().await.unwrap();
+    db.close().await;
+    Some(url)
+}
+

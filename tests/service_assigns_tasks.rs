@@ -1,0 +1,123 @@
+//! Proves the crowd's assignments on the real service (`amf serve` on loopback, SQLite
+//! and PostgreSQL): two visitors asking at once are sent to different tasks where the
+//! sequential selector sends both to one; a lease stops counting when it expires, when
+//! it is declined (and the visitor is not asked for that task again) and when its
+//! demonstration arrives; a visitor may choose a task; two instances on one PostgreSQL
+//! agree.
+#![cfg(all(not(target_arch = "wasm32"), feature = "service"))]
+
+mod common;
+
+use amf_studio::crowd::upload::Upload;
+use amf_studio::record::DemonstrationRecord;
+use amf_studio::tasks::TaskId;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use common::{contributor, postgres, sqlite_url, Service};
+
+async fn ask(client: &reqwest::Client, service: &Service, token: &str, body: Value) -> Value {
+    let response = client.post(service.url("/assignments")).bearer_auth(token).json(&body).send().await.unwrap();
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+fn task_of(answer: &Value) -> String {
+    answer["assignment"]["task"].as_str().unwrap().to_string()
+}
+
+async fn crowd(client: &reqwest::Client, service: &Service) -> Value {
+    client.get(service.url("/crowd")).send().await.unwrap().json().await.unwrap()
+}
+
+fn index_of(task: &str) -> usize {
+    TaskId::from_name(task).unwrap().index()
+}
+
+/// Two visitors ask at the same moment, against `first` and `second` (one instance or
+/// two); returns their tasks.
+async fn two_at_once(client: &reqwest::Client, first: &Service, second: &Service) -> (String, String) {
+    let (_, a) = contributor(client, first, None).await;
+    let (_, b) = contributor(client, second, None).await;
+    let (x, y) = tokio::join!(ask(client, first, &a, json!({})), ask(client, second, &b, json!({})));
+    (task_of(&x), task_of(&y))
+}
+
+async fn leases_behave_on(db: &str) {
+    let client = reqwest::Client::new();
+    let service = Service::start(db);
+
+    // Two at once: the second is conditioned on the first's lease.
+    let (x, y) = two_at_once(&client, &service, &service).await;
+    assert_ne!(x, y, "two visitors asking at once were both sent to {x}");
+    let status = crowd(&client, &service).await;
+    assert_eq!(status["pending"][index_of(&x)], 1);
+    assert_eq!(status["pending"][index_of(&y)], 1);
+
+    // Declining: the lease stops counting and the visitor is asked for another task.
+    let (_, carol) = contributor(&client, &service, None).await;
+    let first = ask(&client, &service, &carol, json!({})).await;
+    let declined = task_of(&first);
+    let pending_before = crowd(&client, &service).await["pending"][index_of(&declined)].as_u64().unwrap();
+    let second = ask(&client, &service, &carol, json!({ "decline": first["lease"] })).await;
+    assert_ne!(task_of(&second), declined, "a declined task was asked again at once");
+    let pending_after = crowd(&client, &service).await["pending"][index_of(&declined)].as_u64().unwrap();
+    assert_eq!(pending_after + 1, pending_before, "the declined lease still counts");
+
+    // A visitor's own choice is leased as theirs.
+    let chosen = ask(&client, &service, &carol, json!({ "task": "lever_pull" })).await;
+    assert_eq!((task_of(&chosen).as_str(), chosen["chosen_by"].as_str()), ("lever_pull", Some("visitor")));
+    let refused = client.post(service.url("/assignments")).bearer_auth(&carol).json(&json!({ "task": "juggle" })).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The demonstration arrives: its lease is fulfilled and no longer pending.
+    let seed = chosen["assignment"]["seed"].as_u64().unwrap();
+    let upload = Upload { client_id: "carol-lever".into(), record: DemonstrationRecord::from_expert(TaskId::LeverPull, seed, 0.0, 1.7e12) };
+    let stored = client.post(service.url("/demonstrations")).bearer_auth(&carol).json(&upload).send().await.unwrap();
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    let status = crowd(&client, &service).await;
+    assert_eq!(status["pending"][index_of("lever_pull")], 0);
+    assert_eq!(status["demonstrations"][index_of("lever_pull")], 1);
+    let fulfilled = status["leases"].as_array().unwrap().iter().any(|l| l["task"] == "lever_pull" && l["state"] == "fulfilled" && l["chosen_by"] == "visitor");
+    assert!(fulfilled, "{status}");
+    drop(service);
+
+    // Leases expire: after a one-second lease, a new visitor is asked as if none were out.
+    let service = Service::start_with(db, &["--lease-seconds", "1"]);
+    let (_, dave) = contributor(&client, &service, None).await;
+    let (_, erin) = contributor(&client, &service, None).await;
+    let first = task_of(&ask(&client, &service, &dave, json!({})).await);
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let after_expiry = task_of(&ask(&client, &service, &erin, json!({})).await);
+    assert_eq!(first, after_expiry, "an expired lease still counted");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leases_behave_on_sqlite() {
+    let (_dir, url) = sqlite_url("leases");
+    leases_behave_on(&url).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sequential_selector_sends_two_visitors_to_one_task() {
+    // The baseline that ignores the leases in flight: the same question, the same answer.
+    let (_dir, url) = sqlite_url("sequential");
+    let client = reqwest::Client::new();
+    let service = Service::start_with(&url, &["--ignore-pending"]);
+    let (x, y) = two_at_once(&client, &service, &service).await;
+    assert_eq!(x, y);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn leases_and_two_instances_on_postgres() {
+    let Some(url) = postgres().await else { return };
+    leases_behave_on(&url).await;
+    // Two instances on one database agree: visitors asking each at once get different tasks.
+    let url = postgres().await.unwrap();
+    let client = reqwest::Client::new();
+    let (first, second) = (Service::start(&url), Service::start(&url));
+    let (x, y) = two_at_once(&client, &first, &second).await;
+    assert_ne!(x, y, "two instances sent two visitors to {x}");
+}
