@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::crowd::{Account, Credentials, ServiceProbe, SyncState, UploadOutcome};
+use super::crowd::{Account, CrowdStatus, Credentials, Leased, ServiceProbe, SyncState, UploadOutcome};
 use super::protocol::{FromWorker, ToWorker};
 use super::state::WorkerId;
 use crate::record::DemonstrationRecord;
@@ -125,6 +125,11 @@ pub enum Action {
     OperatorExport(String),
     /// The export's file name (naming its snapshot) and bytes.
     OperatorExported(Result<(String, Vec<u8>), String>),
+    /// The service's answer to a request for an assignment.
+    Assigned(Result<Leased, String>),
+    /// Read where the crowd stands.
+    RefreshCrowd,
+    CrowdFetched(Result<CrowdStatus, String>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -159,6 +164,9 @@ pub enum Effect {
     Rename { token: String, name: String },
     Withdraw { token: String, id: i64 },
     OperatorExport { token: String },
+    /// Ask for the next assignment, declining a lease or recording the visitor's choice.
+    Assign { token: String, decline: Option<String>, choose: Option<(TaskId, u64)> },
+    FetchCrowd,
     // ---- the rest ----
     Download { name: String, mime: &'static str, bytes: Vec<u8> },
     /// Dispatch `action` after `after_ms` milliseconds.

@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use super::action::{Action, Effect};
 use super::state::{NoticeKind, PageState};
+use crate::crowd::assign::Assignment;
 use crate::crowd::upload::fingerprint;
+use crate::session::{ChosenBy, Session};
+use crate::tasks::TaskId;
 
 /// Backoff after the first transient failure, doubled each time up to the cap (ms).
 pub const FIRST_BACKOFF_MS: u32 = 1_000;
@@ -99,6 +102,39 @@ pub struct Contributed {
     pub withdrawn: bool,
 }
 
+/// The crowd's task for this visitor: the service's assignment and its lease.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Leased {
+    pub lease: String,
+    pub expires_ms: f64,
+    /// "selector", or "visitor" for a task they chose.
+    pub chosen_by: String,
+    pub assignment: Assignment,
+}
+
+/// Where the crowd stands, as the service tells it (`GET /api/crowd`).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct CrowdStatus {
+    pub demonstrations: Vec<usize>,
+    /// Assignments in flight per task.
+    pub pending: Vec<usize>,
+    /// The shared policy's success per task (none before its first assessment).
+    pub success: Option<Vec<f64>>,
+    pub selector: String,
+    pub pending_aware: bool,
+    pub lease_seconds: u64,
+    pub leases: Vec<LeaseCount>,
+}
+
+/// How many leases of a task, chosen by the selector or the visitor, ended how.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct LeaseCount {
+    pub chosen_by: String,
+    pub task: String,
+    pub state: String,
+    pub count: i64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Crowd {
     pub mode: CrowdMode,
@@ -119,6 +155,16 @@ pub struct Crowd {
     pub account_busy: bool,
     /// The operator's export is being downloaded.
     pub exporting: bool,
+    /// The task the crowd's selector asks of this visitor (none: not asked yet, or the
+    /// service could not assign; the session's own proposal stands in).
+    pub assignment: Option<Leased>,
+    /// An assignment is being asked for.
+    pub asking: bool,
+    /// The last request for an assignment failed (told once, not at every try).
+    pub assign_failed: bool,
+    /// The crowd's state as last fetched, and whether a fetch is under way.
+    pub status: Option<CrowdStatus>,
+    pub status_loading: bool,
 }
 
 impl Crowd {
@@ -156,6 +202,8 @@ impl PageState {
         if self.crowd.credentials.is_none() {
             self.crowd.registering = true;
             fx.push(Effect::Register);
+        } else if probe == ServiceProbe::Up {
+            self.ask_for_assignment(None, None, fx);
         }
         self.pump(fx);
     }
@@ -166,6 +214,9 @@ impl PageState {
             Ok(credentials) => {
                 fx.push(Effect::StoreCredentials(credentials.clone()));
                 self.crowd.credentials = Some(credentials);
+                if self.crowd.assignment.is_none() {
+                    self.ask_for_assignment(None, None, fx);
+                }
                 self.pump(fx);
             }
             Err(error) => {
@@ -221,6 +272,10 @@ impl PageState {
             UploadOutcome::Retry { why: _, after_ms } => return self.schedule_retry(after_ms, fx),
         };
         self.crowd.failures = 0;
+        // The service answers again: the crowd's assignment, if it was missed.
+        if self.crowd.assignment.is_none() {
+            self.ask_for_assignment(None, None, fx);
+        }
         if self.crowd.sync.contains_key(&key) {
             self.crowd.sync.insert(key, state.clone());
             fx.push(Effect::StoreSync { key, state });
@@ -349,6 +404,96 @@ impl PageState {
         match result {
             Ok((name, bytes)) => fx.push(Effect::Download { name, mime: "application/json", bytes }),
             Err(error) => self.notify(NoticeKind::Error, format!("The crowd's dataset could not be downloaded: {error}.")),
+        }
+    }
+}
+
+impl PageState {
+    /// What the prompt asks for: the crowd's assignment when a service assigns, else
+    /// the session's own proposal.
+    pub fn proposal(&self) -> Option<TaskId> {
+        match (&self.crowd.mode, &self.crowd.assignment) {
+            (CrowdMode::Service, Some(leased)) => Some(leased.assignment.task),
+            _ => self.session.as_ref().and_then(Session::proposal),
+        }
+    }
+
+    /// Asks the service for this visitor's next task (declining `decline`'s lease, or
+    /// recording a task and seed they chose).
+    pub(super) fn ask_for_assignment(&mut self, decline: Option<String>, choose: Option<(TaskId, u64)>, fx: &mut Vec<Effect>) {
+        if self.crowd.mode != CrowdMode::Service || self.crowd.asking {
+            return;
+        }
+        let Some(credentials) = &self.crowd.credentials else { return };
+        self.crowd.asking = true;
+        fx.push(Effect::Assign { token: credentials.token.clone(), decline, choose });
+    }
+
+    pub(super) fn assigned(&mut self, result: Result<Leased, String>, fx: &mut Vec<Effect>) {
+        self.crowd.asking = false;
+        match result {
+            Ok(leased) => {
+                self.crowd.assignment = Some(leased);
+                self.crowd.assign_failed = false;
+                self.autopilot_next(fx);
+            }
+            Err(error) => {
+                if !std::mem::replace(&mut self.crowd.assign_failed, true) {
+                    self.notify(
+                        NoticeKind::Error,
+                        format!("The collection service could not assign you a task ({error}); your own session proposes tasks until it can."),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The seed a demonstration of `task` starts from: the lease's for the crowd's
+    /// assignment; a new one otherwise, and a task the visitor chose is leased to them.
+    pub(super) fn demonstration_seed(&mut self, task: TaskId, chosen_by: ChosenBy, fx: &mut Vec<Effect>) -> u64 {
+        let leased = self.crowd.assignment.as_ref().filter(|l| l.assignment.task == task && chosen_by == ChosenBy::Selector);
+        if let (CrowdMode::Service, Some(leased)) = (&self.crowd.mode, leased) {
+            return leased.assignment.seed;
+        }
+        let seed = self.next_seed();
+        if self.crowd.mode == CrowdMode::Service && chosen_by == ChosenBy::Person {
+            // The visitor's choice is leased to them with its seed (32-bit, as the service's).
+            self.ask_for_assignment(None, Some((task, seed)), fx);
+        }
+        seed
+    }
+
+    /// The visitor declined `task`: with a lease, the service is told and assigns another.
+    pub(super) fn decline_assignment(&mut self, task: TaskId, fx: &mut Vec<Effect>) -> bool {
+        let Some(leased) = self.crowd.assignment.as_ref().filter(|l| l.assignment.task == task) else { return false };
+        let lease = leased.lease.clone();
+        self.crowd.assignment = None;
+        self.ask_for_assignment(Some(lease), None, fx);
+        true
+    }
+
+    /// A demonstration was counted: the next one is asked for.
+    pub(super) fn assignment_done(&mut self, fx: &mut Vec<Effect>) {
+        if self.crowd.mode == CrowdMode::Service {
+            self.crowd.assignment = None;
+            self.ask_for_assignment(None, None, fx);
+        }
+    }
+}
+
+impl PageState {
+    pub(super) fn refresh_crowd(&mut self, fx: &mut Vec<Effect>) {
+        if self.crowd.mode == CrowdMode::Service && !self.crowd.status_loading {
+            self.crowd.status_loading = true;
+            fx.push(Effect::FetchCrowd);
+        }
+    }
+
+    pub(super) fn crowd_fetched(&mut self, result: Result<CrowdStatus, String>) {
+        self.crowd.status_loading = false;
+        match result {
+            Ok(status) => self.crowd.status = Some(status),
+            Err(error) => self.notify(NoticeKind::Error, format!("The crowd's state could not be read: {error}.")),
         }
     }
 }

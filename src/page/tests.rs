@@ -667,3 +667,59 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
     page.act(Action::OperatorExported(Ok(("crowd-2-to-9.json".into(), b"{}".to_vec()))));
     assert_eq!(page.fx, vec![Effect::Download { name: "crowd-2-to-9.json".into(), mime: "application/json", bytes: b"{}".to_vec() }]);
 }
+
+fn leased(task: TaskId, seed: u64, lease: &str) -> crowd::Leased {
+    crowd::Leased {
+        lease: lease.into(),
+        expires_ms: 0.0,
+        chosen_by: "selector".into(),
+        assignment: crate::crowd::assign::Assignment {
+            task,
+            seed,
+            reason: "the crowd needs it".into(),
+            scores: Vec::new(),
+            success: vec![0.0; NUM_TASKS],
+            demonstrations: vec![0; NUM_TASKS],
+            pending: vec![0; NUM_TASKS],
+        },
+    }
+}
+
+#[test]
+fn with_a_service_the_prompt_asks_for_the_crowds_assignment_on_its_leased_seed() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.state.crowd.credentials = Some(credentials());
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    let token = credentials().token;
+    assert!(page.has(|e| *e == Effect::Assign { token: token.clone(), decline: None, choose: None }));
+    // Until the service answers, the session's own proposal stands.
+    assert_eq!(page.state.proposal(), Some(TaskId::DoorOpen));
+    page.act(Action::Assigned(Ok(leased(TaskId::Push, 77, "lease-1"))));
+    assert_eq!(page.state.proposal(), Some(TaskId::Push));
+    // Accepted: demonstrated on the lease's seed; once counted, the next is asked for.
+    page.act(Action::Demonstrate { task: TaskId::Push, chosen_by: ChosenBy::Selector });
+    assert!(matches!(page.fx[..], [Effect::StartDemonstration { task: TaskId::Push, seed: 77, .. }]), "{:?}", page.fx);
+    page.act(Action::DemonstrationEnded(DemonstrationEnd::Success(record(TaskId::Push, 77))));
+    let id = match &page.fx[..] {
+        [Effect::StoreDemonstration { id, .. }] => *id,
+        other => panic!("{other:?}"),
+    };
+    page.act(Action::DemonstrationStored { id, result: Ok(1) });
+    assert!(page.has(|e| *e == Effect::Assign { token: token.clone(), decline: None, choose: None }), "{:?}", page.fx);
+    assert!(page.has(|e| matches!(e, Effect::Upload { key: 1, .. })));
+    // Declined: the service is told which lease, and assigns another.
+    page.act(Action::Assigned(Ok(leased(TaskId::Reach, 5, "lease-2"))));
+    page.act(Action::Decline(TaskId::Reach));
+    assert_eq!(page.fx, vec![Effect::Assign { token: token.clone(), decline: Some("lease-2".into()), choose: None }]);
+    assert_eq!(page.state.proposal(), page.state.session.as_ref().unwrap().proposal(), "the session's proposal while the service answers");
+    // A failed assignment is told; the session's proposal stands.
+    page.act(Action::Assigned(Err("HTTP 503: this service has no policy to choose tasks with".into())));
+    assert!(page.errors().iter().any(|e| e.contains("no policy")));
+    // The visitor's own choice is leased to them with the seed they demonstrate on.
+    page.act(Action::Demonstrate { task: TaskId::LeverPull, chosen_by: ChosenBy::Person });
+    let seed = match &page.fx[..] {
+        [Effect::Assign { choose: Some((TaskId::LeverPull, seed)), decline: None, .. }, Effect::StartDemonstration { task: TaskId::LeverPull, seed: s, .. }] if seed == s => *seed,
+        other => panic!("{other:?}"),
+    };
+    assert!(seed <= u64::from(u32::MAX));
+}

@@ -40,11 +40,14 @@ impl PageState {
                 if matches!(self.phase, Phase::Idle | Phase::TimeUp { .. } | Phase::Demonstrating { .. }) && self.started() {
                     self.just_saved = None;
                     self.phase = Phase::Demonstrating { task, chosen_by };
-                    let seed = self.next_seed();
+                    let seed = self.demonstration_seed(task, chosen_by, &mut fx);
                     fx.push(Effect::StartDemonstration { task, seed, by_expert: self.autopilot });
                 }
             }
             Action::Decline(task) => {
+                if self.decline_assignment(task, &mut fx) {
+                    return fx;
+                }
                 if let Some(session) = self.session.as_mut() {
                     session.decline(task);
                     self.store_session(&mut fx);
@@ -68,7 +71,7 @@ impl PageState {
             }
             Action::AutopilotTick => {
                 if self.autopilot && matches!(self.phase, Phase::Idle | Phase::TimeUp { .. }) {
-                    match self.session.as_ref().and_then(Session::proposal) {
+                    match self.proposal() {
                         Some(task) => return self.update(Action::Demonstrate { task, chosen_by: ChosenBy::Selector }),
                         None => self.autopilot = false,
                     }
@@ -167,6 +170,9 @@ impl PageState {
             Action::Withdrawn { id, result } => self.withdrawn(id, result, &mut fx),
             Action::OperatorExport(token) => self.operator_export(token, &mut fx),
             Action::OperatorExported(result) => self.operator_exported(result, &mut fx),
+            Action::Assigned(result) => self.assigned(result, &mut fx),
+            Action::RefreshCrowd => self.refresh_crowd(&mut fx),
+            Action::CrowdFetched(result) => self.crowd_fetched(result),
         }
         fx
     }
@@ -308,6 +314,7 @@ impl PageState {
             SaveFor::Demonstrated(chosen_by) | SaveFor::Retried(chosen_by) => {
                 self.count(entry, chosen_by, fx);
                 if matches!(purpose, SaveFor::Demonstrated(_)) {
+                    self.assignment_done(fx);
                     self.just_saved = Some(id);
                     if let Phase::Saving { .. } = self.phase {
                         self.phase = Phase::Idle;

@@ -57,8 +57,9 @@ impl CrowdCache {
 pub struct AssignmentRequest {
     /// The lease the visitor declines (its task is not asked of them again for a while).
     decline: Option<String>,
-    /// A task the visitor chose themself.
+    /// A task the visitor chose themself, and the seed they demonstrate it on.
     task: Option<String>,
+    seed: Option<u32>,
 }
 
 fn unavailable(message: &str) -> ApiError {
@@ -101,7 +102,7 @@ pub async fn assignment(
         // A visitor has one lease at a time: asking again ends the one they had.
         app.db.end_leases(&me.id, "superseded", None).await?;
         let now = now_ms();
-        let seed = (uuid::Uuid::new_v4().as_u128() as u32) as u64;
+        let seed = request.seed.unwrap_or(uuid::Uuid::new_v4().as_u128() as u32) as u64;
         let assignment = match chosen {
             Some(task) => Assignment {
                 task,

@@ -392,7 +392,12 @@ impl Db {
     /// A demonstration arrived: the lease it answers (same contributor, task and seed) is
     /// fulfilled.
     pub async fn fulfil(&self, contributor: &str, task: TaskId, seed: u64, demonstration: i64) -> Result<(), DbError> {
-        sqlx::query("UPDATE leases SET state = 'fulfilled', demonstration_id = $1 WHERE contributor_id = $2 AND task = $3 AND seed = $4 AND state = 'open'")
+        // A visitor may have asked for their next task before the upload arrived, which
+        // superseded the lease it answers.
+        sqlx::query(
+            "UPDATE leases SET state = 'fulfilled', demonstration_id = $1 WHERE contributor_id = $2 AND task = $3 AND seed = $4 \
+             AND state IN ('open', 'superseded')",
+        )
             .bind(demonstration)
             .bind(contributor)
             .bind(task.name())

@@ -13,6 +13,7 @@ use super::shell::Shell;
 use super::stage::{Driver, StageHandle, Status};
 use super::views::comparison::ComparisonPanel;
 use super::views::contributor::ContributorPanel;
+use super::views::crowd::CrowdPanel;
 use super::views::curves::CurvesPanel;
 use super::views::dataset::{read_and_import, DatasetPanel};
 use super::views::policy::{fetch_policy_bytes, PolicyPanel};
@@ -118,7 +119,8 @@ pub fn app() -> Html {
                 <aside>
                     <Notices notices={s.notices.clone()} dispatch={dispatch.clone()} />
                     <TeachPanel phase={s.phase.clone()} session={s.session.clone()} autopilot={s.autopilot}
-                                just_saved={just_saved} dispatch={dispatch.clone()} />
+                                just_saved={just_saved} dispatch={dispatch.clone()}
+                                crowd={(s.crowd.mode == CrowdMode::Service).then(|| s.crowd.assignment.clone()).flatten()} />
                     if let Some(session) = s.session.clone() {
                         <CurvesPanel session={session} />
                         <DatasetPanel entries={s.dataset.entries.clone()} first_pending={s.first_pending()}
@@ -131,6 +133,7 @@ pub fn app() -> Html {
                                           busy={s.crowd.account_busy} exporting={s.crowd.exporting}
                                           from_here={s.crowd.sync.values().filter_map(SyncState::service_id).collect::<Vec<_>>()}
                                           dispatch={dispatch.clone()} />
+                        <CrowdPanel status={s.crowd.status.clone()} loading={s.crowd.status_loading} dispatch={dispatch.clone()} />
                     }
                     <ComparisonPanel comparison={s.comparison.clone()} dispatch={dispatch.clone()} />
                     if let (Some((first, last)), Some(session)) = (curve_ends, &s.session) {

@@ -8,7 +8,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
 use crate::crowd::upload::Upload;
-use crate::page::crowd::{Account, Credentials, ServiceProbe, UploadOutcome};
+use crate::page::crowd::{Account, CrowdStatus, Credentials, Leased, ServiceProbe, UploadOutcome};
 use crate::record::DemonstrationRecord;
 
 /// Sends a request; `None` when nothing answered (the network or the service is down).
@@ -128,4 +128,23 @@ pub async fn operator_export(token: &str) -> Result<(String, Vec<u8>), String> {
     let disposition = response.headers().get("content-disposition").ok().flatten().unwrap_or_default();
     let name = disposition.split("filename=\"").nth(1).and_then(|rest| rest.split('"').next()).filter(|n| !n.is_empty());
     Ok((name.unwrap_or("amf-studio-crowd-demonstrations.json").to_string(), text.into_bytes()))
+}
+
+/// Asks for this visitor's next task: declining a lease, or recording a task and seed
+/// they chose.
+pub async fn assign(token: &str, decline: Option<String>, choose: Option<(crate::tasks::TaskId, u64)>) -> Result<Leased, String> {
+    let body = serde_json::json!({ "decline": decline, "task": choose.map(|c| c.0.name()), "seed": choose.map(|c| c.1) }).to_string();
+    match send("POST", "api/assignments", Some(token), Some(body)).await {
+        Some((201, _, body)) => serde_json::from_value(body).map_err(|e| format!("the service's answer cannot be read ({e})")),
+        Some((status, _, body)) => Err(refusal(status, &body)),
+        None => Err(UNREACHABLE.into()),
+    }
+}
+
+pub async fn crowd_status() -> Result<CrowdStatus, String> {
+    match send("GET", "api/crowd", None, None).await {
+        Some((200, _, body)) => serde_json::from_value(body).map_err(|e| format!("the service's answer cannot be read ({e})")),
+        Some((status, _, body)) => Err(refusal(status, &body)),
+        None => Err(UNREACHABLE.into()),
+    }
 }

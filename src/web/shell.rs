@@ -213,6 +213,10 @@ impl Shell {
             Effect::FetchAccount { token } => self.answer(async move { Action::AccountFetched(super::crowd_http::account(&token).await) }),
             Effect::Rename { token, name } => self.answer(async move { Action::Renamed(super::crowd_http::rename(&token, &name).await) }),
             Effect::Withdraw { token, id } => self.answer(async move { Action::Withdrawn { id, result: super::crowd_http::withdraw(&token, id).await } }),
+            Effect::Assign { token, decline, choose } => {
+                self.answer(async move { Action::Assigned(super::crowd_http::assign(&token, decline, choose).await) })
+            }
+            Effect::FetchCrowd => self.answer(async { Action::CrowdFetched(super::crowd_http::crowd_status().await) }),
             Effect::OperatorExport { token } => self.answer(async move { Action::OperatorExported(super::crowd_http::operator_export(&token).await) }),
             Effect::StoreSync { key, state } => self.later(move |s| async move {
                 s.put_sync(key, &state).await.err().map(|error| Action::StorageFailed { what: "outbox", error })

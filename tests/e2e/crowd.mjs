@@ -3,7 +3,9 @@
 // once; the service is stopped while they go on demonstrating (their demonstrations
 // queue up), started again, and one visitor reloads mid-sync: every demonstration
 // arrives exactly once (the operator's export holds each, once), and each row of both
-// datasets ends "verified". Then a visitor names themself (escaped), lists and withdraws
+// datasets ends "verified". Each visitor is prompted with the crowd's assignment (the
+// two first ones differ: the second is conditioned on the first, in flight), and the
+// crowd's dashboard counts what arrived. Then a visitor names themself (escaped), lists and withdraws
 // one of their demonstrations, and the operator downloads the crowd's dataset from the page.
 // Usage: node tests/e2e/crowd.mjs PATH_TO_AMF DIST   (screenshots: tests/e2e/artifacts/crowd-*)
 import { chromium } from 'playwright-core';
@@ -49,6 +51,7 @@ async function autopilot(page, on) {
 
 const browser = await chromium.launch(launchOptions());
 const problems = [];
+const firstAsked = [];
 try {
   await startService();
   const visitors = [];
@@ -58,7 +61,9 @@ try {
     page.on('pageerror', (e) => problems.push(`page error (${name}): ${e.message}`));
     await page.goto(`${base}?speed=1`);
     await page.waitForSelector('#crowd-mode[data-mode="service"]', { timeout: 60000 });
-    await page.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
+    // The prompt is the crowd's assignment, leased by the service.
+    await page.waitForSelector('#prompt[data-source="crowd"][data-task]:not([data-task=""])', { timeout: 120000 });
+    firstAsked.push(await page.getAttribute('#prompt', 'data-task'));
     // No rounds in this test: the batch is the budget.
     await page.click('#settings summary');
     await page.fill('#setting-batch', '20');
@@ -67,6 +72,9 @@ try {
     visitors.push({ name, page, context });
   }
   const [a, b] = visitors.map((v) => v.page);
+  // B was asked while A's assignment was on its way: the crowd's AMF sent B elsewhere.
+  assert(firstAsked[0] !== firstAsked[1], `both visitors were first asked for ${firstAsked[0]}`);
+  console.log(`first assignments: A ${firstAsked[0]}, B ${firstAsked[1]}`);
   // Both contribute at once (the scripted expert demonstrates what AMF asks).
   await Promise.all([autopilot(a, true), autopilot(b, true)]);
   await Promise.all([waitCount(a, 2), waitCount(b, 2)]);
@@ -111,6 +119,13 @@ try {
   assert(keys.length === expected, `the service holds ${keys.length} demonstrations, the pages ${expected}`);
   assert(new Set(keys).size === keys.length, 'a demonstration was stored twice');
   console.log(`the service holds each of the ${expected} demonstrations exactly once (snapshot ${response.headers.get('x-snapshot-demonstrations')})`);
+
+  // The crowd's dashboard counts every demonstration, and assignments fulfilled.
+  await b.click('#crowd summary');
+  await b.waitForFunction((n) => Number(document.querySelector('#crowd-summary')?.dataset.demonstrations) === n, expected, { timeout: 30000 });
+  const summary = await b.textContent('#crowd-summary');
+  assert(!/ 0 fulfilled/.test(summary), `no assignment was fulfilled: ${summary}`);
+  console.log(`dashboard: ${summary.trim()}`);
 
   // B names themself (the name is shown as text, never as markup), lists what the
   // service holds of theirs and withdraws one; the dataset here keeps it, marked.

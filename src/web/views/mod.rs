@@ -4,6 +4,7 @@
 
 pub mod comparison;
 pub mod contributor;
+pub mod crowd;
 pub mod curves;
 pub mod dataset;
 pub mod policy;

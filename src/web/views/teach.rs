@@ -6,8 +6,9 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::{selector_title, send};
+use crate::page::crowd::Leased;
 use crate::page::{Action, Phase, RoundProgress, RoundStage};
-use crate::select::{Proxy, SelectorKind};
+use crate::select::{Proxy, SelectorKind, TaskScore};
 use crate::session::{ChosenBy, Session};
 use crate::tasks::{TaskId, NUM_TASKS};
 
@@ -18,6 +19,8 @@ pub struct TeachProps {
     pub autopilot: bool,
     /// The number (from 1) of the demonstration just saved, while it may be discarded.
     pub just_saved: Option<usize>,
+    /// The crowd's assignment for this visitor, when a collection service assigns.
+    pub crowd: Option<Leased>,
     pub dispatch: Callback<Action>,
 }
 
@@ -98,7 +101,8 @@ fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
             </section>
         },
         _ => {
-            let proposal = session.proposal();
+            let crowd = props.crowd.as_ref();
+            let proposal = crowd.map(|l| l.assignment.task).or_else(|| session.proposal());
             let saved = props.just_saved.map(|number| html! {
                 <div class="saved" id="saved-notice">
                     { format!("✓ Demonstration {number} saved.") }
@@ -108,11 +112,16 @@ fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
             let train_now = (session.round_due() || (!session.pending.is_empty() && proposal.is_none())).then(|| html! {
                 <button class="primary" id="train-now" onclick={send(dispatch, Action::TrainNow)}>{ "Train now" }</button>
             });
+            let asker = match crowd {
+                Some(_) => "The crowd's selector asks you to demonstrate".to_string(),
+                None => format!("{} asks you to demonstrate", selector_title(session.settings.selector)),
+            };
             html! {
-                <section class="card prompt" id="prompt" data-task={proposal.map(|t| t.name()).unwrap_or("")}>
+                <section class="card prompt" id="prompt" data-task={proposal.map(|t| t.name()).unwrap_or("")}
+                         data-source={if crowd.is_some() { "crowd" } else { "session" }}>
                     { saved.unwrap_or_default() }
                     if let Some(task) = proposal {
-                        <p class="eyebrow">{ format!("{} asks you to demonstrate", selector_title(session.settings.selector)) }</p>
+                        <p class="eyebrow">{ asker }</p>
                         <h2 class="ask">{ task.instruction() }</h2>
                         <div class="buttons">
                             <button class="primary" id="accept" onclick={send(dispatch, Action::Demonstrate { task, chosen_by: ChosenBy::Selector })}>{ "▶ Demonstrate it" }</button>
@@ -127,7 +136,10 @@ fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
                         <div class="buttons">{ train_now.unwrap_or_default() }</div>
                     }
                     { count_line }
-                    { reason_chart(session, proposal) }
+                    { match crowd {
+                        Some(leased) => crowd_reasons(leased),
+                        None => session_reasons(session, proposal),
+                    } }
                 </section>
             }
         }
@@ -178,26 +190,57 @@ fn choose_yourself(props: &ChooseProps) -> Html {
     }
 }
 
-/// Each target task's score (for AMF the expected information gain on the targets),
-/// its success now and its demonstrations: the reason for the proposal.
-fn reason_chart(session: &Session, proposal: Option<TaskId>) -> Html {
+/// The session's reason for its proposal: each target task's score, success and
+/// demonstrations.
+fn session_reasons(session: &Session, proposal: Option<TaskId>) -> Html {
     let Some(selection) = &session.selection else { return html! {} };
-    let counts = session.demonstrations_per_task();
     let success = session.curve.last().map(|p| p.per_task.clone()).unwrap_or_else(|| vec![0.0; NUM_TASKS]);
-    let max = selection.scores.iter().map(|s| s.score).fold(0.0f64, f64::max);
-    let is_gain = matches!(session.settings.selector, SelectorKind::Amf | SelectorKind::Uncertainty);
-    let score_title = match session.settings.selector {
+    let targets = |task: usize| session.settings.target_weights.get(task).is_some_and(|&w| w > 0.0);
+    let table = Reasons { scores: &selection.scores, success: &success, counts: &session.demonstrations_per_task(), pending: None };
+    reason_chart(&selection.reason, &table, session.settings.selector, &targets, proposal)
+}
+
+/// The crowd's reason for its assignment: the same, over the crowd's demonstrations,
+/// with the assignments still in flight.
+fn crowd_reasons(leased: &Leased) -> Html {
+    let a = &leased.assignment;
+    if a.scores.is_empty() {
+        return html! { <p class="small" id="crowd-reason">{ &a.reason }</p> };
+    }
+    // The service's selector: a gain when its scores came with proxies.
+    let kind = if a.scores.iter().any(|s| s.proxy.is_some()) { SelectorKind::Amf } else { SelectorKind::Uniform };
+    let table = Reasons { scores: &a.scores, success: &a.success, counts: &a.demonstrations, pending: Some(&a.pending) };
+    reason_chart(&a.reason, &table, kind, &|_| true, Some(a.task))
+}
+
+/// A reason table's numbers, per task.
+struct Reasons<'a> {
+    scores: &'a [TaskScore],
+    success: &'a [f64],
+    counts: &'a [usize],
+    /// Demonstrations asked of other visitors and not arrived yet (the crowd's).
+    pending: Option<&'a [usize]>,
+}
+
+/// Each shown task's score (for AMF the expected information gain on the targets), its
+/// success now and its demonstrations: the reason for the proposal.
+fn reason_chart(reason: &str, table: &Reasons, selector: SelectorKind, shown: &dyn Fn(usize) -> bool, proposal: Option<TaskId>) -> Html {
+    let max = table.scores.iter().map(|s| s.score).fold(0.0f64, f64::max);
+    let is_gain = matches!(selector, SelectorKind::Amf | SelectorKind::Uncertainty);
+    let score_title = match selector {
         SelectorKind::Amf => "expected information gain on the targets (nats)",
         SelectorKind::Uncertainty => "predictive uncertainty",
         _ => "selection weight",
     };
     html! {
         <div class="reason">
-            <p class="small">{ &selection.reason }</p>
+            <p class="small">{ reason }</p>
             <table class="reasons" id="reasons">
-                <thead><tr><th>{ "task" }</th><th title={score_title}>{ if is_gain { "gain" } else { "weight" } }</th><th></th><th>{ "success" }</th><th>{ "demos" }</th></tr></thead>
+                <thead><tr><th>{ "task" }</th><th title={score_title}>{ if is_gain { "gain" } else { "weight" } }</th><th></th><th>{ "success" }</th><th>{ "demos" }</th>
+                    if table.pending.is_some() { <th title="asked of other visitors, not arrived yet">{ "on the way" }</th> }
+                </tr></thead>
                 <tbody>
-                { for selection.scores.iter().filter(|sc| session.settings.target_weights.get(sc.task).is_some_and(|&w| w > 0.0)).map(|sc| {
+                { for table.scores.iter().filter(|sc| shown(sc.task)).map(|sc| {
                     let task = TaskId::ALL[sc.task];
                     let width = if max > 0.0 { 100.0 * sc.score / max } else { 0.0 };
                     let proxy = match sc.proxy {
@@ -210,8 +253,9 @@ fn reason_chart(session: &Session, proposal: Option<TaskId>) -> Html {
                             <th>{ task.name() }</th>
                             <td class="bar" title={proxy}><span style={format!("width: {width:.0}%")}></span></td>
                             <td class="value">{ if is_gain { format!("{:.3}", sc.score) } else { format!("{:.2}", sc.score) } }</td>
-                            <td class="value">{ format!("{:.0}%", 100.0 * success.get(sc.task).copied().unwrap_or(0.0)) }</td>
-                            <td class="value">{ counts[sc.task] }</td>
+                            <td class="value">{ format!("{:.0}%", 100.0 * table.success.get(sc.task).copied().unwrap_or(0.0)) }</td>
+                            <td class="value">{ table.counts.get(sc.task).copied().unwrap_or(0) }</td>
+                            if let Some(pending) = table.pending { <td class="value">{ pending.get(sc.task).copied().unwrap_or(0) }</td> }
                         </tr>
                     }
                 }) }
