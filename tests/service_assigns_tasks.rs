@@ -95,6 +95,48 @@ async fn leases_behave_on(db: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn the_shared_policy_gets_a_new_version_after_every_k_demonstrations() {
+    let (_dir, url) = sqlite_url("versions");
+    let client = reqwest::Client::new();
+    let service = Service::start_with(&url, &["--retrain-every", "2", "--train-steps", "40", "--eval-episodes", "1"]);
+    let (_, token) = contributor(&client, &service, None).await;
+    assert_eq!(client.get(service.url("/policy")).send().await.unwrap().status(), StatusCode::NOT_FOUND, "no version before any demonstration");
+    for (i, task) in [TaskId::Push, TaskId::DrawerOpen].into_iter().enumerate() {
+        // The first seed the scripted expert succeeds on.
+        let record = (300..).map(|seed| DemonstrationRecord::from_expert(task, seed, 0.0, 1.7e12)).find(|r| r.success).unwrap();
+        let upload = Upload { client_id: format!("shared-policy-{i}"), record };
+        let stored = client.post(service.url("/demonstrations")).bearer_auth(&token).json(&upload).send().await.unwrap();
+        let status = stored.status();
+        assert_eq!(status, StatusCode::CREATED, "{}", stored.text().await.unwrap());
+    }
+    // The job notices within seconds, trains on its own thread and publishes version 1.
+    let mut status = crowd(&client, &service).await;
+    for _ in 0..240 {
+        if status["versions"].as_array().is_some_and(|v| !v.is_empty()) && status["version"] == 1 {
+            break;
+        }
+        // The service keeps answering while it trains.
+        assert_eq!(client.get(service.url("/health")).send().await.unwrap().status(), StatusCode::OK);
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        status = crowd(&client, &service).await;
+    }
+    let version = &status["versions"][0];
+    assert_eq!((version["id"].as_i64(), version["demonstrations"].as_i64()), (Some(1), Some(2)), "{status}");
+    assert_eq!(version["success"].as_array().unwrap().len(), TaskId::ALL.len());
+    assert_eq!(status["version"], 1, "assignments use the new version");
+    // Pages load it as the project's policy file, fine-tuned on the two tasks.
+    let response = client.get(service.url("/policy")).send().await.unwrap();
+    assert_eq!(response.headers()["x-policy-version"], "1");
+    match amf_studio::policy::Checkpoint::from_bytes(&response.bytes().await.unwrap()).unwrap() {
+        amf_studio::policy::Checkpoint::FineTuned { header, .. } => assert_eq!(header.trained_on, vec![TaskId::Push, TaskId::DrawerOpen]),
+        _ => panic!("version 1 is not a fine-tuned policy"),
+    }
+    // An assignment is made with it.
+    let answer = ask(&client, &service, &token, json!({})).await;
+    assert!(answer["assignment"]["task"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn leases_behave_on_sqlite() {
     let (_dir, url) = sqlite_url("leases");
     leases_behave_on(&url).await;

@@ -59,6 +59,16 @@ pub struct ServeArgs {
     /// flight): the sequential baseline.
     #[arg(long)]
     ignore_pending: bool,
+    /// Fine-tune the crowd's shared policy after this many new verified demonstrations
+    /// (0: never).
+    #[arg(long, default_value_t = 10)]
+    retrain_every: usize,
+    /// Training steps of each version of the shared policy.
+    #[arg(long, default_value_t = crate::round::RoundConfig::default().bc.steps)]
+    train_steps: usize,
+    /// Rollouts per task when a policy is assessed (its success, and the selector's proxies).
+    #[arg(long, default_value_t = AssignmentSettings::default().eval_episodes)]
+    eval_episodes: usize,
 }
 
 fn parse_selector(name: &str) -> Result<SelectorKind, String> {
@@ -94,8 +104,11 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             target_weights: if args.targets.is_empty() { defaults.assignments.target_weights.clone() } else { args.targets },
             lease_seconds: args.lease_seconds,
             pending_aware: !args.ignore_pending,
+            eval_episodes: args.eval_episodes.max(1),
             ..defaults.assignments.clone()
         },
+        retrain_every: args.retrain_every,
+        train_steps: args.train_steps.max(1),
     };
     crate::service::crowd::check_settings(&config.assignments)?;
     tokio::runtime::Runtime::new()?.block_on(crate::service::serve(config))

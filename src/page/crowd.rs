@@ -124,6 +124,19 @@ pub struct CrowdStatus {
     pub pending_aware: bool,
     pub lease_seconds: u64,
     pub leases: Vec<LeaseCount>,
+    /// The shared policy's versions, oldest first: the crowd's learning curve.
+    #[serde(default)]
+    pub versions: Vec<VersionSummary>,
+}
+
+/// One version of the crowd's shared policy.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct VersionSummary {
+    pub id: i64,
+    pub demonstrations: i64,
+    pub mean_success: f64,
+    pub success: Vec<f64>,
+    pub train_seconds: f64,
 }
 
 /// How many leases of a task, chosen by the selector or the visitor, ended how.

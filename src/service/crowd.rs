@@ -24,18 +24,28 @@ use super::api::{client_ip, contributor, json_body, limited, ApiError, ApiResult
 use super::db::{now_ms, Lease};
 use super::App;
 use crate::crowd::assign::{assign, Assignment, AssignmentSettings, CrowdState};
-use crate::policy::{Demonstration, Policy};
+use crate::policy::{Demonstration, FineTunedPolicy, Policy, PolicyConfig, Predictive};
 use crate::round::{assess, Assessment};
 use crate::tasks::{TaskId, NUM_TASKS};
 
 /// What this instance keeps to assign quickly; none of it is the crowd's state.
 pub struct CrowdCache {
-    /// The shared policy (the pre-trained one until the crowd's fine-tuned versions).
-    policy: Option<std::sync::Mutex<Policy>>,
-    assessment: tokio::sync::OnceCell<Assessment>,
+    /// The pre-trained policy and its configuration (none: assignments are refused).
+    prior: Option<(std::sync::Mutex<Policy>, PolicyConfig)>,
+    /// The shared policy assignments use, with its assessment: the latest version this
+    /// instance has loaded (none before the first assignment or version).
+    shared: std::sync::Mutex<Option<Shared>>,
     /// Replays of the pooled demonstrations by id, and the last id read; also the lock
     /// that makes this instance assign one at a time.
     replays: tokio::sync::Mutex<Replays>,
+}
+
+struct Shared {
+    /// The version's id (0: the pre-trained policy).
+    version: i64,
+    /// The fine-tuned version (none: the pre-trained policy).
+    tuned: Option<FineTunedPolicy>,
+    assessment: Arc<Assessment>,
 }
 
 #[derive(Default)]
@@ -47,8 +57,46 @@ struct Replays {
 }
 
 impl CrowdCache {
-    pub fn new(policy: Option<Policy>) -> CrowdCache {
-        CrowdCache { policy: policy.map(std::sync::Mutex::new), assessment: tokio::sync::OnceCell::new(), replays: Default::default() }
+    pub fn new(prior: Option<(Policy, PolicyConfig)>) -> CrowdCache {
+        CrowdCache { prior: prior.map(|(p, c)| (std::sync::Mutex::new(p), c)), shared: Default::default(), replays: Default::default() }
+    }
+
+    /// The pre-trained policy and its configuration, if the service has one.
+    pub fn prior(&self) -> Option<(Policy, PolicyConfig)> {
+        self.prior.as_ref().map(|(p, c)| (p.lock().expect("never poisoned").clone(), c.clone()))
+    }
+
+    /// The version assignments use (0: the pre-trained policy; -1: none loaded yet).
+    pub fn version(&self) -> i64 {
+        self.shared.lock().expect("never poisoned").as_ref().map_or(-1, |s| s.version)
+    }
+
+    /// From now on, assignments use version `id`.
+    pub fn adopt(&self, id: i64, policy: FineTunedPolicy, assessment: Assessment) {
+        *self.shared.lock().expect("never poisoned") = Some(Shared { version: id, tuned: Some(policy), assessment: Arc::new(assessment) });
+    }
+
+    /// The shared policy's assessment, the pre-trained policy's assessed first if none.
+    fn assessment(&self, episodes: usize) -> Option<Arc<Assessment>> {
+        let (prior, _) = self.prior.as_ref()?;
+        let mut shared = self.shared.lock().expect("never poisoned");
+        if shared.is_none() {
+            let policy = prior.lock().expect("never poisoned");
+            let assessment = tokio::task::block_in_place(|| assess(&*policy, episodes, &mut |_| {}));
+            *shared = Some(Shared { version: 0, tuned: None, assessment: Arc::new(assessment) });
+        }
+        shared.as_ref().map(|s| s.assessment.clone())
+    }
+
+    /// Runs `act` with the shared policy and its assessment.
+    fn with_policy<T>(&self, act: impl FnOnce(&dyn Predictive, &Assessment) -> T) -> Option<T> {
+        let (prior, _) = self.prior.as_ref()?;
+        let shared = self.shared.lock().expect("never poisoned");
+        let shared = shared.as_ref()?;
+        match &shared.tuned {
+            Some(tuned) => Some(act(tuned, &shared.assessment)),
+            None => Some(act(&*prior.lock().expect("never poisoned"), &shared.assessment)),
+        }
     }
 }
 
@@ -82,15 +130,9 @@ pub async fn assignment(
         None => None,
     };
     let settings = &app.config.assignments;
-    let Some(policy) = &app.crowd.policy else { return Err(unavailable("this service has no policy to choose tasks with")) };
-    let assessment = app
-        .crowd
-        .assessment
-        .get_or_init(|| async {
-            let policy = policy.lock().expect("the policy's lock is never poisoned");
-            tokio::task::block_in_place(|| assess(&*policy, settings.eval_episodes, &mut |_| {}))
-        })
-        .await;
+    let Some(assessment) = app.crowd.assessment(settings.eval_episodes) else {
+        return Err(unavailable("this service has no policy to choose tasks with"));
+    };
 
     // One assignment at a time: in this instance, and across instances on PostgreSQL.
     let mut replays = app.crowd.replays.lock().await;
@@ -119,10 +161,13 @@ pub async fn assignment(
                 let pending = app.db.pending_per_task(now).await?;
                 let declined = app.db.declined_since(&me.id, now - settings.lease_seconds as i64 * 1000).await?;
                 let demonstrations: Vec<Demonstration> = replays.by_id.values().cloned().collect();
-                let policy = policy.lock().expect("the policy's lock is never poisoned");
-                let crowd = CrowdState { policy: &*policy, assessment, demonstrations: &demonstrations, pending };
                 let turn = replays.turns ^ (now as u64).rotate_left(20);
-                tokio::task::block_in_place(|| assign(settings, &crowd, &declined, turn, seed))
+                let assigned = app.crowd.with_policy(|policy, assessment| {
+                    let crowd = CrowdState { policy, assessment, demonstrations: &demonstrations, pending };
+                    tokio::task::block_in_place(|| assign(settings, &crowd, &declined, turn, seed))
+                });
+                assigned
+                    .ok_or_else(|| unavailable("this service has no policy to choose tasks with"))?
                     .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "selector", e.to_string()))?
             }
         };
@@ -185,13 +230,34 @@ pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::V
         "tasks": TaskId::ALL.iter().map(|t| t.name()).collect::<Vec<_>>(),
         "demonstrations": demonstrations,
         "pending": app.db.pending_per_task(now).await?,
-        "success": app.crowd.assessment.get().map(|a| a.per_task.clone()),
+        "success": app.crowd.with_policy(|_, assessment| assessment.per_task.clone()),
+        "version": app.crowd.version(),
+        "versions": app.db.versions().await?,
         "selector": app.config.assignments.selector.name(),
         "pending_aware": app.config.assignments.pending_aware,
         "lease_seconds": app.config.assignments.lease_seconds,
         "target_weights": app.config.assignments.target_weights,
         "leases": leases,
     })))
+}
+
+/// The latest version of the shared policy: the project's policy file (fine-tuned), as
+/// the page loads it; 404 before the first version.
+pub async fn latest_policy(State(app): State<Arc<App>>) -> ApiResult<axum::response::Response> {
+    use axum::response::IntoResponse;
+    let Some(version) = app.db.latest_version().await? else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_version", "the crowd's policy has no version yet"));
+    };
+    let weights = app.db.version_weights(version.id).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (axum::http::header::HeaderName::from_static("x-policy-version"), version.id.to_string()),
+            (axum::http::header::HeaderName::from_static("x-policy-demonstrations"), version.demonstrations.to_string()),
+        ],
+        weights,
+    )
+        .into_response())
 }
 
 /// The settings' check at start: one weight per task, finite, not all zero.

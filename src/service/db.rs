@@ -89,6 +89,18 @@ pub struct Lease {
     pub expires_ms: i64,
 }
 
+/// A version of the crowd's shared policy (its weights are read apart).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PolicyVersion {
+    pub id: i64,
+    pub created_ms: i64,
+    pub demonstrations: i64,
+    pub last_demonstration_id: i64,
+    pub success: Vec<f64>,
+    pub mean_success: f64,
+    pub train_seconds: f64,
+}
+
 /// Where an export was taken: how many demonstrations it holds and the last id.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Snapshot {
@@ -407,6 +419,75 @@ impl Db {
         Ok(())
     }
 
+    /// Publishes a version of the shared policy; its id.
+    pub async fn add_version(&self, version: &PolicyVersion, weights: &[u8]) -> Result<i64, DbError> {
+        let row = sqlx::query(
+            "INSERT INTO policy_versions (created_ms, demonstrations, last_demonstration_id, success, mean_success, train_seconds, weights) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(version.created_ms)
+        .bind(version.demonstrations)
+        .bind(version.last_demonstration_id)
+        .bind(serde_json::to_string(&version.success).expect("numbers serialise"))
+        .bind(version.mean_success)
+        .bind(version.train_seconds)
+        .bind(weights)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get(0))
+    }
+
+    const VERSION: &'static str =
+        "SELECT id, created_ms, demonstrations, last_demonstration_id, success, mean_success, train_seconds FROM policy_versions";
+
+    fn version(row: &sqlx::any::AnyRow) -> Result<PolicyVersion, DbError> {
+        let success: String = row.get(4);
+        Ok(PolicyVersion {
+            id: row.get(0),
+            created_ms: row.get(1),
+            demonstrations: row.get(2),
+            last_demonstration_id: row.get(3),
+            success: serde_json::from_str(&success).map_err(|e| DbError::Corrupt(e.to_string()))?,
+            mean_success: row.get(5),
+            train_seconds: row.get(6),
+        })
+    }
+
+    /// Every version of the shared policy, oldest first.
+    pub async fn versions(&self) -> Result<Vec<PolicyVersion>, DbError> {
+        let rows = sqlx::query(&format!("{} ORDER BY id", Self::VERSION)).fetch_all(&self.pool).await?;
+        rows.iter().map(Self::version).collect()
+    }
+
+    pub async fn latest_version(&self) -> Result<Option<PolicyVersion>, DbError> {
+        let row = sqlx::query(&format!("{} ORDER BY id DESC LIMIT 1", Self::VERSION)).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::version).transpose()
+    }
+
+    pub async fn version_weights(&self, id: i64) -> Result<Vec<u8>, DbError> {
+        let row = sqlx::query("SELECT weights FROM policy_versions WHERE id = $1").bind(id).fetch_one(&self.pool).await?;
+        Ok(row.get(0))
+    }
+
+    /// The trainer's lock: on PostgreSQL a session advisory lock tried without waiting
+    /// (`None` when another instance trains); SQLite serves one instance, which trains
+    /// one job at a time anyway (`Some(None)`).
+    pub async fn try_lock_training(&self) -> Result<Option<Option<PoolConnection<Any>>>, DbError> {
+        if self.kind != Kind::Postgres {
+            return Ok(Some(None));
+        }
+        let mut conn = self.pool.acquire().await?;
+        let row = sqlx::query("SELECT CAST(pg_try_advisory_lock(7041966) AS INTEGER)").fetch_one(&mut *conn).await?;
+        Ok((row.get::<i32, _>(0) == 1).then_some(Some(conn)))
+    }
+
+    pub async fn unlock_training(&self, lock: Option<PoolConnection<Any>>) -> Result<(), DbError> {
+        if let Some(mut conn) = lock {
+            sqlx::query("SELECT pg_advisory_unlock(7041966)").execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
     /// Leases per selector and task and how they ended (for the dashboard).
     pub async fn lease_counts(&self) -> Result<Vec<(String, String, String, i64)>, DbError> {
         let rows = sqlx::query("SELECT chosen_by, task, state, COUNT(*) FROM leases GROUP BY chosen_by, task, state ORDER BY chosen_by, task, state").fetch_all(&self.pool).await?;
@@ -417,6 +498,7 @@ impl Db {
     /// operator's on a database they mean to reuse).
     pub async fn delete_everything(&self) -> Result<(), DbError> {
         sqlx::query("DELETE FROM leases").execute(&self.pool).await?;
+        sqlx::query("DELETE FROM policy_versions").execute(&self.pool).await?;
         sqlx::query("DELETE FROM demonstrations").execute(&self.pool).await?;
         sqlx::query("DELETE FROM contributors").execute(&self.pool).await?;
         Ok(())

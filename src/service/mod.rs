@@ -8,6 +8,7 @@ pub mod api;
 pub mod crowd;
 pub mod db;
 pub mod metrics;
+pub mod training;
 pub mod verify_pool;
 
 use std::net::SocketAddr;
@@ -53,6 +54,11 @@ pub struct ServiceConfig {
     pub policy: Option<PathBuf>,
     /// How the crowd's tasks are chosen.
     pub assignments: AssignmentSettings,
+    /// Fine-tune the shared policy after this many new verified demonstrations (0:
+    /// never; default 10).
+    pub retrain_every: usize,
+    /// Training steps of each version (default: the page's rounds', 1,000).
+    pub train_steps: usize,
 }
 
 impl Default for ServiceConfig {
@@ -68,6 +74,8 @@ impl Default for ServiceConfig {
             trust_forwarded: false,
             policy: Some(PathBuf::from("www/policy.amfp")),
             assignments: AssignmentSettings::default(),
+            retrain_every: 10,
+            train_steps: crate::round::RoundConfig::default().bc.steps,
         }
     }
 }
@@ -93,6 +101,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/demonstrations/{id}", delete(api::withdraw_own))
         .route("/assignments", post(crowd::assignment))
         .route("/crowd", get(crowd::status))
+        .route("/policy", get(crowd::latest_policy))
         .route("/operator/export", get(api::export))
         .route("/operator/demonstrations/{id}/withdraw", post(api::withdraw_any))
         .route("/operator/contributors/{id}/ban", post(api::ban))
@@ -127,7 +136,7 @@ pub async fn app(config: ServiceConfig) -> anyhow::Result<Arc<App>> {
     let quota = Quota::per_minute(per_minute).allow_burst(NonZeroU32::new((config.requests_per_minute / 4).max(8)).expect("at least 8"));
     let policy = match &config.policy {
         Some(path) if path.exists() => match crate::policy::Checkpoint::from_bytes(&std::fs::read(path)?)? {
-            crate::policy::Checkpoint::Pretrained { policy, .. } => Some(policy),
+            crate::policy::Checkpoint::Pretrained { policy, header } => Some((policy, header.policy)),
             _ => anyhow::bail!("{} is not a pre-trained policy", path.display()),
         },
         Some(path) => {
@@ -154,7 +163,10 @@ pub async fn serve(config: ServiceConfig) -> anyhow::Result<()> {
     let mode = if config.dist.is_some() { "the page and the API" } else { "the API" };
     println!("amf serve: {mode} at http://{addr}/ ({:?} database)", app.db.kind);
     let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    // The shared policy's job, beside the requests (it trains on a thread of its own).
+    let job = tokio::spawn(training::run(app.clone()));
     axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;
+    job.abort();
     app.db.close().await;
     Ok(())
 }

@@ -25,7 +25,9 @@ const base = `http://127.0.0.1:${port}/`;
 
 let service = null;
 async function startService() {
-  service = spawn(amf, ['serve', '--db', `sqlite://${work}/crowd.db`, '--addr', `127.0.0.1:${port}`, '--dist', dist],
+  // A small shared-policy job, so that a version is trained within the test.
+  service = spawn(amf, ['serve', '--db', `sqlite://${work}/crowd.db`, '--addr', `127.0.0.1:${port}`, '--dist', dist,
+    '--retrain-every', '4', '--train-steps', '100', '--eval-episodes', '2'],
     { env: { ...process.env, AMF_OPERATOR_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
     service.stdout.on('data', (d) => { if (String(d).includes('http://')) resolve(); });
@@ -124,8 +126,17 @@ try {
   await b.click('#crowd summary');
   await b.waitForFunction((n) => Number(document.querySelector('#crowd-summary')?.dataset.demonstrations) === n, expected, { timeout: 30000 });
   const summary = await b.textContent('#crowd-summary');
+  // The shared policy was retrained on the crowd's demonstrations: its versions are the
+  // crowd's learning curve.
+  for (let i = 0; i < 120 && Number(await b.getAttribute('#crowd-versions', 'data-count')) === 0; i++) {
+    await sleep(1000);
+    await b.click('#refresh-crowd');
+  }
+  const versions = Number(await b.getAttribute('#crowd-versions', 'data-count'));
+  await b.locator('#crowd').screenshot({ path: `${artifacts}crowd-04-dashboard.png` });
+  assert(versions >= 1, 'no version of the shared policy was trained');
   assert(!/ 0 fulfilled/.test(summary), `no assignment was fulfilled: ${summary}`);
-  console.log(`dashboard: ${summary.trim()}`);
+  console.log(`dashboard: ${summary.trim()} Versions of the shared policy: ${versions}.`);
 
   // B names themself (the name is shown as text, never as markup), lists what the
   // service holds of theirs and withdraws one; the dataset here keeps it, marked.

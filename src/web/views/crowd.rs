@@ -60,7 +60,7 @@ fn status_view(status: &CrowdStatus) -> Html {
                     by_state("fulfilled"), by_state("declined"), by_state("superseded"), by_state("open")) }
             </p>
             <table class="demos crowd-table">
-                <thead><tr><th>{ "task" }</th><th>{ "demos" }</th><th title="assigned, not arrived yet">{ "on the way" }</th><th title="assigned by the selector">{ "assigned" }</th><th title="chosen by visitors">{ "chosen" }</th><th>{ "declined" }</th><th>{ "success" }</th></tr></thead>
+                <thead><tr><th>{ "task" }</th><th>{ "demos" }</th><th title="assigned, not arrived yet">{ "due" }</th><th title="assigned by the selector">{ "asked" }</th><th title="chosen by visitors">{ "chosen" }</th><th title="declined by visitors">{ "no" }</th><th>{ "success" }</th></tr></thead>
                 <tbody>
                 { for TaskId::ALL.iter().map(|t| {
                     let i = t.index();
@@ -79,6 +79,31 @@ fn status_view(status: &CrowdStatus) -> Html {
                 </tbody>
             </table>
             <p class="small muted">{ "Success is the shared policy's, measured by rollouts on the service." }</p>
+            { versions_view(status) }
         </>
+    }
+}
+
+/// The crowd's learning curve: each version of the shared policy, its demonstrations and
+/// its mean success over the targets.
+fn versions_view(status: &CrowdStatus) -> Html {
+    if status.versions.is_empty() {
+        return html! { <p class="small muted" id="crowd-versions" data-count="0">{ "The shared policy is the pre-trained one: no version trained on the crowd's demonstrations yet." }</p> };
+    }
+    html! {
+        <table class="demos crowd-versions" id="crowd-versions" data-count={status.versions.len().to_string()}>
+            <thead><tr><th>{ "version" }</th><th>{ "demos" }</th><th>{ "mean success" }</th><th></th><th>{ "trained in" }</th></tr></thead>
+            <tbody>
+            { for status.versions.iter().map(|v| html! {
+                <tr data-version={v.id.to_string()}>
+                    <td>{ format!("#{}", v.id) }</td>
+                    <td class="value">{ v.demonstrations }</td>
+                    <td class="value">{ format!("{:.0}%", 100.0 * v.mean_success) }</td>
+                    <td class="bar"><span style={format!("width: {:.0}%", 100.0 * v.mean_success)}></span></td>
+                    <td class="value">{ format!("{:.0} s", v.train_seconds) }</td>
+                </tr>
+            }) }
+            </tbody>
+        </table>
     }
 }

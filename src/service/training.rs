@@ -1,0 +1,115 @@
+//! The crowd's shared policy: after every K verified demonstrations, a background job
+//! fine-tunes the pre-trained policy on the pooled dataset (the adaptive prior, as the
+//! page's rounds do), evaluates it by rollouts and publishes it as a new version in the
+//! database, with its evaluation. Versions are kept; assignments use the latest. It runs
+//! on its own thread, so uploads and assignments go on while it trains; on PostgreSQL
+//! one instance trains at a time (an advisory lock) and every instance picks the new
+//! version up.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::db::{now_ms, PolicyVersion};
+use super::App;
+use crate::policy::{cpu, Checkpoint, Demonstration, FineTunedPolicy};
+use crate::round::{assess, run_round, Assessment, RoundConfig, RoundInput};
+use crate::tasks::TaskId;
+
+/// How often the job looks for new demonstrations and new versions.
+const POLL: Duration = Duration::from_secs(2);
+
+/// Runs until the service stops: trains when K new demonstrations arrived, and keeps
+/// this instance's cache on the latest version.
+pub async fn run(app: Arc<App>) {
+    loop {
+        if let Err(error) = step(&app).await {
+            eprintln!("amf serve: the shared policy's job: {error}");
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+async fn step(app: &Arc<App>) -> anyhow::Result<()> {
+    let latest = app.db.latest_version().await?;
+    // A version trained elsewhere (another instance): load and assess it here.
+    if let Some(version) = &latest {
+        if app.crowd.version() < version.id {
+            let bytes = app.db.version_weights(version.id).await?;
+            let episodes = app.config.assignments.eval_episodes;
+            let (policy, assessment) = tokio::task::spawn_blocking(move || -> anyhow::Result<(FineTunedPolicy, Assessment)> {
+                let Checkpoint::FineTuned { policy, .. } = Checkpoint::from_bytes(&bytes)? else { anyhow::bail!("version is not a fine-tuned policy") };
+                let assessment = assess(&policy, episodes, &mut |_| {});
+                Ok((policy, assessment))
+            })
+            .await??;
+            app.crowd.adopt(version.id, policy, assessment);
+        }
+    }
+    let every = app.config.retrain_every;
+    if every == 0 || app.crowd.prior().is_none() {
+        return Ok(());
+    }
+    let trained = latest.as_ref().map_or(0, |v| v.demonstrations);
+    let (live, _) = app.db.counts().await?;
+    if live < trained + every as i64 {
+        return Ok(());
+    }
+    let Some(lock) = app.db.try_lock_training().await? else { return Ok(()) };
+    let result = train(app).await;
+    app.db.unlock_training(lock).await?;
+    result
+}
+
+/// Fine-tunes on every live demonstration, evaluates, publishes.
+async fn train(app: &Arc<App>) -> anyhow::Result<()> {
+    // Another instance may have trained while this one waited for the lock.
+    let latest = app.db.latest_version().await?;
+    let records = app.db.records_after(0).await?;
+    let trained = latest.as_ref().map_or(0, |v| v.demonstrations);
+    if (records.len() as i64) < trained + app.config.retrain_every as i64 {
+        return Ok(());
+    }
+    let last_id = records.last().map_or(0, |(id, _)| *id);
+    let round = latest.as_ref().map_or(1, |v| v.id as usize + 1);
+    let settings = app.config.assignments.clone();
+    let steps = app.config.train_steps;
+    let (prior, prior_config) = app.crowd.prior().expect("checked by the caller");
+    let started = std::time::Instant::now();
+    let (bytes, assessment, policy, demonstrations) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let demonstrations: Vec<Demonstration> = records.iter().filter_map(|(_, r)| r.replay().ok()).collect();
+        let defaults = RoundConfig::default();
+        let config = RoundConfig {
+            selector: settings.selector,
+            target_weights: settings.target_weights.clone(),
+            // The budget is what there is: the round trains and evaluates, nothing to select.
+            budget: demonstrations.len(),
+            batch: demonstrations.len().max(1),
+            bc: crate::policy::BcConfig { steps, ..defaults.bc.clone() },
+            eval_episodes: settings.eval_episodes,
+            gp: settings.gp.clone(),
+            pretraining_episodes: defaults.pretraining_episodes,
+        };
+        let input = RoundInput { config: &config, demonstrations: &demonstrations, seed: 0x5_4a2e_d, round, resume: None, prior_assessment: None };
+        let clock = || 0.0;
+        let output = futures_lite::future::block_on(run_round(&cpu(), &prior, input, &clock, &mut |_| {}))?;
+        let policy = output.policy.ok_or_else(|| anyhow::anyhow!("nothing was trained"))?;
+        let trained_on: Vec<TaskId> = TaskId::ALL.into_iter().filter(|t| demonstrations.iter().any(|d| d.task == *t)).collect();
+        let bytes = Checkpoint::finetuned(policy.clone(), prior_config, trained_on).to_bytes()?;
+        Ok((bytes, output.assessment, policy, demonstrations.len()))
+    })
+    .await??;
+    let mean = crate::experiment::weighted_mean(&assessment.per_task, &app.config.assignments.target_weights);
+    let version = PolicyVersion {
+        id: 0,
+        created_ms: now_ms(),
+        demonstrations: demonstrations as i64,
+        last_demonstration_id: last_id,
+        success: assessment.per_task.clone(),
+        mean_success: mean,
+        train_seconds: started.elapsed().as_secs_f64(),
+    };
+    let id = app.db.add_version(&version, &bytes).await?;
+    eprintln!("amf serve: shared policy version {id}: {demonstrations} demonstrations, mean success {mean:.2}");
+    app.crowd.adopt(id, policy, assessment);
+    Ok(())
+}
