@@ -163,3 +163,34 @@ async fn leases_and_two_instances_on_postgres() {
     let (x, y) = two_at_once(&client, &first, &second).await;
     assert_ne!(x, y, "two instances sent two visitors to {x}");
 }
+
+/// A small run of the crowd simulator (`amf crowd run`, then `amf crowd report`): the
+/// full experiment is `scripts/crowd-experiment.sh`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_crowd_simulator_runs_against_the_service() {
+    let (dir, url) = sqlite_url("simulator");
+    let service = Service::start_with(&url, &["--retrain-every", "0"]);
+    let out = dir.path.join("amf-1.json");
+    let base = service.url("").trim_end_matches("/api").to_string();
+    let run = tokio::task::spawn_blocking({
+        let out = out.clone();
+        move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
+                .args(["crowd", "run", "--url", &base, "--arm", "amf", "--visitors", "3", "--budget", "6", "--every", "3", "--garbage", "0.3"])
+                .arg("--out")
+                .arg(&out)
+                .env("AMF_OPERATOR_TOKEN", common::OPERATOR)
+                .output()
+                .unwrap()
+        }
+    })
+    .await
+    .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let written: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(written["tasks"].as_array().unwrap().len(), 6, "the crowd stored exactly the budget");
+    assert_eq!(written["curve"].as_array().unwrap().len(), 3, "assessed at 0, 3 and 6 demonstrations");
+    assert_eq!(written["garbage_stored"], 0, "garbage was stored: {written}");
+    let report = std::process::Command::new(env!("CARGO_BIN_EXE_amf")).args(["crowd", "report"]).arg(&out).output().unwrap();
+    assert!(String::from_utf8_lossy(&report.stdout).contains("| amf | 1 |"), "{}", String::from_utf8_lossy(&report.stdout));
+}

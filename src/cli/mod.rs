@@ -3,6 +3,8 @@
 mod bench;
 #[cfg(feature = "service")]
 mod bench_upload;
+#[cfg(feature = "service")]
+mod crowd;
 mod dataset;
 mod experiment;
 mod experts;
@@ -93,6 +95,12 @@ enum Command {
     /// Export the crowd's dataset from the service's database.
     #[cfg(feature = "service")]
     Export(serve::ExportArgs),
+    /// Simulated visitors against a running service, and their runs summarised.
+    #[cfg(feature = "service")]
+    Crowd {
+        #[command(subcommand)]
+        which: crowd::CrowdCommand,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -116,5 +124,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run_serve(args),
         #[cfg(feature = "service")]
         Command::Export(args) => serve::run_export(args),
+        #[cfg(feature = "service")]
+        Command::Crowd { which } => crowd::run(which),
     }
 }

@@ -5,7 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::Run;
+use super::{CurvePoint, Run};
 use crate::select::SelectorKind;
 
 /// Bootstrap resamples behind every interval.
@@ -31,7 +31,11 @@ pub fn bootstrap_mean(values: &[f64], seed: u64) -> (f64, [f64; 2]) {
 /// Area under the mean-success curve, normalised by the budget (so 1 is perfect from
 /// the first demonstration): the trapezoid rule over the evaluated budgets.
 pub fn auc(run: &Run) -> f64 {
-    let c = &run.curve;
+    auc_of(&run.curve)
+}
+
+/// [`auc`] of a curve.
+pub fn auc_of(c: &[CurvePoint]) -> f64 {
     let span = c.last().map_or(0, |p| p.demonstrations) as f64;
     if c.len() < 2 || span == 0.0 {
         return c.first().map_or(0.0, |p| p.mean_success);

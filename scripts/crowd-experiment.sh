@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The crowd experiment: V simulated visitors (`amf crowd run`) against a fresh service
+# per run, on loopback, for each arm and seed: crowd AMF (conditioned on the leases in
+# flight), AMF that ignores them (each visitor assigned as if alone), and uniform
+# assignment. Writes one JSON per run under OUT (default results/crowd) and prints the
+# report (`amf crowd report`). Bounded: SEEDS x 3 runs, each until BUDGET demonstrations.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+seeds="${SEEDS:-10}"
+budget="${BUDGET:-40}"
+visitors="${VISITORS:-8}"
+out="${OUT:-results/crowd}"
+profile="${PROFILE:-release}"
+if [ "$profile" = release ]; then cargo build --locked --release --bin amf; else cargo build --locked --bin amf; fi
+amf="target/$profile/amf"
+export AMF_OPERATOR_TOKEN="crowd-experiment-operator-$RANDOM$RANDOM"
+mkdir -p "$out"
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+for seed in $(seq "$seeds"); do
+  for arm in amf amf-ignoring-pending uniform; do
+    case "$arm" in
+      amf) flags=() ;;
+      amf-ignoring-pending) flags=(--ignore-pending) ;;
+      uniform) flags=(--selector uniform) ;;
+    esac
+    rm -f "$work"/crowd.db*
+    "$amf" serve --db "sqlite://$work/crowd.db" --addr 127.0.0.1:0 --api-only --requests-per-minute 1000000 \
+      --retrain-every 10 "${flags[@]}" >"$work/serve.log" 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do grep -q 'http://' "$work/serve.log" && break; sleep 0.1; done
+    url=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -n1)
+    "$amf" crowd run --url "$url" --arm "$arm" --seed "$seed" --visitors "$visitors" --budget "$budget" --out "$out/$arm-$seed.json"
+    kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+  done
+done
+"$amf" crowd report "$out"/*.json | tee "$out/report.md"
