@@ -49,6 +49,8 @@ pub enum DemonstrationEnd {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Watched {
     FineTuned,
+    /// The crowd's shared policy (with a collection service).
+    Crowd,
     Pretrained,
     Expert,
 }
@@ -130,6 +132,8 @@ pub enum Action {
     /// Read where the crowd stands.
     RefreshCrowd,
     CrowdFetched(Result<CrowdStatus, String>),
+    /// The crowd's shared policy was fetched and loaded: its version (none: no version yet).
+    SharedPolicyLoaded(Result<Option<i64>, String>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -167,6 +171,8 @@ pub enum Effect {
     /// Ask for the next assignment, declining a lease or recording the visitor's choice.
     Assign { token: String, decline: Option<String>, choose: Option<(TaskId, u64)> },
     FetchCrowd,
+    /// Fetch and load the crowd's latest shared policy; answered by `SharedPolicyLoaded`.
+    FetchSharedPolicy,
     // ---- the rest ----
     Download { name: String, mime: &'static str, bytes: Vec<u8> },
     /// Dispatch `action` after `after_ms` milliseconds.

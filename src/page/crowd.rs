@@ -110,6 +110,9 @@ pub struct Leased {
     /// "selector", or "visitor" for a task they chose.
     pub chosen_by: String,
     pub assignment: Assignment,
+    /// The shared policy's version the service assigned with (0: the pre-trained one).
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// Where the crowd stands, as the service tells it (`GET /api/crowd`).
@@ -124,6 +127,9 @@ pub struct CrowdStatus {
     pub pending_aware: bool,
     pub lease_seconds: u64,
     pub leases: Vec<LeaseCount>,
+    /// The shared policy's version assignments use (0: the pre-trained one).
+    #[serde(default)]
+    pub version: i64,
     /// The shared policy's versions, oldest first: the crowd's learning curve.
     #[serde(default)]
     pub versions: Vec<VersionSummary>,
@@ -178,6 +184,10 @@ pub struct Crowd {
     /// The crowd's state as last fetched, and whether a fetch is under way.
     pub status: Option<CrowdStatus>,
     pub status_loading: bool,
+    /// The version of the crowd's shared policy this page holds (none yet), and whether
+    /// a newer one is being fetched.
+    pub shared_version: Option<i64>,
+    pub fetching_shared: bool,
 }
 
 impl Crowd {
@@ -217,6 +227,10 @@ impl PageState {
             fx.push(Effect::Register);
         } else if probe == ServiceProbe::Up {
             self.ask_for_assignment(None, None, fx);
+        }
+        if probe == ServiceProbe::Up {
+            self.crowd.fetching_shared = true;
+            fx.push(Effect::FetchSharedPolicy);
         }
         self.pump(fx);
     }
@@ -446,6 +460,7 @@ impl PageState {
         self.crowd.asking = false;
         match result {
             Ok(leased) => {
+                self.shared_version_seen(leased.version, fx);
                 self.crowd.assignment = Some(leased);
                 self.crowd.assign_failed = false;
                 self.autopilot_next(fx);
@@ -502,11 +517,32 @@ impl PageState {
         }
     }
 
-    pub(super) fn crowd_fetched(&mut self, result: Result<CrowdStatus, String>) {
+    pub(super) fn crowd_fetched(&mut self, result: Result<CrowdStatus, String>, fx: &mut Vec<Effect>) {
         self.crowd.status_loading = false;
         match result {
-            Ok(status) => self.crowd.status = Some(status),
+            Ok(status) => {
+                self.shared_version_seen(status.version, fx);
+                self.crowd.status = Some(status);
+            }
             Err(error) => self.notify(NoticeKind::Error, format!("The crowd's state could not be read: {error}.")),
+        }
+    }
+
+    /// The crowd's fetch result: `fx` gets the fetch of the shared policy when the service
+    /// uses a version newer than the page holds.
+    pub(super) fn shared_version_seen(&mut self, version: i64, fx: &mut Vec<Effect>) {
+        if version > self.crowd.shared_version.unwrap_or(0) && !self.crowd.fetching_shared {
+            self.crowd.fetching_shared = true;
+            fx.push(Effect::FetchSharedPolicy);
+        }
+    }
+
+    /// The shared policy was loaded (its version; none: the crowd has no version yet).
+    pub(super) fn shared_policy_loaded(&mut self, result: Result<Option<i64>, String>) {
+        self.crowd.fetching_shared = false;
+        match result {
+            Ok(version) => self.crowd.shared_version = version.or(self.crowd.shared_version),
+            Err(error) => self.notify(NoticeKind::Error, format!("The crowd's shared policy could not be loaded: {error}.")),
         }
     }
 }

@@ -553,9 +553,10 @@ fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_veri
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
     page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
     page.demonstrate(TaskId::Push, ChosenBy::Person, 2, Ok(2));
-    // A service answers: the page registers, stores its credentials, sends the first.
+    // A service answers: the page registers (and loads the crowd's policy), stores its
+    // credentials, sends the first.
     page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
-    assert_eq!(page.fx, vec![Effect::Register]);
+    assert_eq!(page.fx, vec![Effect::Register, Effect::FetchSharedPolicy]);
     page.act(Action::Registered(Ok(credentials())));
     assert!(page.has(|e| *e == Effect::StoreCredentials(credentials())));
     let sent = uploads(&page.fx);
@@ -673,6 +674,7 @@ fn leased(task: TaskId, seed: u64, lease: &str) -> crowd::Leased {
         lease: lease.into(),
         expires_ms: 0.0,
         chosen_by: "selector".into(),
+        version: 0,
         assignment: crate::crowd::assign::Assignment {
             task,
             seed,
@@ -722,4 +724,28 @@ fn with_a_service_the_prompt_asks_for_the_crowds_assignment_on_its_leased_seed()
         other => panic!("{other:?}"),
     };
     assert!(seed <= u64::from(u32::MAX));
+}
+
+#[test]
+fn with_a_service_the_page_loads_the_crowds_latest_shared_policy_to_watch() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.state.crowd.credentials = Some(credentials());
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    assert!(page.has(|e| *e == Effect::FetchSharedPolicy));
+    // No version yet: watching the crowd's plays the pre-trained policy.
+    page.act(Action::SharedPolicyLoaded(Ok(None)));
+    page.act(Action::Watch(Watched::Crowd));
+    assert_eq!(page.fx, vec![Effect::Watch(Watched::Pretrained)]);
+    // An assignment made with version 2: the page fetches it, once.
+    page.act(Action::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Push, 1, "lease-1") })));
+    assert!(page.has(|e| *e == Effect::FetchSharedPolicy));
+    page.act(Action::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Push, 1, "lease-2") })));
+    assert!(!page.has(|e| *e == Effect::FetchSharedPolicy), "already being fetched");
+    page.act(Action::SharedPolicyLoaded(Ok(Some(2))));
+    assert_eq!(page.state.crowd.shared_version, Some(2));
+    page.act(Action::Watch(Watched::Crowd));
+    assert_eq!(page.fx, vec![Effect::Watch(Watched::Crowd)]);
+    // Nothing newer: nothing fetched.
+    page.act(Action::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Reach, 3, "lease-3") })));
+    assert!(!page.has(|e| *e == Effect::FetchSharedPolicy));
 }

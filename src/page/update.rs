@@ -113,7 +113,11 @@ impl PageState {
             Action::Import(bytes) => self.import(bytes, &mut fx),
             Action::ImportRefused(why) => self.error(format!("The file was not imported: {why}. Your dataset is unchanged.")),
             Action::Watch(what) => {
-                let what = if what == Watched::FineTuned && !self.tuned { Watched::Pretrained } else { what };
+                let what = match what {
+                    Watched::FineTuned if !self.tuned => Watched::Pretrained,
+                    Watched::Crowd if self.crowd.shared_version.is_none() => Watched::Pretrained,
+                    what => what,
+                };
                 if !matches!(self.phase, Phase::Demonstrating { .. } | Phase::Saving { .. }) {
                     fx.push(Effect::Watch(what));
                 }
@@ -172,7 +176,8 @@ impl PageState {
             Action::OperatorExported(result) => self.operator_exported(result, &mut fx),
             Action::Assigned(result) => self.assigned(result, &mut fx),
             Action::RefreshCrowd => self.refresh_crowd(&mut fx),
-            Action::CrowdFetched(result) => self.crowd_fetched(result),
+            Action::CrowdFetched(result) => self.crowd_fetched(result, &mut fx),
+            Action::SharedPolicyLoaded(result) => self.shared_policy_loaded(result),
         }
         fx
     }

@@ -189,7 +189,14 @@ pub async fn assignment(
     let (lease, assignment) = made?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "lease": lease.id, "expires_ms": lease.expires_ms, "chosen_by": lease.chosen_by, "assignment": assignment })),
+        Json(json!({
+            "lease": lease.id,
+            "expires_ms": lease.expires_ms,
+            "chosen_by": lease.chosen_by,
+            "assignment": assignment,
+            // The shared policy's version the assignment was made with (0: pre-trained).
+            "version": app.crowd.version().max(0),
+        })),
     ))
 }
 

@@ -139,6 +139,7 @@ pub fn app() -> Html {
                     if let (Some((first, last)), Some(session)) = (curve_ends, &s.session) {
                         <PolicyPanel first={first} last={last} tuned={s.tuned} eval_episodes={session.settings.eval_episodes}
                                      current_task={current_task} demonstrating={matches!(s.phase, Phase::Demonstrating { .. })}
+                                     crowd_version={s.crowd.shared_version}
                                      dispatch={dispatch.clone()} />
                     }
                     if let Some(session) = &s.session {

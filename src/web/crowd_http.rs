@@ -148,3 +148,18 @@ pub async fn crowd_status() -> Result<CrowdStatus, String> {
         None => Err(UNREACHABLE.into()),
     }
 }
+
+/// The crowd's latest shared policy: its version and the policy file's bytes (none: the
+/// crowd has no version yet).
+pub async fn shared_policy() -> Result<Option<(i64, Vec<u8>)>, String> {
+    let response = request("GET", "api/policy", None, None).await.ok_or(UNREACHABLE)?;
+    match response.status() {
+        200 => {}
+        404 => return Ok(None),
+        status => return Err(refusal(status, &serde_json::from_str(&text_of(&response).await).unwrap_or(Value::Null))),
+    }
+    let version = response.headers().get("x-policy-version").ok().flatten().and_then(|v| v.parse().ok()).ok_or("the answer names no version")?;
+    let buffer = response.array_buffer().map_err(|_| "the answer cannot be read".to_string())?;
+    let buffer = JsFuture::from(buffer).await.map_err(|_| "the download broke off".to_string())?;
+    Ok(Some((version, js_sys::Uint8Array::new(&buffer).to_vec())))
+}

@@ -28,6 +28,8 @@ pub struct Shell {
     prior_bytes: RefCell<Option<Rc<Vec<u8>>>>,
     prior: RefCell<Option<Rc<Policy>>>,
     tuned: RefCell<Option<Rc<FineTunedPolicy>>>,
+    /// The crowd's shared policy, from the collection service.
+    crowd_policy: RefCell<Option<Rc<FineTunedPolicy>>>,
     workers: RefCell<HashMap<WorkerId, TrainingWorker>>,
     stage: RefCell<Option<StageHandle>>,
 }
@@ -43,6 +45,7 @@ impl Shell {
             prior_bytes: RefCell::new(None),
             prior: RefCell::new(None),
             tuned: RefCell::new(None),
+            crowd_policy: RefCell::new(None),
             workers: RefCell::new(HashMap::new()),
             stage: RefCell::new(None),
         })
@@ -190,8 +193,10 @@ impl Shell {
             Effect::Replay(record) => self.with_stage(|s| s.replay(&record)),
             Effect::Watch(Watched::Expert) => self.with_stage(|s| s.watch_expert()),
             Effect::Watch(which) => {
+                let crowd = self.crowd_policy.borrow().clone();
                 let actor: Option<Rc<dyn Actor>> = match (which, self.tuned.borrow().clone(), self.prior.borrow().clone()) {
                     (Watched::FineTuned, Some(tuned), _) => Some(tuned),
+                    (Watched::Crowd, _, _) if crowd.is_some() => crowd.map(|c| c as Rc<dyn Actor>),
                     (_, _, Some(prior)) => Some(prior),
                     _ => None,
                 };
@@ -215,6 +220,24 @@ impl Shell {
             Effect::Withdraw { token, id } => self.answer(async move { Action::Withdrawn { id, result: super::crowd_http::withdraw(&token, id).await } }),
             Effect::Assign { token, decline, choose } => {
                 self.answer(async move { Action::Assigned(super::crowd_http::assign(&token, decline, choose).await) })
+            }
+            Effect::FetchSharedPolicy => {
+                let shell = self.clone();
+                spawn_local(async move {
+                    let loaded = match super::crowd_http::shared_policy().await {
+                        Ok(Some((version, bytes))) => match Checkpoint::from_bytes(&bytes) {
+                            Ok(Checkpoint::FineTuned { policy, .. }) => {
+                                *shell.crowd_policy.borrow_mut() = Some(Rc::new(policy));
+                                Ok(Some(version))
+                            }
+                            Ok(Checkpoint::Pretrained { .. }) => Err("the service's policy is not a fine-tuned one".to_string()),
+                            Err(error) => Err(error.to_string()),
+                        },
+                        Ok(None) => Ok(None),
+                        Err(error) => Err(error),
+                    };
+                    shell.dispatch(Action::SharedPolicyLoaded(loaded));
+                });
             }
             Effect::FetchCrowd => self.answer(async { Action::CrowdFetched(super::crowd_http::crowd_status().await) }),
             Effect::OperatorExport { token } => self.answer(async move { Action::OperatorExported(super::crowd_http::operator_export(&token).await) }),

@@ -134,6 +134,11 @@ try {
   }
   const versions = Number(await b.getAttribute('#crowd-versions', 'data-count'));
   await b.locator('#crowd').screenshot({ path: `${artifacts}crowd-04-dashboard.png` });
+  // The page loads the crowd's latest version, and plays it on the stage.
+  await b.waitForSelector('#watch-crowd', { state: 'attached', timeout: 60000 });
+  await b.$eval('#watch-crowd', (button) => button.click());
+  await b.waitForFunction(() => document.querySelector('#episode-status')?.textContent.includes('driven by the policy'), null, { timeout: 30000 });
+  console.log(`the page plays the crowd's shared policy, version ${await b.getAttribute('#watch-crowd', 'data-version')}`);
   assert(versions >= 1, 'no version of the shared policy was trained');
   assert(!/ 0 fulfilled/.test(summary), `no assignment was fulfilled: ${summary}`);
   console.log(`dashboard: ${summary.trim()} Versions of the shared policy: ${versions}.`);

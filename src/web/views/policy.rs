@@ -86,6 +86,8 @@ pub struct PolicyProps {
     pub current_task: TaskId,
     /// A demonstration is under way: the stage is the visitor's.
     pub demonstrating: bool,
+    /// The version of the crowd's shared policy loaded (with a collection service).
+    pub crowd_version: Option<i64>,
     pub dispatch: Callback<Action>,
 }
 
@@ -122,6 +124,10 @@ pub fn policy_panel(props: &PolicyProps) -> Html {
                 <div class="buttons">
                     if tuned {
                         <button id="watch-tuned" class="primary" onclick={send(dispatch, Action::Watch(Watched::FineTuned))} disabled={busy}>{ "▶ Fine-tuned" }</button>
+                    }
+                    if let Some(version) = props.crowd_version {
+                        <button id="watch-crowd" data-version={version.to_string()} title="the policy the crowd's demonstrations trained, on the service"
+                                onclick={send(dispatch, Action::Watch(Watched::Crowd))} disabled={busy}>{ format!("▶ The crowd's (v{version})") }</button>
                     }
                     <button id="watch-policy" onclick={send(dispatch, Action::Watch(Watched::Pretrained))} disabled={busy}>{ "▶ Pre-trained" }</button>
                     <button id="watch-expert" onclick={send(dispatch, Action::Watch(Watched::Expert))} disabled={busy}>{ "▶ Scripted expert" }</button>
