@@ -16,16 +16,17 @@ work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
-start() { # DB LOG: starts an instance, prints its address
+start() { # DB LOG: starts an instance, appends its address to `urls` (not in a
+  # subshell: its pid must reach `pids`, or the instance outlives the benchmark)
   "$amf" serve --db "$1" --addr 127.0.0.1:0 --api-only --requests-per-minute 1000000 >"$2" 2>&1 &
   pids+=($!)
   for _ in $(seq 100); do grep -q 'http://' "$2" && break; sleep 0.1; done
-  grep -o 'http://[0-9.:]*' "$2" | head -n1
+  urls+=("$(grep -o 'http://[0-9.:]*' "$2" | head -n1)")
 }
 stop_all() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; pids=(); }
 run() { # NAME DB INSTANCES FIRST_SEED
   local urls=()
-  for i in $(seq "$3"); do urls+=("$(start "$2" "$work/$1-$i.log")"); done
+  for i in $(seq "$3"); do start "$2" "$work/$1-$i.log"; done
   echo "== $1"
   "$amf" bench upload --url "$(IFS=,; echo "${urls[*]}")" --contributors 50 --uploads "$uploads" --first-seed "$4" --max-seconds 180
   stop_all

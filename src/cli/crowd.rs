@@ -91,6 +91,10 @@ pub struct ReportArgs {
     /// The arm the others are compared with, paired by seed.
     #[arg(long, default_value = "amf")]
     reference: String,
+    /// Count the distinct tasks among the first this many demonstrations stored (how
+    /// spread the crowd's first wave was).
+    #[arg(long, default_value_t = 8)]
+    first: usize,
 }
 
 /// What a run writes.
@@ -276,14 +280,14 @@ fn report(args: ReportArgs) -> anyhow::Result<()> {
     arms.sort();
     arms.dedup();
     let final_of = |r: &CrowdRun| r.curve.last().map_or(0.0, |p| p.mean_success);
-    println!("| arm | runs | final mean success [90% CI] | AUC [90% CI] | tasks demonstrated (of {NUM_TASKS}) | first {} demonstrations: distinct tasks |", runs.first().map_or(8, |r| r.visitors));
+    println!("| arm | runs | final mean success [90% CI] | AUC [90% CI] | tasks demonstrated (of {NUM_TASKS}) | distinct tasks in the first {} |", args.first);
     println!("|---|---|---|---|---|---|");
     for arm in &arms {
         let mine: Vec<&CrowdRun> = runs.iter().filter(|r| &r.arm == arm).collect();
         let (f, fi) = bootstrap_mean(&mine.iter().map(|r| final_of(r)).collect::<Vec<_>>(), 7);
         let (a, ai) = bootstrap_mean(&mine.iter().map(|r| auc_of(&r.curve)).collect::<Vec<_>>(), 7);
         let distinct = mine.iter().map(|r| distinct_counts(&r.tasks).len() as f64).sum::<f64>() / mine.len() as f64;
-        let first = mine.iter().map(|r| distinct_counts(&r.tasks[..r.visitors.min(r.tasks.len())]).len() as f64).sum::<f64>() / mine.len() as f64;
+        let first = mine.iter().map(|r| distinct_counts(&r.tasks[..args.first.min(r.tasks.len())]).len() as f64).sum::<f64>() / mine.len() as f64;
         println!("| {arm} | {} | {f:.3} [{:.3}, {:.3}] | {a:.3} [{:.3}, {:.3}] | {distinct:.1} | {first:.1} |", mine.len(), fi[0], fi[1], ai[0], ai[1]);
     }
     println!();
