@@ -89,8 +89,8 @@ pub fn train_policy(
     progress: &mut dyn FnMut(TrainingProgress),
 ) -> Result<Policy, BcError> {
     data.validate()?;
-    let device = training_device(&super::cpu(), bc.seed);
-    let policy = Policy::new(config, &NormStats::from_observations(&data.observations), &device);
+    let stats = NormStats::from_observations(&data.observations);
+    let (device, policy) = seeded(&super::cpu(), bc.seed, |device| Policy::new(config, &stats, device));
     let trained = block_on(fit(policy, 0, data, bc, &device, progress, 0, &mut |_| {}, |policy, obs, actions| {
         let log_std = policy.log_std(obs.clone());
         let (mse, nll) = cloning_losses(policy.forward(obs), log_std, actions);
@@ -184,9 +184,8 @@ async fn finetune_from(
 ) -> Result<FineTunedPolicy, Interrupted> {
     let interrupted = |error: BcError| Interrupted { error, snapshot: None };
     data.validate().map_err(|e| interrupted(e.into()))?;
-    let device = training_device(device, bc.seed);
     let gated = matches!(bc.regularizer, Regularizer::AdaptivePrior { .. });
-    let mut model = FineTunedPolicy::new(&prior.clone().fork(&device).train(), gated, &device);
+    let (device, mut model) = seeded(device, bc.seed, |device| FineTunedPolicy::new(&prior.clone().fork(device).train(), gated, device));
     if gated {
         model = model.close_undemonstrated(&data.tasks_present());
     }
@@ -210,11 +209,19 @@ async fn finetune_from(
     Ok(trained.valid())
 }
 
-/// `device` with autodiff, seeded so initial weights are reproducible.
-fn training_device(device: &Device, seed: u64) -> Device {
+/// The backend's random numbers are global to the process: seeding it and drawing a
+/// model's initial weights happen under this lock, so trainings that run at once (tests
+/// in parallel, the service's job beside others) each get the weights their seed gives.
+static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// `device` with autodiff, seeded, and the model `init` builds on it: initial weights
+/// that depend on `seed` alone.
+fn seeded<T>(device: &Device, seed: u64, init: impl FnOnce(&Device) -> T) -> (Device, T) {
+    let _alone = SEEDED_INIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let device = device.clone().autodiff();
     device.seed(seed);
-    device
+    let model = init(&device);
+    (device, model)
 }
 
 /// Squared error of the mean, and the Gaussian NLL of the actions under the learned
