@@ -40,6 +40,11 @@ pub enum BenchCommand {
     /// scripts/bench-service.sh).
     #[cfg(feature = "service")]
     Upload(super::bench_upload::UploadBenchArgs),
+    /// The crowd's figures on a running service: assignment latency with many visitors,
+    /// uploads while the shared policy trains, time to a published version (see
+    /// scripts/bench-crowd.sh).
+    #[cfg(feature = "service")]
+    Crowd(super::bench_crowd::CrowdBenchArgs),
     /// Selection speed: AMF picking a batch with the default sizes, from a policy file.
     Select {
         #[arg(long, default_value = "www/policy.amfp")]
@@ -55,6 +60,8 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
     match which {
         #[cfg(feature = "service")]
         BenchCommand::Upload(args) => super::bench_upload::run(args),
+        #[cfg(feature = "service")]
+        BenchCommand::Crowd(args) => super::bench_crowd::run(args),
         BenchCommand::Sim { episodes, json } => {
             let origin = Instant::now();
             let report = bench_sim(episodes, &mut || origin.elapsed().as_secs_f64());

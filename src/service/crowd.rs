@@ -38,6 +38,8 @@ pub struct CrowdCache {
     /// Replays of the pooled demonstrations by id, and the last id read; also the lock
     /// that makes this instance assign one at a time.
     replays: tokio::sync::Mutex<Replays>,
+    /// This instance is training a version now.
+    pub training: std::sync::atomic::AtomicBool,
 }
 
 struct Shared {
@@ -58,7 +60,12 @@ struct Replays {
 
 impl CrowdCache {
     pub fn new(prior: Option<(Policy, PolicyConfig)>) -> CrowdCache {
-        CrowdCache { prior: prior.map(|(p, c)| (std::sync::Mutex::new(p), c)), shared: Default::default(), replays: Default::default() }
+        CrowdCache {
+            prior: prior.map(|(p, c)| (std::sync::Mutex::new(p), c)),
+            shared: Default::default(),
+            replays: Default::default(),
+            training: Default::default(),
+        }
     }
 
     /// The pre-trained policy and its configuration, if the service has one.
@@ -239,6 +246,7 @@ pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::V
         "pending": app.db.pending_per_task(now).await?,
         "success": app.crowd.with_policy(|_, assessment| assessment.per_task.clone()),
         "version": app.crowd.version(),
+        "training": app.crowd.training.load(std::sync::atomic::Ordering::Relaxed),
         "versions": app.db.versions().await?,
         "selector": app.config.assignments.selector.name(),
         "pending_aware": app.config.assignments.pending_aware,

@@ -55,9 +55,27 @@ async fn step(app: &Arc<App>) -> anyhow::Result<()> {
         return Ok(());
     }
     let Some(lock) = app.db.try_lock_training().await? else { return Ok(()) };
+    app.crowd.training.store(true, std::sync::atomic::Ordering::Relaxed);
     let result = train(app).await;
+    app.crowd.training.store(false, std::sync::atomic::Ordering::Relaxed);
     app.db.unlock_training(lock).await?;
     result
+}
+
+/// Runs `work` on a thread of its own at the lowest scheduling priority (nice 19): on a
+/// machine of few cores, verification keeps the cores and training takes what is left.
+async fn on_a_low_priority_thread<T: Send + 'static>(work: impl FnOnce() -> anyhow::Result<T> + Send + 'static) -> anyhow::Result<T> {
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new().name("amf-train".into()).spawn(move || {
+        // On Linux, PRIO_PROCESS with 0 names the calling thread. Failing to lower it
+        // only costs the uploads some speed.
+        #[cfg(target_os = "linux")]
+        unsafe {
+            libc::setpriority(libc::PRIO_PROCESS, 0, 19);
+        }
+        let _ = done.send(work());
+    })?;
+    result.await.map_err(|_| anyhow::anyhow!("the training thread ended without a result"))?
 }
 
 /// Fine-tunes on every live demonstration, evaluates, publishes.
@@ -75,7 +93,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     let steps = app.config.train_steps;
     let (prior, prior_config) = app.crowd.prior().expect("checked by the caller");
     let started = std::time::Instant::now();
-    let (bytes, assessment, policy, demonstrations) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+    let (bytes, assessment, policy, demonstrations) = on_a_low_priority_thread(move || -> anyhow::Result<_> {
         let demonstrations: Vec<Demonstration> = records.iter().filter_map(|(_, r)| r.replay().ok()).collect();
         let defaults = RoundConfig::default();
         let config = RoundConfig {
@@ -97,7 +115,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
         let bytes = Checkpoint::finetuned(policy.clone(), prior_config, trained_on).to_bytes()?;
         Ok((bytes, output.assessment, policy, demonstrations.len()))
     })
-    .await??;
+    .await?;
     let mean = crate::experiment::weighted_mean(&assessment.per_task, &app.config.assignments.target_weights);
     let version = PolicyVersion {
         id: 0,
