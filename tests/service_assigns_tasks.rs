@@ -97,8 +97,13 @@ async fn leases_behave_on(db: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_shared_policy_gets_a_new_version_after_every_k_demonstrations() {
     let (_dir, url) = sqlite_url("versions");
+    shared_policy_versions_on(&url).await;
+}
+
+/// K = 2 demonstrations make version 1, which assignments use and pages can load.
+async fn shared_policy_versions_on(db: &str) {
     let client = reqwest::Client::new();
-    let service = Service::start_with(&url, &["--retrain-every", "2", "--train-steps", "40", "--eval-episodes", "1"]);
+    let service = Service::start_with(db, &["--retrain-every", "2", "--train-steps", "40", "--eval-episodes", "1"]);
     let (_, token) = contributor(&client, &service, None).await;
     assert_eq!(client.get(service.url("/policy")).send().await.unwrap().status(), StatusCode::NOT_FOUND, "no version before any demonstration");
     for (i, task) in [TaskId::Push, TaskId::DrawerOpen].into_iter().enumerate() {
@@ -153,7 +158,7 @@ async fn the_sequential_selector_sends_two_visitors_to_one_task() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn leases_and_two_instances_on_postgres() {
+async fn leases_two_instances_and_versions_on_postgres() {
     let Some(url) = postgres().await else { return };
     leases_behave_on(&url).await;
     // Two instances on one database agree: visitors asking each at once get different tasks.
@@ -162,6 +167,9 @@ async fn leases_and_two_instances_on_postgres() {
     let (first, second) = (Service::start(&url), Service::start(&url));
     let (x, y) = two_at_once(&client, &first, &second).await;
     assert_ne!(x, y, "two instances sent two visitors to {x}");
+    drop((first, second));
+    // The shared policy's versions (weights in BYTEA, one trainer at a time).
+    shared_policy_versions_on(&postgres().await.unwrap()).await;
 }
 
 /// A small run of the crowd simulator (`amf crowd run`, then `amf crowd report`): the
