@@ -339,23 +339,23 @@ impl PageState {
 }
 
 impl PageState {
-    /// The contributor's token, or a notice that there is none yet.
-    fn token_for(&mut self, what: &str) -> Option<String> {
-        let token = self.crowd.credentials.as_ref().map(|c| c.token.clone());
-        if token.is_none() {
-            self.notify(NoticeKind::Error, format!("Cannot {what}: the collection service has not registered this browser yet."));
-        }
-        token
-    }
-
-    pub(super) fn refresh_account(&mut self, fx: &mut Vec<Effect>) {
+    /// One request about the contributor's account at a time: `effect` with their
+    /// token, or a notice saying why it cannot be sent (`what` it was for).
+    fn account_request(&mut self, what: &str, effect: impl FnOnce(String) -> Effect, fx: &mut Vec<Effect>) {
         if self.crowd.account_busy {
             return;
         }
-        if let Some(token) = self.token_for("list your demonstrations on the service") {
-            self.crowd.account_busy = true;
-            fx.push(Effect::FetchAccount { token });
+        match self.crowd.credentials.as_ref().map(|c| c.token.clone()) {
+            Some(token) => {
+                self.crowd.account_busy = true;
+                fx.push(effect(token));
+            }
+            None => self.notify(NoticeKind::Error, format!("Cannot {what}: the collection service has not registered this browser yet.")),
         }
+    }
+
+    pub(super) fn refresh_account(&mut self, fx: &mut Vec<Effect>) {
+        self.account_request("list your demonstrations on the service", |token| Effect::FetchAccount { token }, fx);
     }
 
     pub(super) fn account_fetched(&mut self, result: Result<Account, String>) {
@@ -367,13 +367,8 @@ impl PageState {
     }
 
     pub(super) fn rename(&mut self, name: String, fx: &mut Vec<Effect>) {
-        if self.crowd.account_busy {
-            return;
-        }
-        if let Some(token) = self.token_for("set your display name") {
-            self.crowd.account_busy = true;
-            fx.push(Effect::Rename { token, name: name.trim().to_string() });
-        }
+        let name = name.trim().to_string();
+        self.account_request("set your display name", |token| Effect::Rename { token, name }, fx);
     }
 
     /// The service took the name (or not): the account is fetched again, so the page
@@ -387,13 +382,7 @@ impl PageState {
     }
 
     pub(super) fn withdraw(&mut self, id: i64, fx: &mut Vec<Effect>) {
-        if self.crowd.account_busy {
-            return;
-        }
-        if let Some(token) = self.token_for("withdraw a demonstration") {
-            self.crowd.account_busy = true;
-            fx.push(Effect::Withdraw { token, id });
-        }
+        self.account_request("withdraw a demonstration", |token| Effect::Withdraw { token, id }, fx);
     }
 
     /// A withdrawn demonstration is marked in the account's list and, if it came from

@@ -50,6 +50,20 @@ fn refusal(status: u16, body: &Value) -> String {
 
 const UNREACHABLE: &str = "the service cannot be reached";
 
+/// Sends a request and expects `ok` for an answer: its JSON body, or why not.
+async fn expect(ok: u16, method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Result<Value, String> {
+    match send(method, path, token, body).await {
+        Some((status, _, body)) if status == ok => Ok(body),
+        Some((status, _, body)) => Err(refusal(status, &body)),
+        None => Err(UNREACHABLE.into()),
+    }
+}
+
+/// [`expect`], the body read as `T`.
+async fn expect_json<T: serde::de::DeserializeOwned>(ok: u16, method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Result<T, String> {
+    serde_json::from_value(expect(ok, method, path, token, body).await?).map_err(|e| format!("the service's answer cannot be read ({e})"))
+}
+
 /// Whether a collection service serves this page (it marks the page's HTML; a static
 /// site is not asked) and answers now.
 pub async fn probe() -> ServiceProbe {
@@ -64,13 +78,10 @@ pub async fn probe() -> ServiceProbe {
 }
 
 pub async fn register() -> Result<Credentials, String> {
-    match send("POST", "api/contributors", None, Some("{}".into())).await {
-        Some((201, _, body)) => match (body["id"].as_str(), body["token"].as_str()) {
-            (Some(id), Some(token)) => Ok(Credentials { id: id.into(), token: token.into() }),
-            _ => Err("the service's answer holds no credentials".into()),
-        },
-        Some((status, _, body)) => Err(refusal(status, &body)),
-        None => Err(UNREACHABLE.into()),
+    let body = expect(201, "POST", "api/contributors", None, Some("{}".into())).await?;
+    match (body["id"].as_str(), body["token"].as_str()) {
+        (Some(id), Some(token)) => Ok(Credentials { id: id.into(), token: token.into() }),
+        _ => Err("the service's answer holds no credentials".into()),
     }
 }
 
@@ -88,33 +99,21 @@ pub async fn upload(client_id: String, record: &DemonstrationRecord, token: &str
             code: body["error"].as_str().unwrap_or("refused").into(),
             reason: body["message"].as_str().unwrap_or("refused without a reason").into(),
         },
-        None => UploadOutcome::Retry { why: "the service cannot be reached".into(), after_ms: None },
+        None => UploadOutcome::Retry { why: UNREACHABLE.into(), after_ms: None },
     }
 }
 
 pub async fn account(token: &str) -> Result<Account, String> {
-    match send("GET", "api/contributors/me", Some(token), None).await {
-        Some((200, _, body)) => serde_json::from_value(body).map_err(|e| format!("the service's answer cannot be read ({e})")),
-        Some((status, _, body)) => Err(refusal(status, &body)),
-        None => Err(UNREACHABLE.into()),
-    }
+    expect_json(200, "GET", "api/contributors/me", Some(token), None).await
 }
 
 pub async fn rename(token: &str, name: &str) -> Result<(), String> {
     let body = serde_json::json!({ "display_name": (!name.is_empty()).then_some(name) }).to_string();
-    match send("PATCH", "api/contributors/me", Some(token), Some(body)).await {
-        Some((204, _, _)) => Ok(()),
-        Some((status, _, body)) => Err(refusal(status, &body)),
-        None => Err(UNREACHABLE.into()),
-    }
+    expect(204, "PATCH", "api/contributors/me", Some(token), Some(body)).await.map(drop)
 }
 
 pub async fn withdraw(token: &str, id: i64) -> Result<(), String> {
-    match send("DELETE", &format!("api/demonstrations/{id}"), Some(token), None).await {
-        Some((204, _, _)) => Ok(()),
-        Some((status, _, body)) => Err(refusal(status, &body)),
-        None => Err(UNREACHABLE.into()),
-    }
+    expect(204, "DELETE", &format!("api/demonstrations/{id}"), Some(token), None).await.map(drop)
 }
 
 /// The operator's export: the file name the service gives it (naming the snapshot)
@@ -134,19 +133,11 @@ pub async fn operator_export(token: &str) -> Result<(String, Vec<u8>), String> {
 /// they chose.
 pub async fn assign(token: &str, decline: Option<String>, choose: Option<(crate::tasks::TaskId, u64)>) -> Result<Leased, String> {
     let body = serde_json::json!({ "decline": decline, "task": choose.map(|c| c.0.name()), "seed": choose.map(|c| c.1) }).to_string();
-    match send("POST", "api/assignments", Some(token), Some(body)).await {
-        Some((201, _, body)) => serde_json::from_value(body).map_err(|e| format!("the service's answer cannot be read ({e})")),
-        Some((status, _, body)) => Err(refusal(status, &body)),
-        None => Err(UNREACHABLE.into()),
-    }
+    expect_json(201, "POST", "api/assignments", Some(token), Some(body)).await
 }
 
 pub async fn crowd_status() -> Result<CrowdStatus, String> {
-    match send("GET", "api/crowd", None, None).await {
-        Some((200, _, body)) => serde_json::from_value(body).map_err(|e| format!("the service's answer cannot be read ({e})")),
-        Some((status, _, body)) => Err(refusal(status, &body)),
-        None => Err(UNREACHABLE.into()),
-    }
+    expect_json(200, "GET", "api/crowd", None, None).await
 }
 
 /// The crowd's latest shared policy: its version and the policy file's bytes (none: the
