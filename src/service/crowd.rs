@@ -8,7 +8,7 @@
 //! cache: the shared policy, its assessment, and the replays of the pooled
 //! demonstrations (refreshed from the database on every assignment).
 
-use std::collections::BTreeMap;
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -52,7 +52,10 @@ struct Shared {
 
 #[derive(Default)]
 struct Replays {
-    by_id: BTreeMap<i64, Demonstration>,
+    /// The replayed demonstrations in id order, and their ids (read in increasing id
+    /// order, so pushing keeps both sorted): the selector takes the slice as it is.
+    ids: Vec<i64>,
+    demonstrations: Vec<Demonstration>,
     last_id: i64,
     /// Assignments made by this instance (seeds the selector's random choices).
     turns: u64,
@@ -167,10 +170,9 @@ pub async fn assignment(
                 replays.turns += 1;
                 let pending = app.db.pending_per_task(now).await?;
                 let declined = app.db.declined_since(&me.id, now - settings.lease_seconds as i64 * 1000).await?;
-                let demonstrations: Vec<Demonstration> = replays.by_id.values().cloned().collect();
                 let turn = replays.turns ^ (now as u64).rotate_left(20);
                 let assigned = app.crowd.with_policy(|policy, assessment| {
-                    let crowd = CrowdState { policy, assessment, demonstrations: &demonstrations, pending };
+                    let crowd = CrowdState { policy, assessment, demonstrations: &replays.demonstrations, pending };
                     tokio::task::block_in_place(|| assign(settings, &crowd, &declined, turn, seed))
                 });
                 assigned
@@ -192,7 +194,7 @@ pub async fn assignment(
         Ok::<_, ApiError>((lease, assignment))
     }
     .await;
-    app.db.unlock_assignments(lock).await?;
+    app.db.unlock(lock).await?;
     let (lease, assignment) = made?;
     Ok((
         StatusCode::CREATED,
@@ -216,11 +218,14 @@ async fn refresh(app: &App, replays: &mut Replays) -> Result<(), ApiError> {
         // Stored demonstrations were verified by replay: one that fails now (a suite
         // change) is left out of the selection rather than failing it.
         if let Ok(demonstration) = tokio::task::block_in_place(|| record.replay()) {
-            replays.by_id.insert(id, demonstration);
+            replays.ids.push(id);
+            replays.demonstrations.push(demonstration);
         }
     }
-    for id in app.db.withdrawn_ids().await? {
-        replays.by_id.remove(&id);
+    let withdrawn: HashSet<i64> = app.db.withdrawn_ids().await?.into_iter().collect();
+    if replays.ids.iter().any(|id| withdrawn.contains(id)) {
+        let kept = std::mem::take(&mut replays.ids).into_iter().zip(std::mem::take(&mut replays.demonstrations)).filter(|(id, _)| !withdrawn.contains(id));
+        (replays.ids, replays.demonstrations) = kept.unzip();
     }
     Ok(())
 }
@@ -229,10 +234,7 @@ async fn refresh(app: &App, replays: &mut Replays) -> Result<(), ApiError> {
 /// policy's success, and where assignments went.
 pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::Value>> {
     let now = now_ms();
-    let mut demonstrations = vec![0usize; NUM_TASKS];
-    for (_, record) in app.db.records_after(0).await? {
-        demonstrations[record.task.index()] += 1;
-    }
+    let demonstrations = app.db.demonstrations_per_task().await?;
     let leases: Vec<serde_json::Value> = app
         .db
         .lease_counts()

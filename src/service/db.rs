@@ -74,6 +74,17 @@ pub struct Listed {
     pub withdrawn: bool,
 }
 
+/// A PostgreSQL session advisory lock, held by its own connection until [`Db::unlock`]
+/// (a crashed instance's lock goes with its connection).
+pub struct AdvisoryLock {
+    conn: PoolConnection<Any>,
+    key: i64,
+}
+
+/// The advisory locks' keys: assignments, one at a time; the shared policy's trainer.
+const ASSIGNMENT_LOCK: i64 = 7_041_965;
+const TRAINING_LOCK: i64 = 7_041_966;
+
 /// A visitor's lease on a task to demonstrate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lease {
@@ -106,6 +117,17 @@ pub struct PolicyVersion {
 pub struct Snapshot {
     pub demonstrations: usize,
     pub last_id: i64,
+}
+
+/// Rows of (task name, count) as counts in the suite's order.
+fn per_task(rows: &[sqlx::any::AnyRow]) -> Vec<usize> {
+    let mut counts = vec![0; crate::tasks::NUM_TASKS];
+    for row in rows {
+        if let Some(task) = TaskId::from_name(&row.get::<String, _>(0)) {
+            counts[task.index()] = row.get::<i64, _>(1) as usize;
+        }
+    }
+    counts
 }
 
 pub fn now_ms() -> i64 {
@@ -320,6 +342,12 @@ impl Db {
         Ok(records)
     }
 
+    /// Demonstrations not withdrawn, per task (the suite's order).
+    pub async fn demonstrations_per_task(&self) -> Result<Vec<usize>, DbError> {
+        let rows = sqlx::query("SELECT task, COUNT(*) FROM demonstrations WHERE withdrawn = 0 GROUP BY task").fetch_all(&self.pool).await?;
+        Ok(per_task(&rows))
+    }
+
     /// The ids of withdrawn demonstrations (for a cache of replays to drop them).
     pub async fn withdrawn_ids(&self) -> Result<Vec<i64>, DbError> {
         let rows = sqlx::query("SELECT id FROM demonstrations WHERE withdrawn <> 0").fetch_all(&self.pool).await?;
@@ -330,18 +358,19 @@ impl Db {
     /// connection of its own (instances on one database assign one at a time, and a
     /// crashed instance's lock goes with its connection); SQLite serves one instance,
     /// whose own lock is enough (`None`).
-    pub async fn lock_assignments(&self) -> Result<Option<PoolConnection<Any>>, DbError> {
+    pub async fn lock_assignments(&self) -> Result<Option<AdvisoryLock>, DbError> {
         if self.kind != Kind::Postgres {
             return Ok(None);
         }
         let mut conn = self.pool.acquire().await?;
-        sqlx::query("SELECT pg_advisory_lock(7041965)").execute(&mut *conn).await?;
-        Ok(Some(conn))
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(ASSIGNMENT_LOCK).execute(&mut *conn).await?;
+        Ok(Some(AdvisoryLock { conn, key: ASSIGNMENT_LOCK }))
     }
 
-    pub async fn unlock_assignments(&self, lock: Option<PoolConnection<Any>>) -> Result<(), DbError> {
-        if let Some(mut conn) = lock {
-            sqlx::query("SELECT pg_advisory_unlock(7041965)").execute(&mut *conn).await?;
+    /// Releases a lock taken by [`Db::lock_assignments`] or [`Db::try_lock_training`].
+    pub async fn unlock(&self, lock: Option<AdvisoryLock>) -> Result<(), DbError> {
+        if let Some(AdvisoryLock { mut conn, key }) = lock {
+            sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -367,13 +396,7 @@ impl Db {
     /// Open leases that have not expired at `now_ms`, per task: demonstrations on their way.
     pub async fn pending_per_task(&self, now_ms: i64) -> Result<Vec<usize>, DbError> {
         let rows = sqlx::query("SELECT task, COUNT(*) FROM leases WHERE state = 'open' AND expires_ms > $1 GROUP BY task").bind(now_ms).fetch_all(&self.pool).await?;
-        let mut pending = vec![0; crate::tasks::NUM_TASKS];
-        for row in &rows {
-            if let Some(task) = TaskId::from_name(&row.get::<String, _>(0)) {
-                pending[task.index()] = row.get::<i64, _>(1) as usize;
-            }
-        }
-        Ok(pending)
+        Ok(per_task(&rows))
     }
 
     /// The tasks `contributor` declined since `since_ms`.
@@ -472,20 +495,13 @@ impl Db {
     /// The trainer's lock: on PostgreSQL a session advisory lock tried without waiting
     /// (`None` when another instance trains); SQLite serves one instance, which trains
     /// one job at a time anyway (`Some(None)`).
-    pub async fn try_lock_training(&self) -> Result<Option<Option<PoolConnection<Any>>>, DbError> {
+    pub async fn try_lock_training(&self) -> Result<Option<Option<AdvisoryLock>>, DbError> {
         if self.kind != Kind::Postgres {
             return Ok(Some(None));
         }
         let mut conn = self.pool.acquire().await?;
-        let row = sqlx::query("SELECT CAST(pg_try_advisory_lock(7041966) AS INTEGER)").fetch_one(&mut *conn).await?;
-        Ok((row.get::<i32, _>(0) == 1).then_some(Some(conn)))
-    }
-
-    pub async fn unlock_training(&self, lock: Option<PoolConnection<Any>>) -> Result<(), DbError> {
-        if let Some(mut conn) = lock {
-            sqlx::query("SELECT pg_advisory_unlock(7041966)").execute(&mut *conn).await?;
-        }
-        Ok(())
+        let row = sqlx::query("SELECT CAST(pg_try_advisory_lock($1) AS INTEGER)").bind(TRAINING_LOCK).fetch_one(&mut *conn).await?;
+        Ok((row.get::<i32, _>(0) == 1).then_some(Some(AdvisoryLock { conn, key: TRAINING_LOCK })))
     }
 
     /// Leases per selector and task and how they ended (for the dashboard).

@@ -58,7 +58,7 @@ async fn step(app: &Arc<App>) -> anyhow::Result<()> {
     app.crowd.training.store(true, std::sync::atomic::Ordering::Relaxed);
     let result = train(app).await;
     app.crowd.training.store(false, std::sync::atomic::Ordering::Relaxed);
-    app.db.unlock_training(lock).await?;
+    app.db.unlock(lock).await?;
     result
 }
 
