@@ -105,7 +105,7 @@ fn two_visitors_asking_at_once_are_not_sent_to_the_same_redundant_task() {
     assert_eq!(first.picks, vec![0]);
     let sequential = SelectorKind::Amf.build(0, 1, &gp(1e-4)).select(&view, 1).unwrap();
     assert_eq!(sequential.picks, vec![0], "without the pending demonstration it asks again");
-    let pending = WithPending { inner: &view, pending: vec![1, 0] };
+    let pending = WithPending { inner: &view, pending: vec![1, 0], prepared: None };
     let second = SelectorKind::Amf.build(0, 1, &gp(1e-4)).select(&pending, 1).unwrap();
     assert_eq!(second.picks, vec![1]);
     assert!(second.scores[0].score < 1e-3, "task 0's gain given the pending one: {}", second.scores[0].score);
@@ -114,7 +114,7 @@ fn two_visitors_asking_at_once_are_not_sent_to_the_same_redundant_task() {
         let alone = kind.build(3, 0, &gp(1e-4)).select(&view, 1).unwrap().picks[0];
         let mut pending = vec![0, 0];
         pending[alone] = 1;
-        let next = kind.build(3, 0, &gp(1e-4)).select(&WithPending { inner: &view, pending }, 1).unwrap();
+        let next = kind.build(3, 0, &gp(1e-4)).select(&WithPending { inner: &view, pending, prepared: None }, 1).unwrap();
         assert_ne!(next.picks[0], alone, "{kind:?} sends the next visitor to the task already on its way");
     }
 }

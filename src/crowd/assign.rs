@@ -7,12 +7,14 @@
 //! sent to the same task. A visitor who declined a task is asked for the best of the
 //! others.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{Demonstration, Predictive};
 use crate::round::{Assessment, RoundConfig};
 use crate::select::tabletop::TabletopView;
-use crate::select::{GpConfig, SelectError, SelectionView, SelectorKind, TaskScore, WithPending};
+use crate::select::{argmax, task_scores, GpConfig, Greedy, Prepared, Proxy, SelectError, SelectionView, SelectorKind, TaskScore, WithPending};
 use crate::tasks::{TaskId, NUM_TASKS};
 
 /// The operator's settings for assignments.
@@ -47,13 +49,55 @@ impl Default for AssignmentSettings {
     }
 }
 
-/// What the crowd has: the shared policy with its assessment, the pooled
-/// demonstrations, and the assignments in flight per task.
+/// What the crowd has: the shared policy with its assessment, the demonstrations it
+/// was trained on, those verified since, and the assignments in flight per task.
 pub struct CrowdState<'a> {
     pub policy: &'a dyn Predictive,
     pub assessment: &'a Assessment,
-    pub demonstrations: &'a [Demonstration],
+    /// The demonstrations the shared policy was trained on: the GP's data.
+    pub trained_on: &'a [Demonstration],
+    /// Verified demonstrations per task that arrived after the shared policy was
+    /// trained. Until the next version they are conditioned on through their task's
+    /// proxies, exactly as while they were in flight: the kernel (the policy) has not
+    /// seen them, and as data their 16 states counted for less than the proxies did, so
+    /// the selector asked again for the task it had just received (measured: one
+    /// visitor at a time put up to 22 of 40 demonstrations on one task).
+    pub arrived: Vec<usize>,
+    /// Open leases per task.
     pub pending: Vec<usize>,
+    /// The GP prepared for this policy and these data, if the caller keeps one (see
+    /// [`CrowdState::prepare`]).
+    pub prepared: Option<Arc<Prepared>>,
+}
+
+impl CrowdState<'_> {
+    fn view(&self, settings: &AssignmentSettings) -> TabletopView<'_> {
+        TabletopView {
+            policy: self.policy,
+            demonstrations: self.trained_on,
+            rollout_states: &self.assessment.visited,
+            target_weights: settings.target_weights.clone(),
+            pretraining: settings.pretraining.clone(),
+            // The proxies' subsampling follows the data, not the turn: while the policy
+            // and its data stay, the same question gets the same answer.
+            seed: self.trained_on.len() as u64,
+        }
+    }
+
+    /// The GP for this policy and these data: the same for every assignment until the
+    /// next version, so a service computes it once per version.
+    pub fn prepare(&self, settings: &AssignmentSettings) -> Result<Arc<Prepared>, SelectError> {
+        Ok(Arc::new(Prepared::new(&self.view(settings), &settings.gp)?))
+    }
+}
+
+/// One visitor's request: the tasks they declined lately, or the task they chose
+/// themself; the episode's seed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub declined: Vec<TaskId>,
+    pub chosen: Option<TaskId>,
+    pub seed: u64,
 }
 
 /// What a visitor is asked for, and why: what the page's prompt shows.
@@ -64,7 +108,7 @@ pub struct Assignment {
     pub seed: u64,
     pub reason: String,
     /// Each task's score (for AMF, the expected information gain on the targets given
-    /// what is in flight), before this assignment.
+    /// what is in flight), before this assignment (none for a visitor's own choice).
     pub scores: Vec<TaskScore>,
     /// The shared policy's success per task now.
     pub success: Vec<f64>,
@@ -78,44 +122,194 @@ pub struct Assignment {
 /// `turn` seeds the selector's random choices (a counter of assignments), `seed` is the
 /// episode's.
 pub fn assign(settings: &AssignmentSettings, crowd: &CrowdState, declined: &[TaskId], turn: u64, seed: u64) -> Result<Assignment, SelectError> {
-    let tabletop = TabletopView {
-        policy: crowd.policy,
-        demonstrations: crowd.demonstrations,
-        rollout_states: &crowd.assessment.visited,
-        target_weights: settings.target_weights.clone(),
-        pretraining: settings.pretraining.clone(),
-        // The proxies' subsampling follows the data, not the turn: while nothing
-        // arrives, the same question gets the same answer.
-        seed: crowd.demonstrations.len() as u64,
+    let request = Request { declined: declined.to_vec(), chosen: None, seed };
+    Ok(assign_batch(settings, crowd, &[request], turn)?.remove(0))
+}
+
+/// Answers visitors who asked at once, in order, each as if the ones before had asked
+/// first: the GP is conditioned on each assignment before the next (one greedy batch,
+/// with each visitor's declined tasks left out of their own pick). A visitor's own
+/// choice is recorded as in flight like any assignment. `turn` seeds the random
+/// selectors (the i-th request uses `turn + i`).
+pub fn assign_batch(settings: &AssignmentSettings, crowd: &CrowdState, requests: &[Request], turn: u64) -> Result<Vec<Assignment>, SelectError> {
+    let tabletop = crowd.view(settings);
+    let demonstrations: Vec<usize> = tabletop.demonstrations_per_task().iter().zip(&crowd.arrived).map(|(d, a)| d + a).collect();
+    // What the selector conditions on: what arrived since the policy was trained, and,
+    // for crowd AMF, the leases in flight and this batch's assignments as they are made.
+    let mut pending = crowd.pending.clone();
+    let in_flight = |pending: &[usize]| -> Vec<usize> {
+        if settings.pending_aware {
+            pending.iter().zip(&crowd.arrived).map(|(p, a)| p + a).collect()
+        } else {
+            crowd.arrived.clone()
+        }
     };
-    let pending = if settings.pending_aware { crowd.pending.clone() } else { vec![0; NUM_TASKS] };
-    let view = WithPending { inner: &tabletop, pending };
-    let mut selector = settings.selector.build(turn, 0, &settings.gp);
-    let selection = selector.select(&view, 1)?;
-    let allowed = |t: usize| settings.target_weights[t] > 0.0 && !declined.contains(&TaskId::ALL[t]);
-    let (pick, reason) = if allowed(selection.picks[0]) || !(0..NUM_TASKS).any(allowed) {
-        (selection.picks[0], selection.reason.clone())
-    } else {
-        // The best of the tasks not declined: by score where the score is a gain, else
-        // the selector's next pick in order.
-        let pick = match settings.selector {
-            SelectorKind::Amf | SelectorKind::Uncertainty => {
-                (0..NUM_TASKS).filter(|&t| allowed(t)).max_by(|&a, &b| selection.scores[a].score.total_cmp(&selection.scores[b].score)).expect("one is allowed")
-            }
-            _ => {
-                let order = settings.selector.build(turn, 0, &settings.gp).select(&view, NUM_TASKS)?;
-                order.picks.into_iter().find(|&t| allowed(t)).unwrap_or(selection.picks[0])
-            }
+    let first = WithPending { inner: &tabletop, pending: in_flight(&pending), prepared: crowd.prepared.clone() };
+    let mut greedy = match settings.selector {
+        SelectorKind::Amf => Some(Greedy::information_gain(&first, &settings.gp)?),
+        SelectorKind::Uncertainty => Some(Greedy::uncertainty(&first, &settings.gp)?),
+        _ => None,
+    };
+    let mut assignments = Vec::with_capacity(requests.len());
+    for (i, request) in requests.iter().enumerate() {
+        let allowed = |t: usize| !request.declined.contains(&TaskId::ALL[t]);
+        let any_allowed = (0..NUM_TASKS).any(allowed);
+        let not_declined = |name: &str| format!("{name} is the most useful of the tasks you have not declined");
+        let (task, reason, scores) = if let Some(task) = request.chosen {
+            (task.index(), format!("you chose {}", task.name()), Vec::new())
+        } else if let Some(greedy) = &greedy {
+            let scores = greedy.scores()?;
+            let best = argmax(&scores);
+            let (pick, reason) = if allowed(best) || !any_allowed {
+                let counted = in_flight(&pending).iter().sum::<usize>();
+                let because = match settings.selector {
+                    SelectorKind::Amf => format!(
+                        "{} is expected to tell the most about the target tasks ({:.3} nats, from {} states)",
+                        tabletop.task_name(best),
+                        scores[best],
+                        match greedy.proxies()[best] {
+                            Proxy::Demonstrations => "its demonstrations'",
+                            Proxy::Rollouts => "the policy's own",
+                        }
+                    ),
+                    _ => format!("the policy is least certain on {}'s own states", tabletop.task_name(best)),
+                };
+                (best, if counted > 0 { format!("{because}, counting the {counted} demonstrations on their way") } else { because })
+            } else {
+                let pick = (0..NUM_TASKS).filter(|&t| allowed(t)).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).expect("one is allowed");
+                (pick, not_declined(&tabletop.task_name(pick)))
+            };
+            (pick, reason, task_scores(&tabletop, &scores, Some(greedy.proxies())))
+        } else {
+            let view = WithPending { inner: &tabletop, pending: in_flight(&pending), prepared: None };
+            let seed = turn.wrapping_add(i as u64);
+            let selection = settings.selector.build(seed, 0, &settings.gp).select(&view, 1)?;
+            let (pick, reason) = if allowed(selection.picks[0]) || !any_allowed {
+                (selection.picks[0], selection.reason.clone())
+            } else {
+                // The selector's next pick in order that the visitor has not declined.
+                let order = settings.selector.build(seed, 0, &settings.gp).select(&view, NUM_TASKS)?;
+                let pick = order.picks.into_iter().find(|&t| allowed(t)).unwrap_or(selection.picks[0]);
+                (pick, not_declined(&tabletop.task_name(pick)))
+            };
+            (pick, reason, selection.scores)
         };
-        (pick, format!("{} is the most useful of the tasks you have not declined", view.task_name(pick)))
-    };
-    Ok(Assignment {
-        task: TaskId::ALL[pick],
-        seed,
-        reason,
-        scores: selection.scores,
-        success: crowd.assessment.per_task.clone(),
-        demonstrations: view.demonstrations_per_task(),
-        pending: crowd.pending.clone(),
-    })
+        assignments.push(Assignment {
+            task: TaskId::ALL[task],
+            seed: request.seed,
+            reason,
+            scores,
+            success: crowd.assessment.per_task.clone(),
+            demonstrations: demonstrations.clone(),
+            pending: pending.clone(),
+        });
+        pending[task] += 1;
+        if settings.pending_aware {
+            if let Some(greedy) = &mut greedy {
+                greedy.add(task)?;
+            }
+        }
+    }
+    Ok(assignments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{expert_demonstration, Checkpoint, Policy};
+    use crate::round::assess;
+
+    fn shipped_prior() -> Policy {
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/policy.amfp")).unwrap();
+        match Checkpoint::from_bytes(&bytes).unwrap() {
+            Checkpoint::Pretrained { policy, .. } => policy,
+            _ => panic!("the shipped policy is pre-trained"),
+        }
+    }
+
+    fn ask(seed: u64) -> Request {
+        Request { declined: Vec::new(), chosen: None, seed }
+    }
+
+    fn scores(assignment: &Assignment) -> Vec<f64> {
+        assignment.scores.iter().map(|s| s.score).collect()
+    }
+
+    fn close(a: &[f64], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-9 * (1.0 + x.abs()))
+    }
+
+    /// One batch answers as the same requests made one after another would be, each
+    /// conditioned on the ones before; a visitor's own choice and what arrived since the
+    /// policy was trained count as in flight; a prepared GP changes nothing.
+    #[test]
+    fn a_batch_is_the_same_assignments_made_one_after_another() {
+        let prior = shipped_prior();
+        let assessment = assess(&prior, 2, &mut |_| {});
+        let trained_on = [expert_demonstration(TaskId::Push, 11, 0.0)];
+        let settings = AssignmentSettings::default();
+        let state = |arrived: Vec<usize>, pending: Vec<usize>| CrowdState {
+            policy: &prior,
+            assessment: &assessment,
+            trained_on: &trained_on,
+            arrived,
+            pending,
+            prepared: None,
+        };
+        let none = vec![0; NUM_TASKS];
+        let lever = TaskId::LeverPull.index();
+        let requests = [ask(1), Request { declined: Vec::new(), chosen: Some(TaskId::LeverPull), seed: 2 }, ask(3), ask(4)];
+        let mut arrived = none.clone();
+        arrived[TaskId::ButtonPress.index()] = 1;
+        let batch = assign_batch(&settings, &state(arrived.clone(), none.clone()), &requests, 9).unwrap();
+        assert_eq!(batch[1].task, TaskId::LeverPull);
+        assert_eq!(batch[1].reason, "you chose lever_pull");
+
+        // One at a time, the pending counts carrying the ones before; an arrival is a
+        // demonstration in flight.
+        let mut pending = none.clone();
+        pending[TaskId::ButtonPress.index()] = 1;
+        let first = assign(&settings, &state(none.clone(), pending.clone()), &[], 9, 1).unwrap();
+        assert_eq!((first.task, scores(&first).len()), (batch[0].task, NUM_TASKS));
+        assert!(close(&scores(&first), &scores(&batch[0])));
+        pending[first.task.index()] += 1;
+        pending[lever] += 1;
+        let third = assign(&settings, &state(none.clone(), pending.clone()), &[], 11, 3).unwrap();
+        assert_eq!(third.task, batch[2].task);
+        assert!(close(&scores(&third), &scores(&batch[2])));
+        // The batch's assignments spread: the first's task scores lower for the next.
+        let gain = |a: &Assignment, t: TaskId| a.scores[t.index()].score;
+        assert!(gain(&batch[2], batch[0].task) < gain(&batch[0], batch[0].task));
+        assert!(gain(&batch[2], TaskId::LeverPull) < gain(&batch[0], TaskId::LeverPull));
+        // The demonstrations counted are the trained ones and the arrivals.
+        assert_eq!(batch[0].demonstrations.iter().sum::<usize>(), 2);
+        assert_eq!(batch[3].pending.iter().sum::<usize>(), 3, "the batch's earlier assignments are in flight");
+
+        // The same with the GP prepared beforehand.
+        let mut prepared = state(arrived, none.clone());
+        prepared.prepared = Some(prepared.prepare(&settings).unwrap());
+        let again = assign_batch(&settings, &prepared, &requests, 9).unwrap();
+        assert_eq!(again, batch);
+    }
+
+    #[test]
+    fn a_declined_task_is_not_asked_again_and_ignoring_pending_asks_the_same() {
+        let prior = shipped_prior();
+        let assessment = assess(&prior, 2, &mut |_| {});
+        let crowd = CrowdState { policy: &prior, assessment: &assessment, trained_on: &[], arrived: vec![0; NUM_TASKS], pending: vec![0; NUM_TASKS], prepared: None };
+        let settings = AssignmentSettings::default();
+        let best = assign(&settings, &crowd, &[], 1, 1).unwrap();
+        let next = assign(&settings, &crowd, &[best.task], 1, 1).unwrap();
+        assert_ne!(next.task, best.task);
+        assert!(next.reason.contains("not declined"), "{}", next.reason);
+        // Of the others, the best by score.
+        let others = best.scores.iter().filter(|s| s.task != best.task.index()).max_by(|a, b| a.score.total_cmp(&b.score)).unwrap();
+        assert_eq!(next.task.index(), others.task);
+
+        let alone = AssignmentSettings { pending_aware: false, ..AssignmentSettings::default() };
+        let batch = assign_batch(&alone, &crowd, &[ask(1), ask(2), ask(3)], 1).unwrap();
+        assert!(batch.iter().all(|a| a.task == best.task), "each asked as if alone gets the same task");
+        let spread = assign_batch(&settings, &crowd, &[ask(1), ask(2), ask(3)], 1).unwrap();
+        assert!(spread.iter().map(|a| a.task).collect::<std::collections::HashSet<_>>().len() > 1);
+    }
 }

@@ -127,10 +127,18 @@ impl JointPosterior {
     /// Conditions every query point on noisy observations at `observed` (a rank-k
     /// update): what the next greedy pick is scored against.
     pub fn condition_on(&mut self, observed: &[usize]) -> Result<(), GpError> {
-        if observed.is_empty() {
+        self.condition_on_repeated(observed, 1)
+    }
+
+    /// Conditions on `times` independent noisy observations at `observed` at once:
+    /// their mean is one observation with noise `rho^2 / times`, and the posterior
+    /// covariance is the same as conditioning `times` times (one factorisation instead of
+    /// `times`: a crowd's many demonstrations in flight of one task).
+    pub fn condition_on_repeated(&mut self, observed: &[usize], times: usize) -> Result<(), GpError> {
+        if observed.is_empty() || times == 0 {
             return Ok(());
         }
-        let chol = factor(self.covariance.select_rows(observed).select_columns(observed), self.noise)?;
+        let chol = factor(self.covariance.select_rows(observed).select_columns(observed), self.noise / times as f64)?;
         let cross = self.covariance.select_rows(observed);
         let v = chol.l().solve_lower_triangular(&cross).ok_or(GpError::NotPositiveDefinite)?;
         self.covariance -= v.transpose() * v;
@@ -208,6 +216,23 @@ mod tests {
         let mut joint = JointPosterior::prior(k, rho2).unwrap();
         joint.condition_on(&[0, 1]).unwrap();
         assert!((sequential.variance(2) - joint.variance(2)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn repeated_observations_at_once_equal_conditioning_again_and_again() {
+        let k = matrix(3, &[1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 1.0]);
+        let rho2 = 0.4;
+        let mut again = JointPosterior::prior(k.clone(), rho2).unwrap();
+        for _ in 0..5 {
+            again.condition_on(&[0, 1]).unwrap();
+        }
+        let mut at_once = JointPosterior::prior(k, rho2).unwrap();
+        at_once.condition_on_repeated(&[0, 1], 5).unwrap();
+        for i in 0..3 {
+            assert!((again.variance(i) - at_once.variance(i)).abs() < 1e-12, "point {i}");
+        }
+        // The noise of later observations is still rho^2, not the mean's.
+        assert_eq!(at_once.noise, rho2);
     }
 
     #[test]

@@ -15,6 +15,8 @@ pub mod tabletop;
 mod uncertainty;
 mod uniform;
 
+use std::sync::Arc;
+
 use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -133,6 +135,23 @@ impl KernelProblem {
     }
 }
 
+/// The part of a GP selection that does not depend on what is in flight: the kernel and
+/// the posterior given the demonstrations (most of a selection's time). A crowd's
+/// assignments between two versions of the shared policy share one.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    pub problem: KernelProblem,
+    pub posterior: JointPosterior,
+}
+
+impl Prepared {
+    pub fn new<V: SelectionView + ?Sized>(view: &V, config: &GpConfig) -> Result<Prepared, SelectError> {
+        let problem = view.kernel_problem(config)?;
+        let posterior = problem.posterior(config.noise)?;
+        Ok(Prepared { problem, posterior })
+    }
+}
+
 /// What a selector may look at.
 pub trait SelectionView {
     fn num_tasks(&self) -> usize;
@@ -153,12 +172,19 @@ pub trait SelectionView {
     fn pending_per_task(&self) -> Vec<usize> {
         vec![0; self.num_tasks()]
     }
+    /// The kernel and the posterior given the data (a view that keeps them hands them out).
+    fn prepared(&self, config: &GpConfig) -> Result<Arc<Prepared>, SelectError> {
+        Ok(Arc::new(Prepared::new(self, config)?))
+    }
 }
 
-/// A view with demonstrations pending: `inner` as it is, plus `pending` per task.
+/// A view with demonstrations pending: `inner` as it is, plus `pending` per task, and
+/// `inner`'s prepared GP where the caller keeps one (it must be `inner`'s, for the
+/// selectors' configuration).
 pub struct WithPending<'a> {
     pub inner: &'a dyn SelectionView,
     pub pending: Vec<usize>,
+    pub prepared: Option<Arc<Prepared>>,
 }
 
 impl SelectionView for WithPending<'_> {
@@ -182,6 +208,12 @@ impl SelectionView for WithPending<'_> {
     }
     fn pending_per_task(&self) -> Vec<usize> {
         self.pending.clone()
+    }
+    fn prepared(&self, config: &GpConfig) -> Result<Arc<Prepared>, SelectError> {
+        match &self.prepared {
+            Some(prepared) => Ok(prepared.clone()),
+            None => self.inner.prepared(config),
+        }
     }
 }
 
@@ -266,37 +298,101 @@ fn normalised_targets(view: &dyn SelectionView) -> Result<Vec<f64>, SelectError>
     Ok(mu.iter().map(|w| w / total).collect())
 }
 
-/// Greedy batch selection: the GP conditioned on the candidate states of every pending
-/// demonstration, then the best-scoring task, then the GP conditioned on that task's
-/// candidate states before the next is scored, so a batch does not ask `batch` times
-/// for the same information (nor for what is on its way). Returns the scores before the
-/// first pick (pending ones accounted for), and the picks.
-fn greedy_batch(
-    problem: &KernelProblem,
-    mut posterior: JointPosterior,
-    pending: &[usize],
-    batch: usize,
-    score: impl Fn(&JointPosterior) -> Result<Vec<f64>, SelectError>,
-) -> Result<(Vec<f64>, Vec<usize>), SelectError> {
-    for (task, &count) in pending.iter().enumerate() {
-        for _ in 0..count {
-            posterior.condition_on(&problem.candidates[task])?;
+/// What a GP selector scores a task by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Criterion {
+    /// AMF's: the expected information gain on the targets.
+    InformationGain,
+    /// Uncertainty sampling's: the mean posterior variance of the task's own proxies.
+    Variance,
+}
+
+/// Greedy selection with a GP: the posterior given the data and every demonstration in
+/// flight, scored, then conditioned on each pick's candidate states before the next is
+/// scored, so a batch (or a crowd's visitors asking one after another) does not ask
+/// twice for the same information, nor for what is on its way.
+pub struct Greedy {
+    prepared: Arc<Prepared>,
+    posterior: JointPosterior,
+    criterion: Criterion,
+    /// `mu(c)`, normalised.
+    mu: Vec<f64>,
+    /// Every target query point with its weight `mu(c) * w`.
+    targets: Vec<(usize, f64)>,
+}
+
+impl Greedy {
+    /// AMF's greedy selection.
+    pub fn information_gain(view: &dyn SelectionView, config: &GpConfig) -> Result<Greedy, SelectError> {
+        Greedy::new(view, config, Criterion::InformationGain)
+    }
+
+    /// Uncertainty sampling's.
+    pub fn uncertainty(view: &dyn SelectionView, config: &GpConfig) -> Result<Greedy, SelectError> {
+        Greedy::new(view, config, Criterion::Variance)
+    }
+
+    fn new(view: &dyn SelectionView, config: &GpConfig, criterion: Criterion) -> Result<Greedy, SelectError> {
+        let mu = normalised_targets(view)?;
+        let prepared = view.prepared(config)?;
+        let mut posterior = prepared.posterior.clone();
+        for (task, &count) in view.pending_per_task().iter().enumerate() {
+            posterior.condition_on_repeated(&prepared.problem.candidates[task], count)?;
+        }
+        let targets = prepared
+            .problem
+            .targets
+            .iter()
+            .zip(&mu)
+            .flat_map(|(points, &m)| points.iter().map(move |&(i, w)| (i, m * w)))
+            .filter(|&(_, w)| w > 0.0)
+            .collect();
+        Ok(Greedy { prepared, posterior, criterion, mu, targets })
+    }
+
+    /// Every task's score now.
+    pub fn scores(&self) -> Result<Vec<f64>, SelectError> {
+        let candidates = &self.prepared.problem.candidates;
+        match self.criterion {
+            Criterion::InformationGain => candidates.iter().map(|x| Ok(self.posterior.gain(&self.targets, x)?)).collect(),
+            // Only target tasks are candidates; the others score zero.
+            Criterion::Variance => Ok(candidates
+                .iter()
+                .zip(&self.mu)
+                .map(|(x, &m)| if m > 0.0 && !x.is_empty() { x.iter().map(|&i| self.posterior.variance(i)).sum::<f64>() / x.len() as f64 } else { 0.0 })
+                .collect()),
         }
     }
-    let first = score(&posterior)?;
+
+    /// A demonstration of `task` is on its way: condition on its candidate states.
+    pub fn add(&mut self, task: usize) -> Result<(), SelectError> {
+        self.posterior.condition_on(&self.prepared.problem.candidates[task])?;
+        Ok(())
+    }
+
+    /// Where each task's proxy states came from.
+    pub fn proxies(&self) -> &[Proxy] {
+        &self.prepared.problem.proxies
+    }
+}
+
+/// Greedy batch selection: the best-scoring task, conditioned on, `batch` times.
+/// Returns the scores before the first pick (pending ones accounted for), and the picks.
+fn greedy_batch(greedy: &mut Greedy, batch: usize) -> Result<(Vec<f64>, Vec<usize>), SelectError> {
+    let first = greedy.scores()?;
     let mut picks = Vec::with_capacity(batch);
     for k in 0..batch {
-        let pick = argmax(&if k == 0 { first.clone() } else { score(&posterior)? });
+        let pick = argmax(&if k == 0 { first.clone() } else { greedy.scores()? });
         picks.push(pick);
         if k + 1 < batch {
-            posterior.condition_on(&problem.candidates[pick])?;
+            greedy.add(pick)?;
         }
     }
     Ok((first, picks))
 }
 
 /// Index of the largest score (the lowest index among equals).
-fn argmax(scores: &[f64]) -> usize {
+pub(crate) fn argmax(scores: &[f64]) -> usize {
     let mut best = 0;
     for (i, &s) in scores.iter().enumerate() {
         if s > scores[best] {
@@ -306,7 +402,7 @@ fn argmax(scores: &[f64]) -> usize {
     best
 }
 
-fn task_scores(view: &dyn SelectionView, scores: &[f64], proxies: Option<&[Proxy]>) -> Vec<TaskScore> {
+pub(crate) fn task_scores(view: &dyn SelectionView, scores: &[f64], proxies: Option<&[Proxy]>) -> Vec<TaskScore> {
     scores
         .iter()
         .enumerate()

@@ -20,6 +20,7 @@ use crate::crowd::upload::{self, Rejection};
 use crate::demo_file::DemonstrationFile;
 
 /// A refusal as the API answers it.
+#[derive(Clone, Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,

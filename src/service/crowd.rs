@@ -23,20 +23,27 @@ use serde_json::json;
 use super::api::{client_ip, contributor, json_body, limited, ApiError, ApiResult};
 use super::db::{now_ms, Lease};
 use super::App;
-use crate::crowd::assign::{assign, Assignment, AssignmentSettings, CrowdState};
+use crate::crowd::assign::{assign_batch, Assignment, AssignmentSettings, CrowdState, Request};
 use crate::policy::{Demonstration, FineTunedPolicy, Policy, PolicyConfig, Predictive};
 use crate::round::{assess, Assessment};
+use crate::select::Prepared;
 use crate::tasks::{TaskId, NUM_TASKS};
 
 /// What this instance keeps to assign quickly; none of it is the crowd's state.
 pub struct CrowdCache {
     /// The pre-trained policy and its configuration (none: assignments are refused).
     prior: Option<(std::sync::Mutex<Policy>, PolicyConfig)>,
+    /// The pre-trained policy's success per task, once assessed (the crowd's curve
+    /// starts there).
+    prior_success: std::sync::OnceLock<Vec<f64>>,
     /// The shared policy assignments use, with its assessment: the latest version this
     /// instance has loaded (none before the first assignment or version).
     shared: std::sync::Mutex<Option<Shared>>,
+    /// Requests waiting for an assignment: whoever holds `replays` answers all of them
+    /// at once.
+    waiting: std::sync::Mutex<Vec<Waiting>>,
     /// Replays of the pooled demonstrations by id, and the last id read; also the lock
-    /// that makes this instance assign one at a time.
+    /// that makes this instance assign one batch at a time.
     replays: tokio::sync::Mutex<Replays>,
     /// This instance is training a version now.
     pub training: std::sync::atomic::AtomicBool,
@@ -48,6 +55,8 @@ struct Shared {
     /// The fine-tuned version (none: the pre-trained policy).
     tuned: Option<FineTunedPolicy>,
     assessment: Arc<Assessment>,
+    /// The last demonstration id the version was trained on (0: none).
+    trained_through: i64,
 }
 
 #[derive(Default)]
@@ -59,13 +68,37 @@ struct Replays {
     last_id: i64,
     /// Assignments made by this instance (seeds the selector's random choices).
     turns: u64,
+    /// The GP for the shared policy's version and the demonstrations it was trained on,
+    /// kept until either changes (computing it is most of a selection's time).
+    prepared: Option<(PreparedFor, Arc<Prepared>)>,
+}
+
+/// What a prepared GP was computed for: the version, and how many of the pooled
+/// demonstrations it was trained on, through which id.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct PreparedFor {
+    version: i64,
+    demonstrations: usize,
+    last_id: i64,
+}
+
+/// A visitor's request, waiting for the batch that answers it.
+struct Waiting {
+    contributor: String,
+    /// The lease they decline, if any.
+    decline: Option<String>,
+    chosen: Option<TaskId>,
+    seed: Option<u32>,
+    answer: tokio::sync::oneshot::Sender<Result<(Lease, Assignment), ApiError>>,
 }
 
 impl CrowdCache {
     pub fn new(prior: Option<(Policy, PolicyConfig)>) -> CrowdCache {
         CrowdCache {
             prior: prior.map(|(p, c)| (std::sync::Mutex::new(p), c)),
+            prior_success: Default::default(),
             shared: Default::default(),
+            waiting: Default::default(),
             replays: Default::default(),
             training: Default::default(),
         }
@@ -81,31 +114,36 @@ impl CrowdCache {
         self.shared.lock().expect("never poisoned").as_ref().map_or(-1, |s| s.version)
     }
 
-    /// From now on, assignments use version `id`.
-    pub fn adopt(&self, id: i64, policy: FineTunedPolicy, assessment: Assessment) {
-        *self.shared.lock().expect("never poisoned") = Some(Shared { version: id, tuned: Some(policy), assessment: Arc::new(assessment) });
+    /// From now on, assignments use version `id`, trained on the demonstrations through
+    /// id `trained_through`.
+    pub fn adopt(&self, id: i64, policy: FineTunedPolicy, assessment: Assessment, trained_through: i64) {
+        *self.shared.lock().expect("never poisoned") =
+            Some(Shared { version: id, tuned: Some(policy), assessment: Arc::new(assessment), trained_through });
     }
 
-    /// The shared policy's assessment, the pre-trained policy's assessed first if none.
-    fn assessment(&self, episodes: usize) -> Option<Arc<Assessment>> {
-        let (prior, _) = self.prior.as_ref()?;
+    /// Assesses the pre-trained policy if no version is loaded yet (blocks: rollouts);
+    /// false if the service has no policy.
+    fn ensure_assessed(&self, episodes: usize) -> bool {
+        let Some((prior, _)) = self.prior.as_ref() else { return false };
         let mut shared = self.shared.lock().expect("never poisoned");
         if shared.is_none() {
             let policy = prior.lock().expect("never poisoned");
-            let assessment = tokio::task::block_in_place(|| assess(&*policy, episodes, &mut |_| {}));
-            *shared = Some(Shared { version: 0, tuned: None, assessment: Arc::new(assessment) });
+            let assessment = assess(&*policy, episodes, &mut |_| {});
+            let _ = self.prior_success.set(assessment.per_task.clone());
+            *shared = Some(Shared { version: 0, tuned: None, assessment: Arc::new(assessment), trained_through: 0 });
         }
-        shared.as_ref().map(|s| s.assessment.clone())
+        true
     }
 
-    /// Runs `act` with the shared policy and its assessment.
-    fn with_policy<T>(&self, act: impl FnOnce(&dyn Predictive, &Assessment) -> T) -> Option<T> {
+    /// Runs `act` with the shared policy, its assessment, its version and the last
+    /// demonstration id it was trained on.
+    fn with_policy<T>(&self, act: impl FnOnce(&dyn Predictive, &Assessment, i64, i64) -> T) -> Option<T> {
         let (prior, _) = self.prior.as_ref()?;
         let shared = self.shared.lock().expect("never poisoned");
         let shared = shared.as_ref()?;
         match &shared.tuned {
-            Some(tuned) => Some(act(tuned, &shared.assessment)),
-            None => Some(act(&*prior.lock().expect("never poisoned"), &shared.assessment)),
+            Some(tuned) => Some(act(tuned, &shared.assessment, shared.version, shared.trained_through)),
+            None => Some(act(&*prior.lock().expect("never poisoned"), &shared.assessment, shared.version, shared.trained_through)),
         }
     }
 }
@@ -120,11 +158,17 @@ pub struct AssignmentRequest {
     seed: Option<u32>,
 }
 
-fn unavailable(message: &str) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_assignments", message)
+fn unavailable() -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_assignments", "this service has no policy to choose tasks with")
 }
 
 /// Assigns this visitor a task (or records the one they chose) and leases it to them.
+///
+/// Visitors asking at once are answered together: each request waits in a queue, and
+/// whoever holds the assignment lock answers every request waiting, as one greedy
+/// batch conditioned on the leases in flight, in one transaction each way. With one
+/// request waiting, that is one assignment; with fifty, the GP is prepared once and
+/// each assignment costs one scoring and one rank-k update.
 pub async fn assignment(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -139,63 +183,23 @@ pub async fn assignment(
         Some(Ok(task)) => Some(task),
         None => None,
     };
-    let settings = &app.config.assignments;
-    let Some(assessment) = app.crowd.assessment(settings.eval_episodes) else {
-        return Err(unavailable("this service has no policy to choose tasks with"));
-    };
-
-    // One assignment at a time: in this instance, and across instances on PostgreSQL.
-    let mut replays = app.crowd.replays.lock().await;
-    let lock = app.db.lock_assignments().await?;
-    let made = async {
-        if let Some(lease) = &request.decline {
-            app.db.end_leases(&me.id, "declined", Some(lease)).await?;
-        }
-        // A visitor has one lease at a time: asking again ends the one they had.
-        app.db.end_leases(&me.id, "superseded", None).await?;
-        let now = now_ms();
-        let seed = request.seed.unwrap_or(uuid::Uuid::new_v4().as_u128() as u32) as u64;
-        let assignment = match chosen {
-            Some(task) => Assignment {
-                task,
-                seed,
-                reason: format!("you chose {}", task.name()),
-                scores: Vec::new(),
-                success: assessment.per_task.clone(),
-                demonstrations: Vec::new(),
-                pending: app.db.pending_per_task(now).await?,
-            },
-            None => {
-                refresh(&app, &mut replays).await?;
-                replays.turns += 1;
-                let pending = app.db.pending_per_task(now).await?;
-                let declined = app.db.declined_since(&me.id, now - settings.lease_seconds as i64 * 1000).await?;
-                let turn = replays.turns ^ (now as u64).rotate_left(20);
-                let assigned = app.crowd.with_policy(|policy, assessment| {
-                    let crowd = CrowdState { policy, assessment, demonstrations: &replays.demonstrations, pending };
-                    tokio::task::block_in_place(|| assign(settings, &crowd, &declined, turn, seed))
-                });
-                assigned
-                    .ok_or_else(|| unavailable("this service has no policy to choose tasks with"))?
-                    .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "selector", e.to_string()))?
-            }
-        };
-        let lease = Lease {
-            id: uuid::Uuid::new_v4().to_string(),
-            contributor_id: me.id.clone(),
-            task: assignment.task,
-            seed: assignment.seed,
-            chosen_by: if chosen.is_some() { "visitor" } else { "selector" }.into(),
-            selector: if chosen.is_some() { "visitor".into() } else { settings.selector.name().into() },
-            created_ms: now,
-            expires_ms: now + settings.lease_seconds as i64 * 1000,
-        };
-        app.db.add_lease(&lease).await?;
-        Ok::<_, ApiError>((lease, assignment))
+    if app.crowd.prior.is_none() {
+        return Err(unavailable());
     }
-    .await;
-    app.db.unlock(lock).await?;
-    let (lease, assignment) = made?;
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let waiting = Waiting { contributor: me.id, decline: request.decline, chosen, seed: request.seed, answer };
+    app.crowd.waiting.lock().expect("never poisoned").push(waiting);
+    {
+        let mut replays = app.crowd.replays.lock().await;
+        let batch = next_batch(&app.crowd.waiting);
+        if !batch.is_empty() {
+            let made = assign_waiting(&app, &mut replays, &batch).await;
+            for (i, waiting) in batch.into_iter().enumerate() {
+                let _ = waiting.answer.send(made.as_ref().map(|m| m[i].clone()).map_err(Clone::clone));
+            }
+        }
+    }
+    let (lease, assignment) = answered.await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "assignments", "the assignment was dropped"))??;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -207,6 +211,85 @@ pub async fn assignment(
             "version": app.crowd.version().max(0),
         })),
     ))
+}
+
+/// The waiting requests to answer now: all of them, but one per visitor (a visitor's
+/// second request waits for the next batch, so that it supersedes the first's lease).
+/// Whoever waits is still before the lock, so a request put back is answered by the
+/// next batch.
+fn next_batch(waiting: &std::sync::Mutex<Vec<Waiting>>) -> Vec<Waiting> {
+    let mut waiting = waiting.lock().expect("never poisoned");
+    let mut seen = HashSet::new();
+    let (batch, later): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut *waiting).into_iter().partition(|w| seen.insert(w.contributor.clone()));
+    *waiting = later;
+    batch
+}
+
+/// Answers a batch of requests: one at a time across instances (on PostgreSQL, an
+/// advisory lock shared by every instance).
+async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting]) -> Result<Vec<(Lease, Assignment)>, ApiError> {
+    let settings = &app.config.assignments;
+    if !tokio::task::block_in_place(|| app.crowd.ensure_assessed(settings.eval_episodes)) {
+        return Err(unavailable());
+    }
+    let lock = app.db.lock_assignments().await?;
+    let made = async {
+        let now = now_ms();
+        let visitors: Vec<(&str, Option<&str>)> = batch.iter().map(|w| (w.contributor.as_str(), w.decline.as_deref())).collect();
+        let (declined, pending) = app.db.begin_assignments(&visitors, now - settings.lease_seconds as i64 * 1000, now).await?;
+        refresh(app, replays).await?;
+        let turn = replays.turns ^ (now as u64).rotate_left(20);
+        replays.turns += batch.len() as u64;
+        let requests: Vec<Request> = batch
+            .iter()
+            .zip(declined)
+            .map(|(w, declined)| Request { declined, chosen: w.chosen, seed: w.seed.unwrap_or(uuid::Uuid::new_v4().as_u128() as u32) as u64 })
+            .collect();
+        let Replays { ids, demonstrations, prepared, .. } = replays;
+        let assignments = app.crowd.with_policy(|policy, assessment, version, trained_through| {
+            // The demonstrations the version was trained on are the GP's data; the ones
+            // since are conditioned on through their proxies, as those in flight.
+            let trained = ids.partition_point(|&id| id <= trained_through);
+            let mut arrived = vec![0; NUM_TASKS];
+            for demonstration in &demonstrations[trained..] {
+                arrived[demonstration.task.index()] += 1;
+            }
+            let mut crowd = CrowdState { policy, assessment, trained_on: &demonstrations[..trained], arrived, pending, prepared: None };
+            let key = PreparedFor { version, demonstrations: trained, last_id: ids[..trained].last().copied().unwrap_or(0) };
+            tokio::task::block_in_place(|| {
+                crowd.prepared = Some(match prepared {
+                    Some((made_for, gp)) if *made_for == key => gp.clone(),
+                    _ => {
+                        let gp = crowd.prepare(settings)?;
+                        *prepared = Some((key, gp.clone()));
+                        gp
+                    }
+                });
+                assign_batch(settings, &crowd, &requests, turn)
+            })
+        });
+        let assignments =
+            assignments.ok_or_else(unavailable)?.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "selector", e.to_string()))?;
+        let leases: Vec<Lease> = batch
+            .iter()
+            .zip(&assignments)
+            .map(|(w, assignment)| Lease {
+                id: uuid::Uuid::new_v4().to_string(),
+                contributor_id: w.contributor.clone(),
+                task: assignment.task,
+                seed: assignment.seed,
+                chosen_by: if w.chosen.is_some() { "visitor" } else { "selector" }.into(),
+                selector: if w.chosen.is_some() { "visitor".into() } else { settings.selector.name().into() },
+                created_ms: now,
+                expires_ms: now + settings.lease_seconds as i64 * 1000,
+            })
+            .collect();
+        app.db.add_leases(&leases).await?;
+        Ok::<_, ApiError>(leases.into_iter().zip(assignments).collect())
+    }
+    .await;
+    app.db.unlock(lock).await?;
+    made
 }
 
 /// Brings the cache of replays up to date: new demonstrations replayed, withdrawn ones
@@ -235,6 +318,7 @@ async fn refresh(app: &App, replays: &mut Replays) -> Result<(), ApiError> {
 pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::Value>> {
     let now = now_ms();
     let demonstrations = app.db.demonstrations_per_task().await?;
+    let (_, contributors) = app.db.counts().await?;
     let leases: Vec<serde_json::Value> = app
         .db
         .lease_counts()
@@ -246,7 +330,10 @@ pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::V
         "tasks": TaskId::ALL.iter().map(|t| t.name()).collect::<Vec<_>>(),
         "demonstrations": demonstrations,
         "pending": app.db.pending_per_task(now).await?,
-        "success": app.crowd.with_policy(|_, assessment| assessment.per_task.clone()),
+        "success": app.crowd.with_policy(|_, assessment, _, _| assessment.per_task.clone()),
+        "prior_success": app.crowd.prior_success.get(),
+        "contributors": contributors,
+        "rejected": app.metrics.rejected_counts(),
         "version": app.crowd.version(),
         "training": app.crowd.training.load(std::sync::atomic::Ordering::Relaxed),
         "versions": app.db.versions().await?,

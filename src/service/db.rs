@@ -375,21 +375,26 @@ impl Db {
         Ok(())
     }
 
-    pub async fn add_lease(&self, lease: &Lease) -> Result<(), DbError> {
-        sqlx::query(
-            "INSERT INTO leases (id, contributor_id, task, seed, chosen_by, selector, created_ms, expires_ms, state) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')",
-        )
-        .bind(&lease.id)
-        .bind(&lease.contributor_id)
-        .bind(lease.task.name())
-        .bind(lease.seed as i64)
-        .bind(&lease.chosen_by)
-        .bind(&lease.selector)
-        .bind(lease.created_ms)
-        .bind(lease.expires_ms)
-        .execute(&self.pool)
-        .await?;
+    /// Inserts a batch of leases in one transaction.
+    pub async fn add_leases(&self, leases: &[Lease]) -> Result<(), DbError> {
+        let mut tx = self.pool.begin().await?;
+        for lease in leases {
+            sqlx::query(
+                "INSERT INTO leases (id, contributor_id, task, seed, chosen_by, selector, created_ms, expires_ms, state) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')",
+            )
+            .bind(&lease.id)
+            .bind(&lease.contributor_id)
+            .bind(lease.task.name())
+            .bind(lease.seed as i64)
+            .bind(&lease.chosen_by)
+            .bind(&lease.selector)
+            .bind(lease.created_ms)
+            .bind(lease.expires_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -399,29 +404,34 @@ impl Db {
         Ok(per_task(&rows))
     }
 
-    /// The tasks `contributor` declined since `since_ms`.
-    pub async fn declined_since(&self, contributor: &str, since_ms: i64) -> Result<Vec<TaskId>, DbError> {
-        let rows = sqlx::query("SELECT DISTINCT task FROM leases WHERE contributor_id = $1 AND state = 'declined' AND created_ms > $2")
-            .bind(contributor)
-            .bind(since_ms)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().filter_map(|r| TaskId::from_name(&r.get::<String, _>(0))).collect())
-    }
-
-    /// Ends `contributor`'s open leases as `state` (`declined`: only lease `only`, if
-    /// given); the number ended.
-    pub async fn end_leases(&self, contributor: &str, state: &str, only: Option<&str>) -> Result<u64, DbError> {
-        let done = match only {
-            Some(id) => sqlx::query("UPDATE leases SET state = $1 WHERE contributor_id = $2 AND state = 'open' AND id = $3")
-                .bind(state)
+    /// Before a batch of assignments, in one transaction: each visitor's declined lease
+    /// (if they declined one) ends as `declined` and the lease they still hold as
+    /// `superseded` (a visitor has one lease at a time); then the tasks each declined
+    /// since `since_ms`, and the leases in flight per task at `now_ms`.
+    pub async fn begin_assignments(&self, visitors: &[(&str, Option<&str>)], since_ms: i64, now_ms: i64) -> Result<(Vec<Vec<TaskId>>, Vec<usize>), DbError> {
+        let mut tx = self.pool.begin().await?;
+        let mut declined = Vec::with_capacity(visitors.len());
+        for &(contributor, decline) in visitors {
+            if let Some(lease) = decline {
+                sqlx::query("UPDATE leases SET state = 'declined' WHERE contributor_id = $1 AND state = 'open' AND id = $2")
+                    .bind(contributor)
+                    .bind(lease)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("UPDATE leases SET state = 'superseded' WHERE contributor_id = $1 AND state = 'open'").bind(contributor).execute(&mut *tx).await?;
+        }
+        for &(contributor, _) in visitors {
+            let rows = sqlx::query("SELECT DISTINCT task FROM leases WHERE contributor_id = $1 AND state = 'declined' AND created_ms > $2")
                 .bind(contributor)
-                .bind(id)
-                .execute(&self.pool)
-                .await?,
-            None => sqlx::query("UPDATE leases SET state = $1 WHERE contributor_id = $2 AND state = 'open'").bind(state).bind(contributor).execute(&self.pool).await?,
-        };
-        Ok(done.rows_affected())
+                .bind(since_ms)
+                .fetch_all(&mut *tx)
+                .await?;
+            declined.push(rows.iter().filter_map(|r| TaskId::from_name(&r.get::<String, _>(0))).collect());
+        }
+        let rows = sqlx::query("SELECT task, COUNT(*) FROM leases WHERE state = 'open' AND expires_ms > $1 GROUP BY task").bind(now_ms).fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok((declined, per_task(&rows)))
     }
 
     /// A demonstration arrived: the lease it answers (same contributor, task and seed) is

@@ -36,6 +36,11 @@ impl Metrics {
         }
     }
 
+    /// Uploads refused by this instance since it started, by reason.
+    pub fn rejected_counts(&self) -> std::collections::BTreeMap<&'static str, u64> {
+        self.rejected.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
+    }
+
     pub fn verified_in(&self, seconds: f64) {
         let mut latency = self.latency.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = BUCKETS.iter().position(|&b| seconds <= b) {

@@ -42,7 +42,7 @@ async fn step(app: &Arc<App>) -> anyhow::Result<()> {
                 Ok((policy, assessment))
             })
             .await??;
-            app.crowd.adopt(version.id, policy, assessment);
+            app.crowd.adopt(version.id, policy, assessment, version.last_demonstration_id);
         }
     }
     let every = app.config.retrain_every;
@@ -128,6 +128,6 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     };
     let id = app.db.add_version(&version, &bytes).await?;
     eprintln!("amf serve: shared policy version {id}: {demonstrations} demonstrations, mean success {mean:.2}");
-    app.crowd.adopt(id, policy, assessment);
+    app.crowd.adopt(id, policy, assessment, last_id);
     Ok(())
 }
