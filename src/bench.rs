@@ -193,6 +193,13 @@ pub struct SelectionBench {
     /// GP points in the later round: data and query points.
     pub data_points: usize,
     pub query_points: usize,
+    /// Of a later round's selection: the kernel among the GP's points, and the
+    /// posterior given the data (together what a crowd's service keeps per version).
+    pub kernel_seconds: f64,
+    pub posterior_seconds: f64,
+    /// Crowd AMF answering 50 visitors at once with the GP kept (one greedy batch with
+    /// the `demos` demonstrations as data): seconds for all 50.
+    pub crowd_batch_of_50_seconds: f64,
 }
 
 pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut dyn FnMut() -> f64) -> SelectionBench {
@@ -224,5 +231,30 @@ pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut 
     };
     let (first_round_seconds, _) = time(&[]);
     let (later_round_seconds, (data_points, query_points)) = time(&collected);
-    SelectionBench { batch: 5, first_round_seconds, later_round_seconds, demos, data_points, query_points }
+    let view = TabletopView {
+        policy: prior,
+        demonstrations: &collected,
+        rollout_states: &rollouts,
+        target_weights: vec![1.0; TaskId::ALL.len()],
+        pretraining: vec![0; TaskId::ALL.len()],
+        seed: 0,
+    };
+    let start = clock();
+    let problem = view.kernel_problem(&gp).expect("the benchmark's kernel");
+    let kernel_seconds = clock() - start;
+    let start = clock();
+    let posterior = problem.posterior(gp.noise).expect("the benchmark's posterior");
+    let posterior_seconds = clock() - start;
+    std::hint::black_box(posterior);
+
+    use crate::crowd::assign::{assign_batch, AssignmentSettings, CrowdState, Request};
+    let assessment = assess(prior, 2, &mut |_| {});
+    let settings = AssignmentSettings::default();
+    let mut crowd = CrowdState { policy: prior, assessment: &assessment, trained_on: &collected, arrived: vec![0; TaskId::ALL.len()], pending: vec![0; TaskId::ALL.len()], prepared: None };
+    crowd.prepared = Some(crowd.prepare(&settings).expect("the benchmark's GP"));
+    let requests: Vec<Request> = (0..50).map(|seed| Request { declined: Vec::new(), chosen: None, seed }).collect();
+    let start = clock();
+    std::hint::black_box(assign_batch(&settings, &crowd, &requests, 0).expect("the benchmark's assignments"));
+    let crowd_batch_of_50_seconds = clock() - start;
+    SelectionBench { batch: 5, first_round_seconds, later_round_seconds, demos, data_points, query_points, kernel_seconds, posterior_seconds, crowd_batch_of_50_seconds }
 }

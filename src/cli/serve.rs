@@ -69,6 +69,10 @@ pub struct ServeArgs {
     /// Rollouts per task when a policy is assessed (its success, and the selector's proxies).
     #[arg(long, default_value_t = AssignmentSettings::default().eval_episodes)]
     eval_episodes: usize,
+    /// Where the shared policy trains: cpu, or gpu (a build with the `gpu-training`
+    /// feature, on a machine with a GPU).
+    #[arg(long, value_enum, default_value_t)]
+    train_on: crate::service::training::TrainOn,
 }
 
 fn parse_selector(name: &str) -> Result<SelectorKind, String> {
@@ -109,8 +113,12 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         },
         retrain_every: args.retrain_every,
         train_steps: args.train_steps.max(1),
+        train_on: args.train_on,
     };
     crate::service::crowd::check_settings(&config.assignments)?;
+    if config.retrain_every > 0 {
+        config.train_on.check()?;
+    }
     tokio::runtime::Runtime::new()?.block_on(crate::service::serve(config))
 }
 

@@ -131,6 +131,10 @@ pub enum Action {
     Assigned(Result<Leased, String>),
     /// Read where the crowd stands.
     RefreshCrowd,
+    /// The crowd's dashboard was opened (true) or closed.
+    CrowdDashboard(bool),
+    /// The dashboard's scheduled refresh is due.
+    CrowdTick,
     CrowdFetched(Result<CrowdStatus, String>),
     /// The crowd's shared policy was fetched and loaded: its version (none: no version yet).
     SharedPolicyLoaded(Result<Option<i64>, String>),

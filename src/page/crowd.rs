@@ -12,12 +12,15 @@ use super::action::{Action, Effect};
 use super::state::{NoticeKind, PageState};
 use crate::crowd::assign::Assignment;
 use crate::crowd::upload::fingerprint;
+use crate::experiment::CurvePoint;
 use crate::session::{ChosenBy, Session};
 use crate::tasks::TaskId;
 
 /// Backoff after the first transient failure, doubled each time up to the cap (ms).
 pub const FIRST_BACKOFF_MS: u32 = 1_000;
 pub const MAX_BACKOFF_MS: u32 = 60_000;
+/// How often an open crowd dashboard reads the crowd's state again.
+pub const CROWD_REFRESH_MS: u32 = 5_000;
 
 /// Where the page's demonstrations go besides this browser.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -133,6 +136,45 @@ pub struct CrowdStatus {
     /// The shared policy's versions, oldest first: the crowd's learning curve.
     #[serde(default)]
     pub versions: Vec<VersionSummary>,
+    /// The pre-trained policy's success per task, once the service assessed it (where
+    /// the curve starts).
+    #[serde(default)]
+    pub prior_success: Option<Vec<f64>>,
+    /// `mu(c)` per task, the operator's targets.
+    #[serde(default)]
+    pub target_weights: Vec<f64>,
+    #[serde(default)]
+    pub contributors: i64,
+    /// Uploads the answering instance refused since it started, by reason.
+    #[serde(default)]
+    pub rejected: BTreeMap<String, u64>,
+}
+
+impl CrowdStatus {
+    /// The crowd's learning curve: the shared policy's success per task against the
+    /// demonstrations it was trained on, from the pre-trained policy (when assessed)
+    /// through every version.
+    pub fn curve(&self) -> Vec<CurvePoint> {
+        let prior = self.prior_success.as_ref().map(|success| CurvePoint {
+            demonstrations: 0,
+            mean_success: if self.target_weights.len() == success.len() {
+                crate::experiment::weighted_mean(success, &self.target_weights)
+            } else {
+                crate::experiment::weighted_mean(success, &vec![1.0; success.len()])
+            },
+            per_task: success.clone(),
+            mean_error: None,
+        });
+        prior
+            .into_iter()
+            .chain(self.versions.iter().map(|v| CurvePoint {
+                demonstrations: v.demonstrations.max(0) as usize,
+                per_task: v.success.clone(),
+                mean_success: v.mean_success,
+                mean_error: None,
+            }))
+            .collect()
+    }
 }
 
 /// One version of the crowd's shared policy.
@@ -184,6 +226,10 @@ pub struct Crowd {
     /// The crowd's state as last fetched, and whether a fetch is under way.
     pub status: Option<CrowdStatus>,
     pub status_loading: bool,
+    /// The dashboard is open: its state is read again every [`CROWD_REFRESH_MS`], so the
+    /// curve grows while a person watches; and a refresh is scheduled.
+    pub dashboard_open: bool,
+    pub refresh_scheduled: bool,
     /// The version of the crowd's shared policy this page holds (none yet), and whether
     /// a newer one is being fetched.
     pub shared_version: Option<i64>,
@@ -506,8 +552,28 @@ impl PageState {
         }
     }
 
+    /// The dashboard was opened or closed: opening reads the crowd's state.
+    pub(super) fn crowd_dashboard(&mut self, open: bool, fx: &mut Vec<Effect>) {
+        self.crowd.dashboard_open = open;
+        if open {
+            self.refresh_crowd(fx);
+        }
+    }
+
+    /// The scheduled refresh is due: read again if the dashboard is still open.
+    pub(super) fn crowd_tick(&mut self, fx: &mut Vec<Effect>) {
+        self.crowd.refresh_scheduled = false;
+        if self.crowd.dashboard_open {
+            self.refresh_crowd(fx);
+        }
+    }
+
     pub(super) fn crowd_fetched(&mut self, result: Result<CrowdStatus, String>, fx: &mut Vec<Effect>) {
         self.crowd.status_loading = false;
+        if self.crowd.dashboard_open && !self.crowd.refresh_scheduled {
+            self.crowd.refresh_scheduled = true;
+            fx.push(Effect::Schedule { after_ms: CROWD_REFRESH_MS, action: Box::new(Action::CrowdTick) });
+        }
         match result {
             Ok(status) => {
                 self.shared_version_seen(status.version, fx);

@@ -749,3 +749,56 @@ fn with_a_service_the_page_loads_the_crowds_latest_shared_policy_to_watch() {
     page.act(Action::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Reach, 3, "lease-3") })));
     assert!(!page.has(|e| *e == Effect::FetchSharedPolicy));
 }
+
+fn crowd_status(versions: &[(i64, i64, f64)]) -> crowd::CrowdStatus {
+    crowd::CrowdStatus {
+        demonstrations: vec![0; NUM_TASKS],
+        pending: vec![0; NUM_TASKS],
+        success: None,
+        selector: "amf".into(),
+        pending_aware: true,
+        lease_seconds: 180,
+        leases: Vec::new(),
+        version: versions.last().map_or(0, |v| v.0),
+        versions: versions
+            .iter()
+            .map(|&(id, demonstrations, mean_success)| crowd::VersionSummary { id, demonstrations, mean_success, success: vec![mean_success; NUM_TASKS], train_seconds: 1.0 })
+            .collect(),
+        prior_success: Some((0..NUM_TASKS).map(|t| if t < 5 { 1.0 } else { 0.0 }).collect()),
+        target_weights: vec![1.0; NUM_TASKS],
+        contributors: 2,
+        rejected: Default::default(),
+    }
+}
+
+#[test]
+fn an_open_crowd_dashboard_reads_the_crowd_again_until_closed_and_its_curve_grows() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.state.crowd.credentials = Some(credentials());
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    page.act(Action::SharedPolicyLoaded(Ok(None)));
+    page.act(Action::CrowdDashboard(true));
+    assert!(page.has(|e| *e == Effect::FetchCrowd));
+    page.act(Action::CrowdFetched(Ok(crowd_status(&[]))));
+    let tick = Effect::Schedule { after_ms: crowd::CROWD_REFRESH_MS, action: Box::new(Action::CrowdTick) };
+    assert_eq!(page.fx, vec![tick.clone()]);
+    // The curve starts at the pre-trained policy: half the tasks.
+    let curve = page.state.crowd.status.as_ref().unwrap().curve();
+    assert_eq!((curve.len(), curve[0].demonstrations, curve[0].mean_success), (1, 0, 0.5));
+    // A refresh by hand while one is scheduled does not start a second loop.
+    page.act(Action::RefreshCrowd);
+    page.act(Action::CrowdFetched(Ok(crowd_status(&[(1, 4, 0.7)]))));
+    assert!(!page.has(|e| *e == tick));
+    assert!(page.has(|e| *e == Effect::FetchSharedPolicy), "a newer version is fetched to watch");
+    // The tick reads again; the new version is a point more.
+    page.act(Action::CrowdTick);
+    assert_eq!(page.fx, vec![Effect::FetchCrowd]);
+    page.act(Action::CrowdFetched(Ok(crowd_status(&[(1, 4, 0.7), (2, 8, 0.9)]))));
+    assert_eq!(page.fx, vec![tick]);
+    let curve = page.state.crowd.status.as_ref().unwrap().curve();
+    assert_eq!(curve.iter().map(|p| (p.demonstrations, p.mean_success)).collect::<Vec<_>>(), vec![(0, 0.5), (4, 0.7), (8, 0.9)]);
+    // Closed: the due tick reads nothing and schedules nothing.
+    page.act(Action::CrowdDashboard(false));
+    page.act(Action::CrowdTick);
+    assert!(page.fx.is_empty());
+}

@@ -176,6 +176,8 @@ impl PageState {
             Action::OperatorExported(result) => self.operator_exported(result, &mut fx),
             Action::Assigned(result) => self.assigned(result, &mut fx),
             Action::RefreshCrowd => self.refresh_crowd(&mut fx),
+            Action::CrowdDashboard(open) => self.crowd_dashboard(open, &mut fx),
+            Action::CrowdTick => self.crowd_tick(&mut fx),
             Action::CrowdFetched(result) => self.crowd_fetched(result, &mut fx),
             Action::SharedPolicyLoaded(result) => self.shared_policy_loaded(result),
         }

@@ -75,7 +75,7 @@ impl JointPosterior {
         let chol = factor(k_dd, noise)?;
         // K_SD (K_DD + rho^2 I)^-1 K_DS = V^T V with V = L^-1 K_DS.
         let v = chol.l().solve_lower_triangular(&k_sd.transpose()).ok_or(GpError::NotPositiveDefinite)?;
-        posterior.covariance -= v.transpose() * v;
+        posterior.covariance.gemm_tr(-1.0, &v, &v, 1.0);
         posterior.symmetrize();
         Ok(posterior)
     }
@@ -141,14 +141,22 @@ impl JointPosterior {
         let chol = factor(self.covariance.select_rows(observed).select_columns(observed), self.noise / times as f64)?;
         let cross = self.covariance.select_rows(observed);
         let v = chol.l().solve_lower_triangular(&cross).ok_or(GpError::NotPositiveDefinite)?;
-        self.covariance -= v.transpose() * v;
+        self.covariance.gemm_tr(-1.0, &v, &v, 1.0);
         self.symmetrize();
         Ok(())
     }
 
+    /// Averages the covariance with its transpose, in place (rounding in the updates
+    /// must not make it drift from symmetric).
     fn symmetrize(&mut self) {
-        let t = self.covariance.transpose();
-        self.covariance = (&self.covariance + t) * 0.5;
+        let c = &mut self.covariance;
+        for j in 0..c.ncols() {
+            for i in 0..j {
+                let mean = 0.5 * (c[(i, j)] + c[(j, i)]);
+                c[(i, j)] = mean;
+                c[(j, i)] = mean;
+            }
+        }
     }
 }
 

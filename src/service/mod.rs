@@ -59,6 +59,8 @@ pub struct ServiceConfig {
     pub retrain_every: usize,
     /// Training steps of each version (default: the page's rounds', 1,000).
     pub train_steps: usize,
+    /// Where versions train (default: the CPU).
+    pub train_on: training::TrainOn,
 }
 
 impl Default for ServiceConfig {
@@ -76,6 +78,7 @@ impl Default for ServiceConfig {
             assignments: AssignmentSettings::default(),
             retrain_every: 10,
             train_steps: crate::round::RoundConfig::default().bc.steps,
+            train_on: training::TrainOn::Cpu,
         }
     }
 }

@@ -15,6 +15,45 @@ use crate::policy::{cpu, Checkpoint, Demonstration, FineTunedPolicy};
 use crate::round::{assess, run_round, Assessment, RoundConfig, RoundInput};
 use crate::tasks::TaskId;
 
+/// Where the shared policy trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainOn {
+    /// burn's CPU backend (flex), on a thread of its own at the lowest priority.
+    #[default]
+    Cpu,
+    /// burn's wgpu backend on the machine's GPU (builds with the `gpu-training`
+    /// feature); evaluation rollouts stay on the CPU.
+    Gpu,
+}
+
+impl TrainOn {
+    /// The device to train on, or why there is none.
+    pub fn device(self) -> anyhow::Result<burn::prelude::Device> {
+        match self {
+            TrainOn::Cpu => Ok(cpu()),
+            #[cfg(feature = "gpu-training")]
+            TrainOn::Gpu => Ok(burn::prelude::Device::wgpu(Default::default())),
+            #[cfg(not(feature = "gpu-training"))]
+            TrainOn::Gpu => anyhow::bail!("--train-on gpu: this build has no GPU backend (build with `--features gpu-training`)"),
+        }
+    }
+
+    /// Checks at start that training can run there: a small computation on the device
+    /// (a machine without a usable GPU fails here, not at the first version).
+    pub fn check(self) -> anyhow::Result<()> {
+        let device = self.device()?;
+        let sum = std::panic::catch_unwind(|| {
+            let ones = burn::prelude::Tensor::<1>::ones([4], &device);
+            ones.sum().into_scalar::<f32>()
+        });
+        match sum {
+            Ok(sum) if sum == 4.0 => Ok(()),
+            Ok(sum) => anyhow::bail!("--train-on {self:?}: the device computed 1+1+1+1 = {sum}"),
+            Err(_) => anyhow::bail!("--train-on {self:?}: the device does not work on this machine (no usable GPU?)"),
+        }
+    }
+}
+
 /// How often the job looks for new demonstrations and new versions.
 const POLL: Duration = Duration::from_secs(2);
 
@@ -91,6 +130,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     let round = latest.as_ref().map_or(1, |v| v.id as usize + 1);
     let settings = app.config.assignments.clone();
     let steps = app.config.train_steps;
+    let device = app.config.train_on.device()?;
     let (prior, prior_config) = app.crowd.prior().expect("checked by the caller");
     let started = std::time::Instant::now();
     let (bytes, assessment, policy, demonstrations) = on_a_low_priority_thread(move || -> anyhow::Result<_> {
@@ -109,7 +149,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
         };
         let input = RoundInput { config: &config, demonstrations: &demonstrations, seed: 0x5_4a2e_d, round, resume: None, prior_assessment: None };
         let clock = || 0.0;
-        let output = futures_lite::future::block_on(run_round(&cpu(), &prior, input, &clock, &mut |_| {}))?;
+        let output = futures_lite::future::block_on(run_round(&device, &prior, input, &clock, &mut |_| {}))?;
         let policy = output.policy.ok_or_else(|| anyhow::anyhow!("nothing was trained"))?;
         let trained_on: Vec<TaskId> = TaskId::ALL.into_iter().filter(|t| demonstrations.iter().any(|d| d.task == *t)).collect();
         let bytes = Checkpoint::finetuned(policy.clone(), prior_config, trained_on).to_bytes()?;

@@ -8,7 +8,8 @@ use yew::prelude::*;
 use super::send;
 use crate::page::crowd::CrowdStatus;
 use crate::page::Action;
-use crate::tasks::TaskId;
+use crate::session::chart::learning_curves_svg;
+use crate::tasks::{TaskId, NUM_TASKS};
 
 #[derive(Properties, PartialEq)]
 pub struct CrowdProps {
@@ -22,8 +23,8 @@ pub fn crowd_panel(props: &CrowdProps) -> Html {
     let on_toggle = {
         let dispatch = props.dispatch.clone();
         Callback::from(move |event: Event| {
-            if event.target_dyn_into::<web_sys::HtmlDetailsElement>().is_some_and(|d| d.open()) {
-                dispatch.emit(Action::RefreshCrowd);
+            if let Some(details) = event.target_dyn_into::<web_sys::HtmlDetailsElement>() {
+                dispatch.emit(Action::CrowdDashboard(details.open()));
             }
         })
     };
@@ -55,8 +56,8 @@ fn status_view(status: &CrowdStatus) -> Html {
     html! {
         <>
             <p class="small" id="crowd-summary" data-demonstrations={total.to_string()}>
-                { format!("{total} verified demonstrations; tasks assigned by {}{}, leases of {} s. Assignments: {} fulfilled, {} declined, {} superseded, {} open.",
-                    status.selector, if status.pending_aware { " (accounting for those in flight)" } else { " (each as if alone)" }, status.lease_seconds,
+                { format!("{total} verified demonstrations from {} contributors; tasks assigned by {}{}, leases of {} s. Assignments: {} fulfilled, {} declined, {} superseded, {} open.",
+                    status.contributors, status.selector, if status.pending_aware { " (accounting for those in flight)" } else { " (each as if alone)" }, status.lease_seconds,
                     by_state("fulfilled"), by_state("declined"), by_state("superseded"), by_state("open")) }
             </p>
             <table class="demos crowd-table">
@@ -79,7 +80,9 @@ fn status_view(status: &CrowdStatus) -> Html {
                 </tbody>
             </table>
             <p class="small muted">{ "Success is the shared policy's, measured by rollouts on the service." }</p>
+            <CrowdCurve status={status.clone()} />
             { versions_view(status) }
+            { rejections_view(status) }
         </>
     }
 }
@@ -106,4 +109,39 @@ fn versions_view(status: &CrowdStatus) -> Html {
             </tbody>
         </table>
     }
+}
+
+#[derive(Properties, PartialEq)]
+struct CurveProps {
+    status: CrowdStatus,
+}
+
+/// The crowd's learning curve: the shared policy's success per task (thin lines) and
+/// over the targets (thick) against the demonstrations each version was trained on.
+/// Drawn again only when the versions change, not at every refresh.
+#[function_component(CrowdCurve)]
+fn crowd_curve(props: &CurveProps) -> Html {
+    let curve = props.status.curve();
+    let points = curve.len();
+    let svg = use_memo(curve, |curve| {
+        let x_max = curve.iter().map(|p| p.demonstrations).max().unwrap_or(0).max(10);
+        learning_curves_svg(curve, &[true; NUM_TASKS], x_max, (460, 260)).unwrap_or_default()
+    });
+    html! {
+        <div class="chart" id="crowd-curve" data-points={points.to_string()}>
+            { Html::from_html_unchecked(AttrValue::from((*svg).clone())) }
+        </div>
+    }
+}
+
+/// Uploads the answering instance refused, by reason.
+fn rejections_view(status: &CrowdStatus) -> Html {
+    let refused: u64 = status.rejected.values().sum();
+    let text = if refused == 0 {
+        "No upload was refused since this instance started.".to_string()
+    } else {
+        let reasons: Vec<String> = status.rejected.iter().map(|(reason, n)| format!("{reason} {n}")).collect();
+        format!("Uploads refused since this instance started: {refused} ({}).", reasons.join(", "))
+    };
+    html! { <p class="small muted" id="crowd-rejected" data-count={refused.to_string()}>{ text }</p> }
 }
