@@ -41,6 +41,11 @@ struct Report {
     assignments: usize,
     assignment_p50_ms: f64,
     assignment_p99_ms: f64,
+    /// From the service's metrics: visitors answered per batch, and a batch's
+    /// milliseconds, in all and in the selector.
+    assignment_batch_mean_size: f64,
+    assignment_batch_mean_ms: f64,
+    assignment_batch_choosing_mean_ms: f64,
     uploads_idle_p50_ms: f64,
     uploads_idle_p99_ms: f64,
     uploads_while_training_p50_ms: f64,
@@ -99,6 +104,11 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
             let body: Value = client.post(format!("{base}/contributors")).json(&json!({})).send().await?.json().await?;
             tokens.push(body["token"].as_str().context("no token")?.to_string());
         }
+        // The service is ready once it has assessed the pre-trained policy (at start).
+        let ready = Instant::now() + Duration::from_secs(args.max_seconds);
+        while client.get(format!("{base}/crowd")).send().await?.json::<Value>().await?["success"].is_null() && Instant::now() < ready {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         // Assignments: every visitor asks, again and again, all at once.
         let per_visitor = args.assignments.div_ceil(args.visitors);
         let mut tasks = Vec::new();
@@ -119,6 +129,14 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
         for task in tasks {
             assignment.extend(task.await??);
         }
+        let metrics = client.get(format!("{base}/metrics")).send().await?.text().await?;
+        let metric = |name: &str| -> f64 {
+            metrics.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or(0.0)
+        };
+        let batches = metric("amf_assignment_batches_total").max(1.0);
+        let batch_mean_size = metric("amf_assignments_total") / batches;
+        let batch_mean_ms = 1000.0 * metric("amf_assignment_batch_seconds_total") / batches;
+        let choosing_mean_ms = 1000.0 * metric("amf_assignment_choosing_seconds_total") / batches;
         // Uploads with nothing training: all but the last of the first K.
         let mut first = records;
         let last = first.pop().context("K is at least 1")?;
@@ -149,6 +167,9 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
             assignments: assignment.len(),
             assignment_p50_ms: percentile(&mut assignment, 0.5),
             assignment_p99_ms: percentile(&mut assignment, 0.99),
+            assignment_batch_mean_size: batch_mean_size,
+            assignment_batch_mean_ms: batch_mean_ms,
+            assignment_batch_choosing_mean_ms: choosing_mean_ms,
             uploads_idle_p50_ms: idle50,
             uploads_idle_p99_ms: percentile(&mut idle, 0.99),
             uploads_while_training_p50_ms: train50,

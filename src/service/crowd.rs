@@ -123,13 +123,17 @@ impl CrowdCache {
 
     /// Assesses the pre-trained policy if no version is loaded yet (blocks: rollouts);
     /// false if the service has no policy.
-    fn ensure_assessed(&self, episodes: usize) -> bool {
+    pub fn ensure_assessed(&self, episodes: usize) -> bool {
         let Some((prior, _)) = self.prior.as_ref() else { return false };
+        if self.shared.lock().expect("never poisoned").is_some() {
+            return true;
+        }
+        // Assessed without holding the lock (the crowd's status reads it meanwhile).
+        let policy = prior.lock().expect("never poisoned").clone();
+        let assessment = assess(&policy, episodes, &mut |_| {});
+        let _ = self.prior_success.set(assessment.per_task.clone());
         let mut shared = self.shared.lock().expect("never poisoned");
         if shared.is_none() {
-            let policy = prior.lock().expect("never poisoned");
-            let assessment = assess(&*policy, episodes, &mut |_| {});
-            let _ = self.prior_success.set(assessment.per_task.clone());
             *shared = Some(Shared { version: 0, tuned: None, assessment: Arc::new(assessment), trained_through: 0 });
         }
         true
@@ -186,20 +190,33 @@ pub async fn assignment(
     if app.crowd.prior.is_none() {
         return Err(unavailable());
     }
-    let (answer, answered) = tokio::sync::oneshot::channel();
+    let (answer, mut answered) = tokio::sync::oneshot::channel();
     let waiting = Waiting { contributor: me.id, decline: request.decline, chosen, seed: request.seed, answer };
     app.crowd.waiting.lock().expect("never poisoned").push(waiting);
-    {
-        let mut replays = app.crowd.replays.lock().await;
-        let batch = next_batch(&app.crowd.waiting);
-        if !batch.is_empty() {
-            let made = assign_waiting(&app, &mut replays, &batch).await;
-            for (i, waiting) in batch.into_iter().enumerate() {
-                let _ = waiting.answer.send(made.as_ref().map(|m| m[i].clone()).map_err(Clone::clone));
+    // Either a batch answers this request while it waits, or it takes the lock and
+    // answers every request waiting (its own among them). A request answered by
+    // another's batch never takes the lock: otherwise the answered ones would file
+    // through it one by one, and the next requests would find it taken each time and be
+    // answered one by one too (measured: batches of 1.2 on average with 50 visitors).
+    let answer = loop {
+        tokio::select! {
+            biased;
+            answer = &mut answered => break answer,
+            mut replays = app.crowd.replays.lock() => {
+                let batch = next_batch(&app.crowd.waiting);
+                if !batch.is_empty() {
+                    let started = std::time::Instant::now();
+                    let mut choosing = 0.0;
+                    let made = assign_waiting(&app, &mut replays, &batch, &mut choosing).await;
+                    app.metrics.assigned(batch.len(), started.elapsed().as_secs_f64(), choosing);
+                    for (i, waiting) in batch.into_iter().enumerate() {
+                        let _ = waiting.answer.send(made.as_ref().map(|m| m[i].clone()).map_err(Clone::clone));
+                    }
+                }
             }
         }
-    }
-    let (lease, assignment) = answered.await.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "assignments", "the assignment was dropped"))??;
+    };
+    let (lease, assignment) = answer.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "assignments", "the assignment was dropped"))??;
     Ok((
         StatusCode::CREATED,
         Json(json!({
@@ -227,7 +244,7 @@ fn next_batch(waiting: &std::sync::Mutex<Vec<Waiting>>) -> Vec<Waiting> {
 
 /// Answers a batch of requests: one at a time across instances (on PostgreSQL, an
 /// advisory lock shared by every instance).
-async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting]) -> Result<Vec<(Lease, Assignment)>, ApiError> {
+async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], choosing: &mut f64) -> Result<Vec<(Lease, Assignment)>, ApiError> {
     let settings = &app.config.assignments;
     if !tokio::task::block_in_place(|| app.crowd.ensure_assessed(settings.eval_episodes)) {
         return Err(unavailable());
@@ -246,6 +263,7 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting]) -> 
             .map(|(w, declined)| Request { declined, chosen: w.chosen, seed: w.seed.unwrap_or(uuid::Uuid::new_v4().as_u128() as u32) as u64 })
             .collect();
         let Replays { ids, demonstrations, prepared, .. } = replays;
+        let started = std::time::Instant::now();
         let assignments = app.crowd.with_policy(|policy, assessment, version, trained_through| {
             // The demonstrations the version was trained on are the GP's data; the ones
             // since are conditioned on through their proxies, as those in flight.
@@ -268,6 +286,7 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting]) -> 
                 assign_batch(settings, &crowd, &requests, turn)
             })
         });
+        *choosing = started.elapsed().as_secs_f64();
         let assignments =
             assignments.ok_or_else(unavailable)?.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "selector", e.to_string()))?;
         let leases: Vec<Lease> = batch

@@ -21,6 +21,9 @@ pub struct Metrics {
     /// Count per bucket (cumulative when rendered), the sum and the count.
     latency: Mutex<([u64; BUCKETS.len()], f64, u64)>,
     pub queue_depth: AtomicU64,
+    /// Assignment batches: how many, the requests they answered, their seconds, and the
+    /// seconds of those spent choosing (the rest is the database and the lock).
+    assignments: Mutex<(u64, u64, f64, f64)>,
 }
 
 impl Metrics {
@@ -50,6 +53,12 @@ impl Metrics {
         latency.2 += 1;
     }
 
+    /// A batch of `requests` assignments took `seconds`, `choosing` of them in the selector.
+    pub fn assigned(&self, requests: usize, seconds: f64, choosing: f64) {
+        let mut a = self.assignments.lock().unwrap_or_else(|e| e.into_inner());
+        *a = (a.0 + 1, a.1 + requests as u64, a.2 + seconds, a.3 + choosing);
+    }
+
     /// The text exposition, with the stored totals read just now.
     pub fn render(&self, stored: i64, contributors: i64) -> String {
         let mut out = String::new();
@@ -73,6 +82,15 @@ impl Metrics {
         out += &format!("amf_verification_seconds_bucket{{le=\"+Inf\"}} {count}\namf_verification_seconds_sum {sum}\namf_verification_seconds_count {count}\n");
         out += "# HELP amf_verification_queue_depth Uploads waiting for a verification thread on this instance.\n# TYPE amf_verification_queue_depth gauge\n";
         out += &format!("amf_verification_queue_depth {}\n", self.queue_depth.load(Ordering::Relaxed));
+        let (batches, requests, seconds, choosing) = *self.assignments.lock().unwrap_or_else(|e| e.into_inner());
+        out += "# HELP amf_assignment_batches_total Batches of assignments (visitors asking at once are answered together).\n# TYPE amf_assignment_batches_total counter\n";
+        out += &format!("amf_assignment_batches_total {batches}\n");
+        out += "# HELP amf_assignments_total Assignments made, in all batches.\n# TYPE amf_assignments_total counter\n";
+        out += &format!("amf_assignments_total {requests}\n");
+        out += "# HELP amf_assignment_batch_seconds_total Time in assignment batches, lock and database included.\n# TYPE amf_assignment_batch_seconds_total counter\n";
+        out += &format!("amf_assignment_batch_seconds_total {seconds}\n");
+        out += "# HELP amf_assignment_choosing_seconds_total Of that time, the selector's.\n# TYPE amf_assignment_choosing_seconds_total counter\n";
+        out += &format!("amf_assignment_choosing_seconds_total {choosing}\n");
         out += "# HELP amf_demonstrations_stored Demonstrations stored and not withdrawn.\n# TYPE amf_demonstrations_stored gauge\n";
         out += &format!("amf_demonstrations_stored {stored}\n");
         out += "# HELP amf_contributors Contributors known.\n# TYPE amf_contributors gauge\n";

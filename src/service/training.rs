@@ -60,6 +60,13 @@ const POLL: Duration = Duration::from_secs(2);
 /// Runs until the service stops: trains when K new demonstrations arrived, and keeps
 /// this instance's cache on the latest version.
 pub async fn run(app: Arc<App>) {
+    // The pre-trained policy is assessed now, not when the first visitor asks (a
+    // hundred rollouts they would wait for).
+    let episodes = app.config.assignments.eval_episodes;
+    let assessing = app.clone();
+    if let Err(error) = tokio::task::spawn_blocking(move || assessing.crowd.ensure_assessed(episodes)).await {
+        eprintln!("amf serve: assessing the pre-trained policy: {error}");
+    }
     loop {
         if let Err(error) = step(&app).await {
             eprintln!("amf serve: the shared policy's job: {error}");
