@@ -7,6 +7,8 @@
 //! machine the replay threads sat idle meanwhile.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use crossbeam_channel::{bounded, Sender, TrySendError};
@@ -25,6 +27,18 @@ struct Job {
 
 pub struct VerifyPool {
     jobs: Sender<Job>,
+    /// Uploads taken and not yet verified (waiting or replaying).
+    unfinished: Arc<AtomicUsize>,
+}
+
+/// Whether uploads are being verified: what the shared policy's training yields to.
+#[derive(Clone)]
+pub struct Busy(Arc<AtomicUsize>);
+
+impl Busy {
+    pub fn now(&self) -> bool {
+        self.0.load(Ordering::Relaxed) > 0
+    }
 }
 
 /// The pool is full (or a replay failed without an outcome): try again shortly.
@@ -36,8 +50,9 @@ impl VerifyPool {
     /// end when the pool is dropped.
     pub fn new(workers: usize, queue: usize) -> VerifyPool {
         let (jobs, waiting) = bounded::<Job>(queue);
+        let unfinished = Arc::new(AtomicUsize::new(0));
         for i in 0..workers.max(1) {
-            let waiting = waiting.clone();
+            let (waiting, unfinished) = (waiting.clone(), unfinished.clone());
             std::thread::Builder::new()
                 .name(format!("amf-verify-{i}"))
                 .spawn(move || {
@@ -45,19 +60,30 @@ impl VerifyPool {
                         let started = Instant::now();
                         // The replay is fuzzed, but a panic must not take a core away.
                         let outcome = catch_unwind(AssertUnwindSafe(|| verify(&job.upload))).ok();
+                        unfinished.fetch_sub(1, Ordering::Relaxed);
                         let _ = job.reply.send((outcome, started.elapsed().as_secs_f64()));
                     }
                 })
                 .expect("the verification threads start");
         }
-        VerifyPool { jobs }
+        VerifyPool { jobs, unfinished }
+    }
+
+    /// A handle that tells whether uploads are being verified.
+    pub fn busy(&self) -> Busy {
+        Busy(self.unfinished.clone())
     }
 
     pub async fn verify(&self, upload: Upload, metrics: &Metrics) -> Result<Outcome, Overloaded> {
         let (reply, outcome) = oneshot::channel();
+        // Counted before it is sent, so a worker never counts it down first.
+        self.unfinished.fetch_add(1, Ordering::Relaxed);
         match self.jobs.try_send(Job { upload, reply }) {
             Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => return Err(Overloaded),
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                self.unfinished.fetch_sub(1, Ordering::Relaxed);
+                return Err(Overloaded);
+            }
         }
         metrics.queue_depth.store(self.jobs.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let (outcome, seconds) = outcome.await.map_err(|_| Overloaded)?;
