@@ -5,7 +5,9 @@
 # assignment, and sequential AMF (one visitor at a time, the same number of
 # demonstrations). Writes one JSON per run under OUT (default docs/results/crowd) and prints
 # the report (`amf crowd report`). Bounded: SEEDS x ARMS runs, each until BUDGET
-# demonstrations.
+# demonstrations. SERVE_FLAGS go to every service (the ablation in
+# docs/results/crowd-arrivals-in-flight: SERVE_FLAGS=--arrivals-in-flight
+# OUT=docs/results/crowd-arrivals-in-flight ARMS="amf amf-ignoring-pending amf-one-visitor").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -37,7 +39,7 @@ for seed in $(seq "$seeds"); do
     esac
     rm -f "$work"/crowd.db*
     "$amf" serve --db "sqlite://$work/crowd.db" --addr 127.0.0.1:0 --api-only --requests-per-minute 1000000 \
-      --retrain-every 10 "${flags[@]}" >"$work/serve.log" 2>&1 &
+      --retrain-every 10 "${flags[@]}" ${SERVE_FLAGS:-} >"$work/serve.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do grep -q 'http://' "$work/serve.log" && break; sleep 0.1; done
     url=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -n1)

@@ -231,3 +231,18 @@ async fn the_crowd_simulator_runs_against_the_service() {
     let report = std::process::Command::new(env!("CARGO_BIN_EXE_amf")).args(["crowd", "report"]).arg(&out).output().unwrap();
     assert!(String::from_utf8_lossy(&report.stdout).contains("| amf | 1 |"), "{}", String::from_utf8_lossy(&report.stdout));
 }
+
+/// Training on a GPU needs a build with the `gpu-training` feature: the tests' build has
+/// none, and the service refuses to start rather than fail at the first version.
+#[cfg(not(feature = "gpu-training"))]
+#[test]
+fn training_on_a_gpu_without_the_feature_is_refused_at_start() {
+    let (_dir, url) = sqlite_url("gpu");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
+        .args(["serve", "--db", &url, "--addr", "127.0.0.1:0", "--api-only", "--train-on", "gpu"])
+        .output()
+        .expect("amf runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--features gpu-training"), "{stderr}");
+}

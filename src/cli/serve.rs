@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// flight): the sequential baseline.
     #[arg(long)]
     ignore_pending: bool,
+    /// Count demonstrations verified since the shared policy's version as in flight
+    /// (through their task's proxies) rather than as the GP's data.
+    #[arg(long)]
+    arrivals_in_flight: bool,
     /// Fine-tune the crowd's shared policy after this many new verified demonstrations
     /// (0: never).
     #[arg(long, default_value_t = 10)]
@@ -108,6 +112,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             target_weights: if args.targets.is_empty() { defaults.assignments.target_weights.clone() } else { args.targets },
             lease_seconds: args.lease_seconds,
             pending_aware: !args.ignore_pending,
+            arrivals_in_flight: args.arrivals_in_flight,
             eval_episodes: args.eval_episodes.max(1),
             ..defaults.assignments.clone()
         },

@@ -265,9 +265,9 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
         let Replays { ids, demonstrations, prepared, .. } = replays;
         let started = std::time::Instant::now();
         let assignments = app.crowd.with_policy(|policy, assessment, version, trained_through| {
-            // The demonstrations the version was trained on are the GP's data; the ones
-            // since are conditioned on through their proxies, as those in flight.
-            let trained = ids.partition_point(|&id| id <= trained_through);
+            // The GP's data: every demonstration, or only those the version was trained
+            // on, the ones since conditioned on through their proxies, as those in flight.
+            let trained = if settings.arrivals_in_flight { ids.partition_point(|&id| id <= trained_through) } else { ids.len() };
             let mut arrived = vec![0; NUM_TASKS];
             for demonstration in &demonstrations[trained..] {
                 arrived[demonstration.task.index()] += 1;

@@ -61,7 +61,7 @@ fn status_view(status: &CrowdStatus) -> Html {
                     by_state("fulfilled"), by_state("declined"), by_state("superseded"), by_state("open")) }
             </p>
             <table class="demos crowd-table">
-                <thead><tr><th>{ "task" }</th><th>{ "demos" }</th><th title="assigned, not arrived yet">{ "due" }</th><th title="assigned by the selector">{ "asked" }</th><th title="chosen by visitors">{ "chosen" }</th><th title="declined by visitors">{ "no" }</th><th>{ "success" }</th></tr></thead>
+                <thead><tr><th>{ "task" }</th><th>{ "demos" }</th><th title="assigned, not arrived yet">{ "due" }</th><th title="assigned by the selector">{ "asked" }</th><th title="chosen by visitors">{ "chosen" }</th><th title="declined by visitors">{ "declined" }</th><th>{ "success" }</th></tr></thead>
                 <tbody>
                 { for TaskId::ALL.iter().map(|t| {
                     let i = t.index();
@@ -128,9 +128,12 @@ fn crowd_curve(props: &CurveProps) -> Html {
         learning_curves_svg(curve, &[true; NUM_TASKS], x_max, (460, 260)).unwrap_or_default()
     });
     html! {
-        <div class="chart" id="crowd-curve" data-points={points.to_string()}>
-            { Html::from_html_unchecked(AttrValue::from((*svg).clone())) }
-        </div>
+        <>
+            <div class="chart" id="crowd-curve" data-points={points.to_string()}>
+                { Html::from_html_unchecked(AttrValue::from((*svg).clone())) }
+            </div>
+            <p class="small muted">{ "The crowd's learning curve: thick, the mean over the targets; thin, each task (in the learning curves' colours)." }</p>
+        </>
     }
 }
 
