@@ -207,48 +207,43 @@ pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut 
     use crate::policy::expert_demonstration;
     use crate::select::tabletop::TabletopView;
     use crate::select::{GpConfig, SelectionView, SelectorKind};
-    let rollouts = assess(prior, 2, &mut |_| {}).visited;
+    let assessment = assess(prior, 2, &mut |_| {});
     let collected: Vec<_> = (0..demos).map(|i| expert_demonstration(TaskId::ALL[i % TaskId::ALL.len()], 10_000 + i as u64, 0.1)).collect();
     let gp = GpConfig::default();
-    let mut time = |demonstrations: &[crate::policy::Demonstration]| {
-        let view = TabletopView {
+    let rollouts = &assessment.visited;
+    fn view_of<'a>(prior: &'a crate::policy::Policy, demonstrations: &'a [crate::policy::Demonstration], rollouts: &'a [Vec<crate::tasks::Observation>]) -> TabletopView<'a> {
+        TabletopView {
             policy: prior,
             demonstrations,
-            rollout_states: &rollouts,
+            rollout_states: rollouts,
             target_weights: vec![1.0; TaskId::ALL.len()],
             pretraining: vec![0; TaskId::ALL.len()],
             seed: 0,
-        };
+        }
+    }
+    let mut time = |demonstrations: &[crate::policy::Demonstration]| {
+        let view = view_of(prior, demonstrations, rollouts);
         let mut selector = SelectorKind::Amf.build(0, 0, &gp);
         let repeats = 3;
         let start = clock();
         for _ in 0..repeats {
             std::hint::black_box(selector.select(&view, 5).ok());
         }
-        let seconds = (clock() - start) / f64::from(repeats);
-        let problem = view.kernel_problem(&gp).ok();
-        (seconds, problem.map_or((0, 0), |p| (p.k_dd.nrows(), p.k_ss.nrows())))
+        (clock() - start) / f64::from(repeats)
     };
-    let (first_round_seconds, _) = time(&[]);
-    let (later_round_seconds, (data_points, query_points)) = time(&collected);
-    let view = TabletopView {
-        policy: prior,
-        demonstrations: &collected,
-        rollout_states: &rollouts,
-        target_weights: vec![1.0; TaskId::ALL.len()],
-        pretraining: vec![0; TaskId::ALL.len()],
-        seed: 0,
-    };
+    let first_round_seconds = time(&[]);
+    let later_round_seconds = time(&collected);
+    let view = view_of(prior, &collected, rollouts);
     let start = clock();
     let problem = view.kernel_problem(&gp).expect("the benchmark's kernel");
     let kernel_seconds = clock() - start;
+    let (data_points, query_points) = (problem.k_dd.nrows(), problem.k_ss.nrows());
     let start = clock();
     let posterior = problem.posterior(gp.noise).expect("the benchmark's posterior");
     let posterior_seconds = clock() - start;
     std::hint::black_box(posterior);
 
     use crate::crowd::assign::{assign_batch, AssignmentSettings, CrowdState, Request};
-    let assessment = assess(prior, 2, &mut |_| {});
     let settings = AssignmentSettings::default();
     let mut crowd = CrowdState { policy: prior, assessment: &assessment, trained_on: &collected, arrived: vec![0; TaskId::ALL.len()], pending: vec![0; TaskId::ALL.len()], prepared: None };
     crowd.prepared = Some(crowd.prepare(&settings).expect("the benchmark's GP"));

@@ -298,17 +298,9 @@ pub fn thin(values: &[f32], max: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{cpu, Actor, Checkpoint};
+    use crate::policy::{cpu, shipped_prior, Actor};
     use crate::tasks::Episode;
     use futures_lite::future::block_on;
-
-    fn shipped_prior() -> Policy {
-        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/policy.amfp")).unwrap();
-        match Checkpoint::from_bytes(&bytes).unwrap() {
-            Checkpoint::Pretrained { policy, .. } => policy,
-            _ => panic!("the shipped policy is pre-trained"),
-        }
-    }
 
     fn record(task: TaskId, seed: u64) -> DemonstrationRecord {
         DemonstrationRecord::from_expert(task, seed, 0.0, 0.0)

@@ -221,16 +221,8 @@ pub fn assign_batch(settings: &AssignmentSettings, crowd: &CrowdState, requests:
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::{expert_demonstration, Checkpoint, Policy};
+    use crate::policy::{expert_demonstration, shipped_prior};
     use crate::round::assess;
-
-    fn shipped_prior() -> Policy {
-        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/policy.amfp")).unwrap();
-        match Checkpoint::from_bytes(&bytes).unwrap() {
-            Checkpoint::Pretrained { policy, .. } => policy,
-            _ => panic!("the shipped policy is pre-trained"),
-        }
-    }
 
     fn ask(seed: u64) -> Request {
         Request { declined: Vec::new(), chosen: None, seed }

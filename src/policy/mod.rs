@@ -35,6 +35,16 @@ use burn::prelude::Device;
 /// Evaluation seeds start here, far from the seeds demonstrations are collected on.
 pub const EVAL_FIRST_SEED: u64 = 1_000_000;
 
+/// The pre-trained policy the project ships (`www/policy.amfp`), for the unit tests.
+#[cfg(test)]
+pub(crate) fn shipped_prior() -> Policy {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/policy.amfp")).unwrap();
+    match Checkpoint::from_bytes(&bytes).unwrap() {
+        Checkpoint::Pretrained { policy, .. } => policy,
+        _ => panic!("the shipped policy is pre-trained"),
+    }
+}
+
 /// The CPU device used for inference.
 pub fn cpu() -> Device {
     Device::flex()

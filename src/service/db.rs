@@ -85,6 +85,9 @@ pub struct AdvisoryLock {
 const ASSIGNMENT_LOCK: i64 = 7_041_965;
 const TRAINING_LOCK: i64 = 7_041_966;
 
+/// Open leases that have not expired at `$1`, per task.
+const PENDING_PER_TASK: &str = "SELECT task, COUNT(*) FROM leases WHERE state = 'open' AND expires_ms > $1 GROUP BY task";
+
 /// A visitor's lease on a task to demonstrate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Lease {
@@ -400,7 +403,7 @@ impl Db {
 
     /// Open leases that have not expired at `now_ms`, per task: demonstrations on their way.
     pub async fn pending_per_task(&self, now_ms: i64) -> Result<Vec<usize>, DbError> {
-        let rows = sqlx::query("SELECT task, COUNT(*) FROM leases WHERE state = 'open' AND expires_ms > $1 GROUP BY task").bind(now_ms).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(PENDING_PER_TASK).bind(now_ms).fetch_all(&self.pool).await?;
         Ok(per_task(&rows))
     }
 
@@ -429,7 +432,7 @@ impl Db {
                 .await?;
             declined.push(rows.iter().filter_map(|r| TaskId::from_name(&r.get::<String, _>(0))).collect());
         }
-        let rows = sqlx::query("SELECT task, COUNT(*) FROM leases WHERE state = 'open' AND expires_ms > $1 GROUP BY task").bind(now_ms).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(PENDING_PER_TASK).bind(now_ms).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok((declined, per_task(&rows)))
     }
