@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh test
 source scripts/env.sh
 cargo build --release --locked --features ndarray --bin amf
+# First load: the page as it ships (no benchmark features), by file.
+trunk build --release --dist target/dist-shipped
+mkdir -p docs/bench
+scripts/first-load.sh target/dist-shipped | tee docs/bench/first-load.txt
 trunk build --release --features webgpu,ndarray
 port=$((20000 + RANDOM % 20000))
 node tests/e2e/serve-dist.mjs "$port" &

@@ -83,6 +83,8 @@ pub enum Action {
     RetryUnsaved,
     Export,
     ExportLeRobot,
+    /// The LeRobot export worker's zip, or why there is none.
+    LeRobotExported(Result<Vec<u8>, String>),
     /// A file's bytes to import.
     Import(Vec<u8>),
     /// A file refused before it was read (too large, unreadable).
@@ -177,6 +179,9 @@ pub enum Effect {
     FetchCrowd,
     /// Fetch and load the crowd's latest shared policy; answered by `SharedPolicyLoaded`.
     FetchSharedPolicy,
+    /// Write the LeRobot dataset of `records`, zipped, on the export worker; answered by
+    /// `LeRobotExported`.
+    ExportLeRobot { records: Vec<DemonstrationRecord> },
     // ---- the rest ----
     Download { name: String, mime: &'static str, bytes: Vec<u8> },
     /// Dispatch `action` after `after_ms` milliseconds.

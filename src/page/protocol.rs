@@ -11,6 +11,23 @@ use crate::round::{RoundError, RoundEvent, RoundJob};
 use crate::select::{Selection, SelectorKind};
 use crate::session::BackendChoice;
 
+/// The page's request to the LeRobot export worker: the dataset to write, zipped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExportRequest {
+    pub records: Vec<DemonstrationRecord>,
+}
+
+/// The export worker's messages.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ExportReply {
+    /// The worker's module runs and listens.
+    Loaded,
+    /// The LeRobot dataset, zipped.
+    Zipped(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Why there is none.
+    Failed(String),
+}
+
 /// Where rounds train, and why (the WebGPU worker's answer to `Choose`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Choice {

@@ -125,6 +125,8 @@ pub struct Dataset {
     /// Writes that failed.
     pub unsaved: Vec<Unsaved>,
     pub undo: Option<Deleted>,
+    /// The LeRobot export is being written (on its worker).
+    pub exporting: bool,
 }
 
 impl Dataset {

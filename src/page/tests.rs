@@ -802,3 +802,23 @@ fn an_open_crowd_dashboard_reads_the_crowd_again_until_closed_and_its_curve_grow
     page.act(Action::CrowdTick);
     assert!(page.fx.is_empty());
 }
+
+#[test]
+fn the_lerobot_export_is_written_on_its_worker_once_at_a_time_and_a_failure_is_told() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.act(Action::ExportLeRobot);
+    let records = page.state.dataset.all_records();
+    assert_eq!(page.fx, vec![Effect::ExportLeRobot { records }]);
+    // A second click while it is written asks for nothing more.
+    page.act(Action::ExportLeRobot);
+    assert!(page.fx.is_empty());
+    page.act(Action::LeRobotExported(Ok(b"PK".to_vec())));
+    assert_eq!(page.fx, vec![Effect::Download { name: "amf-studio-lerobot.zip".into(), mime: "application/zip", bytes: b"PK".to_vec() }]);
+    assert!(!page.state.dataset.exporting);
+    // A worker that fails is told; the next click tries again.
+    page.act(Action::ExportLeRobot);
+    page.act(Action::LeRobotExported(Err("the export worker stopped: it could not start".into())));
+    assert!(page.errors().iter().any(|e| e.contains("LeRobot dataset could not be exported") && e.contains("could not start")));
+    page.act(Action::ExportLeRobot);
+    assert!(matches!(page.fx[..], [Effect::ExportLeRobot { .. }]));
+}

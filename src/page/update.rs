@@ -101,10 +101,15 @@ impl PageState {
                 let json = DemonstrationFile::new(&self.dataset.all_records(), settings, true).to_json();
                 fx.push(Effect::Download { name: "amf-studio-demonstrations.json".into(), mime: "application/json", bytes: json.into_bytes() });
             }
+            // Written on a worker of its own (its writers are not in the page's module).
             Action::ExportLeRobot => {
-                let zipped = crate::export::replay_all(&self.dataset.all_records())
-                    .and_then(|episodes| crate::export::lerobot::dataset(&episodes))
-                    .and_then(|files| crate::export::lerobot::zip(&files, "amf-studio-lerobot"));
+                if !self.dataset.exporting {
+                    self.dataset.exporting = true;
+                    fx.push(Effect::ExportLeRobot { records: self.dataset.all_records() });
+                }
+            }
+            Action::LeRobotExported(zipped) => {
+                self.dataset.exporting = false;
                 match zipped {
                     Ok(bytes) => fx.push(Effect::Download { name: "amf-studio-lerobot.zip".into(), mime: "application/zip", bytes }),
                     Err(error) => self.error(format!("The LeRobot dataset could not be exported: {error}")),

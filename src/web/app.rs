@@ -126,7 +126,7 @@ pub fn app() -> Html {
                         <DatasetPanel entries={s.dataset.entries.clone()} first_pending={s.first_pending()}
                                       sync={s.dataset.entries.iter().map(|e| s.crowd.state_of(e.key).cloned()).collect::<Vec<_>>()}
                                       unsaved={s.dataset.unsaved.clone()} undo={s.dataset.undo.clone()} busy={s.busy()}
-                                      importing={s.import.is_some()} dispatch={dispatch.clone()} />
+                                      importing={s.import.is_some()} exporting={s.dataset.exporting} dispatch={dispatch.clone()} />
                     }
                     if s.crowd.mode == CrowdMode::Service {
                         <ContributorPanel id={s.crowd.credentials.as_ref().map(|c| c.id.clone())} account={s.crowd.account.clone()}

@@ -3,6 +3,7 @@
 //! the core reports; no simulation, task or page logic lives here.
 
 mod app;
+pub mod export_worker;
 mod crowd_http;
 mod bench_page;
 #[cfg(feature = "webgpu")]
@@ -47,6 +48,11 @@ pub(crate) fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), Strin
 pub fn serve_worker() {
     console_error_panic_hook::set_once();
     worker::serve();
+}
+
+/// The LeRobot export worker's entry (no page code is linked in).
+pub fn serve_export_worker() {
+    export_worker::serve();
 }
 
 /// Mounts the page into `<body>`, or, in the training worker, serves its messages.

@@ -205,6 +205,9 @@ impl Shell {
                 }
             }
             Effect::ShowTask { task, seed } => self.with_stage(|s| s.reset(task, seed)),
+            Effect::ExportLeRobot { records } => {
+                self.answer(async move { Action::LeRobotExported(super::export_worker::lerobot_zip(records).await) })
+            }
             Effect::Download { name, mime, bytes } => {
                 if let Err(error) = super::download(&name, mime, &bytes) {
                     self.queue.borrow_mut().push_back(Action::DownloadFailed(error));

@@ -141,7 +141,7 @@ fn glue_url() -> Option<String> {
     Url::new_with_base(&href, &document.base_uri().ok()??).ok().map(|u| u.href())
 }
 
-fn describe(error: JsValue) -> String {
+pub(crate) fn describe(error: JsValue) -> String {
     error.as_string().or_else(|| js_sys::JSON::stringify(&error).ok().and_then(|s| s.as_string())).unwrap_or_else(|| format!("{error:?}"))
 }
 

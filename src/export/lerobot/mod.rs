@@ -338,6 +338,12 @@ fn next_ordinal(root: &std::path::Path) -> Result<usize, ExportError> {
 
 /// The dataset as one .zip (stored), under a top folder named `root`: what the page
 /// downloads.
+/// The page's LeRobot export: the records replayed, written as a dataset and zipped
+/// under `amf-studio-lerobot/`.
+pub fn zipped(records: &[crate::record::DemonstrationRecord]) -> Result<Vec<u8>, ExportError> {
+    zip(&dataset(&super::replay_all(records)?)?, "amf-studio-lerobot")
+}
+
 pub fn zip(files: &[DatasetFile], root: &str) -> Result<Vec<u8>, ExportError> {
     let fail = |e: zip::result::ZipError| ExportError::write("the .zip", e);
     let mut archive = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));

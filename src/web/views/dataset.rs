@@ -23,6 +23,8 @@ pub struct DatasetProps {
     /// A round runs: the dataset cannot change under it.
     pub busy: bool,
     pub importing: bool,
+    /// The LeRobot export is being written.
+    pub exporting: bool,
     pub dispatch: Callback<Action>,
 }
 
@@ -105,7 +107,7 @@ pub fn dataset_panel(props: &DatasetProps) -> Html {
             </table>
             <div class="buttons">
                 <button id="export" title="AMF Studio's demonstration file (JSON)" onclick={send(dispatch, Action::Export)} disabled={entries.is_empty() && props.unsaved.is_empty()}>{ "Export…" }</button>
-                <button id="export-lerobot" title="A LeRobot v3 dataset (Parquet), zipped" onclick={send(dispatch, Action::ExportLeRobot)} disabled={entries.is_empty() && props.unsaved.is_empty()}>{ "Export for LeRobot…" }</button>
+                <button id="export-lerobot" title="A LeRobot v3 dataset (Parquet), zipped" onclick={send(dispatch, Action::ExportLeRobot)} disabled={props.exporting || (entries.is_empty() && props.unsaved.is_empty())}>{ if props.exporting { "Writing the LeRobot dataset…" } else { "Export for LeRobot…" } }</button>
                 <button id="import" onclick={pick_file} disabled={props.importing}>{ if props.importing { "Checking the file…" } else { "Import…" } }</button>
                 <input type="file" accept=".json,application/json" id="import-file" ref={file_input} onchange={on_file} hidden=true />
             </div>
