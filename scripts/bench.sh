@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmarks: simulation, fine-tuning and selection natively and in headless Chromium,
+# Benchmarks: simulation, fine-tuning (the round now and as it was, 1000 steps) and
+# selection natively and in headless Chromium, the page's frame rate while it trains,
 # with the official rapier JS build as the simulation's peer (docs/bench/sim.json), and
 # TensorFlow.js training the same network on the same rows as the training peer
 # (docs/bench/tfjs.json). The WebGPU peer runs on software WebGPU here: a few steps.
@@ -12,7 +13,7 @@ cargo build --release --locked --features ndarray --bin amf
 trunk build --release --dist target/dist-shipped
 mkdir -p docs/bench
 scripts/first-load.sh target/dist-shipped | tee docs/bench/first-load.txt
-trunk build --release --features webgpu,ndarray
+trunk build --release --features webgpu,ndarray,bench-page
 port=$((20000 + RANDOM % 20000))
 node tests/e2e/serve-dist.mjs "$port" &
 server=$!

@@ -32,14 +32,16 @@ amf convert "$exports/more.json" --to lerobot --out "$exports/lerobot" --append
 rm -rf "$exports"
 
 say "browser tests (wasm-bindgen-test): headless Chromium"
-CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy --test browser_storage --test browser_worker_messages
+# With the benchmark page's feature, so that it compiles here and the page's build
+# below reuses this one (the page as shipped leaves it out).
+CHROMEDRIVER=$(command -v chromedriver) cargo test --locked --target wasm32-unknown-unknown --features bench-page --test browser_replay_matches_native --test browser_policy --test browser_storage --test browser_worker_messages
 say "browser tests of the WebGPU backend (SwiftShader): headless Chromium"
 CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=600 cargo test --locked --target wasm32-unknown-unknown --features webgpu --test browser_webgpu
 say "browser tests (wasm-bindgen-test): headless Firefox"
-GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --test browser_replay_matches_native --test browser_policy --test browser_storage --test browser_worker_messages
+GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --features bench-page --test browser_replay_matches_native --test browser_policy --test browser_storage --test browser_worker_messages
 
 say "building the page (as scripts/serve.sh serves it; reuses the wasm test build)"
-trunk build
+trunk build --features bench-page
 
 say "end-to-end test of the page (Playwright, headless Chromium)"
 port=$((20000 + RANDOM % 20000))

@@ -135,6 +135,10 @@ pub struct TrainingBench {
     pub inference_ms: f64,
 }
 
+/// A round's gradient steps before [`crate::round::ROUND_STEPS`] halved them: the
+/// benchmarks time both in one run.
+pub const ROUND_STEPS_BEFORE: usize = 1000;
+
 /// The benchmark round's data: `demos` scripted demonstrations of an unseen task.
 pub fn training_data(demos: usize) -> crate::policy::Dataset {
     crate::policy::collect_expert_demonstrations(TaskId::DrawerClose, 10_000, demos, 0.0)

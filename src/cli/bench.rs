@@ -26,7 +26,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 40)]
         demos: usize,
         /// Gradient steps in the round.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = crate::round::ROUND_STEPS)]
         steps: usize,
         /// CPU backend: flex, or ndarray (needs the `ndarray` feature).
         #[arg(long, default_value = "flex")]

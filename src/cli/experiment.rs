@@ -50,7 +50,7 @@ pub struct ExperimentArgs {
     #[arg(long, default_value = "www/policy.amfp")]
     policy: PathBuf,
     /// Tabletop: gradient steps per fine-tuning round.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = crate::round::ROUND_STEPS)]
     steps: usize,
     /// Evaluation episodes per task after each round.
     #[arg(long, default_value_t = 10)]

@@ -1,5 +1,6 @@
 //! What the page's address asks for: `?task=door_open&seed=7` opens an instance,
-//! `?speed=0.5` slows the scene (down to 0.1), `?bench` opens the benchmark page, and
+//! `?speed=0.5` slows the scene (down to 0.1), `?bench` opens the benchmark page (in builds
+//! with the `bench-page` feature), and
 //! `?guide` (test mode) publishes the scripted expert's next waypoint on the canvas
 //! for the end-to-end test to follow with the mouse; visitors never pay for it.
 

@@ -87,12 +87,10 @@ impl TabletopView<'_> {
     /// Kernel features of every point: `[h; 1]`, and for the loss-gradient embedding
     /// the per-component size of the cloning loss's gradient it is multiplied with
     /// (`k = (h.h') (g.g')`, see [`gradient_scale`]).
-    fn features(&self, points: &[Point], config: &GpConfig) -> (Vec<Vec<f64>>, Option<Vec<Vec<f64>>>) {
+    fn features(&self, points: &[Point], config: &GpConfig) -> (Vec<Vec<f32>>, Option<Vec<Vec<f64>>>) {
         let observations: Vec<Observation> = points.iter().map(|p| p.observation).collect();
         let prediction: Prediction = self.policy.predict(&observations);
-        let h: Vec<Vec<f64>> = (0..points.len())
-            .map(|r| prediction.embedding_of(r).iter().map(|&v| f64::from(v)).chain([1.0]).collect())
-            .collect();
+        let h: Vec<Vec<f32>> = (0..points.len()).map(|r| prediction.embedding_of(r).iter().copied().chain([1.0]).collect()).collect();
         if config.embedding == Embedding::LastLayer {
             return (h, None);
         }
@@ -128,16 +126,19 @@ fn gradient_scale(prediction: &Prediction, row: usize, action: Option<&Action>) 
 /// The kernel between points `rows` and `cols`: `(h h') (e e')` for the loss-gradient
 /// embedding, `h h'` for the last layer's. Two matrix products and an elementwise one
 /// (measured: 10x faster than a dot product per entry; the kernel was half a selection's
-/// time).
-fn kernel(rows: &[usize], cols: &[usize], h: &[Vec<f64>], e: &Option<Vec<Vec<f64>>>) -> DMatrix<f64> {
-    let gram = |features: &[Vec<f64>]| {
+/// time). The wide product `h h'` is taken in `f32`, the precision the network computed
+/// `h` in: matrixmultiply's `f32` kernels are vectorised in wasm too (its `f64` kernel
+/// is scalar there), and the GP's noise (rho^2 = 2 on a kernel of unit mean diagonal)
+/// dwarfs the rounding.
+fn kernel(rows: &[usize], cols: &[usize], h: &[Vec<f32>], e: &Option<Vec<Vec<f64>>>) -> DMatrix<f64> {
+    fn gram<T: nalgebra::RealField + Copy>(features: &[Vec<T>], rows: &[usize], cols: &[usize]) -> DMatrix<T> {
         let width = features.first().map_or(0, Vec::len);
         let stack = |points: &[usize]| DMatrix::from_fn(points.len(), width, |i, j| features[points[i]][j]);
         stack(rows) * stack(cols).transpose()
-    };
-    let k = gram(h);
+    }
+    let k = gram(h, rows, cols).map(f64::from);
     match e {
-        Some(e) => k.component_mul(&gram(e)),
+        Some(e) => k.component_mul(&gram(e, rows, cols)),
         None => k,
     }
 }

@@ -51,7 +51,7 @@ pub struct SessionSettings {
     pub budget: usize,
     /// Demonstrations per round (default 2).
     pub batch: usize,
-    /// Gradient steps per fine-tuning round (default 500).
+    /// Gradient steps per fine-tuning round (default [`crate::round::ROUND_STEPS`]).
     pub steps: usize,
     /// Evaluation rollouts per task after each round (default 5).
     pub eval_episodes: usize,
@@ -66,7 +66,7 @@ impl Default for SessionSettings {
             target_weights: vec![1.0; NUM_TASKS],
             budget: 20,
             batch: 2,
-            steps: 500,
+            steps: crate::round::ROUND_STEPS,
             eval_episodes: 5,
             backend: BackendChoice::Auto,
         }

@@ -1,14 +1,18 @@
 //! `?bench`: runs the simulation benchmarks in this browser and shows their JSON in
 //! `#bench-results`, where `tests/e2e/bench.mjs` reads it and adds the peer engine's
-//! figures from the same browser.
+//! figures from the same browser. Built only with the `bench-page` feature
+//! (`scripts/bench.sh` builds it so): the page as shipped carries none of it.
 
 use serde::Serialize;
 use yew::prelude::*;
 
-use crate::bench::{bench_selection, bench_sim, bench_training, SelectionBench, physics_script, time_replay, PhysicsScript, SimBench, TrainingBench};
-use super::views::policy::fetch_policy;
+use crate::bench::{
+    bench_selection, bench_sim, bench_training, physics_script, time_replay, PhysicsScript, SelectionBench, SimBench, TrainingBench, ROUND_STEPS_BEFORE,
+};
+use crate::round::ROUND_STEPS;
+use super::views::policy::{fetch_policy_bytes, POLICY_URL};
 use super::seconds_now;
-use crate::policy::Policy;
+use crate::policy::{Checkpoint, Policy};
 use crate::tasks::TaskId;
 
 #[derive(Serialize)]
@@ -18,8 +22,11 @@ struct BrowserBench {
     scripts: Vec<PhysicsScript>,
     /// Seconds this build takes to replay each script (same order).
     replay_seconds: Vec<f64>,
-    /// A fine-tuning round of 40 demonstrations on the CPU backend (flex).
+    /// A fine-tuning round of 40 demonstrations on the CPU backend (flex), of
+    /// [`crate::round::ROUND_STEPS`].
     training: Option<TrainingBench>,
+    /// The same round as it was before (1000 steps), timed in the same run.
+    training_before: Option<TrainingBench>,
     /// The same round on burn's ndarray backend (when built with it), against flex.
     ndarray_training: Option<TrainingBench>,
     /// AMF choosing a batch of 5 with the default sizes.
@@ -53,6 +60,14 @@ async fn bench_webgpu(policy: &Policy) -> WebGpuBench {
     }
 }
 
+/// Fetches and loads the shipped pre-trained policy.
+async fn fetch_policy() -> Result<Policy, String> {
+    match Checkpoint::from_bytes(&fetch_policy_bytes().await?).map_err(|e| e.to_string())? {
+        Checkpoint::Pretrained { policy, .. } => Ok(policy),
+        Checkpoint::FineTuned { .. } => Err(format!("{POLICY_URL} is a fine-tuned policy, not the pre-trained one")),
+    }
+}
+
 /// Replays a script until at least `MIN_SECONDS` have been timed; returns seconds per
 /// replay (short episodes would otherwise be below the clock's resolution).
 fn seconds_per_replay(script: &PhysicsScript) -> f64 {
@@ -71,16 +86,17 @@ fn run(episodes: u64, policy: Option<&Policy>) -> BrowserBench {
     let sim = bench_sim(episodes, &mut seconds_now);
     let scripts: Vec<PhysicsScript> = TaskId::ALL.iter().map(|&t| physics_script(t, 0)).collect();
     let replay_seconds = scripts.iter().map(seconds_per_replay).collect();
-    let training = policy.map(|policy| bench_training(policy, 40, 1000, &mut seconds_now));
+    let training = policy.map(|policy| bench_training(policy, 40, ROUND_STEPS, &mut seconds_now));
+    let training_before = policy.map(|policy| bench_training(policy, 40, ROUND_STEPS_BEFORE, &mut seconds_now));
     // Deprecated in burn 0.22; built here only to measure it against flex.
     #[cfg(feature = "ndarray")]
     #[allow(deprecated)]
     let ndarray_training =
-        policy.map(|policy| crate::bench::bench_training_on(&burn::prelude::Device::ndarray(), policy, 40, 1000, &mut seconds_now));
+        policy.map(|policy| crate::bench::bench_training_on(&burn::prelude::Device::ndarray(), policy, 40, ROUND_STEPS, &mut seconds_now));
     #[cfg(not(feature = "ndarray"))]
     let ndarray_training = None;
     let selection = policy.map(|policy| bench_selection(policy, 20, &mut seconds_now));
-    BrowserBench { sim, scripts, replay_seconds, training, ndarray_training, selection, webgpu: None }
+    BrowserBench { sim, scripts, replay_seconds, training, training_before, ndarray_training, selection, webgpu: None }
 }
 
 #[function_component(BenchPage)]

@@ -5,6 +5,7 @@
 mod app;
 pub mod export_worker;
 mod crowd_http;
+#[cfg(feature = "bench-page")]
 mod bench_page;
 #[cfg(feature = "webgpu")]
 pub mod gpu;
@@ -62,10 +63,10 @@ pub fn start() {
         worker::serve();
         return;
     }
-    let search = gloo::utils::window().location().search().unwrap_or_default();
-    if crate::page::address::PageAddress::parse(&search).bench {
+    #[cfg(feature = "bench-page")]
+    if crate::page::address::PageAddress::parse(&gloo::utils::window().location().search().unwrap_or_default()).bench {
         yew::Renderer::<bench_page::BenchPage>::new().render();
-    } else {
-        yew::Renderer::<app::App>::new().render();
+        return;
     }
+    yew::Renderer::<app::App>::new().render();
 }

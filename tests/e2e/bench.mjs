@@ -11,6 +11,7 @@ const [base = 'http://127.0.0.1:8090/', amf = 'target/release/amf', out] = proce
 
 const native = JSON.parse(execFileSync(amf, ['bench', 'sim', '--episodes', '3', '--json']));
 const nativeTraining = JSON.parse(execFileSync(amf, ['bench', 'train']));
+const nativeTrainingBefore = JSON.parse(execFileSync(amf, ['bench', 'train', '--steps', '1000']));
 const nativeSelection = JSON.parse(execFileSync(amf, ['bench', 'select']));
 const nativeNdarray = JSON.parse(execFileSync(amf, ['bench', 'train', '--backend', 'ndarray']));
 
@@ -19,6 +20,37 @@ const page = await browser.newPage();
 await page.goto(`${base}?bench`);
 await page.waitForSelector('#bench-results', { timeout: 600000 });
 const ours = JSON.parse(await page.textContent('#bench-results'));
+
+// The page's animation frame rate: idle with the scene shown, then while the live
+// comparison trains and evaluates in its two workers (both cores busy besides the page).
+// Counted with requestAnimationFrame in the page, in windows of 2 s.
+const frameRates = async (windows) => page.evaluate(async (windows) => {
+  const rates = [];
+  for (let w = 0; w < windows; w++) {
+    let frames = 0;
+    const start = performance.now();
+    await new Promise((done) => {
+      const tick = (now) => { frames += 1; if (now - start < 2000) requestAnimationFrame(tick); else done(); };
+      requestAnimationFrame(tick);
+    });
+    rates.push(frames / ((performance.now() - start) / 1000));
+  }
+  return rates;
+}, windows);
+await page.goto(base);
+await page.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
+const idleFps = await frameRates(2);
+await page.click('#comparison summary');
+await page.click('#start-comparison');
+await page.waitForSelector('.compared', { timeout: 60000 });
+const trainingFps = await frameRates(5);
+const fps = {
+  idle: idleFps,
+  while_training: trainingFps,
+  idle_mean: idleFps.reduce((a, b) => a + b, 0) / idleFps.length,
+  while_training_mean: trainingFps.reduce((a, b) => a + b, 0) / trainingFps.length,
+  while_training_min: Math.min(...trainingFps),
+};
 
 // The peer: build each scene from its description and replay the palm path and finger
 // targets, timing only the steps, as our replay does.
@@ -132,7 +164,11 @@ const report = {
     native: nativeTraining,
     wasm_cpu: ours.training,
     native_over_wasm_samples_per_second: ours.training ? nativeTraining.samples_per_second / ours.training.samples_per_second : null,
+    native_before: nativeTrainingBefore,
+    wasm_cpu_before: ours.training_before,
+    wasm_after_over_before_seconds: ours.training ? ours.training.seconds / ours.training_before.seconds : null,
   },
+  frames_per_second: fps,
   selection: { native: nativeSelection, wasm: ours.selection },
   webgpu_training: ours.webgpu,
   ndarray_training: { native: nativeNdarray, wasm: ours.ndarray_training },
@@ -146,6 +182,11 @@ if (ours.training) {
   const t = ours.training;
   console.log(`fine-tuning round (${t.demos} demos, ${t.rows} rows, ${t.steps} steps of ${t.batch_size}): native ${nativeTraining.seconds.toFixed(2)} s (${nativeTraining.samples_per_second.toFixed(0)} samples/s), wasm CPU ${t.seconds.toFixed(2)} s (${t.samples_per_second.toFixed(0)} samples/s), ratio ${report.training.native_over_wasm_samples_per_second.toFixed(2)}; inference ${nativeTraining.inference_ms.toFixed(3)} ms native, ${t.inference_ms.toFixed(3)} ms wasm`);
 }
+if (ours.training_before) {
+  const b = ours.training_before;
+  console.log(`the same round before (${b.steps} steps): native ${nativeTrainingBefore.seconds.toFixed(2)} s, wasm CPU ${b.seconds.toFixed(2)} s; after/before in the browser ${report.training.wasm_after_over_before_seconds.toFixed(2)}`);
+}
+console.log(`animation frames per second: idle ${fps.idle_mean.toFixed(1)}, while the comparison trains ${fps.while_training_mean.toFixed(1)} (slowest 2 s window ${fps.while_training_min.toFixed(1)})`);
 if (ours.ndarray_training) {
   const n = ours.ndarray_training;
   console.log(`ndarray backend: native ${nativeNdarray.samples_per_second.toFixed(0)} samples/s (flex ${nativeTraining.samples_per_second.toFixed(0)}), wasm ${n.samples_per_second.toFixed(0)} samples/s (flex ${ours.training.samples_per_second.toFixed(0)}); inference ${n.inference_ms.toFixed(3)} ms wasm`);

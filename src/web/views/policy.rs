@@ -10,7 +10,7 @@ use yew::prelude::*;
 use super::send;
 use crate::experiment::CurvePoint;
 use crate::page::{Action, Watched};
-use crate::policy::{Checkpoint, Policy, PRETRAIN_TASKS};
+use crate::policy::PRETRAIN_TASKS;
 use crate::tasks::TaskId;
 
 /// Where trunk puts the shipped weights.
@@ -30,14 +30,6 @@ pub async fn fetch_policy_bytes() -> Result<Vec<u8>, String> {
         .await
         .map_err(|_| "the download broke off".to_string())?;
     Ok(Uint8Array::new(&buffer).to_vec())
-}
-
-/// Fetches and loads the shipped pre-trained policy.
-pub async fn fetch_policy() -> Result<Policy, String> {
-    match Checkpoint::from_bytes(&fetch_policy_bytes().await?).map_err(|e| e.to_string())? {
-        Checkpoint::Pretrained { policy, .. } => Ok(policy),
-        Checkpoint::FineTuned { .. } => Err(format!("{POLICY_URL} is a fine-tuned policy, not the pre-trained one")),
-    }
 }
 
 #[derive(Properties, PartialEq)]
