@@ -40,7 +40,7 @@ CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=600 cargo test
 say "browser tests (wasm-bindgen-test): headless Firefox"
 GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --features bench-page --test browser_replay_matches_native --test browser_policy --test browser_storage --test browser_worker_messages
 
-say "building the page (as scripts/serve.sh serves it; reuses the wasm test build)"
+say "building the page (as scripts/serve.sh serves it, plus the benchmark page's feature; reuses the wasm test build)"
 trunk build --features bench-page
 
 say "end-to-end test of the page (Playwright, headless Chromium)"

@@ -135,6 +135,19 @@ pub struct TrainingBench {
     pub inference_ms: f64,
 }
 
+impl TrainingBench {
+    /// The mean of two timings of the same round.
+    pub fn mean_with(&self, other: &TrainingBench) -> TrainingBench {
+        let seconds = (self.seconds + other.seconds) / 2.0;
+        TrainingBench {
+            seconds,
+            samples_per_second: (self.steps * self.batch_size) as f64 / seconds.max(1e-9),
+            inference_ms: (self.inference_ms + other.inference_ms) / 2.0,
+            ..self.clone()
+        }
+    }
+}
+
 /// A round's gradient steps before [`crate::round::ROUND_STEPS`] halved them: the
 /// benchmarks time both in one run.
 pub const ROUND_STEPS_BEFORE: usize = 1000;
@@ -222,6 +235,7 @@ pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut 
             rollout_states: rollouts,
             target_weights: vec![1.0; TaskId::ALL.len()],
             pretraining: vec![0; TaskId::ALL.len()],
+            demonstrable: vec![true; TaskId::ALL.len()],
             seed: 0,
         }
     }
@@ -235,6 +249,8 @@ pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut 
         }
         (clock() - start) / f64::from(repeats)
     };
+    // Warm-up (a browser tiers the code up while it first runs).
+    time(&collected);
     let first_round_seconds = time(&[]);
     let later_round_seconds = time(&collected);
     let view = view_of(prior, &collected, rollouts);

@@ -50,8 +50,8 @@ pub struct DemonstrationRecord {
 pub enum ReplayError {
     #[error("recorded with task suite version {found}; this build replays version {SUITE_VERSION}")]
     SuiteVersion { found: u32 },
-    #[error("it has {actions} actions, more than the task's horizon of {horizon}")]
-    TooLong { actions: usize, horizon: usize },
+    #[error("it has {actions} actions, more than a demonstration's limit of {limit}")]
+    TooLong { actions: usize, limit: usize },
     #[error("action {step} holds a value outside [-1, 1] or not a number")]
     BadAction { step: usize },
     #[error("it is recorded as {recorded}, but its replay {replayed}")]
@@ -97,9 +97,9 @@ impl DemonstrationRecord {
         if self.suite_version != SUITE_VERSION {
             return Err(ReplayError::SuiteVersion { found: self.suite_version });
         }
-        let horizon = self.task.horizon();
-        if self.actions.len() > horizon {
-            return Err(ReplayError::TooLong { actions: self.actions.len(), horizon });
+        let limit = self.task.demonstration_limit();
+        if self.actions.len() > limit {
+            return Err(ReplayError::TooLong { actions: self.actions.len(), limit });
         }
         if let Some(step) = self.actions.iter().position(|a| a.iter().any(|v| !(-1.0..=1.0).contains(v))) {
             return Err(ReplayError::BadAction { step });
@@ -167,5 +167,28 @@ mod tests {
         let mut old = record;
         old.suite_version = 0;
         assert_eq!(old.replay(), Err(ReplayError::SuiteVersion { found: 0 }));
+    }
+
+    #[test]
+    fn a_person_may_take_longer_than_a_policy_but_not_forever() {
+        // A slow person: 14 s of hesitation (the arm held still), then the expert's way.
+        let task = TaskId::WindowOpen;
+        let mut episode = crate::tasks::Episode::new(task, 5);
+        let mut actions = Vec::new();
+        while !episode.is_demonstration_over() {
+            let action = if actions.len() < 280 { [0.0; 4] } else { episode.expert_action() };
+            episode.step(action);
+            actions.push(action);
+        }
+        assert!(episode.is_success(), "the expert's way still works after waiting");
+        let mut slow = record_of(&expert_demonstration(task, 5, 0.0));
+        slow.actions = actions;
+        slow.success = true;
+        assert!(slow.actions.len() > task.horizon() && slow.actions.len() <= task.demonstration_limit());
+        let replayed = slow.replay().unwrap();
+        assert_eq!(replayed.observations.len(), slow.actions.len());
+        let mut endless = slow;
+        endless.actions.resize(task.demonstration_limit() + 1, [0.0; 4]);
+        assert_eq!(endless.replay(), Err(ReplayError::TooLong { actions: task.demonstration_limit() + 1, limit: task.demonstration_limit() }));
     }
 }

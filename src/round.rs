@@ -26,10 +26,11 @@ use crate::tasks::{Observation, TaskId, NUM_TASKS};
 
 /// Gradient steps of a fine-tuning round, in the page, the runner and the collection
 /// service alike. Measured on the runner's tabletop comparison (10 seeds, paired by
-/// seed): 500 steps against the 1000 used before, AMF's final success changed by +0.001
-/// [-0.007, +0.011] and its AUC rose by +0.010 [+0.005, +0.016]; uniform's rose on both
-/// (fewer steps fit a few demonstrations less closely, so forget less). 300 steps lost
-/// AMF 0.019 at 40 demonstrations. Half the steps make a round half as long.
+/// seed, docs/results.md): 500 steps against the 1000 used before, AMF's final success
+/// changed by +0.001 [-0.007, +0.012] and its AUC rose by +0.010 [+0.005, +0.016];
+/// uniform's rose on both (fewer steps fit a few demonstrations less closely, so forget
+/// less). At 300 steps AMF's final began to slip (-0.019 [-0.039, +0.002]). Half the
+/// steps make a round half as long.
 pub const ROUND_STEPS: usize = 500;
 
 /// Everything a round needs besides the pre-trained policy and the demonstrations
@@ -40,6 +41,11 @@ pub struct RoundConfig {
     pub selector: SelectorKind,
     /// `mu(c)` per task (default: 1 for every task).
     pub target_weights: Vec<f64>,
+    /// Which tasks can be demonstrated (default: all). A target outside them is learned
+    /// only through the others: its gate of the adaptive prior starts open (see
+    /// [`BcConfig::transfer_to`]).
+    #[serde(default = "all_demonstrable")]
+    pub demonstrable: Vec<bool>,
     /// Demonstrations in the whole run (default 40); the last batch is cut to fit.
     pub budget: usize,
     /// Demonstrations per round (default 10).
@@ -59,6 +65,7 @@ impl Default for RoundConfig {
         RoundConfig {
             selector: SelectorKind::Amf,
             target_weights: vec![1.0; NUM_TASKS],
+            demonstrable: all_demonstrable(),
             budget: 40,
             batch: 10,
             bc: BcConfig { steps: ROUND_STEPS, ..BcConfig::default() },
@@ -69,7 +76,19 @@ impl Default for RoundConfig {
     }
 }
 
+fn all_demonstrable() -> Vec<bool> {
+    vec![true; NUM_TASKS]
+}
+
 impl RoundConfig {
+    /// The targets that cannot be demonstrated.
+    pub fn undemonstrable_targets(&self) -> Vec<TaskId> {
+        TaskId::ALL
+            .into_iter()
+            .filter(|t| self.target_weights.get(t.index()).is_some_and(|&w| w > 0.0) && !self.demonstrable.get(t.index()).copied().unwrap_or(true))
+            .collect()
+    }
+
     /// The size of the batch to select after `demonstrations` demonstrations (0 once the
     /// budget is spent).
     pub fn next_batch(&self, demonstrations: usize) -> usize {
@@ -200,7 +219,7 @@ pub async fn run_round(
         for demo in demonstrations {
             data.extend(&demo.rows());
         }
-        let bc = BcConfig { seed: training_seed(seed, round), ..config.bc.clone() };
+        let bc = BcConfig { seed: training_seed(seed, round), transfer_to: config.undemonstrable_targets(), ..config.bc.clone() };
         let mut fallback: Option<RoundEvent> = None;
         // Progress and snapshots both report through `events`.
         let events = std::cell::RefCell::new(&mut *events);
@@ -249,6 +268,7 @@ pub async fn run_round(
             rollout_states: &assessment.visited,
             target_weights: config.target_weights.clone(),
             pretraining: config.pretraining_per_task(),
+            demonstrable: config.demonstrable.clone(),
             seed: seed ^ ((round as u64) << 32),
         };
         let mut selector = config.selector.build(seed, round, &config.gp);

@@ -135,6 +135,42 @@ fn experiment_writes_curves_summary_and_plots() {
 }
 
 #[test]
+fn experiment_with_targets_that_are_not_everything() {
+    // Targets: door_open twice as much as window_close; window_close cannot be
+    // demonstrated. Every selector runs; none asks for window_close, and AMF is
+    // compared with each, paired.
+    let (out, summary) = experiment(
+        "targets",
+        &[
+            "--env", "tabletop", "--seeds", "1", "--budget", "3", "--batch", "3", "--steps", "20", "--eval-episodes", "1",
+            "--targets", "door_open=2,window_close", "--demonstrable", "reach,push,door_open,window_open,drawer_close",
+        ],
+    );
+    let round = &summary["config"]["tabletop"]["round"];
+    let window_close = 8;
+    assert_eq!(round["target_weights"][6], 2.0);
+    assert_eq!(round["target_weights"][window_close], 1.0);
+    assert_eq!(round["target_weights"][0], 0.0);
+    assert_eq!(round["demonstrable"][window_close], false);
+    let selectors = summary["selectors"].as_array().unwrap();
+    assert_eq!(selectors.len(), 5);
+    for s in selectors {
+        let per_task: Vec<u64> = s["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        assert_eq!(per_task.iter().sum::<u64>(), 3, "{}", s["name"]);
+        assert_eq!(per_task[window_close], 0, "{} asked for a task that cannot be demonstrated", s["name"]);
+        assert!(s["amf_minus_final"]["mean"].as_f64().is_some(), "{}", s["name"]);
+    }
+    let _ = std::fs::remove_dir_all(out);
+    // A task name the runner does not know is refused.
+    let output = Command::new(env!("CARGO_BIN_EXE_amf"))
+        .args(["experiment", "--targets", "door_open,warp_drive", "--out", std::env::temp_dir().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown task `warp_drive`"));
+}
+
+#[test]
 fn experiment_rejects_an_unknown_selector() {
     let output = Command::new(env!("CARGO_BIN_EXE_amf"))
         .args(["experiment", "--selectors", "amf,oracle", "--out", std::env::temp_dir().to_str().unwrap()])

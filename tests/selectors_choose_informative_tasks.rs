@@ -19,6 +19,7 @@ struct HandView {
     mu: Vec<f64>,
     pretraining: Vec<usize>,
     demonstrated: Vec<usize>,
+    demonstrable: Vec<bool>,
 }
 
 impl SelectionView for HandView {
@@ -36,6 +37,9 @@ impl SelectionView for HandView {
     }
     fn pretraining_per_task(&self) -> Vec<usize> {
         self.pretraining.clone()
+    }
+    fn demonstrable(&self) -> Vec<bool> {
+        self.demonstrable.clone()
     }
     fn kernel_problem(&self, _: &GpConfig) -> Result<KernelProblem, SelectError> {
         let n = self.k_ss.nrows();
@@ -69,6 +73,7 @@ fn two_task_view(c0: f64, c1: f64) -> HandView {
         mu: vec![0.5, 0.5],
         pretraining: vec![0, 0],
         demonstrated: vec![0, 0],
+        demonstrable: vec![true, true],
     }
 }
 
@@ -138,11 +143,55 @@ fn amf_prefers_the_task_whose_states_cover_the_targets_and_uncertainty_does_not(
         mu: vec![1.0, 1.0, 1.0],
         pretraining: vec![0, 0, 0],
         demonstrated: vec![0, 0, 0],
+        demonstrable: vec![true; 3],
     };
     let amf = SelectorKind::Amf.build(0, 0, &gp(0.1)).select(&view, 1).unwrap();
     assert_eq!(amf.picks, vec![1], "scores {:?}", amf.scores);
     let uncertainty = SelectorKind::Uncertainty.build(0, 0, &gp(0.1)).select(&view, 1).unwrap();
     assert_eq!(uncertainty.picks, vec![0], "uncertainty looks at its own states only");
+}
+
+#[test]
+fn a_target_that_cannot_be_demonstrated_is_learned_through_the_task_that_informs_it() {
+    // Task 0 is the only target and cannot be demonstrated; its own candidate (point 3)
+    // would inform its target best. Task 1's candidate (point 4) is correlated 0.5 with
+    // the target; task 2's (point 5) informs nothing but has the largest variance.
+    let mut k = DMatrix::identity(6, 6);
+    k[(5, 5)] = 3.0;
+    for (a, b, v) in [(0, 3, 0.8), (0, 4, 0.5)] {
+        k[(a, b)] = v;
+        k[(b, a)] = v;
+    }
+    let view = HandView {
+        k_ss: k,
+        targets: vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(2, 1.0)]],
+        candidates: vec![vec![3], vec![4], vec![5]],
+        mu: vec![1.0, 0.0, 0.0],
+        pretraining: vec![0, 0, 0],
+        demonstrated: vec![0, 0, 0],
+        demonstrable: vec![false, true, true],
+    };
+    let amf = SelectorKind::Amf.build(0, 0, &gp(0.1)).select(&view, 2).unwrap();
+    assert!(amf.scores[0].score > amf.scores[1].score, "task 0 would inform its target most: {:?}", amf.scores);
+    assert_eq!(amf.picks, vec![1, 1], "AMF asks for the related task: {:?}", amf.scores);
+    // Uncertainty sampling, knowing no relation, takes the most uncertain task that can
+    // be demonstrated; the counting baselines spread over the demonstrable tasks.
+    let uncertainty = SelectorKind::Uncertainty.build(0, 0, &gp(0.1)).select(&view, 1).unwrap();
+    assert_eq!(uncertainty.picks, vec![2], "{:?}", uncertainty.scores);
+    for kind in [SelectorKind::Uniform, SelectorKind::RoundRobin, SelectorKind::Rebalancing] {
+        let picks = kind.build(5, 0, &gp(0.1)).select(&view, 8).unwrap().picks;
+        assert!(picks.iter().all(|&t| t != 0), "{kind:?} asked for the task that cannot be demonstrated: {picks:?}");
+        assert!(picks.contains(&1) && picks.contains(&2), "{kind:?} {picks:?}");
+    }
+    // A demonstrable target is preferred by the baselines whenever there is one.
+    let mut view = view;
+    view.mu = vec![1.0, 0.0, 1.0];
+    for kind in [SelectorKind::Uniform, SelectorKind::RoundRobin, SelectorKind::Rebalancing, SelectorKind::Uncertainty] {
+        let picks = kind.build(5, 0, &gp(0.1)).select(&view, 4).unwrap().picks;
+        assert_eq!(picks, vec![2; 4], "{kind:?}");
+    }
+    view.demonstrable = vec![false; 3];
+    assert_eq!(SelectorKind::Amf.build(0, 0, &gp(0.1)).select(&view, 1).unwrap_err(), SelectError::NothingDemonstrable);
 }
 
 #[test]
@@ -184,6 +233,7 @@ fn on_the_pretrained_policy_amf_asks_first_for_a_task_pretraining_left_out() {
         rollout_states: &assessment.visited,
         target_weights: vec![1.0; NUM_TASKS],
         pretraining: vec![0; NUM_TASKS],
+        demonstrable: vec![true; NUM_TASKS],
         seed: 1,
     };
     let selection = SelectorKind::Amf.build(0, 0, &GpConfig::default()).select(&view, 1).unwrap();

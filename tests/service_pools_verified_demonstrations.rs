@@ -71,7 +71,7 @@ async fn the_api_works_on(db: &str) {
     for (body, status, code) in [
         (reject(base.clone(), |u| u.record.actions.iter_mut().for_each(|a| *a = [0.0, 0.0, 0.0, -1.0])), 422, "not_successful"),
         (reject(base.clone(), |u| u.record.suite_version += 1), 422, "suite_version"),
-        (reject(base.clone(), |u| u.record.actions = vec![[0.0; 4]; u.record.task.horizon() + 1]), 422, "too_long"),
+        (reject(base.clone(), |u| u.record.actions = vec![[0.0; 4]; u.record.task.demonstration_limit() + 1]), 422, "too_long"),
         (reject(base.clone(), |u| u.record.actions = vec![[0.0; 4]; 20_000]), 413, "too_large"),
         (reject(base.clone(), |u| u.record.actions[1][2] = 2.0), 422, "bad_action"),
         (reject(base.clone(), |u| u.client_id = "x".into()), 422, "client_id"),

@@ -15,10 +15,12 @@ use serde::Serialize;
 use crate::experiment::integrator::IntegratorSettings;
 use crate::experiment::plot::{line_chart, Series};
 use crate::experiment::stats::{bootstrap_mean, mean_curve, summarise, SelectorSummary};
-use crate::experiment::tabletop::TabletopSettings;
+use crate::experiment::tabletop::{Demonstrator, TabletopSettings};
+use crate::policy::HumanModel;
 use crate::round::assess;
 use crate::experiment::{integrator, tabletop, Run};
 use crate::select::{Embedding, SelectorKind};
+use crate::tasks::TaskId;
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -67,6 +69,53 @@ pub struct ExperimentArgs {
     /// Integrator: slots covered by pre-training, a number or a range such as 1-12.
     #[arg(long, default_value = "1-12")]
     covered: String,
+    /// Tabletop: the target tasks and their weights `mu(c)`, as `all` or a comma-separated
+    /// list of `task` or `task=weight` (weight 1 if not given; the others are not targets).
+    #[arg(long, default_value = "all")]
+    targets: String,
+    /// Tabletop: the tasks a demonstrator can be asked for, as `all` or a comma-separated
+    /// list. A target outside them is learned only through the others.
+    #[arg(long, default_value = "all")]
+    demonstrable: String,
+    /// Tabletop: who demonstrates, the scripted experts (`expert`) or modelled people
+    /// driving the mouse (`human`, see `policy::HumanModel`).
+    #[arg(long, value_enum, default_value_t = DemonstratorChoice::Expert)]
+    demonstrator: DemonstratorChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum DemonstratorChoice {
+    Expert,
+    Human,
+}
+
+/// `--targets`: `all`, or `task[=weight],...`; the weights per task.
+fn parse_targets(text: &str) -> anyhow::Result<Vec<f64>> {
+    if text.trim() == "all" {
+        return Ok(vec![1.0; TaskId::ALL.len()]);
+    }
+    let mut weights = vec![0.0; TaskId::ALL.len()];
+    for item in text.split(',') {
+        let (name, weight) = item.split_once('=').unwrap_or((item, "1"));
+        let task: TaskId = name.trim().parse().map_err(|e: String| anyhow::anyhow!("--targets: {e}"))?;
+        let weight: f64 = weight.trim().parse().with_context(|| format!("--targets: {weight:?} is not a weight"))?;
+        anyhow::ensure!(weight.is_finite() && weight > 0.0, "--targets: the weight of {name} must be positive");
+        weights[task.index()] = weight;
+    }
+    Ok(weights)
+}
+
+/// `--demonstrable`: `all`, or a list of tasks; per task whether it is demonstrable.
+fn parse_demonstrable(text: &str) -> anyhow::Result<Vec<bool>> {
+    if text.trim() == "all" {
+        return Ok(vec![true; TaskId::ALL.len()]);
+    }
+    let mut demonstrable = vec![false; TaskId::ALL.len()];
+    for name in text.split(',') {
+        let task: TaskId = name.trim().parse().map_err(|e: String| anyhow::anyhow!("--demonstrable: {e}"))?;
+        demonstrable[task.index()] = true;
+    }
+    Ok(demonstrable)
 }
 
 #[derive(Serialize)]
@@ -180,6 +229,11 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             round.eval_episodes = args.eval_episodes;
             round.gp.embedding = embedding;
             round.gp.noise = args.noise;
+            round.target_weights = parse_targets(&args.targets)?;
+            round.demonstrable = parse_demonstrable(&args.demonstrable)?;
+            if args.demonstrator == DemonstratorChoice::Human {
+                settings.demonstrator = Demonstrator::Human(HumanModel::default());
+            }
             let (_, prior) = super::load_pretrained(&args.policy)?;
             let prior_assessment = assess(&prior, settings.round.eval_episodes, &mut |_| {});
             let prior_mean = crate::experiment::weighted_mean(&prior_assessment.per_task, &settings.round.target_weights);
@@ -195,6 +249,10 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             (runs.into_iter().map(|r| (None, r)).collect::<Vec<_>>(), Vec::new(), Some(settings), None, None)
         }
         Env::Integrator => {
+            anyhow::ensure!(
+                args.targets == "all" && args.demonstrable == "all" && args.demonstrator == DemonstratorChoice::Expert,
+                "--targets, --demonstrable and --demonstrator are the tabletop's"
+            );
             let mut settings = IntegratorSettings::default();
             settings.budget = args.budget.unwrap_or(settings.budget);
             settings.batch = args.batch.unwrap_or(settings.batch);
@@ -227,7 +285,8 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
     let headline: Vec<&Run> = runs.iter().filter(|(c, _)| *c == first_k).map(|(_, r)| r).collect();
     let title = match first_k {
         Some(k) => format!("2-D integrator, pre-training on {k}/12 of the circle ({} seeds)", args.seeds),
-        None => format!("Tabletop, pre-training on 5 of 10 tasks ({} seeds)", args.seeds),
+        None if args.targets == "all" && args.demonstrable == "all" => format!("Tabletop, pre-training on 5 of 10 tasks ({} seeds)", args.seeds),
+        None => format!("Tabletop, targets {}, demonstrable {} ({} seeds)", args.targets, args.demonstrable, args.seeds),
     };
     success_chart(&args.out.join("success.svg"), &title, &headline, &selectors)?;
     if let Some(covered) = &covered {
@@ -271,10 +330,27 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         threads: rayon::current_num_threads(),
     };
     std::fs::write(args.out.join("summary.json"), serde_json::to_string_pretty(&summary)?)?;
-    println!("{:<12} {:>7} {:>17} {:>7} {:>22} {:>9}", "selector", "final", "90% interval", "auc", "vs uniform (90%)", "select s");
+    println!(
+        "{:<12} {:>7} {:>17} {:>7} {:>22} {:>22} {:>22} {:>9} {:>9}",
+        "selector", "final", "90% interval", "auc", "vs uniform (90%)", "amf minus, final", "amf minus, auc", "to unif.", "select s"
+    );
+    let interval = |d: &Option<crate::experiment::stats::Interval>| {
+        d.as_ref().map_or(String::from("-"), |d| format!("{:+.3} [{:+.3}, {:+.3}]", d.mean, d.ci90[0], d.ci90[1]))
+    };
     for s in &summary.selectors {
-        let diff = s.difference_to_uniform.as_ref().map_or(String::from("-"), |d| format!("{:+.3} [{:+.3}, {:+.3}]", d.mean, d.ci90[0], d.ci90[1]));
-        println!("{:<12} {:>7.3} [{:>6.3}, {:>6.3}] {:>7.3} {:>22} {:>9.4}", s.name, s.final_mean_success, s.ci90[0], s.ci90[1], s.auc, diff, s.selection_seconds);
+        println!(
+            "{:<12} {:>7.3} [{:>6.3}, {:>6.3}] {:>7.3} {:>22} {:>22} {:>22} {:>9} {:>9.4}",
+            s.name,
+            s.final_mean_success,
+            s.ci90[0],
+            s.ci90[1],
+            s.auc,
+            interval(&s.difference_to_uniform),
+            interval(&s.amf_minus_final),
+            interval(&s.amf_minus_auc),
+            s.demonstrations_to_uniform_final.map_or(String::from("-"), |x| format!("{x:.1}")),
+            s.selection_seconds
+        );
     }
     eprintln!("wrote {} in {:.0} s", args.out.display(), wall_seconds);
     Ok(())

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::policy::{Demonstration, Predictive};
 use crate::round::{Assessment, RoundConfig};
 use crate::select::tabletop::TabletopView;
-use crate::select::{argmax, task_scores, GpConfig, Greedy, Prepared, Proxy, SelectError, SelectionView, SelectorKind, TaskScore, WithPending};
+use crate::select::{argmax_among, task_scores, GpConfig, Greedy, Prepared, Proxy, SelectError, SelectionView, SelectorKind, TaskScore, WithPending};
 use crate::tasks::{TaskId, NUM_TASKS};
 
 /// The operator's settings for assignments.
@@ -83,6 +83,7 @@ impl CrowdState<'_> {
             rollout_states: &self.assessment.visited,
             target_weights: settings.target_weights.clone(),
             pretraining: settings.pretraining.clone(),
+            demonstrable: vec![true; NUM_TASKS],
             // The proxies' subsampling follows the data, not the turn: while the policy
             // and its data stay, the same question gets the same answer.
             seed: self.trained_on.len() as u64,
@@ -164,7 +165,7 @@ pub fn assign_batch(settings: &AssignmentSettings, crowd: &CrowdState, requests:
             (task.index(), format!("you chose {}", task.name()), Vec::new())
         } else if let Some(greedy) = &greedy {
             let scores = greedy.scores()?;
-            let best = argmax(&scores);
+            let best = argmax_among(&scores, greedy.allowed());
             let (pick, reason) = if allowed(best) || !any_allowed {
                 let counted = in_flight(&pending).iter().sum::<usize>();
                 let because = match settings.selector {
@@ -181,7 +182,8 @@ pub fn assign_batch(settings: &AssignmentSettings, crowd: &CrowdState, requests:
                 };
                 (best, if counted > 0 { format!("{because}, counting the {counted} demonstrations on their way") } else { because })
             } else {
-                let pick = (0..NUM_TASKS).filter(|&t| allowed(t)).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).expect("one is allowed");
+                let askable = |t: usize| allowed(t) && greedy.allowed()[t];
+                let pick = (0..NUM_TASKS).filter(|&t| askable(t)).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(best);
                 (pick, not_declined(&tabletop.task_name(pick)))
             };
             (pick, reason, task_scores(&tabletop, &scores, Some(greedy.proxies())))

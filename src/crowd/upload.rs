@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use crate::record::{DemonstrationRecord, ReplayError, Source};
 use crate::tasks::{TaskId, SUITE_VERSION};
 
-/// The largest upload body the service reads (bytes): one demonstration at the longest
-/// horizon with every number written out at full length fits several times over.
+/// The largest upload body the service reads (bytes): one demonstration at a person's
+/// time limit with every number written out at full length fits several times over.
 pub const MAX_UPLOAD_BYTES: usize = 256 * 1024;
 
 /// What verified a demonstration: this program, at this version and task suite.
@@ -39,8 +39,8 @@ pub enum Rejection {
     SuiteVersion { found: u32, current: u32 },
     #[error("it has no actions")]
     Empty,
-    #[error("it has {actions} actions, more than the task's horizon of {horizon}")]
-    TooLong { actions: usize, horizon: usize },
+    #[error("it has {actions} actions, more than a demonstration's limit of {limit}")]
+    TooLong { actions: usize, limit: usize },
     #[error("action {step} holds a value outside [-1, 1] or not a number")]
     BadAction { step: usize },
     #[error("its replay does not succeed at the task")]
@@ -150,7 +150,7 @@ pub fn verify(upload: &Upload) -> Result<Verified, Rejection> {
     match claimed.replay() {
         Ok(_) => {}
         Err(ReplayError::SuiteVersion { found }) => return Err(Rejection::SuiteVersion { found, current: SUITE_VERSION }),
-        Err(ReplayError::TooLong { actions, horizon }) => return Err(Rejection::TooLong { actions, horizon }),
+        Err(ReplayError::TooLong { actions, limit }) => return Err(Rejection::TooLong { actions, limit }),
         Err(ReplayError::BadAction { step }) => return Err(Rejection::BadAction { step }),
         Err(ReplayError::SuccessMismatch { .. }) => return Err(Rejection::NotSuccessful),
     }
@@ -209,7 +209,7 @@ mod tests {
         assert_eq!(reject(&|u| u.client_id = "has spaces in it".into()), "client_id");
         assert_eq!(reject(&|u| u.record.suite_version += 1), "suite_version");
         assert_eq!(reject(&|u| u.record.actions.clear()), "empty");
-        assert_eq!(reject(&|u| u.record.actions = vec![[0.0; 4]; u.record.task.horizon() + 1]), "too_long");
+        assert_eq!(reject(&|u| u.record.actions = vec![[0.0; 4]; u.record.task.demonstration_limit() + 1]), "too_long");
         assert_eq!(reject(&|u| u.record.actions[2][0] = 1.5), "bad_action");
         assert_eq!(reject(&|u| u.record.actions.iter_mut().for_each(|a| *a = [0.0, 0.0, 0.0, -1.0])), "not_successful");
         assert_eq!(reject(&|u| u.record.duration_seconds = -1.0), "bad_timing");

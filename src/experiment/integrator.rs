@@ -87,7 +87,7 @@ pub fn run(selector: SelectorKind, seed: u64, settings: &IntegratorSettings, clo
             let index = demonstrations.len() as u64;
             demonstrations.push(demonstrate(slot, seed * 1_000 + index, settings.demo_noise));
         }
-        rounds.push(RoundRecord { picks: selection.picks, reason: selection.reason, selection_seconds });
+        rounds.push(RoundRecord { picks: selection.picks, reason: selection.reason, selection_seconds, attempts: None, given_up: None });
         policy = fit(&demonstrations)?;
         evaluation = evaluate(&policy, settings.eval_episodes, EVAL_SEED);
         curve.push(point(demonstrations.len(), &evaluation));

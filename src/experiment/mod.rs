@@ -35,6 +35,12 @@ pub struct RoundRecord {
     pub reason: String,
     /// Wall-clock seconds the selector took (measured, not deterministic).
     pub selection_seconds: f64,
+    /// Human-like demonstrators: attempts made for this batch, and demonstrations given
+    /// up after every attempt failed (absent for the scripted experts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_up: Option<usize>,
 }
 
 /// A whole run of one selector on one seed.

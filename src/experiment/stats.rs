@@ -64,6 +64,17 @@ pub struct SelectorSummary {
     pub final_mean_error: Option<Interval>,
     /// Final mean success minus uniform's on the same seeds (paired), if uniform ran.
     pub difference_to_uniform: Option<Interval>,
+    /// AMF's final mean success minus this selector's on the same seeds (paired), if AMF
+    /// ran: where AMF must beat a baseline, not only uniform.
+    #[serde(default)]
+    pub amf_minus_final: Option<Interval>,
+    /// The same for the area under the curve.
+    #[serde(default)]
+    pub amf_minus_auc: Option<Interval>,
+    /// Demonstrations at which this selector's mean curve first reaches uniform's final
+    /// mean success (linear between evaluated budgets), if uniform ran and it does.
+    #[serde(default)]
+    pub demonstrations_to_uniform_final: Option<f64>,
     /// Demonstrations asked for per task, summed over seeds.
     pub demonstrations_per_task: Vec<usize>,
     /// Mean wall-clock seconds per selection round.
@@ -77,6 +88,17 @@ fn final_of(run: &Run) -> f64 {
 /// One summary per selector, in the order given.
 pub fn summarise(runs: &[&Run], selectors: &[SelectorKind]) -> Vec<SelectorSummary> {
     let uniform: Vec<&Run> = runs.iter().copied().filter(|r| r.selector == SelectorKind::Uniform).collect();
+    let amf: Vec<&Run> = runs.iter().copied().filter(|r| r.selector == SelectorKind::Amf).collect();
+    let uniform_final = (!uniform.is_empty()).then(|| uniform.iter().map(|r| final_of(r)).sum::<f64>() / uniform.len() as f64);
+    // AMF minus `mine`, paired by seed, by `measure`.
+    let amf_minus = |mine: &[&Run], measure: fn(&Run) -> f64, seed: u64| -> Option<Interval> {
+        let paired: Vec<f64> =
+            mine.iter().filter_map(|r| amf.iter().find(|a| a.seed == r.seed).map(|a| measure(a) - measure(r))).collect();
+        (!paired.is_empty()).then(|| {
+            let (mean, ci90) = bootstrap_mean(&paired, seed);
+            Interval { mean, ci90 }
+        })
+    };
     selectors
         .iter()
         .enumerate()
@@ -99,6 +121,10 @@ pub fn summarise(runs: &[&Run], selectors: &[SelectorKind]) -> Vec<SelectorSumma
                 let (mean, ci90) = bootstrap_mean(&paired, 59 + k as u64);
                 Interval { mean, ci90 }
             });
+            let is_amf = selector == SelectorKind::Amf;
+            let amf_minus_final = if is_amf { None } else { amf_minus(&mine, final_of, 71 + k as u64) };
+            let amf_minus_auc = if is_amf { None } else { amf_minus(&mine, auc, 83 + k as u64) };
+            let demonstrations_to_uniform_final = uniform_final.and_then(|level| first_reaching(&mean_curve(&mine, 0), level));
             let tasks = mine.first().map_or(0, |r| r.task_names.len());
             let mut demonstrations_per_task = vec![0; tasks];
             for r in &mine {
@@ -118,11 +144,27 @@ pub fn summarise(runs: &[&Run], selectors: &[SelectorKind]) -> Vec<SelectorSumma
                 auc_ci90,
                 final_mean_error,
                 difference_to_uniform,
+                amf_minus_final,
+                amf_minus_auc,
+                demonstrations_to_uniform_final,
                 demonstrations_per_task,
                 selection_seconds: times.iter().sum::<f64>() / times.len().max(1) as f64,
             }
         })
         .collect()
+}
+
+/// The first budget at which a mean curve reaches `level`, linear between evaluated
+/// budgets (`None` if it never does).
+pub fn first_reaching(curve: &[(usize, f64, [f64; 2])], level: f64) -> Option<f64> {
+    let (first_x, first_y, _) = *curve.first()?;
+    if first_y >= level {
+        return Some(first_x as f64);
+    }
+    curve.windows(2).find(|w| w[1].1 >= level).map(|w| {
+        let ((x0, y0), (x1, y1)) = ((w[0].0 as f64, w[0].1), (w[1].0 as f64, w[1].1));
+        x0 + (x1 - x0) * (level - y0) / (y1 - y0)
+    })
 }
 
 /// Mean success over seeds and its 90% interval at every evaluated budget.
@@ -140,6 +182,15 @@ pub fn mean_curve(runs: &[&Run], seed: u64) -> Vec<(usize, f64, [f64; 2])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_curve_reaches_a_level_between_its_points_or_never() {
+        let curve = [(0, 0.5, [0.0; 2]), (10, 0.7, [0.0; 2]), (20, 0.9, [0.0; 2])];
+        assert_eq!(first_reaching(&curve, 0.4), Some(0.0));
+        assert!((first_reaching(&curve, 0.8).unwrap() - 15.0).abs() < 1e-9);
+        assert_eq!(first_reaching(&curve, 0.9), Some(20.0));
+        assert_eq!(first_reaching(&curve, 0.95), None);
+    }
 
     #[test]
     fn bootstrap_interval_brackets_the_mean_and_shrinks_with_agreement() {

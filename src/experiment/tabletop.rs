@@ -1,12 +1,12 @@
-//! One active fine-tuning run on the tabletop with the scripted experts as
-//! demonstrators: round after round of [`crate::round::run_round`] (the page's own
+//! One active fine-tuning run on the tabletop with the scripted experts (or modelled
+//! people, [`HumanModel`]) as demonstrators: round after round of [`crate::round::run_round`] (the page's own
 //! round), the experts demonstrating each batch in between. The runner's experiments
 //! and the page's live comparison both run this.
 
 use serde::{Deserialize, Serialize};
 
 use super::{CurvePoint, RoundRecord, Run};
-use crate::policy::{cpu, expert_demonstration, Demonstration, Policy};
+use crate::policy::{cpu, expert_demonstration, Demonstration, HumanModel, Policy};
 use crate::round::{run_round, Assessment, RoundConfig, RoundError, RoundInput};
 use crate::select::SelectorKind;
 use crate::tasks::TaskId;
@@ -17,13 +17,32 @@ pub struct TabletopSettings {
     pub round: RoundConfig,
     /// Execution noise of the scripted demonstrator (DART; default 0.1).
     pub demo_noise: f32,
+    /// Who demonstrates (default: the scripted experts).
+    #[serde(default)]
+    pub demonstrator: Demonstrator,
 }
 
 impl Default for TabletopSettings {
     fn default() -> Self {
-        TabletopSettings { round: RoundConfig::default(), demo_noise: 0.1 }
+        TabletopSettings { round: RoundConfig::default(), demo_noise: 0.1, demonstrator: Demonstrator::default() }
     }
 }
+
+/// Who demonstrates in a run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Demonstrator {
+    /// The scripted experts, executed with `demo_noise`, labelled clean.
+    #[default]
+    ScriptedExpert,
+    /// Modelled people driving the mouse: their own actions are the labels, and an
+    /// attempt that runs out of time is retried or given up, as in the page.
+    Human(HumanModel),
+}
+
+/// Asks for this many demonstrations at most per demonstration of the budget, so that
+/// a run whose people keep giving up still ends.
+const MAX_ASKS_PER_DEMONSTRATION: usize = 3;
 
 /// Seeds of a run's demonstrations: apart from evaluation seeds and from other runs'.
 fn demo_seed(run_seed: u64, index: usize) -> u64 {
@@ -60,6 +79,7 @@ pub fn run_reporting(
     let mut curve = Vec::new();
     let mut rounds: Vec<RoundRecord> = Vec::new();
     let mut round = 0;
+    let mut asked = 0;
     loop {
         let input = RoundInput { config: &config, demonstrations: &demonstrations, seed, round, resume: None, prior_assessment };
         let output = futures_lite::future::block_on(run_round(&device, prior, input, clock, &mut |_| {}))?;
@@ -67,11 +87,42 @@ pub fn run_reporting(
         on_round(rounds.last().map_or(&[], |r| r.picks.as_slice()), &point);
         curve.push(point);
         let Some(selection) = output.selection else { break };
-        for &task in &selection.picks {
-            let index = demonstrations.len();
-            demonstrations.push(expert_demonstration(TaskId::ALL[task], demo_seed(seed, index), settings.demo_noise));
+        if asked >= MAX_ASKS_PER_DEMONSTRATION * config.budget {
+            break;
         }
-        rounds.push(RoundRecord { picks: selection.picks, reason: selection.reason, selection_seconds: output.select_seconds });
+        let (mut attempts, mut given_up) = (0, 0);
+        for &task in &selection.picks {
+            let task = TaskId::ALL[task];
+            match &settings.demonstrator {
+                Demonstrator::ScriptedExpert => {
+                    demonstrations.push(expert_demonstration(task, demo_seed(seed, asked), settings.demo_noise));
+                    asked += 1;
+                }
+                // A demonstration given up is asked of the next person (a new instance),
+                // so the batch is full and every run's curve stays on the same budgets;
+                // only a run out of asks falls short.
+                Demonstrator::Human(model) => {
+                    while asked < MAX_ASKS_PER_DEMONSTRATION * config.budget {
+                        let person = model.demonstrate(task, demo_seed(seed, asked));
+                        asked += 1;
+                        attempts += person.attempts;
+                        if person.demonstration.success {
+                            demonstrations.push(person.demonstration);
+                            break;
+                        }
+                        given_up += 1;
+                    }
+                }
+            }
+        }
+        let human = matches!(settings.demonstrator, Demonstrator::Human(_));
+        rounds.push(RoundRecord {
+            picks: selection.picks,
+            reason: selection.reason,
+            selection_seconds: output.select_seconds,
+            attempts: human.then_some(attempts),
+            given_up: human.then_some(given_up),
+        });
         round += 1;
     }
     Ok(Run { selector, seed, task_names: TaskId::ALL.iter().map(|t| t.name().to_string()).collect(), curve, rounds })

@@ -15,7 +15,7 @@ use super::dataset::{Dataset, DatasetError};
 use super::finetuned::FineTunedPolicy;
 use super::network::{NormStats, Policy, PolicyConfig};
 use crate::sim::ACTION_DIM;
-use crate::tasks::OBS_DIM;
+use crate::tasks::{TaskId, OBS_DIM};
 
 /// How fine-tuning resists forgetting what pre-training taught.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,6 +44,11 @@ pub struct BcConfig {
     pub seed: u64,
     /// Default: the adaptive prior with a gate penalty of 0.001.
     pub regularizer: Regularizer,
+    /// Tasks the tuned network serves though they have no demonstrations (targets that
+    /// cannot be demonstrated, learned only through related tasks): under the adaptive
+    /// prior their gates start open instead of closed (default: none).
+    #[serde(default)]
+    pub transfer_to: Vec<TaskId>,
 }
 
 impl Default for BcConfig {
@@ -54,6 +59,7 @@ impl Default for BcConfig {
             learning_rate: 1e-3,
             seed: 0,
             regularizer: Regularizer::AdaptivePrior { gate_penalty: 0.001 },
+            transfer_to: Vec::new(),
         }
     }
 }
@@ -187,7 +193,7 @@ async fn finetune_from(
     let gated = matches!(bc.regularizer, Regularizer::AdaptivePrior { .. });
     let (device, mut model) = seeded(device, bc.seed, |device| FineTunedPolicy::new(&prior.clone().fork(device).train(), gated, device));
     if gated {
-        model = model.close_undemonstrated(&data.tasks_present());
+        model = model.set_gates(&data.tasks_present(), &bc.transfer_to);
     }
     let first_step = resume.as_ref().map_or(0, |s| s.step);
     if let Some(snapshot) = resume {
@@ -368,6 +374,22 @@ mod tests {
         }
         let bc = BcConfig { steps: 30, batch_size: 32, regularizer: Regularizer::None, ..BcConfig::default() };
         (train_policy(&PolicyConfig::default(), &data, &bc, &mut |_| {}).unwrap(), data)
+    }
+
+    #[test]
+    fn a_target_without_demonstrations_is_served_by_the_tuned_network_only_when_it_is_a_transfer_target() {
+        let (prior, data) = small_prior_and_data();
+        let bc = BcConfig { steps: 40, batch_size: 32, transfer_to: vec![TaskId::Push], ..BcConfig::default() };
+        let tuned = finetune(&prior, &data, &bc, &mut |_| {}).unwrap();
+        let gap = |task: TaskId| {
+            let obs = [Episode::new(task, 3).observation()];
+            let (a, b) = (tuned.act(&obs)[0], prior.act(&obs)[0]);
+            a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+        };
+        // Push had no demonstrations but is a transfer target: what fine-tuning on reach
+        // changed in the shared network reaches it. Door opening, neither, stays the prior.
+        assert!(gap(TaskId::Push) > 1e-3, "push: {}", gap(TaskId::Push));
+        assert!(gap(TaskId::DoorOpen) < 0.01 * gap(TaskId::Push), "door_open: {}", gap(TaskId::DoorOpen));
     }
 
     #[test]

@@ -9,11 +9,15 @@ use burn::tensor::activation::sigmoid;
 
 use super::network::Policy;
 use crate::tasks::observation::TASK_ONE_HOT;
-use crate::tasks::NUM_TASKS;
+use crate::tasks::{TaskId, NUM_TASKS};
 
 /// The gate parameter of a task with no demonstrations: `alpha = sigmoid(-10)`, about
 /// 5e-5, so the prior alone acts there.
 const CLOSED_GATE: f32 = -1.0;
+
+/// The gate parameter of a task served through related tasks' demonstrations:
+/// `alpha = sigmoid(10)`, the tuned network alone.
+const OPEN_GATE: f32 = 1.0;
 
 /// The gate's logits are this multiple of the trained parameter, so the gate moves at a
 /// useful speed under Adam's step sizes, which are tuned for the network's weights.
@@ -41,13 +45,22 @@ impl FineTunedPolicy {
         }
     }
 
-    /// Closes the gate of every task not `demonstrated`: with no demonstration there is
-    /// nothing to pay for moving away from the prior, so the prior acts alone there from
-    /// the first step (rather than only once the penalty has closed a half-open gate,
-    /// which takes more steps than a short round has).
-    pub fn close_undemonstrated(mut self, demonstrated: &[bool; NUM_TASKS]) -> FineTunedPolicy {
+    /// Sets where each gate starts. A `demonstrated` task's is half open. Every other
+    /// task's is closed: with no demonstration there is nothing to pay for moving away
+    /// from the prior, so the prior acts alone there from the first step (rather than
+    /// only once the penalty has closed a half-open gate, which takes more steps than a
+    /// short round has). But a task in `transfer_to` (a target that cannot be
+    /// demonstrated) starts open: only the tuned network can carry to it what related
+    /// tasks' demonstrations teach. Its gate is saturated, so the penalty's gradient
+    /// there is tiny; Adam's normalised steps still move it, by at most the learning rate
+    /// per step (500 steps: alpha from 0.99995 to about 0.993).
+    pub fn set_gates(mut self, demonstrated: &[bool; NUM_TASKS], transfer_to: &[TaskId]) -> FineTunedPolicy {
         let device = self.gate.val().device();
-        let values: Vec<f32> = demonstrated.iter().map(|&d| if d { 0.0 } else { CLOSED_GATE }).collect();
+        let values: Vec<f32> = demonstrated
+            .iter()
+            .zip(TaskId::ALL)
+            .map(|(&d, task)| if d { 0.0 } else if transfer_to.contains(&task) { OPEN_GATE } else { CLOSED_GATE })
+            .collect();
         self.gate = Param::from_tensor(Tensor::from_data(TensorData::new(values, [NUM_TASKS]), &device)).set_require_grad(self.gated);
         self
     }

@@ -3,7 +3,7 @@
 //! `sum_c mu(c) * mean_{x in T(c)} 1/2 log(var_D(x) / var_{D u X(c')}(x))`,
 //! greedily for a batch, conditioning the GP on each pick before the next.
 
-use super::{argmax, greedy_batch, names, task_scores, Greedy, GpConfig, SelectError, Selection, SelectionView, Selector, SelectorKind};
+use super::{argmax_among, greedy_batch, names, task_scores, Greedy, GpConfig, SelectError, Selection, SelectionView, Selector, SelectorKind};
 
 pub struct Amf {
     config: GpConfig,
@@ -23,7 +23,7 @@ impl Selector for Amf {
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
         let mut greedy = Greedy::information_gain(view, &self.config)?;
         let (first_scores, picks) = greedy_batch(&mut greedy, batch)?;
-        let best = argmax(&first_scores);
+        let best = argmax_among(&first_scores, greedy.allowed());
         let reason = format!(
             "{} is expected to tell the most about the target tasks ({:.3} nats, from {} states); batch: {}",
             view.task_name(best),

@@ -36,6 +36,8 @@ pub enum SelectError {
     NoTargets,
     #[error("the target weights must be finite and non-negative")]
     BadWeights,
+    #[error("no task can be demonstrated")]
+    NothingDemonstrable,
     #[error(transparent)]
     Gp(#[from] GpError),
 }
@@ -176,6 +178,11 @@ pub trait SelectionView {
     fn prepared(&self, config: &GpConfig) -> Result<Arc<Prepared>, SelectError> {
         Ok(Arc::new(Prepared::new(self, config)?))
     }
+    /// Which tasks a demonstrator can be asked for (default: all). A target outside
+    /// them is learned only through the tasks that are.
+    fn demonstrable(&self) -> Vec<bool> {
+        vec![true; self.num_tasks()]
+    }
 }
 
 /// A view with demonstrations pending: `inner` as it is, plus `pending` per task, and
@@ -214,6 +221,9 @@ impl SelectionView for WithPending<'_> {
             Some(prepared) => Ok(prepared.clone()),
             None => self.inner.prepared(config),
         }
+    }
+    fn demonstrable(&self) -> Vec<bool> {
+        self.inner.demonstrable()
     }
 }
 
@@ -298,12 +308,37 @@ fn normalised_targets(view: &dyn SelectionView) -> Result<Vec<f64>, SelectError>
     Ok(mu.iter().map(|w| w / total).collect())
 }
 
+/// The tasks a baseline that knows only the target weights asks for, weighted: the
+/// targets that can be demonstrated, by `mu(c)`; where no target can be, every task that
+/// can, alike (such a baseline has no notion of which tasks inform the targets).
+fn baseline_weights(view: &dyn SelectionView) -> Result<Vec<f64>, SelectError> {
+    let mu = normalised_targets(view)?;
+    let demonstrable = demonstrable_tasks(view)?;
+    let askable: Vec<f64> = mu.iter().zip(&demonstrable).map(|(&m, &d)| if d { m } else { 0.0 }).collect();
+    let total: f64 = askable.iter().sum();
+    if total > 0.0 {
+        return Ok(askable.iter().map(|w| w / total).collect());
+    }
+    let count = demonstrable.iter().filter(|&&d| d).count() as f64;
+    Ok(demonstrable.iter().map(|&d| if d { 1.0 / count } else { 0.0 }).collect())
+}
+
+/// The view's demonstrable tasks, at least one of them.
+fn demonstrable_tasks(view: &dyn SelectionView) -> Result<Vec<bool>, SelectError> {
+    let demonstrable = view.demonstrable();
+    if demonstrable.len() != view.num_tasks() || !demonstrable.iter().any(|&d| d) {
+        return Err(SelectError::NothingDemonstrable);
+    }
+    Ok(demonstrable)
+}
+
 /// What a GP selector scores a task by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Criterion {
     /// AMF's: the expected information gain on the targets.
     InformationGain,
-    /// Uncertainty sampling's: the mean posterior variance of the task's own proxies.
+    /// Uncertainty sampling's: the mean posterior variance of the task's own proxies,
+    /// on the tasks [`baseline_weights`] asks for.
     Variance,
 }
 
@@ -315,10 +350,11 @@ pub struct Greedy {
     prepared: Arc<Prepared>,
     posterior: JointPosterior,
     criterion: Criterion,
-    /// `mu(c)`, normalised.
-    mu: Vec<f64>,
     /// Every target query point with its weight `mu(c) * w`.
     targets: Vec<(usize, f64)>,
+    /// The tasks that may be picked: the demonstrable ones (for uncertainty sampling,
+    /// those [`baseline_weights`] asks for).
+    allowed: Vec<bool>,
 }
 
 impl Greedy {
@@ -334,6 +370,10 @@ impl Greedy {
 
     fn new(view: &dyn SelectionView, config: &GpConfig, criterion: Criterion) -> Result<Greedy, SelectError> {
         let mu = normalised_targets(view)?;
+        let allowed = match criterion {
+            Criterion::InformationGain => demonstrable_tasks(view)?,
+            Criterion::Variance => baseline_weights(view)?.iter().map(|&w| w > 0.0).collect(),
+        };
         let prepared = view.prepared(config)?;
         let mut posterior = prepared.posterior.clone();
         for (task, &count) in view.pending_per_task().iter().enumerate() {
@@ -347,19 +387,21 @@ impl Greedy {
             .flat_map(|(points, &m)| points.iter().map(move |&(i, w)| (i, m * w)))
             .filter(|&(_, w)| w > 0.0)
             .collect();
-        Ok(Greedy { prepared, posterior, criterion, mu, targets })
+        Ok(Greedy { prepared, posterior, criterion, targets, allowed })
     }
 
-    /// Every task's score now.
+    /// Every task's score now. Under AMF's criterion a task that may not be picked
+    /// scores what it would, for the record; under uncertainty sampling's it scores 0
+    /// (see [`Greedy::allowed`]).
     pub fn scores(&self) -> Result<Vec<f64>, SelectError> {
         let candidates = &self.prepared.problem.candidates;
         match self.criterion {
             Criterion::InformationGain => candidates.iter().map(|x| Ok(self.posterior.gain(&self.targets, x)?)).collect(),
-            // Only target tasks are candidates; the others score zero.
+            // Only the tasks it may ask for are candidates; the others score zero.
             Criterion::Variance => Ok(candidates
                 .iter()
-                .zip(&self.mu)
-                .map(|(x, &m)| if m > 0.0 && !x.is_empty() { x.iter().map(|&i| self.posterior.variance(i)).sum::<f64>() / x.len() as f64 } else { 0.0 })
+                .zip(&self.allowed)
+                .map(|(x, &a)| if a && !x.is_empty() { x.iter().map(|&i| self.posterior.variance(i)).sum::<f64>() / x.len() as f64 } else { 0.0 })
                 .collect()),
         }
     }
@@ -374,6 +416,11 @@ impl Greedy {
     pub fn proxies(&self) -> &[Proxy] {
         &self.prepared.problem.proxies
     }
+
+    /// The tasks that may be picked.
+    pub fn allowed(&self) -> &[bool] {
+        &self.allowed
+    }
 }
 
 /// Greedy batch selection: the best-scoring task, conditioned on, `batch` times.
@@ -382,7 +429,7 @@ fn greedy_batch(greedy: &mut Greedy, batch: usize) -> Result<(Vec<f64>, Vec<usiz
     let first = greedy.scores()?;
     let mut picks = Vec::with_capacity(batch);
     for k in 0..batch {
-        let pick = argmax(&if k == 0 { first.clone() } else { greedy.scores()? });
+        let pick = argmax_among(&if k == 0 { first.clone() } else { greedy.scores()? }, greedy.allowed());
         picks.push(pick);
         if k + 1 < batch {
             greedy.add(pick)?;
@@ -400,6 +447,18 @@ pub(crate) fn argmax(scores: &[f64]) -> usize {
         }
     }
     best
+}
+
+/// Index of the largest score among the `allowed` tasks (the lowest index among equals;
+/// 0 when none is allowed).
+pub(crate) fn argmax_among(scores: &[f64], allowed: &[bool]) -> usize {
+    let mut best: Option<usize> = None;
+    for (i, &s) in scores.iter().enumerate() {
+        if allowed.get(i).copied().unwrap_or(false) && best.is_none_or(|b| s > scores[b]) {
+            best = Some(i);
+        }
+    }
+    best.unwrap_or(0)
 }
 
 pub(crate) fn task_scores(view: &dyn SelectionView, scores: &[f64], proxies: Option<&[Proxy]>) -> Vec<TaskScore> {

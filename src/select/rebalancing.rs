@@ -5,7 +5,7 @@
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{argmax, names, normalised_targets, task_scores, SelectError, Selection, SelectionView, Selector, SelectorKind};
+use super::{argmax, baseline_weights, names, task_scores, SelectError, Selection, SelectionView, Selector, SelectorKind};
 
 pub struct Rebalancing {
     rng: ChaCha8Rng,
@@ -23,7 +23,7 @@ impl Selector for Rebalancing {
     }
 
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
-        let mu = normalised_targets(view)?;
+        let mu = baseline_weights(view)?;
         let pretraining = view.pretraining_per_task();
         let pending = view.pending_per_task();
         let mut counts: Vec<f64> =

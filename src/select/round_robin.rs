@@ -1,4 +1,5 @@
-//! Round-robin: passes through the target tasks, each pass in its own shuffled order.
+//! Round-robin: passes through the target tasks (those [`super::baseline_weights`] asks
+//! for), each pass in its own shuffled order.
 //! Stateless across rounds: pass `p` asks for the target tasks demonstrated fewer than
 //! `p + 1` times, in pass `p`'s order, so it also fills in after a person chose tasks
 //! of their own.
@@ -7,7 +8,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{names, normalised_targets, task_scores, SelectError, Selection, SelectionView, Selector, SelectorKind};
+use super::{baseline_weights, names, task_scores, SelectError, Selection, SelectionView, Selector, SelectorKind};
 
 pub struct RoundRobin {
     /// The run's seed: pass `p`'s order is drawn from it and `p`.
@@ -33,7 +34,7 @@ impl Selector for RoundRobin {
     }
 
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
-        let mu = normalised_targets(view)?;
+        let mu = baseline_weights(view)?;
         let targets: Vec<usize> = (0..mu.len()).filter(|&t| mu[t] > 0.0).collect();
         // What is on its way has had its turn.
         let mut counts: Vec<usize> = view.demonstrations_per_task().iter().zip(view.pending_per_task()).map(|(d, p)| d + p).collect();

@@ -33,6 +33,8 @@ pub struct TabletopView<'a> {
     pub target_weights: Vec<f64>,
     /// Pre-training demonstrations per task (privileged).
     pub pretraining: Vec<usize>,
+    /// Which tasks can be demonstrated (indexed by `TaskId::index`).
+    pub demonstrable: Vec<bool>,
     /// Seeds the subsampling and the action draws.
     pub seed: u64,
 }
@@ -166,6 +168,10 @@ impl SelectionView for TabletopView<'_> {
 
     fn pretraining_per_task(&self) -> Vec<usize> {
         self.pretraining.clone()
+    }
+
+    fn demonstrable(&self) -> Vec<bool> {
+        self.demonstrable.clone()
     }
 
     fn kernel_problem(&self, config: &GpConfig) -> Result<KernelProblem, SelectError> {

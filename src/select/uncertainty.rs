@@ -1,7 +1,7 @@
 //! Uncertainty sampling: the task whose own states have the largest posterior variance.
 //! Not transductive: it ignores how much a demonstration informs the other tasks.
 
-use super::{argmax, greedy_batch, names, task_scores, Greedy, GpConfig, SelectError, Selection, SelectionView, Selector, SelectorKind};
+use super::{argmax_among, greedy_batch, names, task_scores, Greedy, GpConfig, SelectError, Selection, SelectionView, Selector, SelectorKind};
 
 pub struct Uncertainty {
     config: GpConfig,
@@ -21,7 +21,7 @@ impl Selector for Uncertainty {
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
         let mut greedy = Greedy::uncertainty(view, &self.config)?;
         let (first_scores, picks) = greedy_batch(&mut greedy, batch)?;
-        let most = argmax(&first_scores);
+        let most = argmax_among(&first_scores, greedy.allowed());
         let reason = format!("the policy is least certain on {}'s own states; batch: {}", view.task_name(most), names(view, &picks));
         Ok(Selection { picks, scores: task_scores(view, &first_scores, Some(greedy.proxies())), reason })
     }

@@ -1,9 +1,10 @@
-//! Uniform: tasks drawn at random from the target weights.
+//! Uniform: tasks drawn at random from the target weights (see [`super::baseline_weights`]
+//! for targets that cannot be demonstrated).
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{names, normalised_targets, task_scores, SelectError, Selection, SelectionView, Selector, SelectorKind};
+use super::{baseline_weights, names, task_scores, SelectError, Selection, SelectionView, Selector, SelectorKind};
 
 pub struct Uniform {
     rng: ChaCha8Rng,
@@ -34,7 +35,7 @@ impl Selector for Uniform {
     }
 
     fn select(&mut self, view: &dyn SelectionView, batch: usize) -> Result<Selection, SelectError> {
-        let mu = normalised_targets(view)?;
+        let mu = baseline_weights(view)?;
         let picks: Vec<usize> = (0..batch).map(|_| draw(&mut self.rng, &mu)).collect();
         let reason = format!("drawn at random from the target tasks: {}", names(view, &picks));
         Ok(Selection { picks, scores: task_scores(view, &mu, None), reason })

@@ -157,6 +157,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
             eval_episodes: settings.eval_episodes,
             gp: settings.gp.clone(),
             pretraining_episodes: defaults.pretraining_episodes,
+            ..defaults
         };
         let input = RoundInput { config: &config, demonstrations: &demonstrations, seed: 0x5_4a2e_d, round, resume: None, prior_assessment: None };
         let clock = || 0.0;

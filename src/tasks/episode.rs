@@ -77,6 +77,17 @@ impl Episode {
         self.succeeded || self.steps >= self.task.horizon()
     }
 
+    /// Whether a person's demonstration is over: success, or their time limit reached
+    /// ([`TaskId::demonstration_limit`]).
+    pub fn is_demonstration_over(&self) -> bool {
+        self.succeeded || self.steps >= self.task.demonstration_limit()
+    }
+
+    /// Seconds left of a person's time to demonstrate.
+    pub fn demonstration_seconds_left(&self) -> f32 {
+        self.task.demonstration_limit().saturating_sub(self.steps) as f32 * crate::sim::CONTROL_DT
+    }
+
     pub fn observation(&self) -> Observation {
         let physics = &self.scene.physics;
         Observation::new(

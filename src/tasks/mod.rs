@@ -107,6 +107,15 @@ impl TaskId {
         200
     }
 
+    /// Control steps a person has to demonstrate the task: three times the policy's
+    /// horizon (30 s). A new user driving with the keyboard ran out of the horizon's
+    /// 10 s before reaching the window's handle; a person needs time to find the way.
+    /// Longer demonstrations replay the same (the physics does not know the limit), so
+    /// records made under the shorter limit stay valid.
+    pub fn demonstration_limit(self) -> usize {
+        3 * self.horizon()
+    }
+
     /// Builds this task's objects into `scene`, drawing positions from `rng`.
     fn build(self, scene: &mut Scene, rng: &mut ChaCha8Rng) -> Box<dyn TaskObjects> {
         match self {

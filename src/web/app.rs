@@ -199,10 +199,14 @@ fn status_line(status: Option<&Status>) -> Html {
         Driver::Policy => "the policy",
         Driver::Replay => "a stored demonstration",
     };
+    let time = match s.seconds_left {
+        Some(left) => format!("{:.1} s, {left} s left", s.steps as f32 / CONTROL_HZ),
+        None => format!("{:.1} s", s.steps as f32 / CONTROL_HZ),
+    };
     html! {
         <div class="status-line" id="episode-status">
-            { format!("{} · seed {} · {:.1} s · driven by {} · gripper {}",
-                s.task.name(), s.seed, s.steps as f32 / CONTROL_HZ, driver, if s.gripping { "closed" } else { "open" }) }
+            { format!("{} · seed {} · {time} · driven by {} · gripper {}",
+                s.task.name(), s.seed, driver, if s.gripping { "closed" } else { "open" }) }
         </div>
     }
 }

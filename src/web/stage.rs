@@ -49,6 +49,8 @@ pub struct Status {
     pub success: bool,
     pub driver: Driver,
     pub gripping: bool,
+    /// While a person records: whole seconds left of their time to demonstrate.
+    pub seconds_left: Option<u32>,
 }
 
 /// Control steps simulated per animation frame at most, so a slow frame never snowballs.
@@ -289,10 +291,10 @@ impl Stage {
         self.publish();
     }
 
-    /// Ends the recording at success (the record goes out) or at the horizon.
+    /// Ends the recording at success (the record goes out) or when the person's time is up.
     fn finish_recording_if_over(&mut self) {
         let success = self.episode.is_success();
-        if self.recording.is_none() || !(success || self.episode.is_done()) {
+        if self.recording.is_none() || !self.episode.is_demonstration_over() {
             return;
         }
         let recording = self.recording.take().expect("checked above");

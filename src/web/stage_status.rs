@@ -21,6 +21,7 @@ impl Stage {
             set("data-tcp-px", format!("{x:.1} {y:.1}"));
         }
         set("data-steps", self.episode.steps().to_string());
+        set("data-seconds-left", if self.recording.is_some() { format!("{:.1}", self.episode.demonstration_seconds_left()) } else { String::new() });
         // Test mode only: where the scripted expert is taking the gripper, and whether it
         // would grip: the path the end-to-end test drives with the mouse. An expert
         // action below full scale ends at its waypoint; a full-scale one heads further,
@@ -50,6 +51,7 @@ impl Stage {
             success: self.episode.is_success(),
             driver: self.driver,
             gripping: self.gripping,
+            seconds_left: self.recording.as_ref().map(|_| self.episode.demonstration_seconds_left().ceil() as u32),
         };
         // Steps change every tick; the panel only needs them a few times a second.
         let changed = match &self.last_status {
@@ -59,6 +61,7 @@ impl Stage {
                     || last.gripping != status.gripping
                     || last.task != status.task
                     || last.seed != status.seed
+                    || last.seconds_left != status.seconds_left
                     || status.steps.abs_diff(last.steps) >= 5
                     || (status.steps < last.steps)
             }

@@ -38,6 +38,10 @@ async function demonstrate(page) {
   const attr = (name) => canvas.getAttribute(name);
   const numbers = async (name) => (await attr(name)).split(' ').map(Number);
   await page.waitForFunction(() => document.querySelector('#scene').dataset.recording === 'true');
+  // A person gets 30 s, counted down under the scene.
+  const left = Number(await attr('data-seconds-left'));
+  assert(left > 25 && left <= 30, `a person starts with ${left} s`);
+  await page.waitForFunction(() => / s left/.test(document.querySelector('#episode-status')?.textContent ?? ''), null, { timeout: 10000 });
   const box = await canvas.boundingBox();
   const [x0, y0] = await numbers('data-tcp-px');
   await page.mouse.move(box.x + x0, box.y + y0);

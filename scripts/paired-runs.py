@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Paired differences between two `amf experiment` folders run on the same seeds:
+NEW minus BASE, per selector, of the final mean success and of the area under the
+curve, with 90% bootstrap intervals (2000 resamples, seeded).
+
+Usage: scripts/paired-runs.py BASE_DIR NEW_DIR
+Used for settings that change every run (e.g. the round's gradient steps), where the
+runner's own paired columns (against uniform, against AMF) do not apply."""
+import json
+import random
+import sys
+
+
+def load(folder):
+    runs = {}
+    for run in json.load(open(f"{folder}/runs.json")):
+        xs = [p["demonstrations"] for p in run["curve"]]
+        ys = [p["mean_success"] for p in run["curve"]]
+        area = sum((xs[i + 1] - xs[i]) * (ys[i] + ys[i + 1]) / 2 for i in range(len(xs) - 1)) / (xs[-1] - xs[0])
+        runs[(run["selector"], run["seed"])] = (ys[-1], area)
+    return runs
+
+
+def bootstrap(values, resamples=2000):
+    rng = random.Random(0)
+    n = len(values)
+    means = sorted(sum(rng.choice(values) for _ in range(n)) / n for _ in range(resamples))
+    return sum(values) / n, means[int(0.05 * (resamples - 1))], means[int(0.95 * (resamples - 1))]
+
+
+def main():
+    base, new = load(sys.argv[1]), load(sys.argv[2])
+    for selector in sorted({s for s, _ in base}):
+        for index, measure in enumerate(["final", "auc"]):
+            paired = [new[k][index] - base[k][index] for k in base if k[0] == selector and k in new]
+            if paired:
+                mean, lo, hi = bootstrap(paired)
+                print(f"{selector:12s} {measure:5s} new - base {mean:+.3f} [{lo:+.3f}, {hi:+.3f}] over {len(paired)} seeds")
+
+
+if __name__ == "__main__":
+    main()
