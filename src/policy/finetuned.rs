@@ -87,11 +87,19 @@ impl FineTunedPolicy {
 
     /// Mean action, `[n, ACTION_DIM]`.
     pub fn forward(&self, obs: Tensor<2>) -> Tensor<2> {
+        let embedding = self.tuned.embed(obs.clone());
+        self.forward_from_embedding(obs, embedding)
+    }
+
+    /// [`FineTunedPolicy::forward`] given the tuned network's embedding of `obs`, for a
+    /// caller that needs the embedding too (the selector): the tuned network's hidden
+    /// layers then run once, not twice.
+    pub fn forward_from_embedding(&self, obs: Tensor<2>, embedding: Tensor<2>) -> Tensor<2> {
+        let tuned = self.tuned.mean_from_embedding(embedding);
         if !self.gated {
-            return self.tuned.forward(obs);
+            return tuned;
         }
         let alpha = self.row_alphas(&obs);
-        let tuned = self.tuned.forward(obs.clone());
         let prior = self.prior.forward(obs).detach();
         alpha.clone() * tuned + (alpha.neg() + 1.0) * prior
     }

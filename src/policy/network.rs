@@ -111,7 +111,12 @@ impl Policy {
 
     /// Mean action, `[n, ACTION_DIM]`.
     pub fn forward(&self, obs: Tensor<2>) -> Tensor<2> {
-        self.mean_head.forward(self.embed(obs))
+        self.mean_from_embedding(self.embed(obs))
+    }
+
+    /// Mean action from [`Policy::embed`]'s output (what `forward` computes after it).
+    pub fn mean_from_embedding(&self, embedding: Tensor<2>) -> Tensor<2> {
+        self.mean_head.forward(embedding)
     }
 
     /// Log standard deviation of each row's action components, `[n, ACTION_DIM]`, looked

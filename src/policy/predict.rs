@@ -52,10 +52,19 @@ fn floats(t: Tensor<2>) -> Vec<f32> {
     t.into_data().try_into_vec::<f32>().unwrap_or_default()
 }
 
-fn predict_with(network: &Policy, std_from: &Policy, mean: Tensor<2>, gate: Option<Tensor<2>>, obs: Tensor<2>) -> Prediction {
+/// The prediction given the network's embedding of `obs` (computed once: the mean is
+/// taken from it by `mean_from`).
+fn predict_with(
+    network: &Policy,
+    std_from: &Policy,
+    mean_from: impl FnOnce(Tensor<2>) -> Tensor<2>,
+    gate: Option<Tensor<2>>,
+    obs: Tensor<2>,
+) -> Prediction {
     let [rows, _] = obs.dims();
     let embedding = network.embed(obs.clone());
     let [_, hidden] = embedding.dims();
+    let mean = mean_from(embedding.clone());
     let std = std_from.log_std(obs).exp();
     Prediction {
         rows,
@@ -70,7 +79,7 @@ fn predict_with(network: &Policy, std_from: &Policy, mean: Tensor<2>, gate: Opti
 impl Predictive for Policy {
     fn predict(&self, observations: &[Observation]) -> Prediction {
         let obs = batch(observations);
-        predict_with(self, self, self.forward(obs.clone()), None, obs)
+        predict_with(self, self, |embedding| self.mean_from_embedding(embedding), None, obs)
     }
 }
 
@@ -78,6 +87,7 @@ impl Predictive for FineTunedPolicy {
     fn predict(&self, observations: &[Observation]) -> Prediction {
         let obs = batch(observations);
         let gate = self.is_gated().then(|| self.row_alphas(&obs));
-        predict_with(&self.tuned, &self.prior, self.forward(obs.clone()), gate, obs)
+        let rows = obs.clone();
+        predict_with(&self.tuned, &self.prior, |embedding| self.forward_from_embedding(rows, embedding), gate, obs)
     }
 }
