@@ -12,6 +12,14 @@ fn amf_json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("amf prints JSON")
 }
 
+/// Runs `amf ARGS`, which must fail with `message` on stderr.
+fn assert_refused(args: &[&str], message: &str) {
+    let output = Command::new(env!("CARGO_BIN_EXE_amf")).args(args).output().expect("amf runs");
+    assert!(!output.status.success(), "amf {args:?} succeeded");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(message), "amf {args:?} said: {stderr}");
+}
+
 #[test]
 fn experts_reports_a_success_rate_per_task() {
     let report = amf_json(&["experts", "--episodes", "2", "--json"]);
@@ -34,12 +42,7 @@ fn bench_sim_reports_steps_per_second_per_task() {
 
 #[test]
 fn an_unknown_task_is_a_clear_error() {
-    let output = Command::new(env!("CARGO_BIN_EXE_amf"))
-        .args(["experts", "--tasks", "juggle"])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown task `juggle`"));
+    assert_refused(&["experts", "--tasks", "juggle"], "unknown task `juggle`");
 }
 
 #[test]
@@ -80,12 +83,7 @@ fn the_shipped_policy_file_loads() {
 
 #[test]
 fn a_file_that_is_not_a_policy_is_refused_clearly() {
-    let output = Command::new(env!("CARGO_BIN_EXE_amf"))
-        .args(["eval", "--policy", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not a policy file"));
+    assert_refused(&["eval", "--policy", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")], "not a policy file");
 }
 
 /// Runs `amf experiment` into a fresh directory and returns it with the summary.
@@ -163,20 +161,10 @@ fn experiment_with_targets_that_are_not_everything() {
     }
     let _ = std::fs::remove_dir_all(out);
     // A task name the runner does not know is refused.
-    let output = Command::new(env!("CARGO_BIN_EXE_amf"))
-        .args(["experiment", "--targets", "door_open,warp_drive", "--out", std::env::temp_dir().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown task `warp_drive`"));
+    assert_refused(&["experiment", "--targets", "door_open,warp_drive", "--out", std::env::temp_dir().to_str().unwrap()], "unknown task `warp_drive`");
 }
 
 #[test]
 fn experiment_rejects_an_unknown_selector() {
-    let output = Command::new(env!("CARGO_BIN_EXE_amf"))
-        .args(["experiment", "--selectors", "amf,oracle", "--out", std::env::temp_dir().to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown selector \"oracle\""));
+    assert_refused(&["experiment", "--selectors", "amf,oracle", "--out", std::env::temp_dir().to_str().unwrap()], "unknown selector \"oracle\"");
 }

@@ -124,27 +124,36 @@ fn two_visitors_asking_at_once_are_not_sent_to_the_same_redundant_task() {
     }
 }
 
+/// Three tasks, each with one target (points 0, 1, 2) and one candidate (points 3, 4,
+/// 5), over a kernel of unit variances but `variances` (point, value) and the symmetric
+/// `correlations` (point, point, value).
+fn three_task_view(variances: &[(usize, f64)], correlations: &[(usize, usize, f64)], mu: Vec<f64>, demonstrable: Vec<bool>) -> HandView {
+    let mut k = DMatrix::identity(6, 6);
+    for &(i, v) in variances {
+        k[(i, i)] = v;
+    }
+    for &(a, b, v) in correlations {
+        k[(a, b)] = v;
+        k[(b, a)] = v;
+    }
+    HandView {
+        k_ss: k,
+        targets: vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(2, 1.0)]],
+        candidates: vec![vec![3], vec![4], vec![5]],
+        mu,
+        pretraining: vec![0, 0, 0],
+        demonstrated: vec![0, 0, 0],
+        demonstrable,
+    }
+}
+
 #[test]
 fn amf_prefers_the_task_whose_states_cover_the_targets_and_uncertainty_does_not() {
     // Targets 0,1,2 belong to tasks 0,1,2. Candidate of task 0 (point 3): correlated 0.9
     // with target 0 only, with a larger prior variance (2.0). Candidate of task 1 (point
     // 4): correlated 0.6 with every target. Candidate of task 2 (point 5): unit
     // variance, informs nothing.
-    let mut k = DMatrix::identity(6, 6);
-    k[(3, 3)] = 2.0;
-    for (a, b, v) in [(0, 3, 0.9), (0, 4, 0.6), (1, 4, 0.6), (2, 4, 0.6)] {
-        k[(a, b)] = v;
-        k[(b, a)] = v;
-    }
-    let view = HandView {
-        k_ss: k,
-        targets: vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(2, 1.0)]],
-        candidates: vec![vec![3], vec![4], vec![5]],
-        mu: vec![1.0, 1.0, 1.0],
-        pretraining: vec![0, 0, 0],
-        demonstrated: vec![0, 0, 0],
-        demonstrable: vec![true; 3],
-    };
+    let view = three_task_view(&[(3, 2.0)], &[(0, 3, 0.9), (0, 4, 0.6), (1, 4, 0.6), (2, 4, 0.6)], vec![1.0; 3], vec![true; 3]);
     let amf = SelectorKind::Amf.build(0, 0, &gp(0.1)).select(&view, 1).unwrap();
     assert_eq!(amf.picks, vec![1], "scores {:?}", amf.scores);
     let uncertainty = SelectorKind::Uncertainty.build(0, 0, &gp(0.1)).select(&view, 1).unwrap();
@@ -156,21 +165,7 @@ fn a_target_that_cannot_be_demonstrated_is_learned_through_the_task_that_informs
     // Task 0 is the only target and cannot be demonstrated; its own candidate (point 3)
     // would inform its target best. Task 1's candidate (point 4) is correlated 0.5 with
     // the target; task 2's (point 5) informs nothing but has the largest variance.
-    let mut k = DMatrix::identity(6, 6);
-    k[(5, 5)] = 3.0;
-    for (a, b, v) in [(0, 3, 0.8), (0, 4, 0.5)] {
-        k[(a, b)] = v;
-        k[(b, a)] = v;
-    }
-    let view = HandView {
-        k_ss: k,
-        targets: vec![vec![(0, 1.0)], vec![(1, 1.0)], vec![(2, 1.0)]],
-        candidates: vec![vec![3], vec![4], vec![5]],
-        mu: vec![1.0, 0.0, 0.0],
-        pretraining: vec![0, 0, 0],
-        demonstrated: vec![0, 0, 0],
-        demonstrable: vec![false, true, true],
-    };
+    let view = three_task_view(&[(5, 3.0)], &[(0, 3, 0.8), (0, 4, 0.5)], vec![1.0, 0.0, 0.0], vec![false, true, true]);
     let amf = SelectorKind::Amf.build(0, 0, &gp(0.1)).select(&view, 2).unwrap();
     assert!(amf.scores[0].score > amf.scores[1].score, "task 0 would inform its target most: {:?}", amf.scores);
     assert_eq!(amf.picks, vec![1, 1], "AMF asks for the related task: {:?}", amf.scores);

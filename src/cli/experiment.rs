@@ -89,17 +89,31 @@ enum DemonstratorChoice {
     Human,
 }
 
+/// A task list option (`flag`): `None` for `all`, else each item's task and the text
+/// after its `=`, if any.
+fn task_items<'a>(flag: &str, text: &'a str) -> anyhow::Result<Option<Vec<(TaskId, Option<&'a str>)>>> {
+    if text.trim() == "all" {
+        return Ok(None);
+    }
+    let items = text
+        .split(',')
+        .map(|item| {
+            let (name, value) = item.split_once('=').map_or((item, None), |(n, v)| (n, Some(v)));
+            let task: TaskId = name.trim().parse().map_err(|e: String| anyhow::anyhow!("{flag}: {e}"))?;
+            Ok((task, value))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Some(items))
+}
+
 /// `--targets`: `all`, or `task[=weight],...`; the weights per task.
 fn parse_targets(text: &str) -> anyhow::Result<Vec<f64>> {
-    if text.trim() == "all" {
-        return Ok(vec![1.0; TaskId::ALL.len()]);
-    }
+    let Some(items) = task_items("--targets", text)? else { return Ok(vec![1.0; TaskId::ALL.len()]) };
     let mut weights = vec![0.0; TaskId::ALL.len()];
-    for item in text.split(',') {
-        let (name, weight) = item.split_once('=').unwrap_or((item, "1"));
-        let task: TaskId = name.trim().parse().map_err(|e: String| anyhow::anyhow!("--targets: {e}"))?;
+    for (task, weight) in items {
+        let weight = weight.unwrap_or("1");
         let weight: f64 = weight.trim().parse().with_context(|| format!("--targets: {weight:?} is not a weight"))?;
-        anyhow::ensure!(weight.is_finite() && weight > 0.0, "--targets: the weight of {name} must be positive");
+        anyhow::ensure!(weight.is_finite() && weight > 0.0, "--targets: the weight of {} must be positive", task.name());
         weights[task.index()] = weight;
     }
     Ok(weights)
@@ -107,12 +121,10 @@ fn parse_targets(text: &str) -> anyhow::Result<Vec<f64>> {
 
 /// `--demonstrable`: `all`, or a list of tasks; per task whether it is demonstrable.
 fn parse_demonstrable(text: &str) -> anyhow::Result<Vec<bool>> {
-    if text.trim() == "all" {
-        return Ok(vec![true; TaskId::ALL.len()]);
-    }
+    let Some(items) = task_items("--demonstrable", text)? else { return Ok(vec![true; TaskId::ALL.len()]) };
     let mut demonstrable = vec![false; TaskId::ALL.len()];
-    for name in text.split(',') {
-        let task: TaskId = name.trim().parse().map_err(|e: String| anyhow::anyhow!("--demonstrable: {e}"))?;
+    for (task, value) in items {
+        anyhow::ensure!(value.is_none(), "--demonstrable takes task names, not {}={}", task.name(), value.unwrap_or_default());
         demonstrable[task.index()] = true;
     }
     Ok(demonstrable)

@@ -52,6 +52,14 @@ pub struct Interval {
     pub ci90: [f64; 2],
 }
 
+impl Interval {
+    /// The mean of `values` with its bootstrap interval ([`bootstrap_mean`]).
+    pub fn of(values: &[f64], seed: u64) -> Interval {
+        let (mean, ci90) = bootstrap_mean(values, seed);
+        Interval { mean, ci90 }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SelectorSummary {
     pub name: String,
@@ -90,15 +98,6 @@ pub fn summarise(runs: &[&Run], selectors: &[SelectorKind]) -> Vec<SelectorSumma
     let uniform: Vec<&Run> = runs.iter().copied().filter(|r| r.selector == SelectorKind::Uniform).collect();
     let amf: Vec<&Run> = runs.iter().copied().filter(|r| r.selector == SelectorKind::Amf).collect();
     let uniform_final = (!uniform.is_empty()).then(|| uniform.iter().map(|r| final_of(r)).sum::<f64>() / uniform.len() as f64);
-    // AMF minus `mine`, paired by seed, by `measure`.
-    let amf_minus = |mine: &[&Run], measure: fn(&Run) -> f64, seed: u64| -> Option<Interval> {
-        let paired: Vec<f64> =
-            mine.iter().filter_map(|r| amf.iter().find(|a| a.seed == r.seed).map(|a| measure(a) - measure(r))).collect();
-        (!paired.is_empty()).then(|| {
-            let (mean, ci90) = bootstrap_mean(&paired, seed);
-            Interval { mean, ci90 }
-        })
-    };
     selectors
         .iter()
         .enumerate()
@@ -109,21 +108,12 @@ pub fn summarise(runs: &[&Run], selectors: &[SelectorKind]) -> Vec<SelectorSumma
             let aucs: Vec<f64> = mine.iter().map(|r| auc(r)).collect();
             let (auc_mean, auc_ci90) = bootstrap_mean(&aucs, 31 + k as u64);
             let errors: Vec<f64> = mine.iter().filter_map(|r| r.curve.last().and_then(|p| p.mean_error)).collect();
-            let final_mean_error = (errors.len() == mine.len() && !errors.is_empty()).then(|| {
-                let (mean, ci90) = bootstrap_mean(&errors, 43 + k as u64);
-                Interval { mean, ci90 }
-            });
-            let paired: Vec<f64> = mine
-                .iter()
-                .filter_map(|r| uniform.iter().find(|u| u.seed == r.seed).map(|u| final_of(r) - final_of(u)))
-                .collect();
-            let difference_to_uniform = (!paired.is_empty()).then(|| {
-                let (mean, ci90) = bootstrap_mean(&paired, 59 + k as u64);
-                Interval { mean, ci90 }
-            });
+            let final_mean_error =
+                (errors.len() == mine.len() && !errors.is_empty()).then(|| Interval::of(&errors, 43 + k as u64));
+            let difference_to_uniform = paired(&mine, &uniform, |r, u| final_of(r) - final_of(u), 59 + k as u64);
             let is_amf = selector == SelectorKind::Amf;
-            let amf_minus_final = if is_amf { None } else { amf_minus(&mine, final_of, 71 + k as u64) };
-            let amf_minus_auc = if is_amf { None } else { amf_minus(&mine, auc, 83 + k as u64) };
+            let amf_minus_final = if is_amf { None } else { paired(&mine, &amf, |r, a| final_of(a) - final_of(r), 71 + k as u64) };
+            let amf_minus_auc = if is_amf { None } else { paired(&mine, &amf, |r, a| auc(a) - auc(r), 83 + k as u64) };
             let demonstrations_to_uniform_final = uniform_final.and_then(|level| first_reaching(&mean_curve(&mine, 0), level));
             let tasks = mine.first().map_or(0, |r| r.task_names.len());
             let mut demonstrations_per_task = vec![0; tasks];
@@ -152,6 +142,14 @@ pub fn summarise(runs: &[&Run], selectors: &[SelectorKind]) -> Vec<SelectorSumma
             }
         })
         .collect()
+}
+
+/// `difference(run, its twin)` for every run of `mine` that has a twin of the same seed in
+/// `reference`, as a mean with its 90% interval (`None` without any pair).
+fn paired(mine: &[&Run], reference: &[&Run], difference: impl Fn(&Run, &Run) -> f64, seed: u64) -> Option<Interval> {
+    let differences: Vec<f64> =
+        mine.iter().filter_map(|r| reference.iter().find(|t| t.seed == r.seed).map(|t| difference(r, t))).collect();
+    (!differences.is_empty()).then(|| Interval::of(&differences, seed))
 }
 
 /// The first budget at which a mean curve reaches `level`, linear between evaluated
