@@ -66,6 +66,8 @@ async fn messages_to_the_worker_cross_intact() {
         resume: Some(PortableSnapshot { step: 50, tensors: vec![PortableTensor { shape: vec![2, 3], values: (0..24).collect() }] }),
     });
     assert_eq!(decode::<ToWorker>(cross(&encode(&job).unwrap()).await).unwrap(), job);
+    let rollout = ToWorker::Rollout { policy: bytes, task: TaskId::Reach, seed: 4_000_000_003 };
+    assert_eq!(decode::<ToWorker>(cross(&encode(&rollout).unwrap()).await).unwrap(), rollout);
 }
 
 #[wasm_bindgen_test]
@@ -78,6 +80,9 @@ async fn messages_from_the_worker_cross_intact() {
         FromWorker::Event(RoundEvent::Selecting),
         FromWorker::Failed(WorkerError::Replay { index: 1, task: "drawer_close".into(), reason: "it is recorded as a success, but its replay fails".into() }),
         FromWorker::Failed(WorkerError::Import("the file is not JSON".into())),
+        FromWorker::Failed(WorkerError::BadPolicy("the file ends early".into())),
+        // A policy's rollout for the stage (a rollout's u64 state hash would not cross).
+        FromWorker::RolledOut(amf_studio::tasks::run_expert(TaskId::Reach, 3).into()),
         FromWorker::Done(RoundResult {
             policy: Some(vec![7; 1000]),
             per_task: vec![0.2; 10],

@@ -4,7 +4,7 @@
 //! input (NaN data, malformed files) gives clear errors.
 
 use amf_studio::policy::{
-    collect_expert_demonstrations, finetune, train_policy, Actor, BcConfig, BcError, Checkpoint, CheckpointError,
+    collect_expert_demonstrations, finetune, train_policy, Actor, BcConfig, BcError, Checkpoint, CheckpointError, CheckpointKind,
     Dataset, DatasetError, PolicyConfig, Regularizer, TrainingProgress,
 };
 use amf_studio::tasks::{Episode, Observation, TaskId};
@@ -47,6 +47,11 @@ fn training_is_deterministic_and_checkpoints_round_trip() {
     let tuned = finetune(&loaded, &data, &BcConfig { steps: 20, batch_size: 32, ..BcConfig::default() }, &mut |_| {}).unwrap();
     let expected = tuned.act(&obs);
     let bytes = Checkpoint::finetuned(tuned, small_config(), vec![TaskId::Reach]).to_bytes().unwrap();
+    // The page reads the header alone (its module has no network to load weights into).
+    let (header, weights_at) = Checkpoint::read_header(&bytes).unwrap();
+    assert_eq!(header.kind, CheckpointKind::FineTuned { gated: true });
+    assert!(weights_at > 12 && weights_at < bytes.len());
+    assert!(matches!(Checkpoint::read_header(&bytes[..weights_at - 1]), Err(CheckpointError::Truncated)));
     let Checkpoint::FineTuned { policy: reloaded, .. } = Checkpoint::from_bytes(&bytes).unwrap() else {
         panic!("a fine-tuned checkpoint loaded as another kind");
     };
@@ -104,4 +109,18 @@ fn malformed_policy_files_give_clear_errors() {
     let mut bytes = Checkpoint::pretrained(policy, small_config(), vec![]).to_bytes().unwrap();
     bytes.truncate(bytes.len() / 2);
     assert!(matches!(Checkpoint::from_bytes(&bytes), Err(CheckpointError::Weights(_))));
+}
+
+#[test]
+fn a_watched_policy_is_rolled_out_from_its_file_and_replays_exactly() {
+    // What the page's worker does when a person watches the shipped policy: read the file,
+    // roll out one episode; the stage then plays the actions back from the same seed.
+    let checkpoint = Checkpoint::from_bytes(include_bytes!("../www/policy.amfp")).unwrap();
+    let rollout = amf_studio::policy::roll_out(checkpoint.actor(), TaskId::Reach, 3);
+    assert!(rollout.success, "the shipped policy fails to reach on seed 3");
+    assert_eq!(rollout.steps, rollout.actions.len());
+    assert!(rollout.steps < TaskId::Reach.horizon(), "a rollout stops at its first success");
+    let replayed = Episode::replay(TaskId::Reach, 3, &rollout.actions);
+    assert!(replayed.is_success());
+    assert_eq!(replayed.state_hash(), rollout.final_state_hash);
 }

@@ -5,7 +5,7 @@
 use std::rc::Rc;
 
 use super::crowd::{Account, CrowdStatus, Credentials, Leased, ServiceProbe, SyncState, UploadOutcome};
-use super::protocol::{FromWorker, ToWorker};
+use super::protocol::{FromWorker, PolicyRollout, ToWorker};
 use super::state::WorkerId;
 use crate::record::DemonstrationRecord;
 use crate::session::{ChosenBy, Session, SessionSettings};
@@ -91,6 +91,8 @@ pub enum Action {
     ImportRefused(String),
     // ---- the stage ----
     Watch(Watched),
+    /// The episode a policy played in a worker (for `Watch`), or why there is none.
+    PolicyRolledOut(Result<Rc<PolicyRollout>, String>),
     ShowTask(TaskId),
     // ---- the comparison ----
     StartComparison,
@@ -162,7 +164,11 @@ pub enum Effect {
     AbandonDemonstration,
     ToggleGrip,
     Replay(Rc<DemonstrationRecord>),
+    /// Roll the watched policy out on the stage's task and seed, in a worker (the page's
+    /// module has no network); answered by `PolicyRolledOut`. The expert plays at once.
     Watch(Watched),
+    /// Play a policy's rolled-out episode on the stage.
+    PlayRollout(Rc<PolicyRollout>),
     ShowTask { task: TaskId, seed: u64 },
     // ---- the collection service; each answers with its action ----
     ProbeService,

@@ -156,7 +156,8 @@ impl PageState {
         }
         let runs_job = |s: &PageState| s.job.as_ref().is_some_and(|j| j.place == JobPlace::On(engine_of(worker.slot)));
         match message {
-            FromWorker::Loaded | FromWorker::Compared { .. } | FromWorker::CompareDone { .. } => {}
+            // Rollouts are asked of a worker of their own (see `Effect::Watch`).
+            FromWorker::Loaded | FromWorker::Compared { .. } | FromWorker::CompareDone { .. } | FromWorker::RolledOut(_) => {}
             FromWorker::Ready => {
                 if worker.slot == WorkerSlot::Cpu {
                     self.workers.cpu_failures = 0;

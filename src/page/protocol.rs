@@ -10,6 +10,8 @@ use crate::record::DemonstrationRecord;
 use crate::round::{RoundError, RoundEvent, RoundJob};
 use crate::select::{Selection, SelectorKind};
 use crate::session::BackendChoice;
+use crate::sim::Action;
+use crate::tasks::{RolloutSummary, TaskId};
 
 /// The page's request to the LeRobot export worker: the dataset to write, zipped.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,6 +63,15 @@ pub enum ToWorker {
     /// A whole autopilot run of one selector (the scripted expert demonstrates what it
     /// asks), reported round by round: one side of the live comparison.
     Compare { selector: SelectorKind, seed: u64, settings: TabletopSettings },
+    /// Roll the policy in `policy` (a policy file, pre-trained or fine-tuned) out on
+    /// `task` from `seed`, for the page to play back; answered by `RolledOut` or
+    /// `Failed(BadPolicy)`. The page's module has no network: a policy acts here.
+    Rollout {
+        #[serde(with = "serde_bytes")]
+        policy: Vec<u8>,
+        task: TaskId,
+        seed: u64,
+    },
 }
 
 /// Worker to page.
@@ -83,6 +94,25 @@ pub enum FromWorker {
     Compared { point: CurvePoint, picks: Vec<usize> },
     /// The comparison run is over.
     CompareDone { seconds: f64 },
+    /// The policy's episode, to its first success or its horizon.
+    RolledOut(PolicyRollout),
+}
+
+/// A policy's episode for the stage to play back: its actions from the task's reset on
+/// `seed`, to its first success or the horizon.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRollout {
+    pub task: TaskId,
+    pub seed: u64,
+    pub success: bool,
+    pub actions: Vec<Action>,
+}
+
+impl From<RolloutSummary> for PolicyRollout {
+    /// Leaves the final state's hash behind: a full u64 does not cross to JavaScript.
+    fn from(rollout: RolloutSummary) -> Self {
+        PolicyRollout { task: rollout.task, seed: rollout.seed, success: rollout.success, actions: rollout.actions }
+    }
 }
 
 /// A finished round, as it crosses to the page.
@@ -108,6 +138,8 @@ pub enum WorkerError {
     NoPrior,
     #[error("the pre-trained policy cannot be read: {0}")]
     BadPrior(String),
+    #[error("the policy to play cannot be read: {0}")]
+    BadPolicy(String),
     #[error("the worker got a message it cannot read ({0})")]
     BadMessage(String),
     #[error("stored demonstration {} ({task}) does not replay: {reason}", index + 1)]

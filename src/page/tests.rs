@@ -750,6 +750,23 @@ fn with_a_service_the_page_loads_the_crowds_latest_shared_policy_to_watch() {
     assert!(!page.has(|e| *e == Effect::FetchSharedPolicy));
 }
 
+#[test]
+fn a_watched_policy_plays_its_rollout_unless_a_demonstration_began_meanwhile() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.act(Action::Watch(Watched::FineTuned));
+    assert_eq!(page.fx, vec![Effect::Watch(Watched::Pretrained)], "no fine-tuned policy yet");
+    let rollout = std::rc::Rc::new(protocol::PolicyRollout::from(crate::tasks::run_expert(TaskId::Reach, 4)));
+    page.act(Action::PolicyRolledOut(Ok(rollout.clone())));
+    assert_eq!(page.fx, vec![Effect::PlayRollout(rollout.clone())]);
+    // The person started demonstrating while the worker rolled out: the stage is theirs.
+    page.act(Action::Demonstrate { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector });
+    page.act(Action::PolicyRolledOut(Ok(rollout)));
+    assert!(page.fx.is_empty(), "{:?}", page.fx);
+    // A rollout that failed is said in the page.
+    page.act(Action::PolicyRolledOut(Err("the policy to play cannot be read: the file ends early".into())));
+    assert!(page.errors().iter().any(|e| e.contains("could not be played") && e.contains("ends early")), "{:?}", page.errors());
+}
+
 fn crowd_status(versions: &[(i64, i64, f64)]) -> crowd::CrowdStatus {
     crowd::CrowdStatus {
         demonstrations: vec![0; NUM_TASKS],

@@ -127,6 +127,13 @@ impl PageState {
                     fx.push(Effect::Watch(what));
                 }
             }
+            // A demonstration begun while the policy was rolled out keeps the stage.
+            Action::PolicyRolledOut(Ok(rollout)) => {
+                if !matches!(self.phase, Phase::Demonstrating { .. } | Phase::Saving { .. }) {
+                    fx.push(Effect::PlayRollout(rollout));
+                }
+            }
+            Action::PolicyRolledOut(Err(error)) => self.error(format!("The policy could not be played: {error}.")),
             Action::ShowTask(task) => {
                 if !matches!(self.phase, Phase::Demonstrating { .. } | Phase::Saving { .. }) {
                     let seed = self.next_seed();

@@ -11,6 +11,7 @@ use burn::tensor::Bytes;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::eval::Actor;
 use super::finetuned::FineTunedPolicy;
 use super::network::{NormStats, Policy, PolicyConfig};
 use crate::tasks::{TaskId, SUITE_VERSION};
@@ -86,7 +87,10 @@ impl Checkpoint {
         Ok(bytes)
     }
 
-    pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
+    /// Reads a policy file's header alone, without its weights: what the page checks of
+    /// a file it only passes on (its module does not link the network; the workers read
+    /// the weights). Returns the header and where the weights start.
+    pub fn read_header(bytes: &[u8]) -> Result<(CheckpointHeader, usize), CheckpointError> {
         if bytes.len() < 4 || &bytes[..4] != MAGIC {
             return Err(CheckpointError::NotAPolicy);
         }
@@ -100,8 +104,12 @@ impl Checkpoint {
         }
         let header_len = word(8)? as usize;
         let header_bytes = bytes.get(12..12 + header_len).ok_or(CheckpointError::Truncated)?;
-        let header: CheckpointHeader = serde_json::from_slice(header_bytes)?;
-        let weights = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes[12 + header_len..].to_vec()))
+        Ok((serde_json::from_slice(header_bytes)?, 12 + header_len))
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {
+        let (header, weights_at) = Checkpoint::read_header(bytes)?;
+        let weights = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes[weights_at..].to_vec()))
             .map_err(|e| CheckpointError::Weights(e.to_string()))?;
         let device = super::cpu();
         let skeleton = Policy::new(&header.policy, &NormStats::identity(), &device);
@@ -121,6 +129,14 @@ impl Checkpoint {
 }
 
 impl Checkpoint {
+    /// The file's policy, to act.
+    pub fn actor(&self) -> &dyn Actor {
+        match self {
+            Checkpoint::Pretrained { policy, .. } => policy,
+            Checkpoint::FineTuned { policy, .. } => policy,
+        }
+    }
+
     pub fn finetuned(policy: FineTunedPolicy, config: PolicyConfig, trained_on: Vec<TaskId>) -> Checkpoint {
         let header = CheckpointHeader {
             kind: CheckpointKind::FineTuned { gated: policy.is_gated() },

@@ -8,7 +8,7 @@ use super::finetuned::FineTunedPolicy;
 use super::network::Policy;
 use super::pretrain::PRETRAIN_TASKS;
 use crate::sim::{Action, ACTION_DIM};
-use crate::tasks::{Episode, Observation, TaskId, NUM_TASKS, OBS_DIM};
+use crate::tasks::{Episode, Observation, RolloutSummary, TaskId, NUM_TASKS, OBS_DIM};
 
 /// Anything that maps a batch of observations to actions.
 pub trait Actor {
@@ -35,6 +35,13 @@ impl Actor for FineTunedPolicy {
     fn act(&self, observations: &[Observation]) -> Vec<Action> {
         unbatch(self.forward(batch(observations)))
     }
+}
+
+/// Plays `actor` on one episode of `task` from `seed`, to its first success or the
+/// horizon: what the page shows when a person watches a policy (rolled out in a worker,
+/// then played back on the stage like a recorded demonstration).
+pub fn roll_out(actor: &dyn Actor, task: TaskId, seed: u64) -> RolloutSummary {
+    Episode::new(task, seed).rollout(|observation| actor.act(std::slice::from_ref(observation))[0])
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -22,7 +22,7 @@ pub use bc::{
 };
 pub use checkpoint::{Checkpoint, CheckpointError};
 pub use dataset::{collect_expert_demonstrations, expert_demonstration, standard_normal, Dataset, DatasetError, Demonstration};
-pub use eval::{evaluate, Actor, Evaluation, Evaluator, TaskSuccess};
+pub use eval::{evaluate, roll_out, Actor, Evaluation, Evaluator, TaskSuccess};
 pub use finetuned::FineTunedPolicy;
 pub use human::{HumanDemonstration, HumanModel, MotionStats};
 pub use network::{NormStats, Policy, PolicyConfig};

@@ -45,7 +45,8 @@ pub(crate) fn download(name: &str, mime: &str, bytes: &[u8]) -> Result<(), Strin
     Ok(())
 }
 
-/// The WebGPU worker's entry: serves training messages (no page code is linked in).
+/// A training worker's entry (`amf-worker` on the CPU, `amf-gpu-worker` with WebGPU):
+/// serves training and rollout messages; no page code is linked in.
 pub fn serve_worker() {
     console_error_panic_hook::set_once();
     worker::serve();
@@ -56,17 +57,15 @@ pub fn serve_export_worker() {
     export_worker::serve();
 }
 
-/// Mounts the page into `<body>`, or, in the training worker, serves its messages.
+/// Mounts the page into `<body>`.
 pub fn start() {
     console_error_panic_hook::set_once();
-    if worker::in_worker() {
-        worker::serve();
-        return;
-    }
     #[cfg(feature = "bench-page")]
     if crate::page::address::PageAddress::parse(&gloo::utils::window().location().search().unwrap_or_default()).bench {
         yew::Renderer::<bench_page::BenchPage>::new().render();
         return;
     }
+    // The training worker's module downloads and compiles beside the page's start.
+    let _ = worker::compile_cpu_module();
     yew::Renderer::<app::App>::new().render();
 }

@@ -1,5 +1,5 @@
 //! The page's shell: it holds the browser's resources (storage, workers, the stage, the
-//! loaded policies), feeds every event to the core's reducer ([`crate::page`]) as an
+//! policies' files), feeds every event to the core's reducer ([`crate::page`]) as an
 //! action, carries out the effects it returns, and publishes the new state to the
 //! views. No decision is taken here.
 
@@ -12,9 +12,9 @@ use yew::Callback;
 
 use super::stage::StageHandle;
 use super::storage::Storage;
-use super::worker::{browser_has_webgpu, TrainingWorker, ToWorker, WEBGPU_WORKER_URL};
+use super::worker::{browser_has_webgpu, TrainingWorker, ToWorker, WorkerModule, WEBGPU_WORKER_URL};
 use crate::page::{Action, DemonstrationEnd, Effect, PageState, Restored, StorageError, Watched, WorkerId, WorkerSlot};
-use crate::policy::{Actor, Checkpoint, FineTunedPolicy, Policy};
+use crate::policy::{Checkpoint, CheckpointKind};
 
 /// Name of the fine-tuned policy in storage.
 const TUNED: &str = "fine-tuned";
@@ -25,11 +25,12 @@ pub struct Shell {
     draining: Cell<bool>,
     publish: Box<dyn Fn(Rc<PageState>)>,
     storage: RefCell<Option<Rc<Storage>>>,
-    prior_bytes: RefCell<Option<Rc<Vec<u8>>>>,
-    prior: RefCell<Option<Rc<Policy>>>,
-    tuned: RefCell<Option<Rc<FineTunedPolicy>>>,
+    /// The policies' files: the page checks their headers and hands them to workers,
+    /// which alone link the network (to train, or to play one for the stage).
+    prior: RefCell<Option<Rc<Vec<u8>>>>,
+    tuned: RefCell<Option<Rc<Vec<u8>>>>,
     /// The crowd's shared policy, from the collection service.
-    crowd_policy: RefCell<Option<Rc<FineTunedPolicy>>>,
+    crowd_policy: RefCell<Option<Rc<Vec<u8>>>>,
     workers: RefCell<HashMap<WorkerId, TrainingWorker>>,
     stage: RefCell<Option<StageHandle>>,
 }
@@ -42,7 +43,6 @@ impl Shell {
             draining: Cell::new(false),
             publish: Box::new(publish),
             storage: RefCell::new(None),
-            prior_bytes: RefCell::new(None),
             prior: RefCell::new(None),
             tuned: RefCell::new(None),
             crowd_policy: RefCell::new(None),
@@ -96,13 +96,12 @@ impl Shell {
 
     /// Reads the shipped policy and what storage holds, then tells the reducer.
     pub async fn load(self: &Rc<Self>, prior_bytes: Result<Vec<u8>, String>) {
-        let prior = prior_bytes.and_then(|bytes| match Checkpoint::from_bytes(&bytes).map_err(|e| e.to_string())? {
-            Checkpoint::Pretrained { policy, .. } => {
-                *self.prior.borrow_mut() = Some(Rc::new(policy));
-                *self.prior_bytes.borrow_mut() = Some(Rc::new(bytes));
+        let prior = prior_bytes.and_then(|bytes| match kind_of(&bytes)? {
+            CheckpointKind::Pretrained => {
+                *self.prior.borrow_mut() = Some(Rc::new(bytes));
                 Ok(())
             }
-            Checkpoint::FineTuned { .. } => Err("the shipped policy is not a pre-trained one".into()),
+            CheckpointKind::FineTuned { .. } => Err("the shipped policy is not a pre-trained one".into()),
         });
         let storage = match Storage::open().await {
             Ok(storage) => {
@@ -125,14 +124,14 @@ impl Shell {
         Ok(Restored { session, records, tuned, credentials, sync })
     }
 
-    /// Loads a fine-tuned policy file for the stage to play.
+    /// Keeps a fine-tuned policy file for the stage to play.
     fn adopt_tuned(&self, bytes: &[u8]) -> Result<(), String> {
-        match Checkpoint::from_bytes(bytes).map_err(|e| e.to_string())? {
-            Checkpoint::FineTuned { policy, .. } => {
-                *self.tuned.borrow_mut() = Some(Rc::new(policy));
+        match kind_of(bytes)? {
+            CheckpointKind::FineTuned { .. } => {
+                *self.tuned.borrow_mut() = Some(Rc::new(bytes.to_vec()));
                 Ok(())
             }
-            Checkpoint::Pretrained { .. } => Err("it is not a fine-tuned policy".into()),
+            CheckpointKind::Pretrained => Err("it is not a fine-tuned policy".into()),
         }
     }
 
@@ -193,17 +192,21 @@ impl Shell {
             Effect::Replay(record) => self.with_stage(|s| s.replay(&record)),
             Effect::Watch(Watched::Expert) => self.with_stage(|s| s.watch_expert()),
             Effect::Watch(which) => {
-                let crowd = self.crowd_policy.borrow().clone();
-                let actor: Option<Rc<dyn Actor>> = match (which, self.tuned.borrow().clone(), self.prior.borrow().clone()) {
-                    (Watched::FineTuned, Some(tuned), _) => Some(tuned),
-                    (Watched::Crowd, _, _) if crowd.is_some() => crowd.map(|c| c as Rc<dyn Actor>),
-                    (_, _, Some(prior)) => Some(prior),
+                let file = match which {
+                    Watched::FineTuned => self.tuned.borrow().clone(),
+                    Watched::Crowd => self.crowd_policy.borrow().clone(),
                     _ => None,
-                };
-                if let Some(actor) = actor {
-                    self.with_stage(|s| s.watch_policy(actor));
+                }
+                .or_else(|| self.prior.borrow().clone());
+                let showing = self.stage.borrow().as_ref().map(|stage| stage.showing());
+                if let (Some(file), Some((task, seed))) = (file, showing) {
+                    self.answer(async move {
+                        let rollout = super::worker::roll_out(file.as_ref().clone(), task, seed).await;
+                        Action::PolicyRolledOut(rollout.map(Rc::new))
+                    });
                 }
             }
+            Effect::PlayRollout(rollout) => self.with_stage(|s| s.play_policy(&rollout)),
             Effect::ShowTask { task, seed } => self.with_stage(|s| s.reset(task, seed)),
             Effect::ExportLeRobot { records } => {
                 self.answer(async move { Action::LeRobotExported(super::export_worker::lerobot_zip(records).await) })
@@ -228,13 +231,13 @@ impl Shell {
                 let shell = self.clone();
                 spawn_local(async move {
                     let loaded = match super::crowd_http::shared_policy().await {
-                        Ok(Some((version, bytes))) => match Checkpoint::from_bytes(&bytes) {
-                            Ok(Checkpoint::FineTuned { policy, .. }) => {
-                                *shell.crowd_policy.borrow_mut() = Some(Rc::new(policy));
+                        Ok(Some((version, bytes))) => match kind_of(&bytes) {
+                            Ok(CheckpointKind::FineTuned { .. }) => {
+                                *shell.crowd_policy.borrow_mut() = Some(Rc::new(bytes));
                                 Ok(Some(version))
                             }
-                            Ok(Checkpoint::Pretrained { .. }) => Err("the service's policy is not a fine-tuned one".to_string()),
-                            Err(error) => Err(error.to_string()),
+                            Ok(CheckpointKind::Pretrained) => Err("the service's policy is not a fine-tuned one".to_string()),
+                            Err(error) => Err(error),
                         },
                         Ok(None) => Ok(None),
                         Err(error) => Err(error),
@@ -269,10 +272,10 @@ impl Shell {
             Callback::from(move |message: String| shell.dispatch(Action::WorkerDied { worker: id, message }))
         };
         let spawned = match id.slot {
-            WorkerSlot::WebGpu => TrainingWorker::spawn_url(WEBGPU_WORKER_URL, "amf-training-webgpu", on_message, on_error),
-            _ => TrainingWorker::spawn(on_message, on_error),
+            WorkerSlot::WebGpu => TrainingWorker::spawn(WorkerModule::Loader(WEBGPU_WORKER_URL), "amf-training-webgpu", on_message, on_error),
+            _ => TrainingWorker::spawn(WorkerModule::Cpu, "amf-training", on_message, on_error),
         };
-        let bytes = self.prior_bytes.borrow().clone();
+        let bytes = self.prior.borrow().clone();
         let started = spawned.and_then(|worker| {
             if let Some(bytes) = bytes {
                 worker.send(&ToWorker::Prior { bytes: bytes.as_ref().clone() })?;
@@ -286,4 +289,10 @@ impl Shell {
             Err(error) => self.queue.borrow_mut().push_back(Action::WorkerDied { worker: id, message: format!("it could not start: {error}") }),
         }
     }
+}
+
+/// What kind of policy a file holds, read from its header (the weights are read, and
+/// checked, by the worker that uses them).
+fn kind_of(bytes: &[u8]) -> Result<CheckpointKind, String> {
+    Checkpoint::read_header(bytes).map(|(header, _)| header.kind).map_err(|error| error.to_string())
 }

@@ -13,8 +13,8 @@ use yew::Callback;
 use super::render::SceneRenderer;
 use crate::record::{DemonstrationRecord, Source};
 use crate::sim::{looks_the_same, Action, Color, Visual, VisualShape, CONTROL_DT};
-use crate::policy::Actor;
 use crate::page::address::PageAddress;
+use crate::page::protocol::PolicyRollout;
 use crate::tasks::{Episode, TaskId, SUITE_VERSION};
 use crate::teleop::{OrbitCamera, Teleop};
 
@@ -25,7 +25,8 @@ pub enum Driver {
     Person,
     /// The task's scripted expert.
     Expert,
-    /// A policy (the pre-trained or the fine-tuned one).
+    /// A policy (the pre-trained, the fine-tuned or the crowd's one), played back from
+    /// its rollout in a worker.
     Policy,
     /// A stored demonstration's actions, played back.
     Replay,
@@ -75,7 +76,6 @@ pub struct Stage {
     renderer: SceneRenderer,
     pub(super) canvas: HtmlCanvasElement,
     pub(super) drag: Option<Drag>,
-    policy: Option<Rc<dyn Actor>>,
     pub(super) recording: Option<Recording>,
     /// What is left of a replayed demonstration.
     replaying: std::collections::VecDeque<Action>,
@@ -131,7 +131,6 @@ impl StageHandle {
             renderer,
             canvas: canvas.clone(),
             drag: None,
-            policy: None,
             recording: None,
             replaying: Default::default(),
             on_demonstration,
@@ -168,12 +167,17 @@ impl StageHandle {
         stage.restart(task, seed, Driver::Expert);
     }
 
-    /// Restarts the current episode with `policy` driving.
-    pub fn watch_policy(&self, policy: Rc<dyn Actor>) {
+    /// The task and seed the stage shows.
+    pub fn showing(&self) -> (TaskId, u64) {
+        let stage = self.stage.borrow();
+        (stage.episode.task(), stage.episode.seed())
+    }
+
+    /// Plays a policy's rollout from its seed (a worker rolled it out).
+    pub fn play_policy(&self, rollout: &PolicyRollout) {
         let mut stage = self.stage.borrow_mut();
-        stage.policy = Some(policy);
-        let (task, seed) = (stage.episode.task(), stage.episode.seed());
-        stage.restart(task, seed, Driver::Policy);
+        stage.restart(rollout.task, rollout.seed, Driver::Policy);
+        stage.replaying = rollout.actions.iter().copied().collect();
     }
 
     /// A fresh episode of `task` from `seed` in which the person's actions (or the
@@ -243,13 +247,9 @@ impl Stage {
         while self.backlog >= f64::from(CONTROL_DT) && stepped < MAX_STEPS_PER_FRAME {
             let action = match self.driver {
                 Driver::Expert => self.episode.expert_action(),
-                Driver::Policy => match &self.policy {
-                    Some(policy) => policy.act(&[self.episode.observation()])[0],
-                    None => [0.0, 0.0, 0.0, -1.0],
-                },
                 Driver::Person => self.teleop.action(self.episode.tcp_target()),
                 // Played back; then the arm holds still with its last grip.
-                Driver::Replay => {
+                Driver::Replay | Driver::Policy => {
                     let hold = [0.0, 0.0, 0.0, if self.gripping { 1.0 } else { -1.0 }];
                     self.replaying.pop_front().unwrap_or(hold)
                 }

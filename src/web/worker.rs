@@ -1,10 +1,12 @@
 //! The training worker: a dedicated Web Worker that runs the page's rounds (replay,
-//! fine-tune, evaluate, select; [`crate::round::RoundJob`]) so the page keeps drawing.
-//! The messages are the core's ([`crate::page::protocol`]); this file only carries them.
+//! fine-tune, evaluate, select; [`crate::round::RoundJob`]) so the page keeps drawing,
+//! and plays policies for the stage to show. The messages are the core's
+//! ([`crate::page::protocol`]); this file only carries them.
 //!
-//! The worker runs this very wasm binary: the page hands it its compiled
-//! `WebAssembly.Module`, so nothing is downloaded twice, and `main` notices it is in a
-//! worker and serves messages instead of mounting the page.
+//! The worker is a module of its own (`amf-worker`, or `amf-gpu-worker` with WebGPU):
+//! the network, its training and the selector are most of the download, and the first
+//! screen (the stage, the teaching card) needs none of them, so the page's module does
+//! not link them.
 //!
 //! The bridge is a thin one over `web_sys::Worker` rather than gloo-worker's, because
 //! the page needs the two things gloo-worker's bridge does not expose: the worker's
@@ -18,13 +20,16 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use js_sys::{Function, Promise};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, ErrorEvent, MessageEvent, Url, Worker, WorkerOptions, WorkerType};
 use yew::Callback;
 
-pub use crate::page::protocol::{Choice, FromWorker, RoundResult, ToWorker, WorkerError};
+pub use crate::page::protocol::{Choice, FromWorker, PolicyRollout, RoundResult, ToWorker, WorkerError};
 use crate::policy::{Checkpoint, Policy, PolicyConfig};
 use crate::round::{RoundEvent, RoundJob};
 use crate::session::BackendChoice;
+use crate::tasks::TaskId;
 
 /// Training progress is posted every this many steps (and at the last).
 const PROGRESS_EVERY: usize = 5;
@@ -37,14 +42,13 @@ pub fn decode<T: for<'de> Deserialize<'de>>(value: JsValue) -> Result<T, String>
     serde_wasm_bindgen::from_value(value).map_err(|e| e.to_string())
 }
 
-/// Whether this wasm instance runs in a dedicated worker (not in the page).
-pub fn in_worker() -> bool {
-    js_sys::global().dyn_into::<DedicatedWorkerGlobalScope>().is_ok()
-}
-
 // ---- the page's side -------------------------------------------------------------
 
-/// Where the WebGPU worker's loader is (trunk builds it beside the page, unhashed).
+/// The CPU training worker's script and module (trunk builds them beside the page,
+/// unhashed).
+const CPU_WORKER_GLUE: &str = "amf-worker.js";
+const CPU_WORKER_MODULE: &str = "amf-worker_bg.wasm";
+/// Where the WebGPU worker's loader is (beside the page, unhashed).
 pub const WEBGPU_WORKER_URL: &str = "amf-gpu-worker_loader.js";
 
 /// Whether this browser exposes WebGPU at all (`navigator.gpu`); whether an adapter and
@@ -52,6 +56,98 @@ pub const WEBGPU_WORKER_URL: &str = "amf-gpu-worker_loader.js";
 pub fn browser_has_webgpu() -> bool {
     let navigator = js_sys::Reflect::get(&gloo::utils::window(), &JsValue::from_str("navigator")).unwrap_or(JsValue::UNDEFINED);
     js_sys::Reflect::get(&navigator, &JsValue::from_str("gpu")).is_ok_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
+}
+
+/// Which module a worker runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WorkerModule {
+    /// The CPU training worker's, compiled once for every worker that runs it (see
+    /// [`compile_cpu_module`]).
+    Cpu,
+    /// What the module worker loader at this URL loads (the WebGPU and export workers').
+    Loader(&'static str),
+}
+
+thread_local! {
+    /// The CPU worker's module, compiling or compiled. Asked for as the page starts, so
+    /// that its download and compilation overlap the page's own start, and shared by
+    /// every CPU worker (a round's, the comparison's two, a rollout's): each
+    /// instantiates it, none downloads or compiles it again.
+    static CPU_MODULE: RefCell<Option<Promise>> = const { RefCell::new(None) };
+}
+
+/// Starts downloading and compiling the CPU worker's module, once; a failure is
+/// forgotten, so that the next worker tries again.
+pub fn compile_cpu_module() -> Promise {
+    CPU_MODULE.with(|slot| {
+        slot.borrow_mut()
+            .get_or_insert_with(|| {
+                wasm_bindgen_futures::future_to_promise(async {
+                    let compiled = async {
+                        let url = absolute(CPU_WORKER_MODULE)?;
+                        let response: web_sys::Response = JsFuture::from(gloo::utils::window().fetch_with_str(&url)).await?.dyn_into()?;
+                        if !response.ok() {
+                            return Err(JsValue::from_str(&format!("HTTP {} for {CPU_WORKER_MODULE}", response.status())));
+                        }
+                        JsFuture::from(js_sys::WebAssembly::compile_streaming(&Promise::resolve(&JsValue::from(response)))).await
+                    }
+                    .await;
+                    if compiled.is_err() {
+                        CPU_MODULE.with(|slot| *slot.borrow_mut() = None);
+                    }
+                    compiled
+                })
+            })
+            .clone()
+    })
+}
+
+/// `path` resolved against the page's address (a worker started from a blob needs
+/// absolute URLs).
+fn absolute(path: &str) -> Result<String, JsValue> {
+    let base = gloo::utils::document().base_uri()?.ok_or("the page has no base address")?;
+    Ok(Url::new_with_base(path, &base)?.href())
+}
+
+/// Starts a module worker running `module`. `failed` hears if the CPU module cannot be
+/// had (the worker then never says it listens).
+fn start(module: WorkerModule, name: &str, failed: impl FnOnce(String) + 'static) -> Result<Worker, String> {
+    let options = WorkerOptions::new();
+    options.set_type(WorkerType::Module);
+    options.set_name(name);
+    let WorkerModule::Loader(url) = module else {
+        // A module worker from a blob: it imports the CPU worker's script and
+        // instantiates the compiled module that is posted to it first.
+        let glue = absolute(CPU_WORKER_GLUE).map_err(describe)?;
+        let shim = format!(
+            "self.onmessage = async (first) => {{\n\
+               self.onmessage = null;\n\
+               const glue = await import({glue:?});\n\
+               await glue.default({{ module_or_path: first.data }});\n\
+             }};"
+        );
+        let parts = js_sys::Array::of1(&JsValue::from_str(&shim));
+        let blob_options = BlobPropertyBag::new();
+        blob_options.set_type("text/javascript");
+        let blob = Blob::new_with_str_sequence_and_options(&parts, &blob_options).map_err(describe)?;
+        let blob_url = Url::create_object_url_with_blob(&blob).map_err(describe)?;
+        let worker = Worker::new_with_options(&blob_url, &options).map_err(describe);
+        let _ = Url::revoke_object_url(&blob_url);
+        let worker = worker?;
+        let target = worker.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match JsFuture::from(compile_cpu_module()).await {
+                Ok(module) => {
+                    if let Err(error) = target.post_message(&module) {
+                        failed(format!("its module could not be handed to it ({})", describe(error)));
+                    }
+                }
+                Err(error) => failed(format!("its module could not be loaded ({})", describe(error))),
+            }
+        });
+        return Ok(worker);
+    };
+    Worker::new_with_options(url, &options).map_err(describe)
 }
 
 /// The page's handle on a running worker; dropping it terminates the worker. Messages
@@ -64,36 +160,11 @@ pub struct TrainingWorker {
 }
 
 impl TrainingWorker {
-    /// Starts a worker on this page's own module (the CPU build). `on_error` hears of a
-    /// worker that failed to start, panicked or trapped; the worker is dead then.
-    pub fn spawn(on_message: Callback<FromWorker>, on_error: Callback<String>) -> Result<TrainingWorker, String> {
-        let glue = glue_url().ok_or("the page's script could not be found to start the training worker")?;
-        // The first message is this page's compiled module; the glue instantiates it.
-        let shim = format!(
-            "self.onmessage = async (first) => {{\n\
-               self.onmessage = null;\n\
-               const glue = await import({glue:?});\n\
-               await glue.default({{ module_or_path: first.data }});\n\
-             }};"
-        );
-        let parts = js_sys::Array::of1(&JsValue::from_str(&shim));
-        let options = BlobPropertyBag::new();
-        options.set_type("text/javascript");
-        let blob = Blob::new_with_str_sequence_and_options(&parts, &options).map_err(describe)?;
-        let url = Url::create_object_url_with_blob(&blob).map_err(describe)?;
-        let spawned = TrainingWorker::spawn_url(&url, "amf-training", on_message, on_error);
-        let _ = Url::revoke_object_url(&url);
-        let spawned = spawned?;
-        spawned.worker.post_message(&wasm_bindgen::module()).map_err(describe)?;
-        Ok(spawned)
-    }
-
-    /// Starts the module worker at `url` (the WebGPU build's loader).
-    pub fn spawn_url(url: &str, name: &str, on_message: Callback<FromWorker>, on_error: Callback<String>) -> Result<TrainingWorker, String> {
-        let worker_options = WorkerOptions::new();
-        worker_options.set_type(WorkerType::Module);
-        worker_options.set_name(name);
-        let worker = Worker::new_with_options(url, &worker_options).map_err(describe)?;
+    /// Starts a training worker on `module`. `on_error` hears of a worker that failed
+    /// to start, panicked or trapped; the worker is dead then.
+    pub fn spawn(module: WorkerModule, name: &str, on_message: Callback<FromWorker>, on_error: Callback<String>) -> Result<TrainingWorker, String> {
+        let failed = on_error.clone();
+        let worker = start(module, name, move |why| failed.emit(why))?;
         let outbox: Rc<RefCell<Option<Vec<JsValue>>>> = Rc::new(RefCell::new(Some(Vec::new())));
 
         let on_error_for_messages = on_error.clone();
@@ -133,12 +204,77 @@ impl Drop for TrainingWorker {
     }
 }
 
-/// The URL of the page's wasm-bindgen glue, which trunk preloads.
-fn glue_url() -> Option<String> {
-    let document = gloo::utils::document();
-    let link = document.query_selector("link[rel=modulepreload]").ok()??;
-    let href = link.get_attribute("href")?;
-    Url::new_with_base(&href, &document.base_uri().ok()??).ok().map(|u| u.href())
+/// Starts the module worker at `url`, waits until it listens (`is_loaded` on its first
+/// message), posts `request` and returns the next reply; the worker ends with the call.
+/// An error reads after the worker's name ("stopped: it could not start").
+/// For one-off jobs on a worker of their own: an export, a policy's rollout while the
+/// training worker may be busy with a round.
+pub async fn ask_once<Q: Serialize, A: for<'de> Deserialize<'de> + 'static>(
+    module: WorkerModule,
+    name: &str,
+    request: &Q,
+    is_loaded: fn(&A) -> bool,
+) -> Result<A, String> {
+    let request = encode(request)?;
+    // The promise's resolve and reject, kept for the handlers below.
+    let settle: Rc<RefCell<Option<(Function, Function)>>> = Rc::default();
+    let promise = {
+        let settle = settle.clone();
+        Promise::new(&mut move |resolve, reject| *settle.borrow_mut() = Some((resolve, reject)))
+    };
+    let worker = {
+        let settle = settle.clone();
+        start(module, name, move |why| reject(&settle, &why))?
+    };
+    let on_message = {
+        let (worker, settle) = (worker.clone(), settle.clone());
+        Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| match decode::<A>(event.data()) {
+            Ok(reply) if is_loaded(&reply) => {
+                if let Err(error) = worker.post_message(&request) {
+                    reject(&settle, &format!("could not be sent the request ({})", describe(error)));
+                }
+            }
+            Ok(_) => {
+                if let Some((resolve, _)) = settle.borrow_mut().take() {
+                    let _ = resolve.call1(&JsValue::NULL, &event.data());
+                }
+            }
+            Err(error) => reject(&settle, &format!("sent an unreadable message ({error})")),
+        })
+    };
+    let on_error = {
+        let settle = settle.clone();
+        Closure::<dyn FnMut(ErrorEvent)>::new(move |event: ErrorEvent| {
+            event.prevent_default();
+            let message = event.message();
+            reject(&settle, &format!("stopped: {}", if message.is_empty() { "it could not start" } else { &message }));
+        })
+    };
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    let settled = wasm_bindgen_futures::JsFuture::from(promise).await;
+    worker.terminate();
+    drop((on_message, on_error));
+    decode::<A>(settled.map_err(describe)?)
+}
+
+fn reject(settle: &Rc<RefCell<Option<(Function, Function)>>>, why: &str) {
+    if let Some((_, reject)) = settle.borrow_mut().take() {
+        let _ = reject.call1(&JsValue::NULL, &JsValue::from_str(why));
+    }
+}
+
+/// Plays `policy` (a policy file) on `task` from `seed` in a CPU worker of its own.
+pub async fn roll_out(policy: Vec<u8>, task: TaskId, seed: u64) -> Result<PolicyRollout, String> {
+    let request = ToWorker::Rollout { policy, task, seed };
+    let reply = ask_once::<ToWorker, FromWorker>(WorkerModule::Cpu, "amf-rollout", &request, |reply| matches!(reply, FromWorker::Loaded))
+        .await
+        .map_err(|error| format!("its worker {error}"))?;
+    match reply {
+        FromWorker::RolledOut(rollout) => Ok(rollout),
+        FromWorker::Failed(error) => Err(error.to_string()),
+        other => Err(format!("the worker answered out of turn ({other:?})")),
+    }
 }
 
 pub(crate) fn describe(error: JsValue) -> String {
@@ -171,8 +307,11 @@ pub fn serve() {
     post(&scope, &FromWorker::Loaded);
 }
 
+/// Posts `message`; one that cannot be encoded is answered by a failure that says so,
+/// so the page never waits on a reply that was dropped.
 fn post(scope: &DedicatedWorkerGlobalScope, message: &FromWorker) {
-    if let Ok(value) = encode(message) {
+    let value = encode(message).or_else(|error| encode(&FromWorker::Failed(WorkerError::BadMessage(format!("the worker's reply could not be encoded: {error}")))));
+    if let Ok(value) = value {
         let _ = scope.post_message(&value);
     }
 }
@@ -221,6 +360,10 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
                 Err(error) => FromWorker::Failed(error.into()),
             });
         }
+        ToWorker::Rollout { policy, task, seed } => post(scope, &match Checkpoint::from_bytes(&policy) {
+            Ok(checkpoint) => FromWorker::RolledOut(crate::policy::roll_out(checkpoint.actor(), task, seed).into()),
+            Err(error) => FromWorker::Failed(WorkerError::BadPolicy(error.to_string())),
+        }),
         ToWorker::Run(job) => {
             let (scope, state) = (scope.clone(), state.clone());
             wasm_bindgen_futures::spawn_local(async move {

@@ -23,8 +23,17 @@ impl Service {
 
     /// Started with more command-line arguments.
     pub fn start_with(db: &str, more: &[&str]) -> Service {
+        Service::spawn(db, &[&["--api-only"], more].concat())
+    }
+
+    /// Serving the page's files from `dist` besides the API.
+    pub fn serving_page(db: &str, dist: &std::path::Path) -> Service {
+        Service::spawn(db, &["--dist", dist.to_str().expect("a UTF-8 path")])
+    }
+
+    fn spawn(db: &str, more: &[&str]) -> Service {
         let mut child = Command::new(env!("CARGO_BIN_EXE_amf"))
-            .args(["serve", "--db", db, "--addr", "127.0.0.1:0", "--api-only", "--requests-per-minute", "100000"])
+            .args(["serve", "--db", db, "--addr", "127.0.0.1:0", "--requests-per-minute", "100000"])
             .args(more)
             .env("AMF_OPERATOR_TOKEN", OPERATOR)
             .stdout(Stdio::piped())
@@ -38,6 +47,11 @@ impl Service {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}/api{path}", self.base)
+    }
+
+    /// A URL of the page's files (not the API).
+    pub fn page_url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 
     /// SIGKILL: no shutdown, no flush.

@@ -1,22 +1,40 @@
 // A static file server for the built page (dist/) and, under /node_modules/, the npm
-// packages the benchmark page loads. Usage: node tests/e2e/serve-dist.mjs PORT
+// packages the benchmark page loads. Usage: node tests/e2e/serve-dist.mjs PORT [FOLDER]
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 
 const root = path.resolve(new URL('../..', import.meta.url).pathname);
 const port = Number(process.argv[2] ?? 8090);
+const dist = path.resolve(root, process.argv[3] ?? 'dist');
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.css': 'text/css', '.json': 'application/json', '.png': 'image/png' };
+
+const gzipped = new Map();
 
 http.createServer((req, res) => {
   const url = new URL(req.url, 'http://localhost');
   let rel = decodeURIComponent(url.pathname);
   let file = rel.startsWith('/node_modules/') || rel.startsWith('/tests/')
     ? path.join(root, rel)
-    : path.join(root, 'dist', rel === '/' ? 'index.html' : rel);
-  if (!file.startsWith(root) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    : path.join(dist, rel === '/' ? 'index.html' : rel);
+  if (!(file.startsWith(root) || file.startsWith(dist)) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
     res.writeHead(404); res.end('not found'); return;
   }
-  res.writeHead(200, { 'content-type': types[path.extname(file)] ?? 'application/octet-stream' });
+  const type = types[path.extname(file)] ?? 'application/octet-stream';
+  // Gzipped (level 9, kept in memory) for a browser that takes it, as a web server or
+  // the collection service sends the page; the load benchmark throttles these bytes.
+  if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '') && file.startsWith(dist)) {
+    const { mtimeMs } = fs.statSync(file);
+    let cached = gzipped.get(file);
+    if (!cached || cached.mtimeMs !== mtimeMs) {
+      cached = { mtimeMs, bytes: zlib.gzipSync(fs.readFileSync(file), { level: 9 }) };
+      gzipped.set(file, cached);
+    }
+    res.writeHead(200, { 'content-type': type, 'content-encoding': 'gzip', 'content-length': cached.bytes.length });
+    res.end(cached.bytes);
+    return;
+  }
+  res.writeHead(200, { 'content-type': type });
   fs.createReadStream(file).pipe(res);
 }).listen(port, '127.0.0.1', () => console.log(`serving on http://127.0.0.1:${port}`));
