@@ -21,7 +21,9 @@ done | tee docs/bench/module-crates.txt
 # The benchmark page runs the training and selection benchmarks in its own module, so it
 # is built at the workers' optimisation level (the shipped page's module is built for
 # size); load times and frame rates are taken on the page as shipped.
-CARGO_PROFILE_PAGE_OPT_LEVEL=3 trunk build --release --features webgpu,ndarray,bench-page
+# (Its own target folder: the changed profile would otherwise rebuild the shipped page's
+# dependencies both ways on every run.)
+CARGO_TARGET_DIR=target/bench CARGO_PROFILE_PAGE_OPT_LEVEL=3 trunk build --release --features webgpu,ndarray,bench-page
 port=$((20000 + RANDOM % 20000))
 node tests/e2e/serve-dist.mjs "$port" &
 server=$!
