@@ -15,7 +15,8 @@ trunk build --release --dist target/dist-shipped
 mkdir -p docs/bench
 scripts/first-load.sh target/dist-shipped | tee docs/bench/first-load.txt
 # What each crate costs in the page's module and in the training worker's.
-for module in target/wasm32-unknown-unknown/page/amf-web.wasm target/wasm32-unknown-unknown/release/amf-worker.wasm; do
+wasm="${CARGO_TARGET_DIR:-target}/wasm32-unknown-unknown"
+for module in "$wasm/page/amf-web.wasm" "$wasm/release/amf-worker.wasm"; do
   scripts/module-sizes.py "$module" 20
 done | tee docs/bench/module-crates.txt
 # The benchmark page runs the training and selection benchmarks in its own module, so it
@@ -27,7 +28,7 @@ CARGO_TARGET_DIR=target/bench CARGO_PROFILE_PAGE_OPT_LEVEL=3 trunk build --relea
 port=$((20000 + RANDOM % 20000))
 node tests/e2e/serve-dist.mjs "$port" &
 server=$!
-node tests/e2e/serve-dist.mjs "$((port + 1))" target/dist-shipped &
+node tests/e2e/serve-dist.mjs "$((port + 1))" target/dist-shipped --gzip &
 shipped=$!
 trap 'kill $server $shipped 2>/dev/null || true' EXIT
 sleep 1

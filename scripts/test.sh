@@ -40,6 +40,13 @@ CHROMEDRIVER=$(command -v chromedriver) WASM_BINDGEN_TEST_TIMEOUT=600 cargo test
 say "browser tests (wasm-bindgen-test): headless Firefox"
 GECKODRIVER=$(command -v geckodriver) cargo test --locked --target wasm32-unknown-unknown --features bench-page --test browser_replay_matches_native --test browser_policy --test browser_storage --test browser_worker_messages
 
+say "the page's module links no network (burn is in the workers' modules only)"
+cargo build --locked --target wasm32-unknown-unknown --bin amf-web
+if scripts/module-sizes.py target/wasm32-unknown-unknown/debug/amf-web.wasm 1000 | grep -E ' burn|cubecl|gemm'; then
+  echo "the page's module links the network's crates (above); a policy acts only in a worker" >&2
+  exit 1
+fi
+
 say "building the page (as scripts/serve.sh serves it, plus the benchmark page's feature; reuses the wasm test build)"
 trunk build --features bench-page
 

@@ -45,6 +45,17 @@ pub enum DemonstrationEnd {
     TimeUp,
 }
 
+/// Why a policy could not be played on the stage.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum WatchFailure {
+    /// The policy's file does not load (its weights are damaged).
+    #[error("the policy's file cannot be read: {0}")]
+    Unreadable(String),
+    /// The worker that plays it failed.
+    #[error("{0}")]
+    Worker(String),
+}
+
 /// Which actor plays on the stage.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Watched {
@@ -91,8 +102,9 @@ pub enum Action {
     ImportRefused(String),
     // ---- the stage ----
     Watch(Watched),
-    /// The episode a policy played in a worker (for `Watch`), or why there is none.
-    PolicyRolledOut(Result<Rc<PolicyRollout>, String>),
+    /// The episode a policy played in a worker (for `Effect::Watch` with `ticket`), or
+    /// why there is none.
+    PolicyRolledOut { ticket: u64, result: Result<Rc<PolicyRollout>, WatchFailure> },
     ShowTask(TaskId),
     // ---- the comparison ----
     StartComparison,
@@ -165,8 +177,9 @@ pub enum Effect {
     ToggleGrip,
     Replay(Rc<DemonstrationRecord>),
     /// Roll the watched policy out on the stage's task and seed, in a worker (the page's
-    /// module has no network); answered by `PolicyRolledOut`. The expert plays at once.
-    Watch(Watched),
+    /// module has no network); answered by `PolicyRolledOut` with `ticket`. The expert
+    /// plays at once.
+    Watch { what: Watched, ticket: u64 },
     /// Play a policy's rolled-out episode on the stage.
     PlayRollout(Rc<PolicyRollout>),
     ShowTask { task: TaskId, seed: u64 },
@@ -192,4 +205,18 @@ pub enum Effect {
     Download { name: String, mime: &'static str, bytes: Vec<u8> },
     /// Dispatch `action` after `after_ms` milliseconds.
     Schedule { after_ms: u32, action: Box<Action> },
+}
+
+impl Effect {
+    /// Whether it puts something else on the stage than a policy's rollout being asked for.
+    pub fn takes_the_stage(&self) -> bool {
+        matches!(
+            self,
+            Effect::StartDemonstration { .. }
+                | Effect::Replay(_)
+                | Effect::ShowTask { .. }
+                | Effect::PlayRollout(_)
+                | Effect::Watch { what: Watched::Expert, .. }
+        )
+    }
 }

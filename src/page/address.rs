@@ -24,7 +24,8 @@ impl PageAddress {
         for pair in search.trim_start_matches('?').split('&') {
             match pair.split_once('=').unwrap_or((pair, "")) {
                 ("task", name) => address.task = TaskId::from_name(name).unwrap_or(address.task),
-                ("seed", value) => address.seed = value.parse().ok(),
+                // Seeds a browser's numbers carry exactly (the page's own are 32-bit).
+                ("seed", value) => address.seed = value.parse::<u32>().ok().map(u64::from),
                 ("speed", value) => {
                     if let Some(speed) = value.parse::<f64>().ok().filter(|v| v.is_finite()) {
                         address.speed = speed.clamp(0.1, 1.0);
@@ -51,5 +52,8 @@ mod tests {
         assert_eq!((b.task, b.seed, b.speed, b.bench, b.guide), (TaskId::Reach, None, 1.0, true, false));
         assert_eq!(PageAddress::parse("speed=0.01").speed, 0.1);
         assert!(!PageAddress::parse("").guide);
+        // A seed JavaScript's numbers could not carry exactly is not taken.
+        assert_eq!(PageAddress::parse("seed=4294967295").seed, Some(u64::from(u32::MAX)));
+        assert_eq!(PageAddress::parse("seed=9007199254740993").seed, None);
     }
 }

@@ -284,6 +284,13 @@ pub enum Storage {
     Unavailable(String),
 }
 
+/// A policy's rollout the page asked a worker for, to play on the stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WatchRequest {
+    pub ticket: u64,
+    pub what: Watched,
+}
+
 /// The page.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PageState {
@@ -308,6 +315,9 @@ pub struct PageState {
     pub webgpu_in_browser: bool,
     /// The collection service, if one serves the page, and the outbox.
     pub crowd: super::crowd::Crowd,
+    /// The policy rollout asked for the stage and not yet played: its reply is played
+    /// only if it is the latest and nothing else took the stage since.
+    pub watching: Option<WatchRequest>,
     /// State of the page's random seeds (splitmix64), seeded at load.
     pub(super) rng: u64,
     pub(super) next_id: u64,
@@ -331,6 +341,7 @@ impl Default for PageState {
             settings_error: None,
             webgpu_in_browser: false,
             crowd: Default::default(),
+            watching: None,
             rng: 0,
             next_id: 0,
         }

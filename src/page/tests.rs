@@ -735,7 +735,7 @@ fn with_a_service_the_page_loads_the_crowds_latest_shared_policy_to_watch() {
     // No version yet: watching the crowd's plays the pre-trained policy.
     page.act(Action::SharedPolicyLoaded(Ok(None)));
     page.act(Action::Watch(Watched::Crowd));
-    assert_eq!(page.fx, vec![Effect::Watch(Watched::Pretrained)]);
+    assert!(matches!(page.fx[..], [Effect::Watch { what: Watched::Pretrained, .. }]), "{:?}", page.fx);
     // An assignment made with version 2: the page fetches it, once.
     page.act(Action::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Push, 1, "lease-1") })));
     assert!(page.has(|e| *e == Effect::FetchSharedPolicy));
@@ -744,27 +744,67 @@ fn with_a_service_the_page_loads_the_crowds_latest_shared_policy_to_watch() {
     page.act(Action::SharedPolicyLoaded(Ok(Some(2))));
     assert_eq!(page.state.crowd.shared_version, Some(2));
     page.act(Action::Watch(Watched::Crowd));
-    assert_eq!(page.fx, vec![Effect::Watch(Watched::Crowd)]);
+    assert!(matches!(page.fx[..], [Effect::Watch { what: Watched::Crowd, .. }]), "{:?}", page.fx);
     // Nothing newer: nothing fetched.
     page.act(Action::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Reach, 3, "lease-3") })));
     assert!(!page.has(|e| *e == Effect::FetchSharedPolicy));
 }
 
+impl Page {
+    /// Asks to watch `what`; returns the ticket the shell's rollout answers with.
+    fn watch(&mut self, what: Watched) -> u64 {
+        self.act(Action::Watch(what));
+        match self.fx[..] {
+            [Effect::Watch { ticket, .. }] => ticket,
+            ref other => panic!("{other:?}"),
+        }
+    }
+}
+
 #[test]
-fn a_watched_policy_plays_its_rollout_unless_a_demonstration_began_meanwhile() {
+fn a_watched_policy_plays_its_latest_rollout_unless_something_else_took_the_stage() {
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
-    page.act(Action::Watch(Watched::FineTuned));
-    assert_eq!(page.fx, vec![Effect::Watch(Watched::Pretrained)], "no fine-tuned policy yet");
     let rollout = std::rc::Rc::new(protocol::PolicyRollout::from(crate::tasks::run_expert(TaskId::Reach, 4)));
-    page.act(Action::PolicyRolledOut(Ok(rollout.clone())));
-    assert_eq!(page.fx, vec![Effect::PlayRollout(rollout.clone())]);
-    // The person started demonstrating while the worker rolled out: the stage is theirs.
+    let played = |ticket, page: &mut Page| {
+        page.act(Action::PolicyRolledOut { ticket, result: Ok(rollout.clone()) });
+        page.fx == vec![Effect::PlayRollout(rollout.clone())]
+    };
+    let ticket = page.watch(Watched::FineTuned);
+    assert!(matches!(page.fx[..], [Effect::Watch { what: Watched::Pretrained, .. }]), "no fine-tuned policy yet: {:?}", page.fx);
+    assert!(played(ticket, &mut page));
+    assert!(!played(ticket, &mut page), "a rollout plays once");
+    // Two requests: only the latest plays, whatever order the replies come in.
+    let (first, second) = (page.watch(Watched::Pretrained), page.watch(Watched::Pretrained));
+    assert!(!played(first, &mut page));
+    assert!(played(second, &mut page));
+    // Another task shown, the expert watched, or a demonstration begun meanwhile: the
+    // reply is dropped, and so is its failure.
+    let ticket = page.watch(Watched::Pretrained);
+    page.act(Action::ShowTask(TaskId::Push));
+    assert!(!played(ticket, &mut page));
+    let ticket = page.watch(Watched::Pretrained);
+    page.watch(Watched::Expert);
+    assert!(!played(ticket, &mut page));
+    let ticket = page.watch(Watched::Pretrained);
     page.act(Action::Demonstrate { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector });
-    page.act(Action::PolicyRolledOut(Ok(rollout)));
-    assert!(page.fx.is_empty(), "{:?}", page.fx);
-    // A rollout that failed is said in the page.
-    page.act(Action::PolicyRolledOut(Err("the policy to play cannot be read: the file ends early".into())));
-    assert!(page.errors().iter().any(|e| e.contains("could not be played") && e.contains("ends early")), "{:?}", page.errors());
+    assert!(!played(ticket, &mut page));
+    page.act(Action::PolicyRolledOut { ticket, result: Err(WatchFailure::Worker("its worker stopped".into())) });
+    assert!(page.errors().is_empty(), "{:?}", page.errors());
+}
+
+#[test]
+fn a_fine_tuned_policy_that_cannot_be_played_is_dropped_with_a_notice() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.state.tuned = true;
+    let ticket = page.watch(Watched::FineTuned);
+    page.act(Action::PolicyRolledOut { ticket, result: Err(WatchFailure::Unreadable("the file ends early".into())) });
+    assert_eq!(page.fx, vec![Effect::AdoptTuned(None)]);
+    assert!(!page.state.tuned);
+    assert!(page.errors().iter().any(|e| e.contains("fine-tuned policy could not be read") && e.contains("ends early")), "{:?}", page.errors());
+    // The pre-trained policy's worker failing is said, and nothing is dropped.
+    let ticket = page.watch(Watched::Pretrained);
+    page.act(Action::PolicyRolledOut { ticket, result: Err(WatchFailure::Worker("its worker stopped: it could not start".into())) });
+    assert!(page.errors().iter().any(|e| e.contains("could not be played: its worker stopped")), "{:?}", page.errors());
 }
 
 fn crowd_status(versions: &[(i64, i64, f64)]) -> crowd::CrowdStatus {

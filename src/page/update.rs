@@ -11,7 +11,7 @@
 
 use std::rc::Rc;
 
-use super::action::{Action, DemonstrationEnd, Effect, Restored, StorageError, Watched};
+use super::action::{Action, DemonstrationEnd, Effect, Restored, StorageError, WatchFailure, Watched};
 use super::state::*;
 use crate::demo_file::DemonstrationFile;
 use crate::record::DemonstrationRecord;
@@ -46,7 +46,7 @@ impl PageState {
             }
             Action::Decline(task) => {
                 if self.decline_assignment(task, &mut fx) {
-                    return fx;
+                    return self.finish(fx, None);
                 }
                 if let Some(session) = self.session.as_mut() {
                     session.decline(task);
@@ -124,16 +124,29 @@ impl PageState {
                     what => what,
                 };
                 if !matches!(self.phase, Phase::Demonstrating { .. } | Phase::Saving { .. }) {
-                    fx.push(Effect::Watch(what));
+                    self.next_id += 1;
+                    let ticket = self.next_id;
+                    fx.push(Effect::Watch { what, ticket });
+                    if what != Watched::Expert {
+                        // Pushed after the check below, which would otherwise cancel it.
+                        return self.finish(fx, Some(WatchRequest { ticket, what }));
+                    }
                 }
             }
-            // A demonstration begun while the policy was rolled out keeps the stage.
-            Action::PolicyRolledOut(Ok(rollout)) => {
-                if !matches!(self.phase, Phase::Demonstrating { .. } | Phase::Saving { .. }) {
-                    fx.push(Effect::PlayRollout(rollout));
+            // Only the latest request's reply plays, and only if nothing took the stage
+            // since (a task shown, a demonstration begun, a replay).
+            Action::PolicyRolledOut { ticket, result } => {
+                let Some(request) = self.watching.take_if(|w| w.ticket == ticket) else { return fx };
+                match result {
+                    Ok(rollout) => fx.push(Effect::PlayRollout(rollout)),
+                    Err(WatchFailure::Unreadable(error)) if request.what == Watched::FineTuned => {
+                        self.tuned = false;
+                        fx.push(Effect::AdoptTuned(None));
+                        self.error(format!("The fine-tuned policy could not be read ({error}); the next round makes a new one."));
+                    }
+                    Err(error) => self.error(format!("The policy could not be played: {error}.")),
                 }
             }
-            Action::PolicyRolledOut(Err(error)) => self.error(format!("The policy could not be played: {error}.")),
             Action::ShowTask(task) => {
                 if !matches!(self.phase, Phase::Demonstrating { .. } | Phase::Saving { .. }) {
                     let seed = self.next_seed();
@@ -192,6 +205,18 @@ impl PageState {
             Action::CrowdTick => self.crowd_tick(&mut fx),
             Action::CrowdFetched(result) => self.crowd_fetched(result, &mut fx),
             Action::SharedPolicyLoaded(result) => self.shared_policy_loaded(result),
+        }
+        self.finish(fx, None)
+    }
+
+    /// Whatever else takes the stage cancels a policy's rollout still being asked for;
+    /// `asked` is the one this action asked for.
+    fn finish(&mut self, fx: Vec<Effect>, asked: Option<WatchRequest>) -> Vec<Effect> {
+        if fx.iter().any(Effect::takes_the_stage) {
+            self.watching = None;
+        }
+        if asked.is_some() {
+            self.watching = asked;
         }
         fx
     }

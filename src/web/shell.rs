@@ -190,9 +190,9 @@ impl Shell {
             Effect::AbandonDemonstration => self.with_stage(|s| s.abandon_demonstration()),
             Effect::ToggleGrip => self.with_stage(|s| s.toggle_grip()),
             Effect::Replay(record) => self.with_stage(|s| s.replay(&record)),
-            Effect::Watch(Watched::Expert) => self.with_stage(|s| s.watch_expert()),
-            Effect::Watch(which) => {
-                let file = match which {
+            Effect::Watch { what: Watched::Expert, .. } => self.with_stage(|s| s.watch_expert()),
+            Effect::Watch { what, ticket } => {
+                let file = match what {
                     Watched::FineTuned => self.tuned.borrow().clone(),
                     Watched::Crowd => self.crowd_policy.borrow().clone(),
                     _ => None,
@@ -201,8 +201,8 @@ impl Shell {
                 let showing = self.stage.borrow().as_ref().map(|stage| stage.showing());
                 if let (Some(file), Some((task, seed))) = (file, showing) {
                     self.answer(async move {
-                        let rollout = super::worker::roll_out(file.as_ref().clone(), task, seed).await;
-                        Action::PolicyRolledOut(rollout.map(Rc::new))
+                        let result = super::worker::roll_out(file.as_ref().clone(), task, seed).await.map(Rc::new);
+                        Action::PolicyRolledOut { ticket, result }
                     });
                 }
             }

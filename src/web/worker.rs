@@ -26,6 +26,7 @@ use web_sys::{Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, ErrorEvent, Mes
 use yew::Callback;
 
 pub use crate::page::protocol::{Choice, FromWorker, PolicyRollout, RoundResult, ToWorker, WorkerError};
+use crate::page::WatchFailure;
 use crate::policy::{Checkpoint, Policy, PolicyConfig};
 use crate::round::{RoundEvent, RoundJob};
 use crate::session::BackendChoice;
@@ -89,7 +90,12 @@ pub fn compile_cpu_module() -> Promise {
                         if !response.ok() {
                             return Err(JsValue::from_str(&format!("HTTP {} for {CPU_WORKER_MODULE}", response.status())));
                         }
-                        JsFuture::from(js_sys::WebAssembly::compile_streaming(&Promise::resolve(&JsValue::from(response)))).await
+                        // Streaming needs the server to say application/wasm; else the bytes.
+                        let spare = response.clone()?;
+                        match JsFuture::from(js_sys::WebAssembly::compile_streaming(&Promise::resolve(&JsValue::from(response)))).await {
+                            Ok(module) => Ok(module),
+                            Err(_) => JsFuture::from(js_sys::WebAssembly::compile(&JsFuture::from(spare.array_buffer()?).await?)).await,
+                        }
                     }
                     .await;
                     if compiled.is_err() {
@@ -119,11 +125,17 @@ fn start(module: WorkerModule, name: &str, failed: impl FnOnce(String) + 'static
         // A module worker from a blob: it imports the CPU worker's script and
         // instantiates the compiled module that is posted to it first.
         let glue = absolute(CPU_WORKER_GLUE).map_err(describe)?;
+        // A failed import or instantiation is thrown from a task of its own, so that it
+        // reaches the page as the worker's `error` event (a rejected promise would not).
         let shim = format!(
             "self.onmessage = async (first) => {{\n\
                self.onmessage = null;\n\
-               const glue = await import({glue:?});\n\
-               await glue.default({{ module_or_path: first.data }});\n\
+               try {{\n\
+                 const glue = await import({glue:?});\n\
+                 await glue.default({{ module_or_path: first.data }});\n\
+               }} catch (error) {{\n\
+                 setTimeout(() => {{ throw error; }});\n\
+               }}\n\
              }};"
         );
         let parts = js_sys::Array::of1(&JsValue::from_str(&shim));
@@ -136,13 +148,13 @@ fn start(module: WorkerModule, name: &str, failed: impl FnOnce(String) + 'static
         let worker = worker?;
         let target = worker.clone();
         wasm_bindgen_futures::spawn_local(async move {
-            match JsFuture::from(compile_cpu_module()).await {
-                Ok(module) => {
-                    if let Err(error) = target.post_message(&module) {
-                        failed(format!("its module could not be handed to it ({})", describe(error)));
-                    }
-                }
-                Err(error) => failed(format!("its module could not be loaded ({})", describe(error))),
+            let handed = match JsFuture::from(compile_cpu_module()).await {
+                Ok(module) => target.post_message(&module).map_err(|error| format!("its module could not be handed to it ({})", describe(error))),
+                Err(error) => Err(format!("its module could not be loaded ({})", describe(error))),
+            };
+            if let Err(why) = handed {
+                target.terminate();
+                failed(why);
             }
         });
         return Ok(worker);
@@ -215,7 +227,7 @@ pub async fn ask_once<Q: Serialize, A: for<'de> Deserialize<'de> + 'static>(
     request: &Q,
     is_loaded: fn(&A) -> bool,
 ) -> Result<A, String> {
-    let request = encode(request)?;
+    let request = encode(request).map_err(|error| format!("could not be sent the request ({error})"))?;
     // The promise's resolve and reject, kept for the handlers below.
     let settle: Rc<RefCell<Option<(Function, Function)>>> = Rc::default();
     let promise = {
@@ -265,19 +277,24 @@ fn reject(settle: &Rc<RefCell<Option<(Function, Function)>>>, why: &str) {
 }
 
 /// Plays `policy` (a policy file) on `task` from `seed` in a CPU worker of its own.
-pub async fn roll_out(policy: Vec<u8>, task: TaskId, seed: u64) -> Result<PolicyRollout, String> {
+pub async fn roll_out(policy: Vec<u8>, task: TaskId, seed: u64) -> Result<PolicyRollout, WatchFailure> {
     let request = ToWorker::Rollout { policy, task, seed };
     let reply = ask_once::<ToWorker, FromWorker>(WorkerModule::Cpu, "amf-rollout", &request, |reply| matches!(reply, FromWorker::Loaded))
         .await
-        .map_err(|error| format!("its worker {error}"))?;
+        .map_err(|error| WatchFailure::Worker(format!("its worker {error}")))?;
     match reply {
         FromWorker::RolledOut(rollout) => Ok(rollout),
-        FromWorker::Failed(error) => Err(error.to_string()),
-        other => Err(format!("the worker answered out of turn ({other:?})")),
+        FromWorker::Failed(WorkerError::BadPolicy(error)) => Err(WatchFailure::Unreadable(error)),
+        FromWorker::Failed(error) => Err(WatchFailure::Worker(error.to_string())),
+        other => Err(WatchFailure::Worker(format!("its worker answered out of turn ({other:?})"))),
     }
 }
 
 pub(crate) fn describe(error: JsValue) -> String {
+    // An Error's own words (JSON.stringify gives "{}" for one).
+    if let Some(error) = error.dyn_ref::<js_sys::Error>() {
+        return String::from(error.message());
+    }
     error.as_string().or_else(|| js_sys::JSON::stringify(&error).ok().and_then(|s| s.as_string())).unwrap_or_else(|| format!("{error:?}"))
 }
 

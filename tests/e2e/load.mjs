@@ -1,6 +1,6 @@
 // The page's cold load, as a visitor on a slow link sees it: a fresh browser context
 // (nothing cached), the network throttled through the DevTools protocol, the files sent
-// gzipped (tests/e2e/serve-dist.mjs). Times the first drawn frame of the stage and AMF's
+// gzipped (tests/e2e/serve-dist.mjs --gzip). Times the first drawn frame of the stage and AMF's
 // first proposal (the training worker's module fetched, the pre-trained policy
 // evaluated, the selection made), at each speed.
 // Usage: node tests/e2e/load.mjs URL [OUT_JSON] [MBIT_PER_S ...]   (0: unthrottled)
