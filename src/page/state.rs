@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use super::action::Watched;
 use crate::experiment::CurvePoint;
 use crate::policy::PortableSnapshot;
 use crate::record::DemonstrationRecord;
