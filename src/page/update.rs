@@ -46,7 +46,7 @@ impl PageState {
             }
             Action::Decline(task) => {
                 if self.decline_assignment(task, &mut fx) {
-                    return self.finish(fx, None);
+                    return self.finish(fx);
                 }
                 if let Some(session) = self.session.as_mut() {
                     session.decline(task);
@@ -128,8 +128,7 @@ impl PageState {
                     let ticket = self.next_id;
                     fx.push(Effect::Watch { what, ticket });
                     if what != Watched::Expert {
-                        // Pushed after the check below, which would otherwise cancel it.
-                        return self.finish(fx, Some(WatchRequest { ticket, what }));
+                        self.watching = Some(WatchRequest { ticket, what });
                     }
                 }
             }
@@ -206,17 +205,14 @@ impl PageState {
             Action::CrowdFetched(result) => self.crowd_fetched(result, &mut fx),
             Action::SharedPolicyLoaded(result) => self.shared_policy_loaded(result),
         }
-        self.finish(fx, None)
+        self.finish(fx)
     }
 
-    /// Whatever else takes the stage cancels a policy's rollout still being asked for;
-    /// `asked` is the one this action asked for.
-    fn finish(&mut self, fx: Vec<Effect>, asked: Option<WatchRequest>) -> Vec<Effect> {
+    /// Whatever else takes the stage cancels a policy's rollout still being asked for
+    /// (asking for one does not take it).
+    fn finish(&mut self, fx: Vec<Effect>) -> Vec<Effect> {
         if fx.iter().any(Effect::takes_the_stage) {
             self.watching = None;
-        }
-        if asked.is_some() {
-            self.watching = asked;
         }
         fx
     }

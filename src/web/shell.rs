@@ -118,17 +118,17 @@ impl Shell {
     async fn restore(&self, storage: &Storage) -> Result<Restored, StorageError> {
         let session = storage.session().await?;
         let records = storage.demonstrations().await?;
-        let tuned = storage.policy(TUNED).await?.map(|bytes| self.adopt_tuned(&bytes));
+        let tuned = storage.policy(TUNED).await?.map(|bytes| self.adopt_tuned(Rc::new(bytes)));
         let credentials = storage.credentials().await?;
         let sync = storage.sync_states().await?;
         Ok(Restored { session, records, tuned, credentials, sync })
     }
 
     /// Keeps a fine-tuned policy file for the stage to play.
-    fn adopt_tuned(&self, bytes: &[u8]) -> Result<(), String> {
-        match kind_of(bytes)? {
+    fn adopt_tuned(&self, bytes: Rc<Vec<u8>>) -> Result<(), String> {
+        match kind_of(&bytes)? {
             CheckpointKind::FineTuned { .. } => {
-                *self.tuned.borrow_mut() = Some(Rc::new(bytes.to_vec()));
+                *self.tuned.borrow_mut() = Some(bytes);
                 Ok(())
             }
             CheckpointKind::Pretrained => Err("it is not a fine-tuned policy".into()),
@@ -180,7 +180,7 @@ impl Shell {
             }
             Effect::AdoptTuned(bytes) => match bytes {
                 Some(bytes) => {
-                    if let Err(error) = self.adopt_tuned(&bytes) {
+                    if let Err(error) = self.adopt_tuned(bytes) {
                         self.queue.borrow_mut().push_back(Action::TunedUnreadable(error));
                     }
                 }

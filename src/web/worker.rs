@@ -121,45 +121,49 @@ fn start(module: WorkerModule, name: &str, failed: impl FnOnce(String) + 'static
     let options = WorkerOptions::new();
     options.set_type(WorkerType::Module);
     options.set_name(name);
-    let WorkerModule::Loader(url) = module else {
-        // A module worker from a blob: it imports the CPU worker's script and
-        // instantiates the compiled module that is posted to it first.
-        let glue = absolute(CPU_WORKER_GLUE).map_err(describe)?;
-        // A failed import or instantiation is thrown from a task of its own, so that it
-        // reaches the page as the worker's `error` event (a rejected promise would not).
-        let shim = format!(
-            "self.onmessage = async (first) => {{\n\
-               self.onmessage = null;\n\
-               try {{\n\
-                 const glue = await import({glue:?});\n\
-                 await glue.default({{ module_or_path: first.data }});\n\
-               }} catch (error) {{\n\
-                 setTimeout(() => {{ throw error; }});\n\
-               }}\n\
-             }};"
-        );
-        let parts = js_sys::Array::of1(&JsValue::from_str(&shim));
-        let blob_options = BlobPropertyBag::new();
-        blob_options.set_type("text/javascript");
-        let blob = Blob::new_with_str_sequence_and_options(&parts, &blob_options).map_err(describe)?;
-        let blob_url = Url::create_object_url_with_blob(&blob).map_err(describe)?;
-        let worker = Worker::new_with_options(&blob_url, &options).map_err(describe);
-        let _ = Url::revoke_object_url(&blob_url);
-        let worker = worker?;
-        let target = worker.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let handed = match JsFuture::from(compile_cpu_module()).await {
-                Ok(module) => target.post_message(&module).map_err(|error| format!("its module could not be handed to it ({})", describe(error))),
-                Err(error) => Err(format!("its module could not be loaded ({})", describe(error))),
-            };
-            if let Err(why) = handed {
-                target.terminate();
-                failed(why);
-            }
-        });
-        return Ok(worker);
-    };
-    Worker::new_with_options(url, &options).map_err(describe)
+    match module {
+        WorkerModule::Loader(url) => Worker::new_with_options(url, &options).map_err(describe),
+        WorkerModule::Cpu => start_on_cpu_module(&options, failed),
+    }
+}
+
+/// A module worker from a blob: it imports the CPU worker's script and instantiates the
+/// compiled module, which is posted to it first.
+fn start_on_cpu_module(options: &WorkerOptions, failed: impl FnOnce(String) + 'static) -> Result<Worker, String> {
+    let glue = absolute(CPU_WORKER_GLUE).map_err(describe)?;
+    // A failed import or instantiation is thrown from a task of its own, so that it
+    // reaches the page as the worker's `error` event (a rejected promise would not).
+    let shim = format!(
+        "self.onmessage = async (first) => {{\n\
+           self.onmessage = null;\n\
+           try {{\n\
+             const glue = await import({glue:?});\n\
+             await glue.default({{ module_or_path: first.data }});\n\
+           }} catch (error) {{\n\
+             setTimeout(() => {{ throw error; }});\n\
+           }}\n\
+         }};"
+    );
+    let parts = js_sys::Array::of1(&JsValue::from_str(&shim));
+    let blob_options = BlobPropertyBag::new();
+    blob_options.set_type("text/javascript");
+    let blob = Blob::new_with_str_sequence_and_options(&parts, &blob_options).map_err(describe)?;
+    let blob_url = Url::create_object_url_with_blob(&blob).map_err(describe)?;
+    let worker = Worker::new_with_options(&blob_url, options).map_err(describe);
+    let _ = Url::revoke_object_url(&blob_url);
+    let worker = worker?;
+    let target = worker.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let handed = match JsFuture::from(compile_cpu_module()).await {
+            Ok(module) => target.post_message(&module).map_err(|error| format!("its module could not be handed to it ({})", describe(error))),
+            Err(error) => Err(format!("its module could not be loaded ({})", describe(error))),
+        };
+        if let Err(why) = handed {
+            target.terminate();
+            failed(why);
+        }
+    });
+    Ok(worker)
 }
 
 /// The page's handle on a running worker; dropping it terminates the worker. Messages
