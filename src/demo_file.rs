@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::session::SessionSettings;
-use crate::tasks::observation::{ENVIRONMENT_STATE, ROBOT_STATE};
+use crate::tasks::observation::{ENVIRONMENT_STATE, ROBOT_STATE, TASK_ONE_HOT};
 use crate::tasks::{Observation, OBS_DIM, SUITE_VERSION};
 
 /// The `format` field of every file.
@@ -230,11 +230,19 @@ fn check(entry: &FileDemonstration) -> Result<(), Rejection> {
     Ok(())
 }
 
+/// The largest difference between a recorded state and the replayed one. A state
+/// recorded in an older suite is shorter: its one-hot named fewer tasks, and the suite
+/// grows at its end, so it must equal the start of today's observation, whose rest (the
+/// newer tasks' places) is zero.
 fn state_difference(recorded: &[f32], replayed: &Observation) -> f32 {
-    if recorded.len() != OBS_DIM {
+    if recorded.len() > OBS_DIM || recorded.len() <= TASK_ONE_HOT.start {
         return f32::INFINITY;
     }
-    recorded.iter().zip(replayed.0.iter()).map(|(a, b)| if a.is_finite() { (a - b).abs() } else { f32::INFINITY }).fold(0.0, f32::max)
+    let (known, newer) = replayed.0.split_at(recorded.len());
+    if newer.iter().any(|&x| x != 0.0) {
+        return f32::INFINITY;
+    }
+    recorded.iter().zip(known).map(|(a, b)| if a.is_finite() { (a - b).abs() } else { f32::INFINITY }).fold(0.0, f32::max)
 }
 
 #[cfg(test)]

@@ -48,8 +48,8 @@ pub struct DemonstrationRecord {
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ReplayError {
-    #[error("recorded with task suite version {found}; this build replays version {SUITE_VERSION}")]
-    SuiteVersion { found: u32 },
+    #[error("recorded with task suite version {found}; this build replays {task} as recorded in versions {from} to {SUITE_VERSION}")]
+    SuiteVersion { task: TaskId, found: u32, from: u32 },
     #[error("it has {actions} actions, more than a demonstration's limit of {limit}")]
     TooLong { actions: usize, limit: usize },
     #[error("action {step} holds a value outside [-1, 1] or not a number")]
@@ -93,9 +93,11 @@ impl DemonstrationRecord {
 
     /// Replays the actions from the seed and returns the demonstration with its states,
     /// checking that the record is consistent (suite version, length, actions, success).
+    /// A record of an older suite replays if its task has not changed since
+    /// ([`TaskId::replays_from`]).
     pub fn replay(&self) -> Result<Demonstration, ReplayError> {
-        if self.suite_version != SUITE_VERSION {
-            return Err(ReplayError::SuiteVersion { found: self.suite_version });
+        if !self.task.replays_from(self.suite_version) {
+            return Err(ReplayError::SuiteVersion { task: self.task, found: self.suite_version, from: self.task.changed_in() });
         }
         let limit = self.task.demonstration_limit();
         if self.actions.len() > limit {
@@ -164,9 +166,27 @@ mod tests {
         let mut wild = record.clone();
         wild.actions[4][1] = f32::NAN;
         assert_eq!(wild.replay(), Err(ReplayError::BadAction { step: 4 }));
-        let mut old = record;
+        let mut old = record.clone();
         old.suite_version = 0;
-        assert_eq!(old.replay(), Err(ReplayError::SuiteVersion { found: 0 }));
+        assert_eq!(old.replay(), Err(ReplayError::SuiteVersion { task: TaskId::DrawerOpen, found: 0, from: 1 }));
+        let mut future = record;
+        future.suite_version = SUITE_VERSION + 1;
+        assert!(matches!(future.replay(), Err(ReplayError::SuiteVersion { .. })));
+    }
+
+    #[test]
+    fn a_task_unchanged_since_an_older_suite_replays_its_records_and_a_new_task_does_not_claim_one() {
+        // drawer_open is unchanged since suite 1: its records of suite 1 still replay.
+        let mut first = record_of(&expert_demonstration(TaskId::DrawerOpen, 4, 0.0));
+        first.suite_version = 1;
+        assert!(first.replay().unwrap().success);
+        // drawer_open_high came with suite 2: a record claiming suite 1 cannot be real.
+        let mut variant = record_of(&expert_demonstration(TaskId::DrawerOpenHigh, 4, 0.0));
+        assert!(variant.replay().unwrap().success);
+        variant.suite_version = 1;
+        let error = variant.replay().unwrap_err();
+        assert_eq!(error, ReplayError::SuiteVersion { task: TaskId::DrawerOpenHigh, found: 1, from: 2 });
+        assert!(error.to_string().contains("drawer_open_high as recorded in versions 2 to"), "{error}");
     }
 
     #[test]

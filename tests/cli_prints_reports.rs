@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use amf_studio::policy::{Actor, Checkpoint};
-use amf_studio::tasks::{Episode, TaskId};
+use amf_studio::tasks::{Episode, TaskId, NUM_TASKS};
 
 fn amf_json(args: &[&str]) -> serde_json::Value {
     let output = Command::new(env!("CARGO_BIN_EXE_amf")).args(args).output().expect("amf runs");
@@ -24,7 +24,7 @@ fn assert_refused(args: &[&str], message: &str) {
 fn experts_reports_a_success_rate_per_task() {
     let report = amf_json(&["experts", "--episodes", "2", "--json"]);
     let tasks = report["tasks"].as_array().expect("a task list");
-    assert_eq!(tasks.len(), 10);
+    assert_eq!(tasks.len(), NUM_TASKS);
     for task in tasks {
         assert!(task["name"].is_string());
         let rate = task["success_rate"].as_f64().expect("a success rate");
@@ -36,7 +36,7 @@ fn experts_reports_a_success_rate_per_task() {
 fn bench_sim_reports_steps_per_second_per_task() {
     let report = amf_json(&["bench", "sim", "--episodes", "1", "--json"]);
     let tasks = report["tasks"].as_array().expect("a task list");
-    assert_eq!(tasks.len(), 10);
+    assert_eq!(tasks.len(), NUM_TASKS);
     assert!(tasks.iter().all(|t| t["control_steps_per_second"].as_f64().unwrap() > 0.0));
 }
 
@@ -68,7 +68,7 @@ fn pretrain_is_deterministic_and_eval_marks_the_pretraining_tasks() {
 
     let report = amf_json(&["eval", "--policy", files[0].to_str().unwrap(), "--episodes", "1", "--json"]);
     let tasks = report["tasks"].as_array().unwrap();
-    assert_eq!(tasks.len(), 10);
+    assert_eq!(tasks.len(), NUM_TASKS);
     let seen: Vec<&str> = tasks.iter().filter(|t| t["pretrained_on"] == true).map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(seen, ["reach", "push", "pick_place", "drawer_open", "window_open"]);
     std::fs::remove_dir_all(&dir).ok();
@@ -78,7 +78,7 @@ fn pretrain_is_deterministic_and_eval_marks_the_pretraining_tasks() {
 fn the_shipped_policy_file_loads() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/www/policy.amfp");
     let report = amf_json(&["eval", "--policy", path, "--episodes", "1", "--json"]);
-    assert_eq!(report["tasks"].as_array().unwrap().len(), 10);
+    assert_eq!(report["tasks"].as_array().unwrap().len(), NUM_TASKS);
 }
 
 #[test]

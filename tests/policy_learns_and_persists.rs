@@ -7,7 +7,7 @@ use amf_studio::policy::{
     collect_expert_demonstrations, finetune, train_policy, Actor, BcConfig, BcError, Checkpoint, CheckpointError, CheckpointKind,
     Dataset, DatasetError, PolicyConfig, Regularizer, TrainingProgress,
 };
-use amf_studio::tasks::{Episode, Observation, TaskId};
+use amf_studio::tasks::{Episode, Observation, TaskId, SUITE_VERSION};
 
 fn small_config() -> PolicyConfig {
     PolicyConfig { hidden: 64, ..PolicyConfig::default() }
@@ -107,6 +107,15 @@ fn malformed_policy_files_give_clear_errors() {
     let bc = BcConfig { steps: 2, batch_size: 8, regularizer: Regularizer::None, ..BcConfig::default() };
     let policy = train_policy(&small_config(), &data, &bc, &mut |_| {}).unwrap();
     let mut bytes = Checkpoint::pretrained(policy, small_config(), vec![]).to_bytes().unwrap();
+    // A policy of another suite sees another observation: refused by its header, with
+    // a message saying so, before its weights are read into the wrong shapes.
+    let mut older = bytes.clone();
+    let at = older.windows(17).position(|w| w == format!("\"suite_version\":{SUITE_VERSION}").as_bytes()).expect("the header names its suite");
+    older[at + 16] = b'1';
+    let error = Checkpoint::from_bytes(&older).err().expect("an older suite's policy is refused");
+    assert!(matches!(error, CheckpointError::SuiteVersion { found: 1 }), "{error}");
+    assert!(error.to_string().contains("train it again"), "{error}");
+    assert!(Checkpoint::read_header(&older).is_err(), "the page's header check refuses it too");
     bytes.truncate(bytes.len() / 2);
     assert!(matches!(Checkpoint::from_bytes(&bytes), Err(CheckpointError::Weights(_))));
 }

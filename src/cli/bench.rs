@@ -69,9 +69,9 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 for t in &report.tasks {
-                    println!("{:<14} {:>9.0} control steps/s", t.name, t.control_steps_per_second);
+                    println!("{:<18} {:>9.0} control steps/s", t.name, t.control_steps_per_second);
                 }
-                println!("{:<14} {:>9.0} control steps/s", "mean", report.mean_control_steps_per_second);
+                println!("{:<18} {:>9.0} control steps/s", "mean", report.mean_control_steps_per_second);
             }
             Ok(())
         }

@@ -297,7 +297,12 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
     let headline: Vec<&Run> = runs.iter().filter(|(c, _)| *c == first_k).map(|(_, r)| r).collect();
     let title = match first_k {
         Some(k) => format!("2-D integrator, pre-training on {k}/12 of the circle ({} seeds)", args.seeds),
-        None if args.targets == "all" && args.demonstrable == "all" => format!("Tabletop, pre-training on 5 of 10 tasks ({} seeds)", args.seeds),
+        None if args.targets == "all" && args.demonstrable == "all" => format!(
+            "Tabletop, pre-training on {} of {} tasks ({} seeds)",
+            crate::policy::PRETRAIN_TASKS.len(),
+            crate::tasks::NUM_TASKS,
+            args.seeds
+        ),
         None => format!("Tabletop, targets {}, demonstrable {} ({} seeds)", args.targets, args.demonstrable, args.seeds),
     };
     success_chart(&args.out.join("success.svg"), &title, &headline, &selectors)?;

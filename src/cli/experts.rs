@@ -62,10 +62,10 @@ pub fn run(args: ExpertsArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&Report { tasks: reports })?);
     } else {
-        println!("{:<14} {:>8} {:>10}  failed seeds", "task", "success", "mean steps");
+        println!("{:<18} {:>8} {:>10}  failed seeds", "task", "success", "mean steps");
         for r in &reports {
             let failed: Vec<String> = r.failed_seeds.iter().take(10).map(u64::to_string).collect();
-            println!("{:<14} {:>7.0}% {:>10.1}  {}", r.name, 100.0 * r.success_rate, r.mean_steps, failed.join(" "));
+            println!("{:<18} {:>7.0}% {:>10.1}  {}", r.name, 100.0 * r.success_rate, r.mean_steps, failed.join(" "));
         }
     }
     Ok(())

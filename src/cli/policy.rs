@@ -86,11 +86,11 @@ fn report_progress(every: usize) -> impl FnMut(TrainingProgress) {
 }
 
 fn print_evaluation(evaluation: &Evaluation) {
-    println!("{:<14} {:>8}  pre-trained on", "task", "success");
+    println!("{:<18} {:>8}  pre-trained on", "task", "success");
     for t in &evaluation.tasks {
-        println!("{:<14} {:>7.0}%  {}", t.name, 100.0 * t.success_rate, if t.pretrained_on { "yes" } else { "no" });
+        println!("{:<18} {:>7.0}%  {}", t.name, 100.0 * t.success_rate, if t.pretrained_on { "yes" } else { "no" });
     }
-    println!("{:<14} {:>7.0}%", "mean", 100.0 * evaluation.mean_success);
+    println!("{:<18} {:>7.0}%", "mean", 100.0 * evaluation.mean_success);
 }
 
 fn actor(checkpoint: &Checkpoint) -> &dyn Actor {
@@ -160,9 +160,9 @@ pub fn run_finetune(args: FinetuneArgs) -> anyhow::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("{:<14} {:>7} {:>7}", "task", "before", "after");
+        println!("{:<18} {:>7} {:>7}", "task", "before", "after");
         for (b, a) in report.before.tasks.iter().zip(&report.after.tasks) {
-            println!("{:<14} {:>6.0}% {:>6.0}%", b.name, 100.0 * b.success_rate, 100.0 * a.success_rate);
+            println!("{:<18} {:>6.0}% {:>6.0}%", b.name, 100.0 * b.success_rate, 100.0 * a.success_rate);
         }
         if let Some(alphas) = &report.alphas {
             println!("gates: {alphas:.2?}");

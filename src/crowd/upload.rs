@@ -149,7 +149,7 @@ pub fn verify(upload: &Upload) -> Result<Verified, Rejection> {
     let claimed = DemonstrationRecord { success: true, ..record.clone() };
     match claimed.replay() {
         Ok(_) => {}
-        Err(ReplayError::SuiteVersion { found }) => return Err(Rejection::SuiteVersion { found, current: SUITE_VERSION }),
+        Err(ReplayError::SuiteVersion { found, .. }) => return Err(Rejection::SuiteVersion { found, current: SUITE_VERSION }),
         Err(ReplayError::TooLong { actions, limit }) => return Err(Rejection::TooLong { actions, limit }),
         Err(ReplayError::BadAction { step }) => return Err(Rejection::BadAction { step }),
         Err(ReplayError::SuccessMismatch { .. }) => return Err(Rejection::NotSuccessful),

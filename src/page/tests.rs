@@ -821,7 +821,7 @@ fn crowd_status(versions: &[(i64, i64, f64)]) -> crowd::CrowdStatus {
             .iter()
             .map(|&(id, demonstrations, mean_success)| crowd::VersionSummary { id, demonstrations, mean_success, success: vec![mean_success; NUM_TASKS], train_seconds: 1.0 })
             .collect(),
-        prior_success: Some((0..NUM_TASKS).map(|t| if t < 5 { 1.0 } else { 0.0 }).collect()),
+        prior_success: Some((0..NUM_TASKS).map(|t| if t < NUM_TASKS / 2 { 1.0 } else { 0.0 }).collect()),
         target_weights: vec![1.0; NUM_TASKS],
         contributors: 2,
         rejected: Default::default(),

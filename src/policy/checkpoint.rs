@@ -53,6 +53,8 @@ pub enum CheckpointError {
     Truncated,
     #[error("policy file format {found} is not the one this build reads ({FORMAT_VERSION})")]
     UnsupportedVersion { found: u32 },
+    #[error("the policy was trained for task suite {found}, whose observation differs from this build's (suite {SUITE_VERSION}); train it again")]
+    SuiteVersion { found: u32 },
     #[error("the policy file's header is malformed: {0}")]
     Header(#[from] serde_json::Error),
     #[error("the policy file's weights do not fit its header: {0}")]
@@ -104,7 +106,13 @@ impl Checkpoint {
         }
         let header_len = word(8)? as usize;
         let header_bytes = bytes.get(12..12 + header_len).ok_or(CheckpointError::Truncated)?;
-        Ok((serde_json::from_slice(header_bytes)?, 12 + header_len))
+        let header: CheckpointHeader = serde_json::from_slice(header_bytes)?;
+        // A policy's input is the whole suite's observation (the one-hot names every
+        // task), so unlike a demonstration it fits one suite only.
+        if header.suite_version != SUITE_VERSION {
+            return Err(CheckpointError::SuiteVersion { found: header.suite_version });
+        }
+        Ok((header, 12 + header_len))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {

@@ -7,7 +7,8 @@ use plotters::prelude::*;
 use crate::experiment::CurvePoint;
 use crate::tasks::NUM_TASKS;
 
-/// One colour per task (by `TaskId::index`): Okabe-Ito's eight, then two darker tones.
+/// One colour per task (by `TaskId::index`): Okabe-Ito's eight and two darker tones for
+/// the first ten; each variant of suite 2 takes a darker shade of its family's colour.
 pub const TASK_COLOURS: [(u8, u8, u8); NUM_TASKS] = [
     (0, 114, 178),
     (213, 94, 0),
@@ -19,6 +20,12 @@ pub const TASK_COLOURS: [(u8, u8, u8); NUM_TASKS] = [
     (120, 94, 240),
     (140, 86, 75),
     (127, 127, 127),
+    (30, 110, 160),
+    (160, 100, 0),
+    (160, 150, 20),
+    (70, 70, 70),
+    (150, 60, 110),
+    (0, 100, 70),
 ];
 
 /// CSS colour of a task's line.

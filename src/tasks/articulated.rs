@@ -3,6 +3,7 @@
 
 use rapier3d::prelude::*;
 
+use super::Stand;
 use crate::sim::scene::groups;
 use crate::sim::{Color, Scene};
 
@@ -28,6 +29,16 @@ pub fn fixture_box(half: Vector, center: Vector, color: Color) -> ColliderBuilde
 /// A fixed frame at `origin` made of `colliders`.
 pub fn add_frame(scene: &mut Scene, origin: Vector, colliders: Vec<ColliderBuilder>) -> RigidBodyHandle {
     scene.add_body(RigidBodyBuilder::fixed().translation(origin), colliders)
+}
+
+/// The plinth a raised fixture stands on: a block from the table up to the fixture's
+/// base (the frame's origin), under a footprint of half extents `footprint` (x, y).
+/// Nothing for a fixture on the table, so the low variants build exactly as before.
+pub fn plinth(stand: Stand, footprint: (f32, f32)) -> Option<ColliderBuilder> {
+    let lift = stand.lift();
+    (lift > 0.0).then(|| {
+        fixture_box(Vector::new(footprint.0, footprint.1, lift / 2.0), Vector::Z * (-lift / 2.0), Color::FURNITURE)
+    })
 }
 
 /// A moving part at `pose`: dynamic, weightless (its joint carries it), damped so it

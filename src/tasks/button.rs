@@ -1,12 +1,12 @@
-//! Button press: push a spring-loaded button down into its housing. Key point: the
-//! centre of the button's top face.
+//! Button press, on the table and on a pedestal: push a spring-loaded button down into
+//! its housing. Key point: the centre of the button's top face.
 
 use rand_chacha::ChaCha8Rng;
 use rapier3d::prelude::*;
 
-use super::articulated::{add_frame, add_moving_part, fixture_groups, fixture_box};
+use super::articulated::{add_frame, add_moving_part, fixture_box, fixture_groups, plinth};
 use super::expert::{approach_from_above, move_to, planar_distance, CLOSED};
-use super::{uniform, Observation, TaskObjects};
+use super::{uniform, Observation, Stand, TaskObjects};
 use crate::sim::arm::FINGER_HALF_EXTENTS;
 use crate::sim::{Action, Color, Scene};
 
@@ -23,13 +23,11 @@ struct ButtonPress {
     rest_top: Vector,
 }
 
-pub(super) fn build(scene: &mut Scene, rng: &mut ChaCha8Rng) -> Box<dyn TaskObjects> {
-    let base = Vector::new(uniform(rng, -0.2, 0.2), uniform(rng, 0.5, 0.7), 0.0);
-    let housing = add_frame(
-        scene,
-        base,
-        vec![fixture_box(HOUSING_HALF, Vector::Z * HOUSING_HALF.z, Color::FURNITURE)],
-    );
+pub(super) fn build(scene: &mut Scene, rng: &mut ChaCha8Rng, stand: Stand) -> Box<dyn TaskObjects> {
+    let base = Vector::new(uniform(rng, -0.2, 0.2), uniform(rng, 0.5, 0.7), stand.lift());
+    let mut housing_parts = vec![fixture_box(HOUSING_HALF, Vector::Z * HOUSING_HALF.z, Color::FURNITURE)];
+    housing_parts.extend(plinth(stand, (HOUSING_HALF.x, HOUSING_HALF.y)));
+    let housing = add_frame(scene, base, housing_parts);
     let cap_center = base + Vector::Z * (2.0 * HOUSING_HALF.z + CAP_HALF_HEIGHT);
     let cap = add_moving_part(
         scene,

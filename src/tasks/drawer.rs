@@ -1,12 +1,14 @@
-//! Drawer open and drawer close: a drawer slides out of a cabinet towards the robot
-//! (`-y`). Key point: the centre of the drawer's handle bar.
+//! Drawer open and drawer close, on the table and raised on a plinth: a drawer slides
+//! out of a cabinet towards the robot (`-y`). Key point: the centre of the drawer's
+//! handle bar. The experts read the handle from the observation, so one serves both
+//! heights.
 
 use rand_chacha::ChaCha8Rng;
 use rapier3d::prelude::*;
 
-use super::articulated::{add_frame, add_moving_part, bar_handle, fixture_box};
+use super::articulated::{add_frame, add_moving_part, bar_handle, fixture_box, plinth};
 use super::expert::{approach_from_above, move_to, CLOSED};
-use super::{uniform, Observation, TaskObjects};
+use super::{uniform, Observation, Stand, TaskObjects};
 use crate::sim::{Action, Color, Scene, Visual};
 
 /// Which way the drawer must go.
@@ -35,17 +37,15 @@ struct Drawer {
     goal: Goal,
 }
 
-pub(super) fn build(scene: &mut Scene, rng: &mut ChaCha8Rng, goal: Goal) -> Box<dyn TaskObjects> {
-    let cabinet_origin = Vector::new(uniform(rng, -0.2, 0.2), uniform(rng, 0.75, 0.82), 0.0);
+pub(super) fn build(scene: &mut Scene, rng: &mut ChaCha8Rng, goal: Goal, stand: Stand) -> Box<dyn TaskObjects> {
+    let cabinet_origin = Vector::new(uniform(rng, -0.2, 0.2), uniform(rng, 0.75, 0.82), stand.lift());
     let extension = match goal {
         Goal::Open => 0.0,
         Goal::Close => uniform(rng, 0.12, TRAVEL),
     };
-    let cabinet = add_frame(
-        scene,
-        cabinet_origin,
-        vec![fixture_box(CABINET_HALF, Vector::Z * CABINET_HALF.z, Color::FURNITURE)],
-    );
+    let mut cabinet_parts = vec![fixture_box(CABINET_HALF, Vector::Z * CABINET_HALF.z, Color::FURNITURE)];
+    cabinet_parts.extend(plinth(stand, (CABINET_HALF.x, CABINET_HALF.y)));
+    let cabinet = add_frame(scene, cabinet_origin, cabinet_parts);
     // The closed drawer's front stands 1 cm proud of the cabinet.
     let closed_center = cabinet_origin
         + Vector::new(0.0, -CABINET_HALF.y + DRAWER_HALF.y - 0.01, DRAWER_HEIGHT);

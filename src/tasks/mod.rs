@@ -1,6 +1,14 @@
-//! The task suite: ten tabletop tasks in families that share skills (reaching, pushing,
-//! grasping, hooking and pulling), each with a seeded reset distribution, a success
-//! predicate, a horizon and a scripted expert.
+//! The task suite: sixteen tabletop tasks in families that share skills (reaching,
+//! pushing, grasping, hooking and pulling) and mechanisms (a drawer at two heights, opened
+//! and shut; a door and a lever worked both ways; a button on the table and on a
+//! pedestal), each with a seeded reset distribution, a success predicate, a horizon and a
+//! scripted expert.
+//!
+//! Versions: [`SUITE_VERSION`] names the suite as a whole (its task list, hence the
+//! observation's one-hot and every policy's input), while each task says in which suite
+//! version its own episodes last changed ([`TaskId::changed_in`]). A demonstration records
+//! the suite it was made in and still replays wherever its task has not changed since, so
+//! growing the suite does not invalidate a crowd's dataset.
 
 mod articulated;
 mod button;
@@ -25,8 +33,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::sim::{Action, Scene};
 
-/// Version of the task suite: bumped whenever a change would alter a replayed episode.
-pub const SUITE_VERSION: u32 = 1;
+/// Version of the task suite: bumped whenever a task is added or a change would alter a
+/// replayed episode (then that task's [`TaskId::changed_in`] moves to the new version).
+/// Version 1 had the first ten tasks; version 2 added the six variants.
+pub const SUITE_VERSION: u32 = 2;
 
 /// Every task of the suite. The order is the task's index in the observation's one-hot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -42,10 +52,18 @@ pub enum TaskId {
     WindowOpen,
     WindowClose,
     LeverPull,
+    // Suite 2: variants of the mechanisms above, appended so that the first ten keep
+    // their one-hot places.
+    DrawerOpenHigh,
+    DrawerCloseHigh,
+    DoorClose,
+    LeverPush,
+    ButtonPressHigh,
+    PickPlaceHigh,
 }
 
 /// Number of tasks in the suite.
-pub const NUM_TASKS: usize = 10;
+pub const NUM_TASKS: usize = 16;
 
 impl TaskId {
     pub const ALL: [TaskId; NUM_TASKS] = [
@@ -59,6 +77,12 @@ impl TaskId {
         TaskId::WindowOpen,
         TaskId::WindowClose,
         TaskId::LeverPull,
+        TaskId::DrawerOpenHigh,
+        TaskId::DrawerCloseHigh,
+        TaskId::DoorClose,
+        TaskId::LeverPush,
+        TaskId::ButtonPressHigh,
+        TaskId::PickPlaceHigh,
     ];
 
     /// Position in `ALL` and in the observation's one-hot block.
@@ -79,6 +103,12 @@ impl TaskId {
             TaskId::WindowOpen => "window_open",
             TaskId::WindowClose => "window_close",
             TaskId::LeverPull => "lever_pull",
+            TaskId::DrawerOpenHigh => "drawer_open_high",
+            TaskId::DrawerCloseHigh => "drawer_close_high",
+            TaskId::DoorClose => "door_close",
+            TaskId::LeverPush => "lever_push",
+            TaskId::ButtonPressHigh => "button_press_high",
+            TaskId::PickPlaceHigh => "pick_place_high",
         }
     }
 
@@ -95,7 +125,42 @@ impl TaskId {
             TaskId::WindowOpen => "Slide the window open (to the right)",
             TaskId::WindowClose => "Slide the window shut (to the left)",
             TaskId::LeverPull => "Pull the lever towards you",
+            TaskId::DrawerOpenHigh => "Pull the raised drawer open",
+            TaskId::DrawerCloseHigh => "Push the raised drawer shut",
+            TaskId::DoorClose => "Push the door shut",
+            TaskId::LeverPush => "Push the lever away from you",
+            TaskId::ButtonPressHigh => "Press the button on the pedestal down",
+            TaskId::PickPlaceHigh => "Pick up the cube and lift it to the high green ball",
         }
+    }
+
+    /// The suite version in which this task's episodes (reset, objects, success) last
+    /// changed. A record made in that version or any later one replays the same in this
+    /// build.
+    pub fn changed_in(self) -> u32 {
+        match self {
+            TaskId::Reach
+            | TaskId::Push
+            | TaskId::PickPlace
+            | TaskId::ButtonPress
+            | TaskId::DrawerOpen
+            | TaskId::DrawerClose
+            | TaskId::DoorOpen
+            | TaskId::WindowOpen
+            | TaskId::WindowClose
+            | TaskId::LeverPull => 1,
+            TaskId::DrawerOpenHigh
+            | TaskId::DrawerCloseHigh
+            | TaskId::DoorClose
+            | TaskId::LeverPush
+            | TaskId::ButtonPressHigh
+            | TaskId::PickPlaceHigh => 2,
+        }
+    }
+
+    /// Whether a record of this task made in suite `version` replays in this build.
+    pub fn replays_from(self, version: u32) -> bool {
+        (self.changed_in()..=SUITE_VERSION).contains(&version)
     }
 
     pub fn from_name(name: &str) -> Option<TaskId> {
@@ -121,14 +186,20 @@ impl TaskId {
         match self {
             TaskId::Reach => reach::build(scene, rng),
             TaskId::Push => push::build(scene, rng),
-            TaskId::PickPlace => pick_place::build(scene, rng),
-            TaskId::ButtonPress => button::build(scene, rng),
-            TaskId::DrawerOpen => drawer::build(scene, rng, drawer::Goal::Open),
-            TaskId::DrawerClose => drawer::build(scene, rng, drawer::Goal::Close),
-            TaskId::DoorOpen => door::build(scene, rng),
+            TaskId::PickPlace => pick_place::build(scene, rng, pick_place::Height::Low),
+            TaskId::ButtonPress => button::build(scene, rng, Stand::Table),
+            TaskId::DrawerOpen => drawer::build(scene, rng, drawer::Goal::Open, Stand::Table),
+            TaskId::DrawerClose => drawer::build(scene, rng, drawer::Goal::Close, Stand::Table),
+            TaskId::DoorOpen => door::build(scene, rng, door::Goal::Open),
             TaskId::WindowOpen => window::build(scene, rng, window::Goal::Open),
             TaskId::WindowClose => window::build(scene, rng, window::Goal::Close),
-            TaskId::LeverPull => lever::build(scene, rng),
+            TaskId::LeverPull => lever::build(scene, rng, lever::Way::Pull),
+            TaskId::DrawerOpenHigh => drawer::build(scene, rng, drawer::Goal::Open, Stand::Plinth),
+            TaskId::DrawerCloseHigh => drawer::build(scene, rng, drawer::Goal::Close, Stand::Plinth),
+            TaskId::DoorClose => door::build(scene, rng, door::Goal::Close),
+            TaskId::LeverPush => lever::build(scene, rng, lever::Way::Push),
+            TaskId::ButtonPressHigh => button::build(scene, rng, Stand::Plinth),
+            TaskId::PickPlaceHigh => pick_place::build(scene, rng, pick_place::Height::High),
         }
     }
 
@@ -138,13 +209,16 @@ impl TaskId {
             TaskId::Reach => reach::expert(obs),
             TaskId::Push => push::expert(obs),
             TaskId::PickPlace => pick_place::expert(obs),
-            TaskId::ButtonPress => button::expert(obs),
-            TaskId::DrawerOpen => drawer::expert(obs, drawer::Goal::Open),
-            TaskId::DrawerClose => drawer::expert(obs, drawer::Goal::Close),
-            TaskId::DoorOpen => door::expert(obs),
+            TaskId::ButtonPress | TaskId::ButtonPressHigh => button::expert(obs),
+            TaskId::DrawerOpen | TaskId::DrawerOpenHigh => drawer::expert(obs, drawer::Goal::Open),
+            TaskId::DrawerClose | TaskId::DrawerCloseHigh => drawer::expert(obs, drawer::Goal::Close),
+            TaskId::DoorOpen => door::expert(obs, door::Goal::Open),
             TaskId::WindowOpen => window::expert(obs, window::Goal::Open),
             TaskId::WindowClose => window::expert(obs, window::Goal::Close),
-            TaskId::LeverPull => lever::expert(obs),
+            TaskId::LeverPull => lever::expert(obs, lever::Way::Pull),
+            TaskId::DoorClose => door::expert(obs, door::Goal::Close),
+            TaskId::LeverPush => lever::expert(obs, lever::Way::Push),
+            TaskId::PickPlaceHigh => pick_place::expert(obs),
         }
     }
 }
@@ -173,6 +247,23 @@ trait TaskObjects: Send {
     fn goal(&self) -> Vector;
     /// Whether the task is accomplished in this state.
     fn is_success(&self, scene: &Scene) -> bool;
+}
+
+/// What a fixture stands on: the table, or a plinth that raises it (the high variants).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stand {
+    Table,
+    Plinth,
+}
+
+impl Stand {
+    /// How far the fixture's base is raised above the table, in metres.
+    fn lift(self) -> f32 {
+        match self {
+            Stand::Table => 0.0,
+            Stand::Plinth => 0.12,
+        }
+    }
 }
 
 /// Draws a uniform value in `[low, high)`.

@@ -1,5 +1,5 @@
-//! Pick and place: grasp a cube and hold it at a point in the air. Key point: the cube's
-//! centre.
+//! Pick and place: grasp a cube and hold it at a point in the air, low or high. Key
+//! point: the cube's centre.
 
 use rand_chacha::ChaCha8Rng;
 use rapier3d::prelude::*;
@@ -13,14 +13,25 @@ const CUBE_HALF: f32 = 0.025;
 /// Distance from the goal within which the cube counts as there, in metres.
 const SUCCESS_RADIUS: f32 = 0.05;
 
+/// How high the goal floats: within the first task's range, or above it (the variant).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Height {
+    Low,
+    High,
+}
+
 struct PickPlace {
     cube: RigidBodyHandle,
     goal: Vector,
 }
 
-pub(super) fn build(scene: &mut Scene, rng: &mut ChaCha8Rng) -> Box<dyn TaskObjects> {
+pub(super) fn build(scene: &mut Scene, rng: &mut ChaCha8Rng, height: Height) -> Box<dyn TaskObjects> {
     let start = Vector::new(uniform(rng, -0.2, 0.2), uniform(rng, 0.45, 0.6), CUBE_HALF);
-    let goal = Vector::new(uniform(rng, -0.25, 0.25), uniform(rng, 0.5, 0.75), uniform(rng, 0.08, 0.25));
+    let (low, high) = match height {
+        Height::Low => (0.08, 0.25),
+        Height::High => (0.28, 0.36),
+    };
+    let goal = Vector::new(uniform(rng, -0.25, 0.25), uniform(rng, 0.5, 0.75), uniform(rng, low, high));
     let cube = scene.add_body(
         RigidBodyBuilder::dynamic().translation(start).can_sleep(false),
         vec![ColliderBuilder::cuboid(CUBE_HALF, CUBE_HALF, CUBE_HALF)

@@ -109,7 +109,7 @@ try {
   const proposed = await page.getAttribute('#prompt', 'data-task');
   const gains = await page.$$eval('#reasons tr[data-task]', (trs) => trs.map((tr) => [tr.dataset.task, Number(tr.dataset.score)]));
   console.log(`AMF proposes ${proposed}; gains: ${gains.map(([t, g]) => `${t} ${g.toFixed(3)}`).join(', ')}`);
-  assert(gains.length === 10, `the reason chart has ${gains.length} rows`);
+  assert(gains.length === 16, `the reason chart has ${gains.length} rows`);
   const best = gains.reduce((a, b) => (b[1] > a[1] ? b : a));
   assert(best[0] === proposed, `the proposal ${proposed} is not the highest gain (${best[0]})`);
   assert((await page.getAttribute('#curves', 'data-points')) === '1', 'the curve starts with the pre-trained policy');
