@@ -349,6 +349,32 @@ fn a_reload_reconciles_the_session_with_storage_and_reruns_an_interrupted_round(
 }
 
 #[test]
+fn a_session_stored_by_an_older_suite_gives_way_to_a_new_one_and_keeps_its_demonstrations() {
+    // Stored by a build of suite 1: ten tasks, a chosen subset of targets, one round.
+    let mut older = Session::new(3, SessionSettings { target_weights: vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 1.0], ..settings(2) });
+    older.start(vec![0.2; 10], Some(selection(&[TaskId::DoorOpen])));
+    older.record(TaskId::DoorOpen, ChosenBy::Selector);
+    assert!(!older.is_of_this_suite());
+    let records = vec![(1, record(TaskId::DoorOpen, 1))];
+    let page = Page::load(Ok(Restored { session: Some(older), records: records.clone(), ..Restored::default() }), settings(2));
+    let infos: Vec<&str> = page.state.notices.iter().filter(|n| n.kind == NoticeKind::Info).map(|n| n.text.as_str()).collect();
+    assert!(infos.iter().any(|n| n.contains("earlier set of tasks") && n.contains("demonstrations are kept")), "{infos:?}");
+    assert!(page.errors().is_empty(), "{:?}", page.errors());
+    // The demonstration stays in the dataset; the new session keeps the visitor's
+    // targets, the new tasks not among them, and starts over with today's policy.
+    assert_eq!(page.state.dataset.entries.len(), 1);
+    let session = page.state.session.as_ref().unwrap();
+    assert!(session.is_of_this_suite() && session.curve.is_empty());
+    assert_eq!(session.settings.target_weights.len(), NUM_TASKS);
+    assert_eq!(&session.settings.target_weights[..10], &[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 1.0]);
+    assert!(session.settings.target_weights[10..].iter().all(|&w| w == 0.0));
+    assert!(matches!(page.state.phase, Phase::Starting { .. }));
+    // Where every task was a target alike, the new tasks join them.
+    let everything = SessionSettings { target_weights: vec![1.0; 10], ..settings(2) }.for_this_suite();
+    assert_eq!(everything.target_weights, vec![1.0; NUM_TASKS]);
+}
+
+#[test]
 fn delete_and_undo_restore_a_demonstration_where_it_was() {
     let mut page = Page::started(settings(2), &[TaskId::DoorOpen, TaskId::Push]);
     page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));

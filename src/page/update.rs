@@ -16,6 +16,7 @@ use super::state::*;
 use crate::demo_file::DemonstrationFile;
 use crate::record::DemonstrationRecord;
 use crate::session::{ChosenBy, Pick, Session, SessionSettings};
+use crate::tasks::NUM_TASKS;
 
 /// Milliseconds the autopilot waits before demonstrating, so the page shows what was
 /// asked.
@@ -267,6 +268,13 @@ impl PageState {
         self.crowd.sync = restored.sync.into_iter().collect();
         fx.push(Effect::ProbeService);
         let mut session = restored.session;
+        let mut carried = None;
+        if let Some(older) = session.take_if(|s| !s.is_of_this_suite()) {
+            self.info(format!(
+                "Your session was made with an earlier set of tasks. Its demonstrations are kept; a new session starts with today's {NUM_TASKS} tasks."
+            ));
+            carried = Some(older.settings.for_this_suite());
+        }
         if let Some(session) = session.as_mut() {
             session.reconcile(&restored.records.iter().map(|(_, r)| r.task).collect::<Vec<_>>());
         }
@@ -279,7 +287,7 @@ impl PageState {
         self.spawn(WorkerSlot::Cpu, fx);
         let due = self.session.as_ref().is_some_and(Session::round_due);
         if !self.started() {
-            let settings = self.session.as_ref().map(|s| s.settings.clone()).unwrap_or_default();
+            let settings = self.session.as_ref().map(|s| s.settings.clone()).or(carried).unwrap_or_default();
             self.start_session(settings, fx);
         } else if due {
             // The page was closed during a round: run it again.

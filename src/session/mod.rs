@@ -126,6 +126,19 @@ impl SessionSettings {
     pub fn is_target(&self, task: TaskId) -> bool {
         self.target_weights.get(task.index()).is_some_and(|&w| w > 0.0)
     }
+
+    /// These settings for this build's suite. A session made with an older suite has
+    /// fewer target weights (the suite grows at its end): the new tasks become targets if
+    /// every task was one alike (the default), and stay out if the visitor had chosen.
+    pub fn for_this_suite(mut self) -> SessionSettings {
+        let weights = &mut self.target_weights;
+        if weights.len() < NUM_TASKS {
+            let all_alike = weights.iter().all(|&w| w > 0.0 && w == weights[0]);
+            let fill = if all_alike { weights.first().copied().unwrap_or(1.0) } else { 0.0 };
+            weights.resize(NUM_TASKS, fill);
+        }
+        self
+    }
 }
 
 /// Who chose a demonstrated task.
@@ -290,6 +303,13 @@ impl Session {
         } else {
             self.deleted = self.deleted.saturating_sub(1);
         }
+    }
+
+    /// Whether the session was made with this build's task suite: its weights and every
+    /// point of its curve have one entry per task. One of an older suite is measured on
+    /// fewer tasks by a policy this build cannot read.
+    pub fn is_of_this_suite(&self) -> bool {
+        self.settings.target_weights.len() == NUM_TASKS && self.curve.iter().all(|p| p.per_task.len() == NUM_TASKS)
     }
 
     /// Brings the session in line with the stored demonstrations (`tasks`, oldest
