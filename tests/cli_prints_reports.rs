@@ -165,6 +165,36 @@ fn experiment_with_targets_that_are_not_everything() {
 }
 
 #[test]
+fn experiment_on_the_larger_suite_with_raised_targets_that_cannot_be_demonstrated() {
+    // Settings (e) and (f) of docs/results.md in small: raised variants as targets that
+    // cannot be demonstrated, beside a demonstrable one, with the centred embedding.
+    let raised = [TaskId::DrawerCloseHigh, TaskId::ButtonPressHigh];
+    let demonstrable: Vec<&str> = TaskId::ALL.iter().filter(|t| !raised.contains(t)).map(|t| t.name()).collect();
+    let (out, summary) = experiment(
+        "raised",
+        &[
+            "--env", "tabletop", "--selectors", "amf,uncertainty", "--seeds", "1", "--budget", "4", "--batch", "2", "--steps", "20",
+            "--eval-episodes", "1", "--embedding", "centred-loss-gradient",
+            "--targets", "door_open,button_press_high,drawer_close_high", "--demonstrable", &demonstrable.join(","),
+        ],
+    );
+    assert_eq!(summary["config"]["tabletop"]["round"]["gp"]["embedding"], "centred-loss-gradient");
+    for s in summary["selectors"].as_array().unwrap() {
+        let per_task: Vec<u64> = s["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        assert_eq!(per_task.len(), NUM_TASKS);
+        assert_eq!(per_task.iter().sum::<u64>(), 4, "{}", s["name"]);
+        for task in raised {
+            assert_eq!(per_task[task.index()], 0, "{} asked for {task}, which cannot be demonstrated", s["name"]);
+        }
+    }
+    // Uncertainty sampling knows no relation between tasks: it asks for the one
+    // demonstrable target only.
+    let uncertainty = &summary["selectors"][1];
+    assert_eq!(uncertainty["demonstrations_per_task"][TaskId::DoorOpen.index()], 4);
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
 fn experiment_rejects_an_unknown_selector() {
     assert_refused(&["experiment", "--selectors", "amf,oracle", "--out", std::env::temp_dir().to_str().unwrap()], "unknown selector \"oracle\"");
 }

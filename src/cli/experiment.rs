@@ -60,7 +60,7 @@ pub struct ExperimentArgs {
     /// Tabletop: how fine-tuning resists forgetting.
     #[arg(long, value_enum, default_value_t = RegularizerChoice::Adaptive)]
     regularizer: RegularizerChoice,
-    /// The selector's embedding of the neural policy: last-layer or loss-gradient.
+    /// The selector's embedding of the neural policy: last-layer, loss-gradient or centred-loss-gradient.
     #[arg(long, default_value = "loss-gradient")]
     embedding: String,
     /// The GP's noise level rho^2 (tabletop; the integrator uses its policy's).
@@ -226,7 +226,7 @@ fn success_chart(path: &Path, title: &str, runs: &[&Run], selectors: &[SelectorK
 pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
     let selectors = parse_selectors(&args.selectors)?;
     anyhow::ensure!(args.seeds > 0, "--seeds must be at least 1");
-    let embedding = Embedding::parse(&args.embedding).context("--embedding must be last-layer or loss-gradient")?;
+    let embedding = Embedding::parse(&args.embedding).context("--embedding must be last-layer, loss-gradient or centred-loss-gradient")?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let started = Instant::now();
     let jobs: Vec<(SelectorKind, u64)> = selectors.iter().flat_map(|&s| (0..args.seeds).map(move |seed| (s, seed))).collect();

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::sim::ACTION_DIM;
 use crate::tasks::observation::TASK_ONE_HOT;
-use crate::tasks::{NUM_TASKS, OBS_DIM};
+use crate::tasks::{TaskId, DESCRIPTOR_DIM, NUM_TASKS, OBS_DIM};
 
 /// Shape of the network (defaults in the field docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,7 +34,8 @@ impl Default for PolicyConfig {
 }
 
 /// Per-dimension observation mean and standard deviation. The task one-hot is left as it
-/// is (mean 0, std 1): unseen tasks' bits are all zero in pre-training data.
+/// is (mean 0, std 1): unseen tasks' bits are all zero in pre-training data (and the
+/// network reads the task through its descriptor instead).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NormStats {
     pub mean: Vec<f32>,
@@ -75,6 +76,10 @@ pub struct Policy {
     /// Saved with the weights but never trained.
     obs_mean: Param<Tensor<1>>,
     obs_inv_std: Param<Tensor<1>>,
+    /// Each task's descriptor (`TaskId::descriptor`), `[NUM_TASKS, DESCRIPTOR_DIM]`:
+    /// the network reads the task through it, not through the one-hot. Saved, never
+    /// trained.
+    task_descriptors: Param<Tensor<2>>,
     hidden1: Linear,
     norm1: LayerNorm,
     hidden2: Linear,
@@ -82,6 +87,19 @@ pub struct Policy {
     mean_head: Linear,
     /// Log standard deviation per task and action component, `[NUM_TASKS, ACTION_DIM]`.
     task_log_std: Param<Tensor<2>>,
+}
+
+/// The first layer, over the normalised state and the task's descriptor. The
+/// descriptor's weights start at zero, so a part of a descriptor that no training data
+/// carried (a variant's "raised", an unseen mechanism) changes nothing: an untried
+/// variant acts as its family's known task does until demonstrations of it teach the
+/// difference, instead of as random weights would have it.
+fn first_layer(hidden: usize, device: &Device) -> Linear {
+    let state = TASK_ONE_HOT.start;
+    let mut layer = LinearConfig::new(state + DESCRIPTOR_DIM, hidden).init(device);
+    let weight = layer.weight.val().slice_assign([state..state + DESCRIPTOR_DIM, 0..hidden], Tensor::zeros([DESCRIPTOR_DIM, hidden], device));
+    layer.weight = Param::from_tensor(weight.detach());
+    layer
 }
 
 impl Policy {
@@ -93,7 +111,12 @@ impl Policy {
         Policy {
             obs_mean: constant(stats.mean.clone()),
             obs_inv_std: constant(stats.std.iter().map(|s| 1.0 / s).collect()),
-            hidden1: LinearConfig::new(OBS_DIM, config.hidden).init(device),
+            task_descriptors: Param::from_tensor(Tensor::from_data(
+                TensorData::new(TaskId::ALL.iter().flat_map(|t| t.descriptor()).collect::<Vec<f32>>(), [NUM_TASKS, DESCRIPTOR_DIM]),
+                device,
+            ))
+            .set_require_grad(false),
+            hidden1: first_layer(config.hidden, device),
             norm1: LayerNormConfig::new(config.hidden).init(device),
             hidden2: LinearConfig::new(config.hidden, config.hidden).init(device),
             norm2: LayerNormConfig::new(config.hidden).init(device),
@@ -103,8 +126,13 @@ impl Policy {
     }
 
     /// The penultimate activations `h(s, c)`, `[n, hidden]`: the selector's embedding.
+    /// The first layer sees the normalised state and the task's descriptor.
     pub fn embed(&self, obs: Tensor<2>) -> Tensor<2> {
+        let [n, _] = obs.dims();
+        let task = obs.clone().slice([0..n, TASK_ONE_HOT]).matmul(self.task_descriptors.val());
         let x = (obs - self.obs_mean.val().unsqueeze::<2>()) * self.obs_inv_std.val().unsqueeze::<2>();
+        let state = x.slice([0..n, 0..TASK_ONE_HOT.start]);
+        let x = Tensor::cat(vec![state, task], 1);
         let x = relu(self.norm1.forward(self.hidden1.forward(x)));
         relu(self.norm2.forward(self.hidden2.forward(x)))
     }

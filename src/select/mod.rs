@@ -60,6 +60,12 @@ pub enum Embedding {
     LastLayer,
     /// The gradient of the cloning loss with respect to the last layer's weights.
     LossGradient,
+    /// As `LossGradient`, with the penultimate activations centred on their mean over
+    /// the proxy states of every task. ReLU activations are all positive, so uncentred
+    /// ones make every two states alike and the kernel's cross-task part follows the
+    /// gradient sizes (the uncertainty) alone; centred, two states correlate only as far
+    /// as they differ alike from the suite's average state.
+    CentredLossGradient,
 }
 
 impl Embedding {
@@ -67,6 +73,7 @@ impl Embedding {
         match name {
             "last-layer" => Some(Embedding::LastLayer),
             "loss-gradient" => Some(Embedding::LossGradient),
+            "centred-loss-gradient" => Some(Embedding::CentredLossGradient),
             _ => None,
         }
     }

@@ -89,10 +89,21 @@ impl TabletopView<'_> {
     /// Kernel features of every point: `[h; 1]`, and for the loss-gradient embedding
     /// the per-component size of the cloning loss's gradient it is multiplied with
     /// (`k = (h.h') (g.g')`, see [`gradient_scale`]).
-    fn features(&self, points: &[Point], config: &GpConfig) -> (Vec<Vec<f32>>, Option<Vec<Vec<f64>>>) {
+    /// With the centred embedding, the activations are centred on their mean over the
+    /// `reference` points (the proxies: every task's alike, whatever was demonstrated).
+    fn features(&self, points: &[Point], reference: &[usize], config: &GpConfig) -> (Vec<Vec<f32>>, Option<Vec<Vec<f64>>>) {
         let observations: Vec<Observation> = points.iter().map(|p| p.observation).collect();
         let prediction: Prediction = self.policy.predict(&observations);
-        let h: Vec<Vec<f32>> = (0..points.len()).map(|r| prediction.embedding_of(r).iter().copied().chain([1.0]).collect()).collect();
+        let mut centre = vec![0.0f32; prediction.hidden];
+        if config.embedding == Embedding::CentredLossGradient && !reference.is_empty() {
+            for &r in reference {
+                centre.iter_mut().zip(prediction.embedding_of(r)).for_each(|(c, &x)| *c += x);
+            }
+            centre.iter_mut().for_each(|c| *c /= reference.len() as f32);
+        }
+        let h: Vec<Vec<f32>> = (0..points.len())
+            .map(|r| prediction.embedding_of(r).iter().zip(&centre).map(|(&x, &c)| x - c).chain([1.0]).collect())
+            .collect();
         if config.embedding == Embedding::LastLayer {
             return (h, None);
         }
@@ -233,7 +244,7 @@ impl SelectionView for TabletopView<'_> {
             targets.push(task_targets.iter().map(|&(q, w)| (q, if total > 0.0 { w / total } else { 0.0 })).collect());
             candidates.push(task_candidates);
         }
-        let (h, e) = self.features(&points, config);
+        let (h, e) = self.features(&points, &query, config);
         let mut problem = KernelProblem {
             k_ss: kernel(&query, &query, &h, &e),
             k_sd: kernel(&query, &data, &h, &e),

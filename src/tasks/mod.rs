@@ -249,6 +249,56 @@ trait TaskObjects: Send {
     fn is_success(&self, scene: &Scene) -> bool;
 }
 
+/// Length of a task's descriptor ([`TaskId::descriptor`]).
+pub const DESCRIPTOR_DIM: usize = 10;
+
+/// The mechanisms the tasks work: the first eight places of a descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Family {
+    Reach,
+    Push,
+    PickPlace,
+    Button,
+    Drawer,
+    Door,
+    Window,
+    Lever,
+}
+
+impl TaskId {
+    fn family(self) -> Family {
+        match self {
+            TaskId::Reach => Family::Reach,
+            TaskId::Push => Family::Push,
+            TaskId::PickPlace | TaskId::PickPlaceHigh => Family::PickPlace,
+            TaskId::ButtonPress | TaskId::ButtonPressHigh => Family::Button,
+            TaskId::DrawerOpen | TaskId::DrawerClose | TaskId::DrawerOpenHigh | TaskId::DrawerCloseHigh => Family::Drawer,
+            TaskId::DoorOpen | TaskId::DoorClose => Family::Door,
+            TaskId::WindowOpen | TaskId::WindowClose => Family::Window,
+            TaskId::LeverPull | TaskId::LeverPush => Family::Lever,
+        }
+    }
+
+    /// What the policy's network sees of the task: its mechanism (one of eight, one-hot)
+    /// and how this variant differs from its family's first task (worked the other
+    /// way; raised). Unlike the observation's one-hot, variants of one mechanism share
+    /// most of it, so what a demonstration teaches of one can carry to its family. The
+    /// observation keeps the one-hot (it names the task; the per-task standard
+    /// deviation and gates are indexed by it); the network maps it to this.
+    pub fn descriptor(self) -> [f32; DESCRIPTOR_DIM] {
+        let mut d = [0.0; DESCRIPTOR_DIM];
+        d[self.family() as usize] = 1.0;
+        let reversed = matches!(
+            self,
+            TaskId::DrawerClose | TaskId::DrawerCloseHigh | TaskId::WindowClose | TaskId::DoorClose | TaskId::LeverPush
+        );
+        let raised = matches!(self, TaskId::DrawerOpenHigh | TaskId::DrawerCloseHigh | TaskId::ButtonPressHigh | TaskId::PickPlaceHigh);
+        d[8] = if reversed { 1.0 } else { 0.0 };
+        d[9] = if raised { 1.0 } else { 0.0 };
+        d
+    }
+}
+
 /// What a fixture stands on: the table, or a plinth that raises it (the high variants).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stand {
@@ -269,4 +319,29 @@ impl Stand {
 /// Draws a uniform value in `[low, high)`.
 fn uniform(rng: &mut ChaCha8Rng, low: f32, high: f32) -> f32 {
     rng.random_range(low..high)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn descriptors_name_every_task_apart_and_variants_share_their_family() {
+        for (i, a) in TaskId::ALL.iter().enumerate() {
+            for b in &TaskId::ALL[i + 1..] {
+                assert_ne!(a.descriptor(), b.descriptor(), "{a} and {b} look alike to the policy");
+            }
+        }
+        let shared = |a: TaskId, b: TaskId| a.descriptor().iter().zip(b.descriptor()).filter(|(x, y)| **x == 1.0 && *y == 1.0).count();
+        assert_eq!(shared(TaskId::DrawerClose, TaskId::DrawerCloseHigh), 2, "mechanism and direction");
+        assert_eq!(shared(TaskId::DrawerOpen, TaskId::DrawerOpenHigh), 1);
+        assert_eq!(shared(TaskId::DoorOpen, TaskId::LeverPull), 0);
+    }
+
+    #[test]
+    fn a_record_replays_only_from_the_suite_its_task_last_changed_in() {
+        assert!(TaskId::DoorOpen.replays_from(1) && TaskId::DoorOpen.replays_from(SUITE_VERSION));
+        assert!(!TaskId::DoorClose.replays_from(1) && TaskId::DoorClose.replays_from(2));
+        assert!(TaskId::ALL.iter().all(|t| !t.replays_from(0) && !t.replays_from(SUITE_VERSION + 1)));
+    }
 }
