@@ -373,6 +373,14 @@ mod schema_tests {
             k
         };
         assert_eq!(keys(&schema["properties"]), keys(&written));
+        // The schema's limits are this build's: the tasks, a person's time, the state.
+        let demo_schema = &schema["properties"]["demonstrations"]["items"]["properties"];
+        let names: Vec<&str> = crate::tasks::TaskId::ALL.iter().map(|t| t.name()).collect();
+        assert_eq!(demo_schema["task"]["enum"], serde_json::json!(names));
+        assert_eq!(demo_schema["actions"]["maxItems"], crate::tasks::TaskId::Reach.demonstration_limit());
+        assert_eq!(demo_schema["states"]["items"]["maxItems"], OBS_DIM);
+        assert_eq!(schema["$defs"]["state_part"]["properties"]["to"]["maximum"], OBS_DIM);
+        assert_eq!(schema["properties"]["settings"]["properties"]["target_weights"]["maxItems"], crate::tasks::NUM_TASKS);
         assert_eq!(keys(&schema["properties"]["demonstrations"]["items"]["properties"]), keys(&written["demonstrations"][0]));
         assert_eq!(keys(&schema["properties"]["settings"]["properties"]), keys(&written["settings"]));
         assert_eq!(keys(&schema["$defs"]["state_part"]["properties"]), keys(&written["observation"]["robot_state"]));

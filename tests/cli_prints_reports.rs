@@ -195,6 +195,26 @@ fn experiment_on_the_larger_suite_with_raised_targets_that_cannot_be_demonstrate
 }
 
 #[test]
+fn experiment_with_human_like_demonstrators() {
+    // Setting (d) in small: modelled people demonstrate the targets.
+    let (out, summary) = experiment(
+        "human",
+        &[
+            "--env", "tabletop", "--selectors", "amf,uniform", "--seeds", "1", "--budget", "2", "--batch", "2", "--steps", "20",
+            "--eval-episodes", "1", "--targets", "button_press,door_open=2", "--demonstrator", "human",
+        ],
+    );
+    let human = &summary["config"]["tabletop"]["demonstrator"]["human"];
+    assert!(human["reaction_steps"].as_u64().unwrap() > 0 && human["attempts"].as_u64().unwrap() > 1, "{human}");
+    for s in summary["selectors"].as_array().unwrap() {
+        let per_task: Vec<u64> = s["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        assert_eq!(per_task.iter().sum::<u64>(), 2, "{}", s["name"]);
+        assert_eq!(per_task[TaskId::ButtonPress.index()] + per_task[TaskId::DoorOpen.index()], 2, "{} asked for a task that is no target", s["name"]);
+    }
+    let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
 fn experiment_rejects_an_unknown_selector() {
     assert_refused(&["experiment", "--selectors", "amf,oracle", "--out", std::env::temp_dir().to_str().unwrap()], "unknown selector \"oracle\"");
 }

@@ -23,7 +23,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-OBS_DIM = 24
+NUM_TASKS = 16  # task suite 2
+OBS_DIM = 14 + NUM_TASKS  # the observation: 14 numbers, then the task's one-hot
 ACTION_DIM = 4
 
 
@@ -202,7 +203,7 @@ def check_robomimic(path, demos):
             assert g["rewards"].shape == (n,) and g["dones"].shape == (n,)
             assert np.array_equal(g["actions"][()], np.asarray(demo["actions"], dtype=np.float32))
             assert np.array_equal(g["states"][()], np.asarray(demo["states"], dtype=np.float32))
-            widths = {"tcp_pos": 3, "finger_gap": 1, "object_pos": 3, "object_quat": 4, "goal_pos": 3, "task_one_hot": 10, "object": 20}
+            widths = {"tcp_pos": 3, "finger_gap": 1, "object_pos": 3, "object_quat": 4, "goal_pos": 3, "task_one_hot": NUM_TASKS, "object": OBS_DIM - 4}
             for key, width in widths.items():
                 assert g["obs"][key].shape == (n, width), (key, g["obs"][key].shape)
                 assert g["next_obs"][key].shape == (n, width)
