@@ -35,7 +35,7 @@ pub enum Rejection {
     Malformed(String),
     #[error("the upload's id must be 8 to 64 letters, digits or dashes")]
     ClientId,
-    #[error("it was recorded with task suite version {found}; the service replays version {current}")]
+    #[error("it was recorded with task suite version {found}, in which the service (suite {current}) cannot replay its task")]
     SuiteVersion { found: u32, current: u32 },
     #[error("it has no actions")]
     Empty,
@@ -208,6 +208,14 @@ mod tests {
         assert_eq!(reject(&|u| u.client_id = "short".into()), "client_id");
         assert_eq!(reject(&|u| u.client_id = "has spaces in it".into()), "client_id");
         assert_eq!(reject(&|u| u.record.suite_version += 1), "suite_version");
+        // A task unchanged since suite 1 is taken as recorded there; a task of a later
+        // suite claimed for suite 1 is not.
+        let mut older = good.clone();
+        older.record.suite_version = 1;
+        assert!(verify(&older).is_ok());
+        let mut variant = upload(TaskId::ButtonPressHigh, 4);
+        variant.record.suite_version = 1;
+        assert_eq!(verify(&variant).unwrap_err().code(), "suite_version");
         assert_eq!(reject(&|u| u.record.actions.clear()), "empty");
         assert_eq!(reject(&|u| u.record.actions = vec![[0.0; 4]; u.record.task.demonstration_limit() + 1]), "too_long");
         assert_eq!(reject(&|u| u.record.actions[2][0] = 1.5), "bad_action");
