@@ -14,7 +14,7 @@ use thiserror::Error;
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::session::SessionSettings;
 use crate::tasks::observation::{ENVIRONMENT_STATE, ROBOT_STATE, TASK_ONE_HOT};
-use crate::tasks::{Observation, OBS_DIM, SUITE_VERSION};
+use crate::tasks::{Observation, SUITE_VERSION};
 
 /// The `format` field of every file.
 pub const FORMAT_NAME: &str = "amf-studio/demonstrations";
@@ -220,7 +220,7 @@ fn check(entry: &FileDemonstration) -> Result<(), Rejection> {
             return Err(Rejection::StateCount { states: states.len(), actions: entry.record.actions.len() });
         }
         for (step, (recorded, replayed)) in states.iter().zip(&demo.observations).enumerate() {
-            let difference = state_difference(recorded, replayed);
+            let difference = state_difference(recorded, replayed, entry.record.suite_version);
             // The simulation is deterministic and JSON keeps every f32 exactly.
             if difference > 1e-6 {
                 return Err(Rejection::StateMismatch { step, difference });
@@ -233,9 +233,11 @@ fn check(entry: &FileDemonstration) -> Result<(), Rejection> {
 /// The largest difference between a recorded state and the replayed one. A state
 /// recorded in an older suite is shorter: its one-hot named fewer tasks, and the suite
 /// grows at its end, so it must equal the start of today's observation, whose rest (the
-/// newer tasks' places) is zero.
-fn state_difference(recorded: &[f32], replayed: &Observation) -> f32 {
-    if recorded.len() > OBS_DIM || recorded.len() <= TASK_ONE_HOT.start {
+/// newer tasks' places) is zero. Its width must be that of a suite from the record's
+/// on (a record of suite 1 may carry states written by a later build).
+fn state_difference(recorded: &[f32], replayed: &Observation, suite: u32) -> f32 {
+    let width_of = |version: u32| TASK_ONE_HOT.start + crate::tasks::tasks_in_suite(version);
+    if !(suite..=SUITE_VERSION).any(|version| width_of(version) == recorded.len()) {
         return f32::INFINITY;
     }
     let (known, newer) = replayed.0.split_at(recorded.len());
@@ -349,6 +351,7 @@ mod tests {
 #[cfg(test)]
 mod schema_tests {
     use super::*;
+    use crate::tasks::OBS_DIM;
 
     /// The schema in docs/ names exactly the fields this build writes.
     #[test]

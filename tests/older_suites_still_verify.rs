@@ -36,8 +36,13 @@ fn a_changed_state_or_a_new_task_claimed_for_suite_1_is_still_caught() {
     file.demonstrations[3].states.as_mut().unwrap()[7][5] += 0.001;
     // A record of suite 1 cannot be of a task that suite 2 added.
     file.demonstrations[6].record.task = TaskId::DoorClose;
+    // A state cut to a width no suite had is not a suite's state.
+    for state in file.demonstrations[9].states.as_mut().unwrap() {
+        state.truncate(20);
+    }
     let report = verify(&file, &[]);
-    assert_eq!(report.accepted.len(), 8);
+    assert_eq!(report.accepted.len(), 7);
+    assert!(matches!(report.rejected[2], (9, "lever_pull", Rejection::StateMismatch { step: 0, .. })), "{:?}", report.rejected);
     assert!(matches!(report.rejected[0], (3, "button_press", Rejection::StateMismatch { step: 7, .. })), "{:?}", report.rejected);
     assert!(
         matches!(report.rejected[1], (6, "door_close", Rejection::Replay(ReplayError::SuiteVersion { found: 1, from: 2, .. }))),

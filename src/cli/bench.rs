@@ -93,6 +93,8 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
                     "action_dim": crate::sim::ACTION_DIM,
                     "observations": data.observations,
                     "actions": data.actions,
+                    // The network reads the task through these (rows in one-hot order).
+                    "task_descriptors": crate::tasks::TaskId::ALL.iter().map(|t| t.descriptor().to_vec()).collect::<Vec<_>>(),
                 });
                 std::fs::write(&path, json.to_string())?;
             }

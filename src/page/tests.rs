@@ -8,7 +8,7 @@ use crate::policy::{PortableSnapshot, TrainingProgress};
 use crate::record::{DemonstrationRecord, Source};
 use crate::round::{RoundEvent, RoundJob};
 use crate::select::{Selection, TaskScore};
-use crate::session::{BackendChoice, ChosenBy, Session, SessionSettings};
+use crate::session::{BackendChoice, ChosenBy, Pick, Session, SessionSettings};
 use crate::tasks::{TaskId, NUM_TASKS, SUITE_VERSION};
 
 fn record(task: TaskId, seed: u64) -> DemonstrationRecord {
@@ -356,7 +356,8 @@ fn a_session_stored_by_an_older_suite_gives_way_to_a_new_one_and_keeps_its_demon
     older.record(TaskId::DoorOpen, ChosenBy::Selector);
     assert!(!older.is_of_this_suite());
     let records = vec![(1, record(TaskId::DoorOpen, 1))];
-    let page = Page::load(Ok(Restored { session: Some(older), records: records.clone(), ..Restored::default() }), settings(2));
+    let tuned = Some(Err("the policy was trained for task suite 1".to_string()));
+    let page = Page::load(Ok(Restored { session: Some(older), records: records.clone(), tuned, ..Restored::default() }), settings(2));
     let infos: Vec<&str> = page.state.notices.iter().filter(|n| n.kind == NoticeKind::Info).map(|n| n.text.as_str()).collect();
     assert!(infos.iter().any(|n| n.contains("earlier set of tasks") && n.contains("demonstrations are kept")), "{infos:?}");
     assert!(page.errors().is_empty(), "{:?}", page.errors());
@@ -369,6 +370,13 @@ fn a_session_stored_by_an_older_suite_gives_way_to_a_new_one_and_keeps_its_demon
     assert_eq!(&session.settings.target_weights[..10], &[0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 1.0]);
     assert!(session.settings.target_weights[10..].iter().all(|&w| w == 0.0));
     assert!(matches!(page.state.phase, Phase::Starting { .. }));
+    // The kept demonstration waits for the new session's first round, as an import's
+    // would, and a reload finds the session as it was stored.
+    assert_eq!(session.pending, vec![Pick { task: TaskId::DoorOpen, chosen_by: ChosenBy::Imported }]);
+    let stored = page.fx.iter().rev().find_map(|e| if let Effect::StoreSession(s) = e { Some((**s).clone()) } else { None }).expect("stored");
+    assert_eq!(stored.pending, session.pending);
+    let reloaded = Page::load(Ok(Restored { session: Some(stored.clone()), records, ..Restored::default() }), settings(2));
+    assert_eq!(reloaded.state.session.as_ref().unwrap().pending, stored.pending);
     // Where every task was a target alike, the new tasks join them.
     let everything = SessionSettings { target_weights: vec![1.0; 10], ..settings(2) }.for_this_suite();
     assert_eq!(everything.target_weights, vec![1.0; NUM_TASKS]);

@@ -259,14 +259,6 @@ impl PageState {
             self.phase = Phase::Broken(format!("The policy could not be loaded: {error}"));
             return;
         }
-        match restored.tuned {
-            Some(Ok(())) => self.tuned = true,
-            Some(Err(error)) => self.error(format!("The stored fine-tuned policy could not be read ({error}); the next round makes a new one.")),
-            None => {}
-        }
-        self.crowd.credentials = restored.credentials;
-        self.crowd.sync = restored.sync.into_iter().collect();
-        fx.push(Effect::ProbeService);
         let mut session = restored.session;
         let mut carried = None;
         if let Some(older) = session.take_if(|s| !s.is_of_this_suite()) {
@@ -275,6 +267,16 @@ impl PageState {
             ));
             carried = Some(older.settings.for_this_suite());
         }
+        match restored.tuned {
+            Some(Ok(())) => self.tuned = true,
+            // An older session's fine-tuned policy cannot fit this suite: said above.
+            Some(Err(_)) if carried.is_some() => {}
+            Some(Err(error)) => self.error(format!("The stored fine-tuned policy could not be read ({error}); the next round makes a new one.")),
+            None => {}
+        }
+        self.crowd.credentials = restored.credentials;
+        self.crowd.sync = restored.sync.into_iter().collect();
+        fx.push(Effect::ProbeService);
         if let Some(session) = session.as_mut() {
             session.reconcile(&restored.records.iter().map(|(_, r)| r.task).collect::<Vec<_>>());
         }
@@ -286,9 +288,24 @@ impl PageState {
         self.phase = Phase::Idle;
         self.spawn(WorkerSlot::Cpu, fx);
         let due = self.session.as_ref().is_some_and(Session::round_due);
-        if !self.started() {
-            let settings = self.session.as_ref().map(|s| s.settings.clone()).or(carried).unwrap_or_default();
+        if self.session.is_some() && !self.started() {
+            // Stored before its start finished: start it again, keeping what it counted
+            // (the waiting demonstrations reconciled above).
+            self.restart_session(fx);
+        } else if !self.started() {
+            let migrated = carried.is_some();
+            let settings = carried.unwrap_or_default();
             self.start_session(settings, fx);
+            if migrated {
+                // The older session's demonstrations still replay: they wait for the new
+                // session's first round, as an import's do (and a reload finds them so).
+                if let Some(session) = self.session.as_mut() {
+                    for entry in &self.dataset.entries {
+                        session.record(entry.record.task, ChosenBy::Imported);
+                    }
+                }
+                self.store_session(fx);
+            }
         } else if due {
             // The page was closed during a round: run it again.
             self.train(fx);

@@ -106,13 +106,18 @@ impl Checkpoint {
         }
         let header_len = word(8)? as usize;
         let header_bytes = bytes.get(12..12 + header_len).ok_or(CheckpointError::Truncated)?;
-        let header: CheckpointHeader = serde_json::from_slice(header_bytes)?;
         // A policy's input is the whole suite's observation (the one-hot names every
-        // task), so unlike a demonstration it fits one suite only.
-        if header.suite_version != SUITE_VERSION {
-            return Err(CheckpointError::SuiteVersion { found: header.suite_version });
+        // task), so unlike a demonstration it fits one suite only. The suite is read
+        // first: a later suite's header names tasks this build does not know.
+        #[derive(Deserialize)]
+        struct Suite {
+            suite_version: u32,
         }
-        Ok((header, 12 + header_len))
+        let Suite { suite_version } = serde_json::from_slice(header_bytes)?;
+        if suite_version != SUITE_VERSION {
+            return Err(CheckpointError::SuiteVersion { found: suite_version });
+        }
+        Ok((serde_json::from_slice(header_bytes)?, 12 + header_len))
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<Checkpoint, CheckpointError> {

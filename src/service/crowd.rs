@@ -368,7 +368,7 @@ pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::V
 /// the page loads it; 404 before the first version.
 pub async fn latest_policy(State(app): State<Arc<App>>) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
-    let Some(version) = app.db.latest_version().await? else {
+    let Some(version) = super::training::latest_of_this_suite(&app).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no_version", "the crowd's policy has no version yet"));
     };
     let weights = app.db.version_weights(version.id).await?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use super::db::{now_ms, PolicyVersion};
 use super::App;
-use crate::policy::{cpu, Checkpoint, Demonstration, FineTunedPolicy};
+use crate::policy::{cpu, Checkpoint, CheckpointError, Demonstration, FineTunedPolicy};
 use crate::round::{assess, run_round, Assessment, RoundConfig, RoundInput};
 use crate::tasks::TaskId;
 
@@ -78,8 +78,20 @@ pub async fn run(app: Arc<App>) {
     }
 }
 
+/// The latest shared policy, unless a build of another task suite trained it (the
+/// service was upgraded): such a version fits no policy of this suite, so the service
+/// trains anew from the prior, on every demonstration (they still replay).
+pub async fn latest_of_this_suite(app: &App) -> Result<Option<PolicyVersion>, super::db::DbError> {
+    let Some(version) = app.db.latest_version().await? else { return Ok(None) };
+    let bytes = app.db.version_weights(version.id).await?;
+    Ok(match Checkpoint::read_header(&bytes) {
+        Err(CheckpointError::SuiteVersion { .. }) => None,
+        _ => Some(version),
+    })
+}
+
 async fn step(app: &Arc<App>) -> anyhow::Result<()> {
-    let latest = app.db.latest_version().await?;
+    let latest = latest_of_this_suite(app).await?;
     // A version trained elsewhere (another instance): load and assess it here.
     if let Some(version) = &latest {
         if app.crowd.version() < version.id {
@@ -130,7 +142,7 @@ async fn on_a_low_priority_thread<T: Send + 'static>(work: impl FnOnce() -> anyh
 /// Fine-tunes on every live demonstration, evaluates, publishes.
 async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     // Another instance may have trained while this one waited for the lock.
-    let latest = app.db.latest_version().await?;
+    let latest = latest_of_this_suite(app).await?;
     let records = app.db.records_after(0).await?;
     let trained = latest.as_ref().map_or(0, |v| v.demonstrations);
     if (records.len() as i64) < trained + app.config.retrain_every as i64 {

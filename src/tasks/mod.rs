@@ -158,6 +158,15 @@ impl TaskId {
         }
     }
 
+    /// The suite version that added this task.
+    pub fn added_in(self) -> u32 {
+        if self.index() < 10 {
+            1
+        } else {
+            2
+        }
+    }
+
     /// Whether a record of this task made in suite `version` replays in this build.
     pub fn replays_from(self, version: u32) -> bool {
         (self.changed_in()..=SUITE_VERSION).contains(&version)
@@ -299,6 +308,12 @@ impl TaskId {
     }
 }
 
+/// How many tasks suite `version` had (its observation's one-hot width): the suite
+/// only grows, at its end.
+pub fn tasks_in_suite(version: u32) -> usize {
+    TaskId::ALL.iter().filter(|t| t.added_in() <= version).count()
+}
+
 /// What a fixture stands on: the table, or a plinth that raises it (the high variants).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stand {
@@ -343,5 +358,7 @@ mod tests {
         assert!(TaskId::DoorOpen.replays_from(1) && TaskId::DoorOpen.replays_from(SUITE_VERSION));
         assert!(!TaskId::DoorClose.replays_from(1) && TaskId::DoorClose.replays_from(2));
         assert!(TaskId::ALL.iter().all(|t| !t.replays_from(0) && !t.replays_from(SUITE_VERSION + 1)));
+        assert!(TaskId::ALL.iter().all(|t| t.added_in() <= t.changed_in()));
+        assert_eq!((tasks_in_suite(1), tasks_in_suite(SUITE_VERSION)), (10, NUM_TASKS));
     }
 }

@@ -7,7 +7,7 @@
 //! | 4..7   | object key point position (see each task; the goal for reach)  | m      |
 //! | 7..11  | object orientation, unit quaternion (x, y, z, w)               | -      |
 //! | 11..14 | goal position of the key point                                 | m      |
-//! | 14..24 | task identity, one-hot in `TaskId::ALL` order                  | -      |
+//! | 14..30 | task identity, one-hot in `TaskId::ALL` order (10 wide in suite 1) | -  |
 //!
 //! The first four are the robot's own state ([`ROBOT_STATE`]), the rest the
 //! environment's ([`ENVIRONMENT_STATE`]), as the dataset exports split them.
