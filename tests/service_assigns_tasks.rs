@@ -171,6 +171,49 @@ async fn shared_policy_versions_on(db: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_upgraded_service_sets_aside_a_shared_policy_of_an_older_suite_and_trains_anew() {
+    use amf_studio::service::db::{Db, PolicyVersion};
+    use amf_studio::tasks::SUITE_VERSION;
+    let (_dir, url) = sqlite_url("upgrade");
+    // The database as an older build left it: version 1, trained by suite 1 on three
+    // demonstrations (a policy file whose header names suite 1).
+    let mut older = include_bytes!("../www/policy.amfp").to_vec();
+    let current = format!("\"suite_version\":{SUITE_VERSION}");
+    let at = older.windows(current.len()).position(|w| w == current.as_bytes()).expect("the header names its suite");
+    older[at + current.len() - 1] = b'1';
+    let db = Db::open(&url, 1).await.unwrap();
+    let version = PolicyVersion { id: 0, created_ms: 0, demonstrations: 3, last_demonstration_id: 3, success: vec![0.5; 10], mean_success: 0.5, train_seconds: 1.0 };
+    assert_eq!(db.add_version(&version, &older).await.unwrap(), 1);
+    db.close().await;
+
+    let client = reqwest::Client::new();
+    let service = Service::start_with(&url, &["--retrain-every", "2", "--train-steps", "40", "--eval-episodes", "1"]);
+    let (_, token) = contributor(&client, &service, None).await;
+    // Pages are not sent a policy they cannot read.
+    assert_eq!(client.get(service.url("/policy")).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    // Two demonstrations make a version of this suite, as on a new database (the old
+    // version's three would otherwise have been counted as trained).
+    for (i, task) in [TaskId::Push, TaskId::DoorClose].into_iter().enumerate() {
+        let record = (300..).map(|seed| DemonstrationRecord::from_expert(task, seed, 0.0, 1.7e12)).find(|r| r.success).unwrap();
+        let upload = Upload { client_id: format!("upgrade-{i}"), record };
+        let stored = client.post(service.url("/demonstrations")).bearer_auth(&token).json(&upload).send().await.unwrap();
+        assert_eq!(stored.status(), StatusCode::CREATED);
+    }
+    let mut status = crowd(&client, &service).await;
+    for _ in 0..240 {
+        if status["version"] == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        status = crowd(&client, &service).await;
+    }
+    assert_eq!(status["version"], 2, "{status}");
+    let response = client.get(service.url("/policy")).send().await.unwrap();
+    assert_eq!(response.headers()["x-policy-version"], "2");
+    assert!(amf_studio::policy::Checkpoint::from_bytes(&response.bytes().await.unwrap()).is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn leases_behave_on_sqlite() {
     let (_dir, url) = sqlite_url("leases");
     leases_behave_on(&url).await;
