@@ -86,6 +86,11 @@ fn a_file_that_is_not_a_policy_is_refused_clearly() {
     assert_refused(&["eval", "--policy", concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml")], "not a policy file");
 }
 
+/// Where a selector of a summary put its demonstrations, per task.
+fn demonstrations_per_task(selector: &serde_json::Value) -> Vec<u64> {
+    selector["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect()
+}
+
 /// Runs `amf experiment` into a fresh directory and returns it with the summary.
 fn experiment(name: &str, args: &[&str]) -> (std::path::PathBuf, serde_json::Value) {
     let out = std::env::temp_dir().join(format!("amf-experiment-{name}-{}", std::process::id()));
@@ -111,7 +116,7 @@ fn experiment_writes_curves_summary_and_plots() {
         let [lo, hi] = [s["ci90"][0].as_f64().unwrap(), s["ci90"][1].as_f64().unwrap()];
         assert!(lo <= s["final_mean_success"].as_f64().unwrap() && s["final_mean_success"].as_f64().unwrap() <= hi);
         assert!(s["auc"].as_f64().is_some());
-        assert_eq!(s["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>(), 2);
+        assert_eq!(demonstrations_per_task(s).iter().sum::<u64>(), 2);
     }
     assert_eq!(summary["config"]["tabletop"]["round"]["budget"], 2);
     let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
@@ -153,7 +158,7 @@ fn experiment_with_targets_that_are_not_everything() {
     let selectors = summary["selectors"].as_array().unwrap();
     assert_eq!(selectors.len(), 5);
     for s in selectors {
-        let per_task: Vec<u64> = s["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let per_task = demonstrations_per_task(s);
         assert_eq!(per_task.iter().sum::<u64>(), 3, "{}", s["name"]);
         assert_eq!(per_task[window_close], 0, "{} asked for a task that cannot be demonstrated", s["name"]);
         // AMF minus each other selector, paired; nothing for AMF itself.
@@ -180,7 +185,7 @@ fn experiment_on_the_larger_suite_with_raised_targets_that_cannot_be_demonstrate
     );
     assert_eq!(summary["config"]["tabletop"]["round"]["gp"]["embedding"], "centred-loss-gradient");
     for s in summary["selectors"].as_array().unwrap() {
-        let per_task: Vec<u64> = s["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let per_task = demonstrations_per_task(s);
         assert_eq!(per_task.len(), NUM_TASKS);
         assert_eq!(per_task.iter().sum::<u64>(), 4, "{}", s["name"]);
         for task in raised {
@@ -207,7 +212,7 @@ fn experiment_with_human_like_demonstrators() {
     let human = &summary["config"]["tabletop"]["demonstrator"]["human"];
     assert!(human["reaction_steps"].as_u64().unwrap() > 0 && human["attempts"].as_u64().unwrap() > 1, "{human}");
     for s in summary["selectors"].as_array().unwrap() {
-        let per_task: Vec<u64> = s["demonstrations_per_task"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        let per_task = demonstrations_per_task(s);
         assert_eq!(per_task.iter().sum::<u64>(), 2, "{}", s["name"]);
         assert_eq!(per_task[TaskId::ButtonPress.index()] + per_task[TaskId::DoorOpen.index()], 2, "{} asked for a task that is no target", s["name"]);
     }

@@ -287,28 +287,27 @@ impl PageState {
         self.session = session;
         self.phase = Phase::Idle;
         self.spawn(WorkerSlot::Cpu, fx);
-        let due = self.session.as_ref().is_some_and(Session::round_due);
-        if self.session.is_some() && !self.started() {
+        if self.started() {
+            if self.session.as_ref().is_some_and(Session::round_due) {
+                // The page was closed during a round: run it again.
+                self.train(fx);
+            }
+        } else if self.session.is_some() {
             // Stored before its start finished: start it again, keeping what it counted
             // (the waiting demonstrations reconciled above).
             self.restart_session(fx);
-        } else if !self.started() {
-            let migrated = carried.is_some();
-            let settings = carried.unwrap_or_default();
+        } else if let Some(settings) = carried {
             self.start_session(settings, fx);
-            if migrated {
-                // The older session's demonstrations still replay: they wait for the new
-                // session's first round, as an import's do (and a reload finds them so).
-                if let Some(session) = self.session.as_mut() {
-                    for entry in &self.dataset.entries {
-                        session.record(entry.record.task, ChosenBy::Imported);
-                    }
+            // The older session's demonstrations still replay: they wait for the new
+            // session's first round, as an import's do (and a reload finds them so).
+            if let Some(session) = self.session.as_mut() {
+                for entry in &self.dataset.entries {
+                    session.record(entry.record.task, ChosenBy::Imported);
                 }
-                self.store_session(fx);
             }
-        } else if due {
-            // The page was closed during a round: run it again.
-            self.train(fx);
+            self.store_session(fx);
+        } else {
+            self.start_session(SessionSettings::default(), fx);
         }
     }
 

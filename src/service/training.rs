@@ -83,6 +83,10 @@ pub async fn run(app: Arc<App>) {
 /// trains anew from the prior, on every demonstration (they still replay).
 pub async fn latest_of_this_suite(app: &App) -> Result<Option<PolicyVersion>, super::db::DbError> {
     let Some(version) = app.db.latest_version().await? else { return Ok(None) };
+    // A version this service adopted was read already: no file to fetch on every poll.
+    if app.crowd.version() >= version.id {
+        return Ok(Some(version));
+    }
     let bytes = app.db.version_weights(version.id).await?;
     Ok(match Checkpoint::read_header(&bytes) {
         Err(CheckpointError::SuiteVersion { .. }) => None,
