@@ -219,19 +219,20 @@ pub struct SelectionBench {
     pub crowd_batch_of_50_seconds: f64,
 }
 
-pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut dyn FnMut() -> f64) -> SelectionBench {
+/// AMF's selection and the crowd's batch with `demos` scripted demonstrations, the GP
+/// conditioning on at most `gp.sampled_per_task` of a task's.
+pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, gp: &crate::select::GpConfig, clock: &mut dyn FnMut() -> f64) -> SelectionBench {
     use crate::round::assess;
     use crate::policy::expert_demonstration;
     use crate::select::tabletop::TabletopView;
     use crate::select::{GpConfig, SelectionView, SelectorKind};
     let assessment = assess(prior, 2, &mut |_| {});
     let collected: Vec<_> = (0..demos).map(|i| expert_demonstration(TaskId::ALL[i % TaskId::ALL.len()], 10_000 + i as u64, 0.1)).collect();
-    let gp = GpConfig::default();
     let rollouts = &assessment.visited;
-    fn view_of<'a>(prior: &'a crate::policy::Policy, demonstrations: &'a [crate::policy::Demonstration], rollouts: &'a [Vec<crate::tasks::Observation>]) -> TabletopView<'a> {
+    fn view_of<'a>(prior: &'a crate::policy::Policy, demonstrations: &'a [crate::policy::Demonstration], rollouts: &'a [Vec<crate::tasks::Observation>], gp: &GpConfig) -> TabletopView<'a> {
         TabletopView {
             policy: prior,
-            demonstrations,
+            demonstrations: crate::select::PoolSample::of(demonstrations, gp.sample_bound()),
             rollout_states: rollouts,
             target_weights: vec![1.0; TaskId::ALL.len()],
             pretraining: vec![0; TaskId::ALL.len()],
@@ -240,8 +241,8 @@ pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut 
         }
     }
     let mut time = |demonstrations: &[crate::policy::Demonstration]| {
-        let view = view_of(prior, demonstrations, rollouts);
-        let mut selector = SelectorKind::Amf.build(0, 0, &gp);
+        let view = view_of(prior, demonstrations, rollouts, gp);
+        let mut selector = SelectorKind::Amf.build(0, 0, gp);
         let repeats = 3;
         let start = clock();
         for _ in 0..repeats {
@@ -253,9 +254,9 @@ pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut 
     time(&collected);
     let first_round_seconds = time(&[]);
     let later_round_seconds = time(&collected);
-    let view = view_of(prior, &collected, rollouts);
+    let view = view_of(prior, &collected, rollouts, gp);
     let start = clock();
-    let problem = view.kernel_problem(&gp).expect("the benchmark's kernel");
+    let problem = view.kernel_problem(gp).expect("the benchmark's kernel");
     let kernel_seconds = clock() - start;
     let (data_points, query_points) = (problem.k_dd.nrows(), problem.k_ss.nrows());
     let start = clock();
@@ -264,8 +265,9 @@ pub fn bench_selection(prior: &crate::policy::Policy, demos: usize, clock: &mut 
     std::hint::black_box(posterior);
 
     use crate::crowd::assign::{assign_batch, AssignmentSettings, CrowdState, Request};
-    let settings = AssignmentSettings::default();
-    let mut crowd = CrowdState { policy: prior, assessment: &assessment, trained_on: &collected, arrived: vec![0; TaskId::ALL.len()], pending: vec![0; TaskId::ALL.len()], prepared: None };
+    let settings = AssignmentSettings { gp: gp.clone(), ..AssignmentSettings::default() };
+    let trained_on = crate::select::PoolSample::of(&collected, gp.sample_bound());
+    let mut crowd = CrowdState { policy: prior, assessment: &assessment, trained_on, arrived: vec![0; TaskId::ALL.len()], pending: vec![0; TaskId::ALL.len()], prepared: None };
     crowd.prepared = Some(crowd.prepare(&settings).expect("the benchmark's GP"));
     let requests: Vec<Request> = (0..50).map(|seed| Request { declined: Vec::new(), chosen: None, seed }).collect();
     let start = clock();

@@ -4,6 +4,7 @@
 //! replaying it checks it.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use crate::policy::Demonstration;
@@ -122,6 +123,26 @@ impl DemonstrationRecord {
         }
         Ok(Demonstration { task: self.task, seed: self.seed, observations, actions: self.actions.clone(), success: replayed })
     }
+}
+
+/// The fingerprint of a demonstration's content (task, seed, actions' exact bits), by which
+/// the service stores it once: a replayed demonstration has the same one as
+/// the record it came from (the selector's sample of a pool is chosen by it).
+pub fn content_fingerprint(task: TaskId, seed: u64, actions: &[Action]) -> String {
+    let mut hash = Sha256::new();
+    hash.update(task.name().as_bytes());
+    hash.update(seed.to_le_bytes());
+    for action in actions {
+        for value in action {
+            hash.update(value.to_bits().to_le_bytes());
+        }
+    }
+    hex(&hash.finalize())
+}
+
+/// Bytes as lower-case hex (digests: fingerprints, hashed tokens).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ use crate::policy::{
 };
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::select::tabletop::TabletopView;
-use crate::select::{GpConfig, SelectError, Selection, SelectorKind};
+use crate::select::{GpConfig, PoolSample, SelectError, Selection, SelectorKind};
 use crate::tasks::{Observation, TaskId, NUM_TASKS};
 
 /// Gradient steps of a fine-tuning round, in the page, the runner and the collection
@@ -264,7 +264,7 @@ pub async fn run_round(
         events(RoundEvent::Selecting);
         let view = TabletopView {
             policy,
-            demonstrations,
+            demonstrations: PoolSample::of(demonstrations, config.gp.sample_bound()),
             rollout_states: &assessment.visited,
             target_weights: config.target_weights.clone(),
             pretraining: config.pretraining_per_task(),

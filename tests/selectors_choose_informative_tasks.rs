@@ -7,7 +7,7 @@ use amf_studio::experiment::integrator::{run as run_integrator, IntegratorSettin
 use amf_studio::round::assess;
 use amf_studio::policy::{Checkpoint, PRETRAIN_TASKS};
 use amf_studio::select::tabletop::TabletopView;
-use amf_studio::select::{GpConfig, KernelProblem, Proxy, SelectError, SelectionView, SelectorKind, WithPending};
+use amf_studio::select::{GpConfig, KernelProblem, PoolSample, Proxy, SelectError, SelectionView, SelectorKind, WithPending};
 use amf_studio::tasks::{TaskId, NUM_TASKS};
 use nalgebra::DMatrix;
 
@@ -47,6 +47,7 @@ impl SelectionView for HandView {
             k_ss: self.k_ss.clone(),
             k_sd: DMatrix::zeros(n, 0),
             k_dd: DMatrix::zeros(0, 0),
+            data_weights: Vec::new(),
             targets: self.targets.clone(),
             candidates: self.candidates.clone(),
             proxies: vec![Proxy::Rollouts; self.candidates.len()],
@@ -224,7 +225,7 @@ fn on_the_pretrained_policy_amf_asks_first_for_a_task_pretraining_left_out() {
     let assessment = assess(&policy, 1, &mut |_| {});
     let view = TabletopView {
         policy: &policy,
-        demonstrations: &[],
+        demonstrations: PoolSample::default(),
         rollout_states: &assessment.visited,
         target_weights: vec![1.0; NUM_TASKS],
         pretraining: vec![0; NUM_TASKS],

@@ -219,6 +219,47 @@ async fn leases_behave_on_sqlite() {
     leases_behave_on(&url).await;
 }
 
+/// A metric's value in the service's exposition.
+async fn metric(client: &reqwest::Client, service: &Service, name: &str) -> u64 {
+    let text = client.get(service.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok()).unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+/// A crowd is many: the selector's work and this instance's replays are bounded by its
+/// sample (8 demonstrations a task, 16 states each, 48 proxies a task), not by the
+/// pool, which the runner fills through the service's own database code.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_holding_thousands_of_demonstrations_assigns_with_bounded_work() {
+    const POOL: usize = 2_000;
+    let (_dir, url) = sqlite_url("pool");
+    let filled = std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
+        .args(["bench", "pool", "--db", &url, "--demonstrations", &POOL.to_string()])
+        .output()
+        .unwrap();
+    assert!(filled.status.success(), "{}", String::from_utf8_lossy(&filled.stderr));
+    let client = reqwest::Client::new();
+    let service = Service::start_with(&url, &["--retrain-every", "0"]);
+    let (_, token) = contributor(&client, &service, None).await;
+    ask(&client, &service, &token, json!({})).await;
+    let (sample, data, query) = (16 * 8, 16 * 8 * 16, 16 * (24 + 24));
+    assert_eq!(metric(&client, &service, "amf_selector_pool").await, POOL as u64);
+    assert_eq!(metric(&client, &service, "amf_selector_replays").await, sample, "every task has more than 8, all replay");
+    // Sixteen states of each kept demonstration (fewer of a shorter one).
+    let data_states = metric(&client, &service, "amf_selector_data_states").await;
+    assert!(data_states <= data && data_states > data / 2, "{data_states} data states");
+    assert!(metric(&client, &service, "amf_selector_query_states").await <= query);
+
+    // One more arrives: it is counted; the sample (and the replays held) stay bounded.
+    let record = DemonstrationRecord::from_expert(TaskId::Push, 99_000_001, 0.05, 1.7e12);
+    let upload = Upload { client_id: "pool-one-more".into(), record };
+    let response = client.post(service.url("/demonstrations")).bearer_auth(&token).json(&upload).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    ask(&client, &service, &token, json!({})).await;
+    assert_eq!(metric(&client, &service, "amf_selector_pool").await, POOL as u64 + 1);
+    assert_eq!(metric(&client, &service, "amf_selector_replays").await, sample);
+    assert!(metric(&client, &service, "amf_selector_data_states").await <= data);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_sequential_selector_sends_two_visitors_to_one_task() {
     // The baseline that ignores the leases in flight: the same question, the same answer.

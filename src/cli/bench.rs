@@ -1,4 +1,4 @@
-//! `amf bench sim|train|select|upload`: simulation, fine-tuning and selection speed, and
+//! `amf bench sim|train|select|upload|crowd|pool`: simulation, fine-tuning and selection speed, and
 //! the collection service under load.
 
 use std::time::Instant;
@@ -45,6 +45,10 @@ pub enum BenchCommand {
     /// scripts/bench-crowd.sh).
     #[cfg(feature = "service")]
     Crowd(super::bench_crowd::CrowdBenchArgs),
+    /// Fills a service's database with a pool of verified demonstrations (see
+    /// scripts/bench-pool.sh).
+    #[cfg(feature = "service")]
+    Pool(super::bench_pool::PoolBenchArgs),
     /// Selection speed: AMF picking a batch with the default sizes, from a policy file.
     Select {
         #[arg(long, default_value = "www/policy.amfp")]
@@ -52,6 +56,9 @@ pub enum BenchCommand {
         /// Demonstrations collected before the timed later round.
         #[arg(long, default_value_t = 20)]
         demos: usize,
+        /// Demonstrations of a task the GP conditions on at most (0: all of them).
+        #[arg(long, default_value_t = crate::select::GpConfig::default().sampled_per_task)]
+        sampled_per_task: usize,
     },
 }
 
@@ -62,6 +69,8 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Upload(args) => super::bench_upload::run(args),
         #[cfg(feature = "service")]
         BenchCommand::Crowd(args) => super::bench_crowd::run(args),
+        #[cfg(feature = "service")]
+        BenchCommand::Pool(args) => super::bench_pool::run(args),
         BenchCommand::Sim { episodes, json } => {
             let origin = Instant::now();
             let report = bench_sim(episodes, &mut || origin.elapsed().as_secs_f64());
@@ -103,10 +112,11 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
-        BenchCommand::Select { policy, demos } => {
+        BenchCommand::Select { policy, demos, sampled_per_task } => {
             let (_, policy) = super::load_pretrained(&policy)?;
             let origin = Instant::now();
-            let report = crate::bench::bench_selection(&policy, demos, &mut || origin.elapsed().as_secs_f64());
+            let gp = crate::select::GpConfig { sampled_per_task, ..Default::default() };
+            let report = crate::bench::bench_selection(&policy, demos, &gp, &mut || origin.elapsed().as_secs_f64());
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }

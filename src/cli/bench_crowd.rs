@@ -33,12 +33,24 @@ pub struct CrowdBenchArgs {
     /// Stop waiting for the published version after this many seconds.
     #[arg(long, default_value_t = 300)]
     max_seconds: u64,
+    /// Measure assignments only (a service on a pool filled beforehand, see
+    /// scripts/bench-pool.sh): no uploads, no waiting for a version.
+    #[arg(long)]
+    assignments_only: bool,
+    /// When the service was started (Unix milliseconds), to report the time from its
+    /// start to its first assignment.
+    #[arg(long)]
+    service_started_ms: Option<u64>,
 }
 
 #[derive(Serialize)]
 struct Report {
     visitors: usize,
     assignments: usize,
+    /// One visitor's assignment, asked alone as soon as the service answers.
+    first_assignment_ms: f64,
+    /// From the service's start to that assignment's answer (with `--service-started-ms`).
+    first_assignment_after_start_ms: Option<f64>,
     assignment_p50_ms: f64,
     assignment_p99_ms: f64,
     /// From the service's metrics: visitors answered per batch, and a batch's
@@ -46,6 +58,11 @@ struct Report {
     assignment_batch_mean_size: f64,
     assignment_batch_mean_ms: f64,
     assignment_batch_choosing_mean_ms: f64,
+    uploads: Option<UploadFigures>,
+}
+
+#[derive(Serialize)]
+struct UploadFigures {
     uploads_idle_p50_ms: f64,
     uploads_idle_p99_ms: f64,
     uploads_while_training_p50_ms: f64,
@@ -94,9 +111,10 @@ async fn upload_all(client: &reqwest::Client, base: &str, tokens: &[String], rec
 pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.url.starts_with("http://127.") || args.url.starts_with("http://localhost"), "--url must be a loopback service");
     let base = format!("{}/api", args.url.trim_end_matches('/'));
-    eprintln!("recording {} demonstrations…", 2 * args.retrain_every);
-    let mut records = demonstrations(2 * args.retrain_every, 7_000_000);
-    let after = records.split_off(args.retrain_every);
+    let recorded = if args.assignments_only { 0 } else { 2 * args.retrain_every };
+    eprintln!("recording {recorded} demonstrations…");
+    let mut records = demonstrations(recorded, 7_000_000);
+    let after = records.split_off(recorded / 2);
     tokio::runtime::Runtime::new()?.block_on(async move {
         let client = reqwest::Client::builder().pool_max_idle_per_host(args.visitors).build()?;
         let mut tokens = Vec::new();
@@ -104,6 +122,20 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
             let body: Value = client.post(format!("{base}/contributors")).json(&json!({})).send().await?.json().await?;
             tokens.push(body["token"].as_str().context("no token")?.to_string());
         }
+        let ask = {
+            let (client, url) = (client.clone(), format!("{base}/assignments"));
+            move |token: String| {
+                let (client, url) = (client.clone(), url.clone());
+                async move {
+                let sent = Instant::now();
+                let response = client.post(&url).bearer_auth(&token).json(&json!({})).send().await?;
+                anyhow::ensure!(response.status().as_u16() == 201, "an assignment was refused: {}", response.text().await.unwrap_or_default());
+                    anyhow::Ok(sent.elapsed().as_secs_f64() * 1000.0)
+                }
+            }
+        };
+        let first_assignment_ms = ask(tokens[0].clone()).await?;
+        let first_assignment_after_start_ms = args.service_started_ms.map(|started| crate::service::db::now_ms() as f64 - started as f64);
         // The service is ready once it has assessed the pre-trained policy (at start).
         let ready = Instant::now() + Duration::from_secs(args.max_seconds);
         while client.get(format!("{base}/crowd")).send().await?.json::<Value>().await?["success"].is_null() && Instant::now() < ready {
@@ -113,14 +145,11 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
         let per_visitor = args.assignments.div_ceil(args.visitors);
         let mut tasks = Vec::new();
         for token in &tokens {
-            let (client, url, token) = (client.clone(), format!("{base}/assignments"), token.clone());
+            let (ask, token) = (ask.clone(), token.clone());
             tasks.push(tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 for _ in 0..per_visitor {
-                    let sent = Instant::now();
-                    let response = client.post(&url).bearer_auth(&token).json(&json!({})).send().await?;
-                    anyhow::ensure!(response.status().as_u16() == 201, "an assignment was refused: {}", response.text().await.unwrap_or_default());
-                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    latencies.push(ask(token.clone()).await?);
                 }
                 anyhow::Ok(latencies)
             }));
@@ -137,6 +166,22 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
         let batch_mean_size = metric("amf_assignments_total") / batches;
         let batch_mean_ms = 1000.0 * metric("amf_assignment_batch_seconds_total") / batches;
         let choosing_mean_ms = 1000.0 * metric("amf_assignment_choosing_seconds_total") / batches;
+        let mut report = Report {
+            visitors: args.visitors,
+            assignments: assignment.len(),
+            first_assignment_ms,
+            first_assignment_after_start_ms,
+            assignment_p50_ms: percentile(&mut assignment, 0.5),
+            assignment_p99_ms: percentile(&mut assignment, 0.99),
+            assignment_batch_mean_size: batch_mean_size,
+            assignment_batch_mean_ms: batch_mean_ms,
+            assignment_batch_choosing_mean_ms: choosing_mean_ms,
+            uploads: None,
+        };
+        if args.assignments_only {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            return Ok(());
+        }
         // Uploads with nothing training: all but the last of the first K.
         let mut first = records;
         let last = first.pop().context("K is at least 1")?;
@@ -162,14 +207,7 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         let (idle50, train50) = (percentile(&mut idle, 0.5), percentile(&mut training, 0.5));
-        let report = Report {
-            visitors: args.visitors,
-            assignments: assignment.len(),
-            assignment_p50_ms: percentile(&mut assignment, 0.5),
-            assignment_p99_ms: percentile(&mut assignment, 0.99),
-            assignment_batch_mean_size: batch_mean_size,
-            assignment_batch_mean_ms: batch_mean_ms,
-            assignment_batch_choosing_mean_ms: choosing_mean_ms,
+        report.uploads = Some(UploadFigures {
             uploads_idle_p50_ms: idle50,
             uploads_idle_p99_ms: percentile(&mut idle, 0.99),
             uploads_while_training_p50_ms: train50,
@@ -177,7 +215,7 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
             upload_slowdown: train50 / idle50.max(1e-9),
             uploads_overlapped_training: overlapped,
             seconds_to_published_version: published,
-        };
+        });
         println!("{}", serde_json::to_string_pretty(&report)?);
         Ok(())
     })

@@ -66,6 +66,10 @@ pub struct ExperimentArgs {
     /// The GP's noise level rho^2 (tabletop; the integrator uses its policy's).
     #[arg(long, default_value_t = 2.0)]
     noise: f64,
+    /// Tabletop: demonstrations of a task the GP conditions on at most (a sample of a
+    /// larger task, each standing for its share; 0: every one, the exact GP).
+    #[arg(long, default_value_t = crate::select::GpConfig::default().sampled_per_task)]
+    sampled_per_task: usize,
     /// Integrator: slots covered by pre-training, a number or a range such as 1-12.
     #[arg(long, default_value = "1-12")]
     covered: String,
@@ -241,6 +245,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             round.eval_episodes = args.eval_episodes;
             round.gp.embedding = embedding;
             round.gp.noise = args.noise;
+            round.gp.sampled_per_task = args.sampled_per_task;
             round.target_weights = parse_targets(&args.targets)?;
             round.demonstrable = parse_demonstrable(&args.demonstrable)?;
             if args.demonstrator == DemonstratorChoice::Human {

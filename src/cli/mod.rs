@@ -4,6 +4,8 @@ mod bench;
 #[cfg(feature = "service")]
 mod bench_crowd;
 #[cfg(feature = "service")]
+mod bench_pool;
+#[cfg(feature = "service")]
 mod bench_upload;
 #[cfg(feature = "service")]
 mod crowd;

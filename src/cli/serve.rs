@@ -70,6 +70,14 @@ pub struct ServeArgs {
     /// Training steps of each version of the shared policy.
     #[arg(long, default_value_t = crate::round::RoundConfig::default().bc.steps)]
     train_steps: usize,
+    /// Demonstrations each version of the shared policy trains on at most (the newest
+    /// half of them, and a fresh draw of the older rest).
+    #[arg(long, default_value_t = crate::crowd::sample::TRAINING_SAMPLE)]
+    train_sample: usize,
+    /// Demonstrations of a task the crowd's selector conditions on at most (a sample of
+    /// a larger task, each standing for its share; 0: every one, unbounded).
+    #[arg(long, default_value_t = crate::select::GpConfig::default().sampled_per_task)]
+    sampled_per_task: usize,
     /// Rollouts per task when a policy is assessed (its success, and the selector's proxies).
     #[arg(long, default_value_t = AssignmentSettings::default().eval_episodes)]
     eval_episodes: usize,
@@ -114,10 +122,12 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
             pending_aware: !args.ignore_pending,
             arrivals_in_flight: args.arrivals_in_flight,
             eval_episodes: args.eval_episodes.max(1),
+            gp: crate::select::GpConfig { sampled_per_task: args.sampled_per_task, ..defaults.assignments.gp.clone() },
             ..defaults.assignments.clone()
         },
         retrain_every: args.retrain_every,
         train_steps: args.train_steps.max(1),
+        train_sample: args.train_sample.max(1),
         train_on: args.train_on,
     };
     crate::service::crowd::check_settings(&config.assignments)?;

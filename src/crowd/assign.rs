@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::{Demonstration, Predictive};
+use crate::policy::Predictive;
 use crate::round::{Assessment, RoundConfig};
 use crate::select::tabletop::TabletopView;
-use crate::select::{argmax_among, task_scores, GpConfig, Greedy, Prepared, Proxy, SelectError, SelectionView, SelectorKind, TaskScore, WithPending};
+use crate::select::{argmax_among, task_scores, GpConfig, Greedy, PoolSample, Prepared, Proxy, SelectError, SelectionView, SelectorKind, TaskScore, WithPending};
 use crate::tasks::{TaskId, NUM_TASKS};
 
 /// The operator's settings for assignments.
@@ -62,8 +62,8 @@ pub struct CrowdState<'a> {
     pub policy: &'a dyn Predictive,
     pub assessment: &'a Assessment,
     /// The GP's data: every verified demonstration, or with `arrivals_in_flight` those
-    /// the shared policy was trained on.
-    pub trained_on: &'a [Demonstration],
+    /// the shared policy was trained on; of a large pool, a sample ([`PoolSample`]).
+    pub trained_on: PoolSample<'a>,
     /// Verified demonstrations per task that are not in `trained_on`: with
     /// `arrivals_in_flight`, those that arrived after the shared policy was trained,
     /// conditioned on through their task's proxies as while they were in flight.
@@ -79,14 +79,14 @@ impl CrowdState<'_> {
     fn view(&self, settings: &AssignmentSettings) -> TabletopView<'_> {
         TabletopView {
             policy: self.policy,
-            demonstrations: self.trained_on,
+            demonstrations: self.trained_on.clone(),
             rollout_states: &self.assessment.visited,
             target_weights: settings.target_weights.clone(),
             pretraining: settings.pretraining.clone(),
             demonstrable: vec![true; NUM_TASKS],
             // The proxies' subsampling follows the data, not the turn: while the policy
             // and its data stay, the same question gets the same answer.
-            seed: self.trained_on.len() as u64,
+            seed: self.trained_on.counts().iter().sum::<usize>() as u64,
         }
     }
 
@@ -250,7 +250,7 @@ mod tests {
         let state = |arrived: Vec<usize>, pending: Vec<usize>| CrowdState {
             policy: &prior,
             assessment: &assessment,
-            trained_on: &trained_on,
+            trained_on: PoolSample::of(&trained_on, usize::MAX),
             arrived,
             pending,
             prepared: None,
@@ -295,7 +295,7 @@ mod tests {
     fn a_declined_task_is_not_asked_again_and_ignoring_pending_asks_the_same() {
         let prior = shipped_prior();
         let assessment = assess(&prior, 2, &mut |_| {});
-        let crowd = CrowdState { policy: &prior, assessment: &assessment, trained_on: &[], arrived: vec![0; NUM_TASKS], pending: vec![0; NUM_TASKS], prepared: None };
+        let crowd = CrowdState { policy: &prior, assessment: &assessment, trained_on: PoolSample::default(), arrived: vec![0; NUM_TASKS], pending: vec![0; NUM_TASKS], prepared: None };
         let settings = AssignmentSettings::default();
         let best = assign(&settings, &crowd, &[], 1, 1).unwrap();
         let next = assign(&settings, &crowd, &[best.task], 1, 1).unwrap();

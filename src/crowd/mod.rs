@@ -1,6 +1,8 @@
 //! Crowdsourced collection, the parts that are plain Rust: what an upload is and how it
-//! is verified by replay (`upload`), and which task the crowd's next visitor is asked
-//! for (`assign`). The service that runs them is `crate::service`.
+//! is verified by replay (`upload`), which task the crowd's next visitor is asked
+//! for (`assign`), and which of the pool a version of the shared policy trains on
+//! (`sample`). The service that runs them is `crate::service`.
 
 pub mod assign;
+pub mod sample;
 pub mod upload;

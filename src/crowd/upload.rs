@@ -5,9 +5,9 @@
 //! suite is kept.
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
-use crate::record::{DemonstrationRecord, ReplayError, Source};
+pub use crate::record::hex;
+use crate::record::{content_fingerprint, DemonstrationRecord, ReplayError, Source};
 use crate::tasks::{TaskId, SUITE_VERSION};
 
 /// The largest upload body the service reads (bytes): one demonstration at a person's
@@ -119,21 +119,9 @@ pub fn parse(body: &[u8]) -> Result<Upload, Rejection> {
 
 /// The fingerprint of a demonstration's content (task, seed, actions' exact bits).
 pub fn fingerprint(record: &DemonstrationRecord) -> String {
-    let mut hash = Sha256::new();
-    hash.update(record.task.name().as_bytes());
-    hash.update(record.seed.to_le_bytes());
-    for action in &record.actions {
-        for value in action {
-            hash.update(value.to_bits().to_le_bytes());
-        }
-    }
-    hex(&hash.finalize())
+    content_fingerprint(record.task, record.seed, &record.actions)
 }
 
-/// Bytes as lower-case hex (digests: fingerprints, hashed tokens).
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Replays the upload with this build's simulation; keeps it only if it succeeds.
 pub fn verify(upload: &Upload) -> Result<Verified, Rejection> {

@@ -78,7 +78,8 @@ impl SelectionView for IntegratorView<'_> {
             candidates.push((first..first + x.len()).collect());
         }
         let k = |a: &[Input], b: &[Input]| DMatrix::from_fn(a.len(), b.len(), |i, j| self.policy.config.kernel(&a[i], &b[j]));
-        let mut problem = KernelProblem { k_ss: k(&query, &query), k_sd: k(&query, &data), k_dd: k(&data, &data), targets, candidates, proxies };
+        let data_weights = vec![1.0; data.len()];
+        let mut problem = KernelProblem { k_ss: k(&query, &query), k_sd: k(&query, &data), k_dd: k(&data, &data), data_weights, targets, candidates, proxies };
         problem.normalise();
         Ok(problem)
     }

@@ -20,15 +20,22 @@ pub enum GpError {
     BadNoise(f64),
     #[error("the kernel matrix holds a non-finite value")]
     NonFinite,
+    #[error("every data point stands for at least one observation")]
+    BadWeights,
 }
 
 /// Cholesky factor of `m + noise * I`, retried with growing jitter if rounding makes a
 /// positive semi-definite matrix look indefinite.
-fn factor(mut m: DMatrix<f64>, noise: f64) -> Result<Cholesky<f64, Dyn>, GpError> {
+fn factor(m: DMatrix<f64>, noise: f64) -> Result<Cholesky<f64, Dyn>, GpError> {
+    factor_with(m, |_| noise)
+}
+
+/// Cholesky factor of `m + diag(noise(i))`, as [`factor`].
+fn factor_with(mut m: DMatrix<f64>, noise: impl Fn(usize) -> f64) -> Result<Cholesky<f64, Dyn>, GpError> {
     let n = m.nrows();
     let scale = (0..n).map(|i| m[(i, i)].abs()).fold(0.0, f64::max).max(1.0);
     for i in 0..n {
-        m[(i, i)] += noise;
+        m[(i, i)] += noise(i);
     }
     let mut jitter = 0.0;
     for _ in 0..6 {
@@ -64,16 +71,21 @@ impl JointPosterior {
     }
 
     /// The posterior given observations at data points: `k_dd` among the data, `k_sd`
-    /// between query points (rows) and data (columns).
-    pub fn given_data(k_ss: DMatrix<f64>, k_sd: &DMatrix<f64>, k_dd: DMatrix<f64>, noise: f64) -> Result<JointPosterior, GpError> {
+    /// between query points (rows) and data (columns); data point `i` stands for
+    /// `weights[i]` observations (its noise is `noise / weights[i]`, the noise of their
+    /// mean; see [`super::PoolSample`]).
+    pub fn given_data(k_ss: DMatrix<f64>, k_sd: &DMatrix<f64>, k_dd: DMatrix<f64>, weights: &[f64], noise: f64) -> Result<JointPosterior, GpError> {
         let mut posterior = JointPosterior::prior(k_ss, noise)?;
         if k_dd.nrows() == 0 {
             return Ok(posterior);
         }
-        if k_sd.iter().chain(k_dd.iter()).any(|v| !v.is_finite()) {
+        if k_sd.iter().chain(k_dd.iter()).chain(weights).any(|v| !v.is_finite()) {
             return Err(GpError::NonFinite);
         }
-        let chol = factor(k_dd, noise)?;
+        if weights.len() != k_dd.nrows() || weights.iter().any(|&w| w < 1.0) {
+            return Err(GpError::BadWeights);
+        }
+        let chol = factor_with(k_dd, |i| noise / weights[i])?;
         // K_SD (K_DD + rho^2 I)^-1 K_DS = V^T V with V = L^-1 K_DS.
         let v = chol.l().solve_lower_triangular(&k_sd.transpose()).ok_or(GpError::NotPositiveDefinite)?;
         // A matrix product (blocked, vectorised) rather than gemm_tr (a dot product per
@@ -206,9 +218,25 @@ mod tests {
     fn data_posterior_equals_the_textbook_formula() {
         // Query point q and data point d with k(q,q)=2, k(q,d)=1, k(d,d)=1.5.
         let rho2 = 0.5;
-        let p = JointPosterior::given_data(matrix(1, &[2.0]), &matrix(1, &[1.0]), matrix(1, &[1.5]), rho2).unwrap();
+        let p = JointPosterior::given_data(matrix(1, &[2.0]), &matrix(1, &[1.0]), matrix(1, &[1.5]), &[1.0], rho2).unwrap();
         // To f32's precision: the data's share is a product in f32 (see `given_data`).
         assert!((p.variance(0) - (2.0 - 1.0 / (1.5 + rho2))).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_weighted_data_point_is_as_many_observations_of_it() {
+        // Query q and two data points; the second weighted 3 equals it observed 3 times.
+        let rho2 = 0.3;
+        let k = matrix(3, &[2.0, 0.8, 0.5, 0.8, 1.5, 0.2, 0.5, 0.2, 1.0]);
+        let k_ss = k.view((0, 0), (1, 1)).into_owned();
+        let weighted = JointPosterior::given_data(k_ss.clone(), &k.view((0, 1), (1, 2)).into_owned(), k.view((1, 1), (2, 2)).into_owned(), &[1.0, 3.0], rho2).unwrap();
+        let mut repeated = JointPosterior::prior(k.clone(), rho2).unwrap();
+        repeated.condition_on(&[1]).unwrap();
+        repeated.condition_on_repeated(&[2], 3).unwrap();
+        assert!((weighted.variance(0) - repeated.variance(0)).abs() < 1e-6);
+        // A weight below one is refused.
+        let bad = JointPosterior::given_data(k_ss, &k.view((0, 1), (1, 2)).into_owned(), k.view((1, 1), (2, 2)).into_owned(), &[1.0, 0.5], rho2);
+        assert_eq!(bad.unwrap_err(), GpError::BadWeights);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod amf;
 pub mod gp;
 mod rebalancing;
 mod round_robin;
+pub mod sample;
 pub mod tabletop;
 mod uncertainty;
 mod uniform;
@@ -27,6 +28,7 @@ pub use amf::Amf;
 pub use gp::{GpError, JointPosterior};
 pub use rebalancing::Rebalancing;
 pub use round_robin::RoundRobin;
+pub use sample::PoolSample;
 pub use uncertainty::Uncertainty;
 pub use uniform::Uniform;
 
@@ -96,6 +98,30 @@ pub struct GpConfig {
     /// demonstrated actions' residuals (true) or, as every proxy, from the policy's
     /// predictive distribution (false, default; measured better, see docs/results.md).
     pub demonstrated_residuals: bool,
+    /// Demonstrations of a task the GP conditions on at most: a pool's larger tasks are
+    /// sampled, each kept demonstration standing for its share ([`PoolSample`]), so a
+    /// selection's cost is bounded in the pool's size (default 8; 0: no bound).
+    #[serde(default = "default_sampled_per_task")]
+    pub sampled_per_task: usize,
+}
+
+/// Eight demonstrations a task: the GP's data stay under `16 * 8 * 16` states, and the
+/// runner's experiments (40 demonstrations) rarely give a task more (docs/results.md).
+pub const SAMPLED_PER_TASK: usize = 8;
+
+fn default_sampled_per_task() -> usize {
+    SAMPLED_PER_TASK
+}
+
+impl GpConfig {
+    /// The demonstrations of a task the GP conditions on at most (`usize::MAX`: all).
+    pub fn sample_bound(&self) -> usize {
+        if self.sampled_per_task == 0 {
+            usize::MAX
+        } else {
+            self.sampled_per_task
+        }
+    }
 }
 
 impl Default for GpConfig {
@@ -107,6 +133,7 @@ impl Default for GpConfig {
             target_states: 24,
             candidate_states: 24,
             demonstrated_residuals: false,
+            sampled_per_task: SAMPLED_PER_TASK,
         }
     }
 }
@@ -118,6 +145,9 @@ pub struct KernelProblem {
     pub k_ss: DMatrix<f64>,
     pub k_sd: DMatrix<f64>,
     pub k_dd: DMatrix<f64>,
+    /// Per data point: how many observations it stands for (1, or a sampled
+    /// demonstration's share of its task: its noise is `rho^2 / weight`).
+    pub data_weights: Vec<f64>,
     /// Per task: target query points `T(c)` with weights summing to 1.
     pub targets: Vec<Vec<(usize, f64)>>,
     /// Per task: the query points a new demonstration would add, `X(c)`.
@@ -127,20 +157,27 @@ pub struct KernelProblem {
 }
 
 impl KernelProblem {
-    /// Divides every kernel value by the mean diagonal over all points, so the noise
-    /// level is unitless.
+    /// Divides every kernel value by the mean diagonal over all points (a data point
+    /// counted as often as it stands for), so the noise level is unitless.
     pub fn normalise(&mut self) {
-        let n = self.k_ss.nrows() + self.k_dd.nrows();
-        let trace = self.k_ss.trace() + self.k_dd.trace();
-        let scale = if n > 0 && trace > 0.0 { trace / n as f64 } else { 1.0 };
+        let n = self.k_ss.nrows() as f64 + self.data_weights.iter().sum::<f64>();
+        let data_trace: f64 = self.data_weights.iter().enumerate().map(|(i, w)| w * self.k_dd[(i, i)]).sum();
+        let trace = self.k_ss.trace() + data_trace;
+        let scale = if n > 0.0 && trace > 0.0 { trace / n } else { 1.0 };
         self.k_ss /= scale;
         self.k_sd /= scale;
         self.k_dd /= scale;
     }
 
+    /// The GP's data states and query states: what a selection's cost grows with (the
+    /// kernel with their products, the factorisation with the cube of the data).
+    pub fn size(&self) -> (usize, usize) {
+        (self.k_dd.nrows(), self.k_ss.nrows())
+    }
+
     /// The posterior over the query points given the data points.
     pub fn posterior(&self, noise: f64) -> Result<JointPosterior, GpError> {
-        JointPosterior::given_data(self.k_ss.clone(), &self.k_sd, self.k_dd.clone(), noise)
+        JointPosterior::given_data(self.k_ss.clone(), &self.k_sd, self.k_dd.clone(), &self.data_weights, noise)
     }
 }
 

@@ -9,6 +9,12 @@
 //! demonstrations); a task without a demonstration uses the states the current policy
 //! visits when it attempts the task (the evaluation rollouts, which the loop has anyway).
 //!
+//! The demonstrations are a [`PoolSample`]: at most `GpConfig::sampled_per_task` of
+//! each task's, each standing for its share of the task (see [`super::sample`]), so
+//! the GP's size is bounded whatever the pool's: at most `16 * sampled_per_task *
+//! states_per_demonstration` data states and `16 * (target_states + candidate_states)`
+//! query states ([`KernelProblem::size`]).
+//!
 //! With the loss-gradient embedding, only the GP's data (the demonstrations' states)
 //! use the demonstrated actions; proxies use the policy's predictive distribution (see
 //! [`gradient_scale`]). Measured: with the fitted residuals as proxies' gradients, a
@@ -19,14 +25,15 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::{Embedding, GpConfig, KernelProblem, Proxy, SelectError, SelectionView};
+use super::{Embedding, GpConfig, KernelProblem, PoolSample, Proxy, SelectError, SelectionView};
 use crate::policy::{Demonstration, Prediction, Predictive};
 use crate::sim::{Action, ACTION_DIM};
 use crate::tasks::{Observation, TaskId, NUM_TASKS};
 
 pub struct TabletopView<'a> {
     pub policy: &'a dyn Predictive,
-    pub demonstrations: &'a [Demonstration],
+    /// The demonstrations, as the GP sees them (every one, or a sample of a large pool).
+    pub demonstrations: PoolSample<'a>,
     /// States the current policy visited on each task (indexed by `TaskId::index`).
     pub rollout_states: &'a [Vec<Observation>],
     /// `mu(c)` per task.
@@ -170,11 +177,7 @@ impl SelectionView for TabletopView<'_> {
     }
 
     fn demonstrations_per_task(&self) -> Vec<usize> {
-        let mut counts = vec![0; NUM_TASKS];
-        for demo in self.demonstrations {
-            counts[demo.task.index()] += 1;
-        }
-        counts
+        self.demonstrations.counts().to_vec()
     }
 
     fn pretraining_per_task(&self) -> Vec<usize> {
@@ -188,10 +191,14 @@ impl SelectionView for TabletopView<'_> {
     fn kernel_problem(&self, config: &GpConfig) -> Result<KernelProblem, SelectError> {
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x6b65_726e);
         let mut points: Vec<Point> = Vec::new();
-        // Data: a few states of every demonstration, with the demonstrated actions.
-        for demo in self.demonstrations {
+        // Data: a few states of every kept demonstration, with the demonstrated actions,
+        // each standing for its share of its task.
+        let mut data_weights = Vec::new();
+        for demo in self.demonstrations.kept() {
+            let weight = self.demonstrations.weight_of(demo.task.index());
             for i in evenly(demo.observations.len(), config.states_per_demonstration) {
                 points.push(Point { observation: demo.observations[i], action: Some(demo.actions[i]) });
+                data_weights.push(weight);
             }
         }
         let data: Vec<usize> = (0..points.len()).collect();
@@ -200,7 +207,7 @@ impl SelectionView for TabletopView<'_> {
         let mut proxies = Vec::with_capacity(NUM_TASKS);
         let mut query: Vec<usize> = Vec::new();
         for task in TaskId::ALL {
-            let demos: Vec<&Demonstration> = self.demonstrations.iter().filter(|d| d.task == task).collect();
+            let demos: Vec<&Demonstration> = self.demonstrations.kept().iter().copied().filter(|d| d.task == task).collect();
             // The pool: (point, weight) pairs.
             let pool: Vec<(Point, f64)> = if demos.is_empty() {
                 proxies.push(Proxy::Rollouts);
@@ -249,6 +256,7 @@ impl SelectionView for TabletopView<'_> {
             k_ss: kernel(&query, &query, &h, &e),
             k_sd: kernel(&query, &data, &h, &e),
             k_dd: kernel(&data, &data, &h, &e),
+            data_weights,
             targets,
             candidates,
             proxies,

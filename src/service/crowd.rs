@@ -5,10 +5,12 @@
 //! Assignments are made one at a time (a lock in this instance, and on PostgreSQL an
 //! advisory lock shared by every instance), so two visitors asking at once see each
 //! other's lease. Leases live in the database; what this instance keeps in memory is a
-//! cache: the shared policy, its assessment, and the replays of the pooled
-//! demonstrations (refreshed from the database on every assignment).
+//! cache: the shared policy, its assessment, and the replays of the selector's sample
+//! of the pool ([`crate::select::PoolSample`]: at most `sampled_per_task`
+//! demonstrations a task, found by the database's index and refreshed on every
+//! assignment), so its memory does not grow with the pool.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -22,11 +24,12 @@ use serde_json::json;
 
 use super::api::{client_ip, contributor, json_body, limited, ApiError, ApiResult};
 use super::db::{now_ms, Lease};
+use super::metrics::SelectorSize;
 use super::App;
 use crate::crowd::assign::{assign_batch, Assignment, AssignmentSettings, CrowdState, Request};
 use crate::policy::{Demonstration, FineTunedPolicy, Policy, PolicyConfig, Predictive};
 use crate::round::{assess, Assessment};
-use crate::select::Prepared;
+use crate::select::{PoolSample, Prepared};
 use crate::tasks::{TaskId, NUM_TASKS};
 
 /// What this instance keeps to assign quickly; none of it is the crowd's state.
@@ -42,8 +45,8 @@ pub struct CrowdCache {
     /// Requests waiting for an assignment: whoever holds `replays` answers all of them
     /// at once.
     waiting: std::sync::Mutex<Vec<Waiting>>,
-    /// Replays of the pooled demonstrations by id, and the last id read; also the lock
-    /// that makes this instance assign one batch at a time.
+    /// Replays of the selector's sample of the pool; also the lock that makes this
+    /// instance assign one batch at a time.
     replays: tokio::sync::Mutex<Replays>,
     /// This instance is training a version now.
     pub training: std::sync::atomic::AtomicBool,
@@ -61,25 +64,25 @@ struct Shared {
 
 #[derive(Default)]
 struct Replays {
-    /// The replayed demonstrations in id order, and their ids (read in increasing id
-    /// order, so pushing keeps both sorted): the selector takes the slice as it is.
-    ids: Vec<i64>,
-    demonstrations: Vec<Demonstration>,
-    last_id: i64,
+    /// Replays of the demonstrations in the selector's sample, by id (id order is the
+    /// pool's order): at most `sampled_per_task` a task.
+    sample: BTreeMap<i64, Demonstration>,
+    /// The GP's data per task: every demonstration not withdrawn (through the
+    /// version's last, with `arrivals_in_flight`), of which `sample` is kept.
+    counts: Vec<usize>,
     /// Assignments made by this instance (seeds the selector's random choices).
     turns: u64,
-    /// The GP for the shared policy's version and the demonstrations it was trained on,
-    /// kept until either changes (computing it is most of a selection's time).
+    /// The GP for the shared policy's version and the sample it conditions on, kept
+    /// until either changes (computing it is most of a selection's time).
     prepared: Option<(PreparedFor, Arc<Prepared>)>,
 }
 
-/// What a prepared GP was computed for: the version, and how many of the pooled
-/// demonstrations it was trained on, through which id.
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// What a prepared GP was computed for: the version, the sample and the counts.
+#[derive(Clone, PartialEq, Eq)]
 struct PreparedFor {
     version: i64,
-    demonstrations: usize,
-    last_id: i64,
+    sample: Vec<i64>,
+    counts: Vec<usize>,
 }
 
 /// A visitor's request, waiting for the batch that answers it.
@@ -254,7 +257,17 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
         let now = now_ms();
         let visitors: Vec<(&str, Option<&str>)> = batch.iter().map(|w| (w.contributor.as_str(), w.decline.as_deref())).collect();
         let (declined, pending) = app.db.begin_assignments(&visitors, now - settings.lease_seconds as i64 * 1000, now).await?;
-        refresh(app, replays).await?;
+        // The GP's data: every demonstration, or only those the version was trained on,
+        // the ones since conditioned on through their proxies, as those in flight.
+        let trained_through = app.crowd.with_policy(|_, _, _, through| through).ok_or_else(unavailable)?;
+        let through = if settings.arrivals_in_flight { trained_through } else { i64::MAX };
+        refresh(app, replays, through).await?;
+        let arrived = if settings.arrivals_in_flight {
+            let all = app.db.demonstrations_per_task().await?;
+            all.iter().zip(&replays.counts).map(|(a, t)| a.saturating_sub(*t)).collect()
+        } else {
+            vec![0; NUM_TASKS]
+        };
         let turn = replays.turns ^ (now as u64).rotate_left(20);
         replays.turns += batch.len() as u64;
         let requests: Vec<Request> = batch
@@ -262,27 +275,29 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
             .zip(declined)
             .map(|(w, declined)| Request { declined, chosen: w.chosen, seed: w.seed.unwrap_or(uuid::Uuid::new_v4().as_u128() as u32) as u64 })
             .collect();
-        let Replays { ids, demonstrations, prepared, .. } = replays;
+        let Replays { sample, counts, prepared, .. } = replays;
         let started = std::time::Instant::now();
-        let assignments = app.crowd.with_policy(|policy, assessment, version, trained_through| {
-            // The GP's data: every demonstration, or only those the version was trained
-            // on, the ones since conditioned on through their proxies, as those in flight.
-            let trained = if settings.arrivals_in_flight { ids.partition_point(|&id| id <= trained_through) } else { ids.len() };
-            let mut arrived = vec![0; NUM_TASKS];
-            for demonstration in &demonstrations[trained..] {
-                arrived[demonstration.task.index()] += 1;
-            }
-            let mut crowd = CrowdState { policy, assessment, trained_on: &demonstrations[..trained], arrived, pending, prepared: None };
-            let key = PreparedFor { version, demonstrations: trained, last_id: ids[..trained].last().copied().unwrap_or(0) };
+        let assignments = app.crowd.with_policy(|policy, assessment, version, _| {
+            let kept: Vec<&Demonstration> = sample.values().collect();
+            let mut crowd = CrowdState { policy, assessment, trained_on: PoolSample::from_parts(kept, counts.clone()), arrived, pending, prepared: None };
+            let key = PreparedFor { version, sample: sample.keys().copied().collect(), counts: counts.clone() };
             tokio::task::block_in_place(|| {
-                crowd.prepared = Some(match prepared {
+                let gp = match prepared {
                     Some((made_for, gp)) if *made_for == key => gp.clone(),
                     _ => {
                         let gp = crowd.prepare(settings)?;
                         *prepared = Some((key, gp.clone()));
                         gp
                     }
+                };
+                let (data_states, query_states) = gp.problem.size();
+                app.metrics.selector_sized(SelectorSize {
+                    pool: counts.iter().sum::<usize>() as u64,
+                    replays: sample.len() as u64,
+                    data_states: data_states as u64,
+                    query_states: query_states as u64,
                 });
+                crowd.prepared = Some(gp);
                 assign_batch(settings, &crowd, &requests, turn)
             })
         });
@@ -311,24 +326,30 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
     made
 }
 
-/// Brings the cache of replays up to date: new demonstrations replayed, withdrawn ones
-/// dropped.
-async fn refresh(app: &App, replays: &mut Replays) -> Result<(), ApiError> {
-    let new = app.db.records_after(replays.last_id).await?;
-    for (id, record) in new {
-        replays.last_id = replays.last_id.max(id);
-        // Stored demonstrations were verified by replay: one that fails now (a suite
-        // change) is left out of the selection rather than failing it.
-        if let Ok(demonstration) = tokio::task::block_in_place(|| record.replay()) {
-            replays.ids.push(id);
-            replays.demonstrations.push(demonstration);
+/// Brings the selector's sample up to date with the database through id `through`:
+/// the counts per task and the sample's members, replaying only those new to it (at
+/// most `sampled_per_task` a task) and dropping those that left it (withdrawn, or
+/// displaced by a smaller fingerprint).
+async fn refresh(app: &App, replays: &mut Replays, through: i64) -> Result<(), ApiError> {
+    let per_task = app.config.assignments.gp.sample_bound();
+    replays.counts = app.db.demonstrations_per_task_through(through).await?;
+    let ids = app.db.sample_ids(per_task, through).await?;
+    let wanted: HashSet<i64> = ids.iter().copied().collect();
+    replays.sample.retain(|id, _| wanted.contains(id));
+    let missing: Vec<i64> = ids.into_iter().filter(|id| !replays.sample.contains_key(id)).collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let records = app.db.records_by_ids(&missing).await?;
+    tokio::task::block_in_place(|| {
+        for (id, record) in records {
+            // Stored demonstrations were verified by replay: one that fails now (a suite
+            // change) is left out of the sample (still counted) rather than failing it.
+            if let Ok(demonstration) = record.replay() {
+                replays.sample.insert(id, demonstration);
+            }
         }
-    }
-    let withdrawn: HashSet<i64> = app.db.withdrawn_ids().await?.into_iter().collect();
-    if replays.ids.iter().any(|id| withdrawn.contains(id)) {
-        let kept = std::mem::take(&mut replays.ids).into_iter().zip(std::mem::take(&mut replays.demonstrations)).filter(|(id, _)| !withdrawn.contains(id));
-        (replays.ids, replays.demonstrations) = kept.unzip();
-    }
+    });
     Ok(())
 }
 

@@ -123,6 +123,30 @@ pub struct Snapshot {
 }
 
 /// Rows of (task name, count) as counts in the suite's order.
+/// A stored demonstration's columns, as [`record_of`] reads them.
+const RECORD_COLUMNS: &str = "id, task, seed, suite_version, actions, source, duration_seconds, recorded_at_ms";
+
+/// Ids per query when demonstrations are read by id.
+const BY_ID_BATCH: usize = 256;
+
+/// A demonstration's row ([`RECORD_COLUMNS`]) as its id and record.
+fn record_of(row: &sqlx::any::AnyRow) -> Result<(i64, DemonstrationRecord), DbError> {
+    let task: String = row.get(1);
+    let actions: String = row.get(4);
+    let source: String = row.get(5);
+    let record = DemonstrationRecord {
+        task: TaskId::from_name(&task).ok_or_else(|| DbError::Corrupt(format!("unknown task {task}")))?,
+        seed: row.get::<i64, _>(2) as u64,
+        suite_version: row.get::<i64, _>(3) as u32,
+        actions: serde_json::from_str(&actions).map_err(|e| DbError::Corrupt(e.to_string()))?,
+        success: true,
+        source: if source == Source::ScriptedExpert.name() { Source::ScriptedExpert } else { Source::Person },
+        duration_seconds: row.get(6),
+        recorded_at_ms: row.get(7),
+    };
+    Ok((row.get::<i64, _>(0), record))
+}
+
 fn per_task(rows: &[sqlx::any::AnyRow]) -> Vec<usize> {
     let mut counts = vec![0; crate::tasks::NUM_TASKS];
     for row in rows {
@@ -318,43 +342,72 @@ impl Db {
 
     /// The demonstrations not withdrawn with an id above `after`, with their ids.
     pub async fn records_after(&self, after: i64) -> Result<Vec<(i64, DemonstrationRecord)>, DbError> {
-        let rows = sqlx::query(
-            "SELECT id, task, seed, suite_version, actions, source, duration_seconds, recorded_at_ms FROM demonstrations \
-             WHERE withdrawn = 0 AND id > $1 ORDER BY id",
-        )
-        .bind(after)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut records = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let task: String = row.get(1);
-            let actions: String = row.get(4);
-            let source: String = row.get(5);
-            let record = DemonstrationRecord {
-                task: TaskId::from_name(&task).ok_or_else(|| DbError::Corrupt(format!("unknown task {task}")))?,
-                seed: row.get::<i64, _>(2) as u64,
-                suite_version: row.get::<i64, _>(3) as u32,
-                actions: serde_json::from_str(&actions).map_err(|e| DbError::Corrupt(e.to_string()))?,
-                success: true,
-                source: if source == Source::ScriptedExpert.name() { Source::ScriptedExpert } else { Source::Person },
-                duration_seconds: row.get(6),
-                recorded_at_ms: row.get(7),
-            };
-            records.push((row.get::<i64, _>(0), record));
+        let rows = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE withdrawn = 0 AND id > $1 ORDER BY id"))
+            .bind(after)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(record_of).collect()
+    }
+
+    /// The demonstrations not withdrawn among `ids`, with their ids, in id order (read in
+    /// batches of [`BY_ID_BATCH`]: a bounded sample of a large pool, never the pool).
+    pub async fn records_by_ids(&self, ids: &[i64]) -> Result<Vec<(i64, DemonstrationRecord)>, DbError> {
+        let mut records = Vec::with_capacity(ids.len());
+        for batch in ids.chunks(BY_ID_BATCH) {
+            let places: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE withdrawn = 0 AND id IN ({}) ORDER BY id", places.join(", "));
+            let mut query = sqlx::query(&sql);
+            for &id in batch {
+                query = query.bind(id);
+            }
+            for row in &query.fetch_all(&self.pool).await? {
+                records.push(record_of(row)?);
+            }
         }
+        records.sort_by_key(|(id, _)| *id);
         Ok(records)
+    }
+
+    /// The ids of the demonstrations not withdrawn through id `through`, in order (what
+    /// a version of the shared policy draws its training sample from).
+    pub async fn live_ids(&self, through: i64) -> Result<Vec<i64>, DbError> {
+        let rows = sqlx::query("SELECT id FROM demonstrations WHERE withdrawn = 0 AND id <= $1 ORDER BY id").bind(through).fetch_all(&self.pool).await?;
+        Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
+    }
+
+    /// The selector's sample of the pool through id `through`: per task, the ids of the
+    /// `per_task` demonstrations not withdrawn with the smallest content fingerprints
+    /// (the rule of [`crate::select::PoolSample::of`]), in id order.
+    pub async fn sample_ids(&self, per_task: usize, through: i64) -> Result<Vec<i64>, DbError> {
+        let mut ids = Vec::new();
+        for task in TaskId::ALL {
+            let rows = sqlx::query(
+                "SELECT id FROM demonstrations WHERE task = $1 AND withdrawn = 0 AND id <= $2 ORDER BY fingerprint LIMIT $3",
+            )
+            .bind(task.name())
+            .bind(through)
+            .bind(per_task.min(i64::MAX as usize) as i64)
+            .fetch_all(&self.pool)
+            .await?;
+            ids.extend(rows.iter().map(|r| r.get::<i64, _>(0)));
+        }
+        ids.sort_unstable();
+        Ok(ids)
+    }
+
+    /// Demonstrations not withdrawn through id `through`, per task (the suite's order).
+    pub async fn demonstrations_per_task_through(&self, through: i64) -> Result<Vec<usize>, DbError> {
+        let rows = sqlx::query("SELECT task, COUNT(*) FROM demonstrations WHERE withdrawn = 0 AND id <= $1 GROUP BY task")
+            .bind(through)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(per_task(&rows))
     }
 
     /// Demonstrations not withdrawn, per task (the suite's order).
     pub async fn demonstrations_per_task(&self) -> Result<Vec<usize>, DbError> {
         let rows = sqlx::query("SELECT task, COUNT(*) FROM demonstrations WHERE withdrawn = 0 GROUP BY task").fetch_all(&self.pool).await?;
         Ok(per_task(&rows))
-    }
-
-    /// The ids of withdrawn demonstrations (for a cache of replays to drop them).
-    pub async fn withdrawn_ids(&self) -> Result<Vec<i64>, DbError> {
-        let rows = sqlx::query("SELECT id FROM demonstrations WHERE withdrawn <> 0").fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
     }
 
     /// Takes the crowd's assignment lock: on PostgreSQL a session advisory lock on a

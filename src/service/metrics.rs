@@ -24,6 +24,18 @@ pub struct Metrics {
     /// Assignment batches: how many, the requests they answered, their seconds, and the
     /// seconds of those spent choosing (the rest is the database and the lock).
     assignments: Mutex<(u64, u64, f64, f64)>,
+    /// The selector's last GP: the pool it stands for, the sample's replays this
+    /// instance holds, and the GP's data and query states (what its cost grows with).
+    selector: Mutex<SelectorSize>,
+}
+
+/// How large the crowd's selector was at its last assignment.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SelectorSize {
+    pub pool: u64,
+    pub replays: u64,
+    pub data_states: u64,
+    pub query_states: u64,
 }
 
 impl Metrics {
@@ -59,6 +71,10 @@ impl Metrics {
         *a = (a.0 + 1, a.1 + requests as u64, a.2 + seconds, a.3 + choosing);
     }
 
+    pub fn selector_sized(&self, size: SelectorSize) {
+        *self.selector.lock().unwrap_or_else(|e| e.into_inner()) = size;
+    }
+
     /// The text exposition, with the stored totals read just now.
     pub fn render(&self, stored: i64, contributors: i64) -> String {
         let mut out = String::new();
@@ -91,6 +107,15 @@ impl Metrics {
         out += &format!("amf_assignment_batch_seconds_total {seconds}\n");
         out += "# HELP amf_assignment_choosing_seconds_total Of that time, the selector's.\n# TYPE amf_assignment_choosing_seconds_total counter\n";
         out += &format!("amf_assignment_choosing_seconds_total {choosing}\n");
+        let size = *self.selector.lock().unwrap_or_else(|e| e.into_inner());
+        for (name, help, value) in [
+            ("amf_selector_pool", "Demonstrations the crowd's selector conditioned on at its last assignment.", size.pool),
+            ("amf_selector_replays", "Replays this instance holds for the selector (its sample of the pool).", size.replays),
+            ("amf_selector_data_states", "The selector's GP: data states (its factorisation grows with their cube).", size.data_states),
+            ("amf_selector_query_states", "The selector's GP: query states (targets and candidates).", size.query_states),
+        ] {
+            out += &format!("# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n");
+        }
         out += "# HELP amf_demonstrations_stored Demonstrations stored and not withdrawn.\n# TYPE amf_demonstrations_stored gauge\n";
         out += &format!("amf_demonstrations_stored {stored}\n");
         out += "# HELP amf_contributors Contributors known.\n# TYPE amf_contributors gauge\n";
@@ -113,6 +138,7 @@ mod tests {
         m.rejected("rate_limited");
         m.verified_in(0.004);
         m.verified_in(0.3);
+        m.selector_sized(SelectorSize { pool: 3000, replays: 128, data_states: 2048, query_states: 768 });
         let text = m.render(7, 3);
         for line in [
             "amf_uploads_accepted_total 1",
@@ -126,6 +152,8 @@ mod tests {
             "amf_verification_seconds_count 2",
             "amf_demonstrations_stored 7",
             "amf_contributors 3",
+            "amf_selector_pool 3000",
+            "amf_selector_data_states 2048",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
         }

@@ -57,8 +57,11 @@ pub struct ServiceConfig {
     /// Fine-tune the shared policy after this many new verified demonstrations (0:
     /// never; default 10).
     pub retrain_every: usize,
-    /// Training steps of each version (default: the page's rounds', 1,000).
+    /// Training steps of each version (default: the page's rounds', 500).
     pub train_steps: usize,
+    /// Demonstrations a version trains on at most, the newest half and a fresh draw of
+    /// the rest (default [`crate::crowd::sample::TRAINING_SAMPLE`]).
+    pub train_sample: usize,
     /// Where versions train (default: the CPU).
     pub train_on: training::TrainOn,
 }
@@ -78,6 +81,7 @@ impl Default for ServiceConfig {
             assignments: AssignmentSettings::default(),
             retrain_every: 10,
             train_steps: crate::round::RoundConfig::default().bc.steps,
+            train_sample: crate::crowd::sample::TRAINING_SAMPLE,
             train_on: training::TrainOn::Cpu,
         }
     }

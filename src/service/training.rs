@@ -1,6 +1,7 @@
 //! The crowd's shared policy: after every K verified demonstrations, a background job
 //! fine-tunes the pre-trained policy on the pooled dataset (the adaptive prior, as the
-//! page's rounds do), evaluates it by rollouts and publishes it as a new version in the
+//! page's rounds do; of a large pool, on a bounded sample read from the database,
+//! [`crate::crowd::sample`]), evaluates it by rollouts and publishes it as a new version in the
 //! database, with its evaluation. Versions are kept; assignments use the latest. It runs
 //! on its own thread, so uploads and assignments go on while it trains; on PostgreSQL
 //! one instance trains at a time (an advisory lock) and every instance picks the new
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use super::db::{now_ms, PolicyVersion};
 use super::App;
+use crate::crowd::sample::training_sample;
 use crate::policy::{cpu, Checkpoint, CheckpointError, Demonstration, FineTunedPolicy};
 use crate::round::{assess, run_round, Assessment, RoundConfig, RoundInput};
 use crate::tasks::TaskId;
@@ -143,16 +145,17 @@ async fn on_a_low_priority_thread<T: Send + 'static>(work: impl FnOnce() -> anyh
     result.await.map_err(|_| anyhow::anyhow!("the training thread ended without a result"))?
 }
 
-/// Fine-tunes on every live demonstration, evaluates, publishes.
+/// Fine-tunes on the pool (a bounded sample of it), evaluates, publishes.
 async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     // Another instance may have trained while this one waited for the lock.
     let latest = latest_of_this_suite(app).await?;
-    let records = app.db.records_after(0).await?;
+    let ids = app.db.live_ids(i64::MAX).await?;
     let trained = latest.as_ref().map_or(0, |v| v.demonstrations);
-    if (records.len() as i64) < trained + app.config.retrain_every as i64 {
+    if (ids.len() as i64) < trained + app.config.retrain_every as i64 {
         return Ok(());
     }
-    let last_id = records.last().map_or(0, |(id, _)| *id);
+    let pool = ids.len();
+    let last_id = ids.last().copied().unwrap_or(0);
     let round = latest.as_ref().map_or(1, |v| v.id as usize + 1);
     let settings = app.config.assignments.clone();
     let steps = app.config.train_steps;
@@ -160,6 +163,8 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     let busy = app.verifier.busy();
     let (prior, prior_config) = app.crowd.prior().expect("checked by the caller");
     let started = std::time::Instant::now();
+    let records = app.db.records_by_ids(&training_sample(&ids, app.config.train_sample, round as u64)).await?;
+    drop(ids);
     let (bytes, assessment, policy, demonstrations) = on_a_low_priority_thread(move || -> anyhow::Result<_> {
         let demonstrations: Vec<Demonstration> = records.iter().filter_map(|(_, r)| r.replay().ok()).collect();
         let defaults = RoundConfig::default();
@@ -199,14 +204,14 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     let version = PolicyVersion {
         id: 0,
         created_ms: now_ms(),
-        demonstrations: demonstrations as i64,
+        demonstrations: pool as i64,
         last_demonstration_id: last_id,
         success: assessment.per_task.clone(),
         mean_success: mean,
         train_seconds: started.elapsed().as_secs_f64(),
     };
     let id = app.db.add_version(&version, &bytes).await?;
-    eprintln!("amf serve: shared policy version {id}: {demonstrations} demonstrations, mean success {mean:.2}");
+    eprintln!("amf serve: shared policy version {id}: {pool} demonstrations (trained on {demonstrations} of them), mean success {mean:.2}");
     app.crowd.adopt(id, policy, assessment, last_id);
     Ok(())
 }

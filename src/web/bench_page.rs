@@ -104,7 +104,7 @@ fn run(episodes: u64, policy: Option<&Policy>) -> BrowserBench {
         policy.map(|policy| crate::bench::bench_training_on(&burn::prelude::Device::ndarray(), policy, 40, ROUND_STEPS, &mut seconds_now));
     #[cfg(not(feature = "ndarray"))]
     let ndarray_training = None;
-    let selection = policy.map(|policy| bench_selection(policy, 20, &mut seconds_now));
+    let selection = policy.map(|policy| bench_selection(policy, 20, &crate::select::GpConfig::default(), &mut seconds_now));
     BrowserBench { sim, scripts, replay_seconds, training, training_before, ndarray_training, selection, webgpu: None }
 }
 
