@@ -5,7 +5,7 @@
 
 use amf_studio::experiment::integrator::{run as run_integrator, IntegratorSettings};
 use amf_studio::round::assess;
-use amf_studio::policy::{Checkpoint, PRETRAIN_TASKS};
+use amf_studio::policy::{expert_demonstration, Checkpoint, PRETRAIN_TASKS};
 use amf_studio::select::tabletop::TabletopView;
 use amf_studio::select::{GpConfig, KernelProblem, PoolSample, Proxy, SelectError, SelectionView, SelectorKind, WithPending};
 use amf_studio::tasks::{TaskId, NUM_TASKS};
@@ -242,6 +242,51 @@ fn on_the_pretrained_policy_amf_asks_first_for_a_task_pretraining_left_out() {
         s.iter().sum::<f64>() / s.len() as f64
     };
     assert!(mean(false) > 1.2 * mean(true), "unseen {} vs seen {}", mean(false), mean(true));
+}
+
+/// A crowd is many: the GP conditions on a bounded sample of a task's demonstrations,
+/// each standing for its share. Where every task is within the bound, the problem is
+/// the exact one; beyond it, the data are bounded, and the weights make the sample
+/// tell the selector about as much as the whole task's demonstrations do: AMF's scores
+/// lie nearer the exact GP's than those of the same sample counted once.
+#[test]
+fn the_gp_conditions_on_a_bounded_sample_that_stands_for_a_large_pool() {
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/www/policy.amfp")).unwrap();
+    let Checkpoint::Pretrained { policy, .. } = Checkpoint::from_bytes(&bytes).unwrap() else { panic!("not pre-trained") };
+    let assessment = assess(&policy, 1, &mut |_| {});
+    let mut pool: Vec<_> = (0..12).map(|seed| expert_demonstration(TaskId::DoorOpen, 500 + seed, 0.1)).collect();
+    pool.extend((0..2).map(|seed| expert_demonstration(TaskId::LeverPull, 600 + seed, 0.1)));
+    let view = |demonstrations: PoolSample<'_>| {
+        let view = TabletopView {
+            policy: &policy,
+            demonstrations,
+            rollout_states: &assessment.visited,
+            target_weights: vec![1.0; NUM_TASKS],
+            pretraining: vec![0; NUM_TASKS],
+            demonstrable: vec![true; NUM_TASKS],
+            seed: 3,
+        };
+        let problem = view.kernel_problem(&GpConfig::default()).unwrap();
+        let scores = amf_studio::select::Greedy::information_gain(&view, &GpConfig::default()).unwrap().scores().unwrap();
+        (problem, scores)
+    };
+    let (exact, exact_scores) = view(PoolSample::of(&pool, usize::MAX));
+    let (within, _) = view(PoolSample::of(&pool, 12));
+    assert_eq!((within.k_dd.clone(), within.data_weights.clone()), (exact.k_dd.clone(), exact.data_weights.clone()), "within the bound: the exact GP");
+    assert!(exact.data_weights.iter().all(|&w| w == 1.0));
+
+    let sample = PoolSample::of(&pool, 4);
+    let (bounded, bounded_scores) = view(sample.clone());
+    let door = TaskId::DoorOpen.index();
+    assert_eq!(bounded.size().0, (4 + 2) * 16, "four door_open and both lever_pull, 16 states each");
+    assert_eq!(exact.size().0, (12 + 2) * 16);
+    assert_eq!(bounded.data_weights.iter().filter(|&&w| w == 3.0).count(), 4 * 16, "each kept door_open stands for three");
+    let kept: Vec<_> = sample.kept().iter().map(|d| (*d).clone()).collect();
+    let (_, once_scores) = view(PoolSample::of(&kept, usize::MAX));
+    let gap = |scores: &[f64]| (scores[door] - exact_scores[door]).abs();
+    assert!(gap(&bounded_scores) < gap(&once_scores), "door_open scores {} (sample, weighted), {} (counted once), {} (exact)", bounded_scores[door], once_scores[door], exact_scores[door]);
+    let best = |scores: &[f64]| (0..NUM_TASKS).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap();
+    assert_eq!(best(&bounded_scores), best(&exact_scores), "the same first pick");
 }
 
 #[test]

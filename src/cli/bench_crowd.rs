@@ -127,9 +127,9 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
             move |token: String| {
                 let (client, url) = (client.clone(), url.clone());
                 async move {
-                let sent = Instant::now();
-                let response = client.post(&url).bearer_auth(&token).json(&json!({})).send().await?;
-                anyhow::ensure!(response.status().as_u16() == 201, "an assignment was refused: {}", response.text().await.unwrap_or_default());
+                    let sent = Instant::now();
+                    let response = client.post(&url).bearer_auth(&token).json(&json!({})).send().await?;
+                    anyhow::ensure!(response.status().as_u16() == 201, "an assignment was refused: {}", response.text().await.unwrap_or_default());
                     anyhow::Ok(sent.elapsed().as_secs_f64() * 1000.0)
                 }
             }

@@ -11,6 +11,8 @@
 //! assignment), so its memory does not grow with the pool.
 
 use std::collections::{BTreeMap, HashSet};
+
+use rayon::prelude::*;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -39,6 +41,8 @@ pub struct CrowdCache {
     /// The pre-trained policy's success per task, once assessed (the crowd's curve
     /// starts there).
     prior_success: std::sync::OnceLock<Vec<f64>>,
+    /// Held while the pre-trained policy is assessed.
+    assessing: std::sync::Mutex<()>,
     /// The shared policy assignments use, with its assessment: the latest version this
     /// instance has loaded (none before the first assignment or version).
     shared: std::sync::Mutex<Option<Shared>>,
@@ -78,11 +82,29 @@ struct Replays {
 }
 
 /// What a prepared GP was computed for: the version, the sample and the counts.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct PreparedFor {
     version: i64,
     sample: Vec<i64>,
     counts: Vec<usize>,
+}
+
+/// How far a task's count may grow past the one a prepared GP was computed for before
+/// it is prepared again: a twentieth. Where a task has more demonstrations than its
+/// sample, a new one usually changes only the weight its kept ones stand for (by less
+/// than this), and preparing again on every upload would cost a crowd's service a GP
+/// per upload; where it has fewer, a new one joins the sample, which always prepares
+/// again.
+const COUNT_SLACK: f64 = 0.05;
+
+impl PreparedFor {
+    /// A GP prepared for `self` serves `now`: the same version and sample, and no
+    /// task's count moved by more than [`COUNT_SLACK`] of it.
+    fn serves(&self, now: &PreparedFor) -> bool {
+        self.version == now.version
+            && self.sample == now.sample
+            && self.counts.iter().zip(&now.counts).all(|(&then, &now)| (now as f64 - then as f64).abs() <= COUNT_SLACK * then as f64)
+    }
 }
 
 /// A visitor's request, waiting for the batch that answers it.
@@ -100,6 +122,7 @@ impl CrowdCache {
         CrowdCache {
             prior: prior.map(|(p, c)| (std::sync::Mutex::new(p), c)),
             prior_success: Default::default(),
+            assessing: Default::default(),
             shared: Default::default(),
             waiting: Default::default(),
             replays: Default::default(),
@@ -131,7 +154,13 @@ impl CrowdCache {
         if self.shared.lock().expect("never poisoned").is_some() {
             return true;
         }
-        // Assessed without holding the lock (the crowd's status reads it meanwhile).
+        // One assessment at a time: the start's and a first visitor's wait for each other
+        // rather than rolling the same episodes out twice on the same cores.
+        let _assessing = self.assessing.lock().expect("never poisoned");
+        if self.shared.lock().expect("never poisoned").is_some() {
+            return true;
+        }
+        // Assessed without holding `shared` (the crowd's status reads it meanwhile).
         let policy = prior.lock().expect("never poisoned").clone();
         let assessment = assess(&policy, episodes, &mut |_| {});
         let _ = self.prior_success.set(assessment.per_task.clone());
@@ -283,7 +312,7 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
             let key = PreparedFor { version, sample: sample.keys().copied().collect(), counts: counts.clone() };
             tokio::task::block_in_place(|| {
                 let gp = match prepared {
-                    Some((made_for, gp)) if *made_for == key => gp.clone(),
+                    Some((made_for, gp)) if made_for.serves(&key) => gp.clone(),
                     _ => {
                         let gp = crowd.prepare(settings)?;
                         *prepared = Some((key, gp.clone()));
@@ -341,15 +370,11 @@ async fn refresh(app: &App, replays: &mut Replays, through: i64) -> Result<(), A
         return Ok(());
     }
     let records = app.db.records_by_ids(&missing).await?;
-    tokio::task::block_in_place(|| {
-        for (id, record) in records {
-            // Stored demonstrations were verified by replay: one that fails now (a suite
-            // change) is left out of the sample (still counted) rather than failing it.
-            if let Ok(demonstration) = record.replay() {
-                replays.sample.insert(id, demonstration);
-            }
-        }
-    });
+    // Stored demonstrations were verified by replay: one that fails now (a suite change)
+    // is left out of the sample (still counted) rather than failing it.
+    let replayed: Vec<(i64, Demonstration)> =
+        tokio::task::block_in_place(|| records.into_par_iter().filter_map(|(id, record)| Some((id, record.replay().ok()?))).collect());
+    replays.sample.extend(replayed);
     Ok(())
 }
 
@@ -411,4 +436,22 @@ pub fn check_settings(settings: &AssignmentSettings) -> anyhow::Result<()> {
     anyhow::ensure!(settings.target_weights.iter().any(|w| *w > 0.0), "at least one task needs a positive target weight");
     anyhow::ensure!(settings.lease_seconds > 0, "--lease-seconds must be at least 1");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_prepared_gp_serves_while_the_sample_stays_and_counts_move_by_a_twentieth_at_most() {
+        let prepared = PreparedFor { version: 3, sample: vec![1, 5, 9], counts: vec![100, 8, 0] };
+        let now = |version, sample: Vec<i64>, counts: Vec<usize>| PreparedFor { version, sample, counts };
+        assert!(prepared.serves(&now(3, vec![1, 5, 9], vec![100, 8, 0])));
+        assert!(prepared.serves(&now(3, vec![1, 5, 9], vec![105, 8, 0])), "five more of a hundred");
+        assert!(!prepared.serves(&now(3, vec![1, 5, 9], vec![106, 8, 0])));
+        assert!(!prepared.serves(&now(3, vec![1, 5, 9], vec![100, 9, 0])), "one more of eight");
+        assert!(!prepared.serves(&now(3, vec![1, 5, 9], vec![100, 8, 1])), "a first demonstration");
+        assert!(!prepared.serves(&now(3, vec![1, 5, 10], vec![100, 8, 0])), "another sample");
+        assert!(!prepared.serves(&now(4, vec![1, 5, 9], vec![100, 8, 0])), "another version");
+    }
 }
