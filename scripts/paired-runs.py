@@ -5,7 +5,9 @@ curve, with 90% bootstrap intervals (2000 resamples, seeded).
 
 Usage: scripts/paired-runs.py BASE_DIR NEW_DIR
 Used for settings that change every run (e.g. the round's gradient steps), where the
-runner's own paired columns (against uniform, against AMF) do not apply."""
+runner's own paired columns (against uniform, against AMF) do not apply. Also counts,
+per selector, the rounds whose batch (as a multiset of tasks) is the same in both, and
+the runs whose every batch is."""
 import json
 import random
 import sys
@@ -28,6 +30,20 @@ def bootstrap(values, resamples=2000):
     return sum(values) / n, means[int(0.05 * (resamples - 1))], means[int(0.95 * (resamples - 1))]
 
 
+def batches(folder):
+    return {(run["selector"], run["seed"]): [sorted(r["picks"]) for r in run["rounds"]] for run in json.load(open(f"{folder}/runs.json"))}
+
+
+def same_choices(base_dir, new_dir):
+    base, new = batches(base_dir), batches(new_dir)
+    for selector in sorted({s for s, _ in base}):
+        keys = [k for k in base if k[0] == selector and k in new]
+        rounds = [(a == b) for k in keys for a, b in zip(base[k], new[k])]
+        whole = sum(base[k] == new[k] for k in keys)
+        if rounds:
+            print(f"{selector:12s} same batch in {sum(rounds)} of {len(rounds)} rounds; every batch the same in {whole} of {len(keys)} runs")
+
+
 def main():
     base, new = load(sys.argv[1]), load(sys.argv[2])
     for selector in sorted({s for s, _ in base}):
@@ -36,6 +52,7 @@ def main():
             if paired:
                 mean, lo, hi = bootstrap(paired)
                 print(f"{selector:12s} {measure:5s} new - base {mean:+.3f} [{lo:+.3f}, {hi:+.3f}] over {len(paired)} seeds")
+    same_choices(sys.argv[1], sys.argv[2])
 
 
 if __name__ == "__main__":

@@ -270,10 +270,71 @@ async fn the_sequential_selector_sends_two_visitors_to_one_task() {
     assert_eq!(x, y);
 }
 
+/// Visitors who hang up while others wait take nobody's assignment with them: of forty
+/// visitors asking at once, thirty give up after 10 to 300 ms (their connections closed
+/// mid-request, as a closed tab does), while the batches answering everyone may be held
+/// by any of them; the ten who wait are all answered, four times over.
+async fn hang_ups_on(db: &str) {
+    let client = reqwest::Client::new();
+    let service = Service::start_with(db, &["--retrain-every", "0"]);
+    let mut tokens = Vec::new();
+    for _ in 0..40 {
+        tokens.push(contributor(&client, &service, None).await.1);
+    }
+    for round in 0..4u64 {
+        let (mut waiting, mut hanging_up) = (Vec::new(), Vec::new());
+        for (i, token) in tokens.iter().enumerate() {
+            let (client, url, token) = (client.clone(), service.url("/assignments"), token.clone());
+            let request = async move { client.post(url).bearer_auth(token).json(&json!({})).send().await };
+            if i % 4 == 0 {
+                waiting.push(tokio::spawn(request));
+            } else {
+                let patience = std::time::Duration::from_millis(10 + (i as u64 * 37 + round * 101) % 290);
+                hanging_up.push(tokio::spawn(tokio::time::timeout(patience, request)));
+            }
+        }
+        for request in waiting {
+            let response = request.await.unwrap().unwrap();
+            let status = response.status();
+            assert_eq!(status, StatusCode::CREATED, "round {round}: {}", response.text().await.unwrap());
+        }
+        for request in hanging_up {
+            let _ = request.await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn visitors_hanging_up_do_not_break_the_others_assignments_on_sqlite() {
+    let (_dir, url) = sqlite_url("hang-ups");
+    hang_ups_on(&url).await;
+}
+
+/// An instance killed (SIGKILL) while it may hold the PostgreSQL assignment lock: its
+/// session ends with it, and the other instance goes on assigning.
+async fn an_instance_killed_mid_batch_does_not_stop_the_other(db: &str) {
+    let client = reqwest::Client::new();
+    let (first, second) = (Service::start_with(db, &["--retrain-every", "0"]), Service::start_with(db, &["--retrain-every", "0"]));
+    let (_, token) = contributor(&client, &first, None).await;
+    ask(&client, &first, &token, json!({})).await;
+    for _ in 0..10 {
+        let (_, token) = contributor(&client, &first, None).await;
+        let (client, url) = (client.clone(), first.url("/assignments"));
+        tokio::spawn(async move { client.post(url).bearer_auth(token).json(&json!({})).send().await });
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    first.kill();
+    let (_, token) = contributor(&client, &second, None).await;
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(60), ask(&client, &second, &token, json!({}))).await;
+    assert!(answered.is_ok(), "the other instance could not assign after the first was killed");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn leases_two_instances_and_versions_on_postgres() {
     let Some(url) = postgres().await else { return };
     leases_behave_on(&url).await;
+    hang_ups_on(&postgres().await.unwrap()).await;
+    an_instance_killed_mid_batch_does_not_stop_the_other(&postgres().await.unwrap()).await;
     // Two instances on one database agree: visitors asking each at once get different tasks.
     let url = postgres().await.unwrap();
     let client = reqwest::Client::new();

@@ -51,7 +51,7 @@ pub struct CrowdCache {
     waiting: std::sync::Mutex<Vec<Waiting>>,
     /// Replays of the selector's sample of the pool; also the lock that makes this
     /// instance assign one batch at a time.
-    replays: tokio::sync::Mutex<Replays>,
+    replays: Arc<tokio::sync::Mutex<Replays>>,
     /// This instance is training a version now.
     pub training: std::sync::atomic::AtomicBool,
 }
@@ -226,24 +226,21 @@ pub async fn assignment(
     let waiting = Waiting { contributor: me.id, decline: request.decline, chosen, seed: request.seed, answer };
     app.crowd.waiting.lock().expect("never poisoned").push(waiting);
     // Either a batch answers this request while it waits, or it takes the lock and
-    // answers every request waiting (its own among them). A request answered by
-    // another's batch never takes the lock: otherwise the answered ones would file
-    // through it one by one, and the next requests would find it taken each time and be
-    // answered one by one too (measured: batches of 1.2 on average with 50 visitors).
+    // starts the batch that answers every request waiting (its own among them). A
+    // request answered by another's batch never takes the lock: otherwise the answered
+    // ones would file through it one by one, and the next requests would find it taken
+    // each time and be answered one by one too (measured: batches of 1.2 on average with
+    // 50 visitors). The batch is a task of its own, holding the lock until every waiter
+    // has its answer: a visitor who hangs up (this request's future dropped) takes
+    // nobody else's answer with them.
     let answer = loop {
         tokio::select! {
             biased;
             answer = &mut answered => break answer,
-            mut replays = app.crowd.replays.lock() => {
+            replays = app.crowd.replays.clone().lock_owned() => {
                 let batch = next_batch(&app.crowd.waiting);
                 if !batch.is_empty() {
-                    let started = std::time::Instant::now();
-                    let mut choosing = 0.0;
-                    let made = assign_waiting(&app, &mut replays, &batch, &mut choosing).await;
-                    app.metrics.assigned(batch.len(), started.elapsed().as_secs_f64(), choosing);
-                    for (i, waiting) in batch.into_iter().enumerate() {
-                        let _ = waiting.answer.send(made.as_ref().map(|m| m[i].clone()).map_err(Clone::clone));
-                    }
+                    tokio::spawn(answer_batch(app.clone(), replays, batch));
                 }
             }
         }
@@ -272,6 +269,19 @@ fn next_batch(waiting: &std::sync::Mutex<Vec<Waiting>>) -> Vec<Waiting> {
     let (batch, later): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut *waiting).into_iter().partition(|w| seen.insert(w.contributor.clone()));
     *waiting = later;
     batch
+}
+
+/// Answers every request of `batch`, holding this instance's assignment lock (`replays`)
+/// until it is done.
+async fn answer_batch(app: Arc<App>, mut replays: tokio::sync::OwnedMutexGuard<Replays>, batch: Vec<Waiting>) {
+    let started = std::time::Instant::now();
+    let mut choosing = 0.0;
+    let made = assign_waiting(&app, &mut replays, &batch, &mut choosing).await;
+    app.metrics.assigned(batch.len(), started.elapsed().as_secs_f64(), choosing);
+    for (i, waiting) in batch.into_iter().enumerate() {
+        // A visitor who hung up is not listening any more.
+        let _ = waiting.answer.send(made.as_ref().map(|m| m[i].clone()).map_err(Clone::clone));
+    }
 }
 
 /// Answers a batch of requests: one at a time across instances (on PostgreSQL, an

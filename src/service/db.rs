@@ -77,8 +77,20 @@ pub struct Listed {
 /// A PostgreSQL session advisory lock, held by its own connection until [`Db::unlock`]
 /// (a crashed instance's lock goes with its connection).
 pub struct AdvisoryLock {
-    conn: PoolConnection<Any>,
+    /// The connection whose session holds the lock; none once released.
+    conn: Option<PoolConnection<Any>>,
     key: i64,
+}
+
+impl Drop for AdvisoryLock {
+    /// A lock not released by [`Db::unlock`] (its holder panicked, or was cancelled) must
+    /// not go back to the pool with its connection, where it would be held for ever: the
+    /// connection is closed instead, which ends its session and so the lock.
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn.detach());
+        }
+    }
 }
 
 /// The advisory locks' keys: assignments, one at a time; the shared policy's trainer.
@@ -420,13 +432,18 @@ impl Db {
         }
         let mut conn = self.pool.acquire().await?;
         sqlx::query("SELECT pg_advisory_lock($1)").bind(ASSIGNMENT_LOCK).execute(&mut *conn).await?;
-        Ok(Some(AdvisoryLock { conn, key: ASSIGNMENT_LOCK }))
+        Ok(Some(AdvisoryLock { conn: Some(conn), key: ASSIGNMENT_LOCK }))
     }
 
     /// Releases a lock taken by [`Db::lock_assignments`] or [`Db::try_lock_training`].
     pub async fn unlock(&self, lock: Option<AdvisoryLock>) -> Result<(), DbError> {
-        if let Some(AdvisoryLock { mut conn, key }) = lock {
-            sqlx::query("SELECT pg_advisory_unlock($1)").bind(key).execute(&mut *conn).await?;
+        if let Some(mut lock) = lock {
+            if let Some(conn) = lock.conn.as_mut() {
+                sqlx::query("SELECT pg_advisory_unlock($1)").bind(lock.key).execute(&mut **conn).await?;
+            }
+            // Released: the connection goes back to the pool (an error above drops the
+            // lock with its connection instead, which closes it).
+            drop(lock.conn.take());
         }
         Ok(())
     }
@@ -567,7 +584,7 @@ impl Db {
         }
         let mut conn = self.pool.acquire().await?;
         let row = sqlx::query("SELECT CAST(pg_try_advisory_lock($1) AS INTEGER)").bind(TRAINING_LOCK).fetch_one(&mut *conn).await?;
-        Ok((row.get::<i32, _>(0) == 1).then_some(Some(AdvisoryLock { conn, key: TRAINING_LOCK })))
+        Ok((row.get::<i32, _>(0) == 1).then_some(Some(AdvisoryLock { conn: Some(conn), key: TRAINING_LOCK })))
     }
 
     /// Leases per selector and task and how they ended (for the dashboard).
