@@ -199,3 +199,19 @@ async fn the_api_two_instances_and_a_crash_on_postgres() {
     let url = postgres().await.unwrap();
     two_instances_and_a_crash_on(&url).await;
 }
+
+/// SIGTERM stops the service within its shutdown deadline even while a client holds a
+/// request half sent (a graceful shutdown alone waits for it for ever).
+#[test]
+fn a_stopping_service_is_not_held_by_a_client_that_sent_half_a_request() {
+    use std::io::Write;
+    let (_dir, url) = sqlite_url("shutdown");
+    let mut service = Service::start_with(&url, &["--retrain-every", "0"]);
+    let mut stalled = std::net::TcpStream::connect(service.addr()).unwrap();
+    stalled.write_all(b"POST /api/demonstrations HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"cl").unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let limit = amf_studio::service::SHUTDOWN_DEADLINE + std::time::Duration::from_secs(10);
+    let took = service.terminate_within(limit);
+    assert!(took.is_some(), "still running {} s after SIGTERM", limit.as_secs());
+    drop(stalled);
+}

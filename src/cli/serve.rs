@@ -134,7 +134,11 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     if config.retrain_every > 0 {
         config.train_on.check()?;
     }
-    tokio::runtime::Runtime::new()?.block_on(crate::service::serve(config))
+    let runtime = tokio::runtime::Runtime::new()?;
+    let served = runtime.block_on(crate::service::serve(config));
+    // Work nobody waits for any more (an assessment, a replay) is abandoned, not waited on.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
 }
 
 #[derive(Clone, Copy, ValueEnum)]

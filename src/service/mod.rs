@@ -164,7 +164,13 @@ pub async fn app(config: ServiceConfig) -> anyhow::Result<Arc<App>> {
     }))
 }
 
-/// Serves until Ctrl-C or SIGTERM; prints the address it listens on first.
+/// How long a stopping service waits for the requests in flight before it stops anyway
+/// (a client that sends half a request, or never reads its answer, must not hold a
+/// shutdown for ever).
+pub const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Serves until Ctrl-C or SIGTERM, then lets the requests in flight finish for at most
+/// [`SHUTDOWN_DEADLINE`]; prints the address it listens on first.
 pub async fn serve(config: ServiceConfig) -> anyhow::Result<()> {
     let app = app(config.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
@@ -174,7 +180,18 @@ pub async fn serve(config: ServiceConfig) -> anyhow::Result<()> {
     let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     // The shared policy's job, beside the requests (it trains on a thread of its own).
     let job = tokio::spawn(training::run(app.clone()));
-    axum::serve(listener, service).with_graceful_shutdown(shutdown()).await?;
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = stopping.clone();
+    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
+        shutdown().await;
+        signalled.notify_one();
+    });
+    tokio::select! {
+        served = server => served?,
+        _ = async { stopping.notified().await; tokio::time::sleep(SHUTDOWN_DEADLINE).await } => {
+            eprintln!("amf serve: requests still in flight after {} s; stopping anyway", SHUTDOWN_DEADLINE.as_secs());
+        }
+    }
     job.abort();
     app.db.close().await;
     Ok(())

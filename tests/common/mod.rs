@@ -54,6 +54,25 @@ impl Service {
         format!("{}{path}", self.base)
     }
 
+    /// The address it listens on (`127.0.0.1:port`).
+    pub fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// SIGTERM, then the time it took to exit, or `None` if it still ran after `limit`
+    /// (it is killed then).
+    pub fn terminate_within(&mut self, limit: std::time::Duration) -> Option<std::time::Duration> {
+        let asked = std::time::Instant::now();
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill runs");
+        while asked.elapsed() < limit {
+            if self.child.try_wait().expect("the child can be waited on").is_some() {
+                return Some(asked.elapsed());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+
     /// SIGKILL: no shutdown, no flush.
     pub fn kill(mut self) {
         let _ = self.child.kill();
