@@ -215,3 +215,45 @@ fn a_stopping_service_is_not_held_by_a_client_that_sent_half_a_request() {
     assert!(took.is_some(), "still running {} s after SIGTERM", limit.as_secs());
     drop(stalled);
 }
+
+/// What a careless or hostile client sends gets a clear JSON answer: an upload not said
+/// to be JSON (415), a path id that is not one (400), a body cut short by a client who
+/// hung up (400 `incomplete`, not counted as a body too large); display names lose the
+/// format characters that let one name pass for another.
+#[tokio::test]
+async fn careless_requests_get_clear_answers() {
+    use std::io::Write;
+    let (_dir, url) = sqlite_url("careless");
+    let service = Service::start(&url);
+    let client = reqwest::Client::new();
+    let (_, token) = contributor(&client, &service, None).await;
+    let body = serde_json::to_vec(&upload(TaskId::Reach, 3, "careless-0001")).unwrap();
+    let plain = client.post(service.url("/demonstrations")).bearer_auth(&token).header("content-type", "text/plain").body(body.clone()).send().await.unwrap();
+    assert_eq!(plain.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(plain.json::<Value>().await.unwrap()["error"], "content_type");
+    let (status, _) = post(&client, &service, &token, body).await;
+    assert_eq!(status, StatusCode::CREATED, "with its Content-Type the same upload is stored");
+
+    let bad_id = client.delete(service.url("/demonstrations/not-a-number")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(bad_id.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(bad_id.json::<Value>().await.unwrap()["error"], "bad_id");
+
+    let spoof = client.post(service.url("/contributors")).json(&json!({ "display_name": "ad\u{202E}nimda\u{200B} \u{2066}x\u{2069}" })).send().await.unwrap();
+    assert_eq!(spoof.json::<Value>().await.unwrap()["display_name"], "adnimda x");
+
+    // A body cut short: the client sends half of what it announced, then hangs up.
+    let mut cut = std::net::TcpStream::connect(service.addr()).unwrap();
+    let head = format!("POST /api/demonstrations HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"client_id\":");
+    cut.write_all(head.as_bytes()).unwrap();
+    cut.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut counted = String::new();
+    for _ in 0..50 {
+        counted = client.get(service.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if counted.contains("amf_uploads_rejected_total{reason=\"incomplete\"} 1") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(counted.contains("amf_uploads_rejected_total{reason=\"incomplete\"} 1"), "{counted}");
+    assert!(counted.contains("amf_uploads_rejected_total{reason=\"too_large\"} 0"), "{counted}");
+}

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -117,25 +117,49 @@ fn operator(app: &App, headers: &HeaderMap) -> ApiResult<()> {
 }
 
 /// Trims a display name to something safe to store: at most 40 characters, no control
-/// characters (the page escapes it wherever it is shown).
+/// characters and no format characters (bidi overrides, zero-width spaces and joiners:
+/// they let one name pass for another); the page escapes it wherever it is shown.
 fn clean_name(name: Option<String>) -> ApiResult<Option<String>> {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
     let Some(name) = name else { return Ok(None) };
-    let name: String = name.chars().filter(|c| !c.is_control()).collect::<String>().trim().to_string();
+    let shown = |c: &char| !c.is_control() && c.general_category() != GeneralCategory::Format;
+    let name: String = name.chars().filter(shown).collect::<String>().trim().to_string();
     if name.chars().count() > 40 {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "display_name", "a display name has at most 40 characters"));
     }
     Ok((!name.is_empty()).then_some(name))
 }
 
-/// A request's body, or 413 with a reason when it is over the limit.
+/// A request's body, or 413 with a reason when it is over the limit, or 400 when it
+/// could not be read whole (the client hung up mid-body: not a body too large).
 fn body_bytes(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<Bytes> {
+    use axum::extract::rejection::FailedToBufferBody;
     match body {
         Ok(bytes) if bytes.len() <= upload::MAX_UPLOAD_BYTES => Ok(bytes),
-        _ => {
+        Ok(_) | Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
             app.metrics.rejected("too_large");
             Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES)))
         }
+        Err(error) => {
+            app.metrics.rejected("incomplete");
+            Err(ApiError::new(StatusCode::BAD_REQUEST, "incomplete", format!("the request's body could not be read whole: {error}")))
+        }
     }
+}
+
+/// An upload is JSON, said so by its `Content-Type` (any parameters allowed).
+fn json_content(headers: &HeaderMap, app: &App) -> ApiResult<()> {
+    let media = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).and_then(|v| v.split(';').next()).map(|v| v.trim().to_ascii_lowercase());
+    if media.as_deref() == Some("application/json") {
+        return Ok(());
+    }
+    app.metrics.rejected("content_type");
+    Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", "an upload is a JSON document, sent with Content-Type: application/json"))
+}
+
+/// A demonstration's or contributor's id from the path, or a JSON 400 that says so.
+fn path_id<T>(id: Result<Path<T>, PathRejection>) -> ApiResult<T> {
+    id.map(|Path(id)| id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_id", format!("the id in the path is not one: {e}")))
 }
 
 pub(super) fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<T> {
@@ -210,6 +234,7 @@ pub async fn upload(
     limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
     let me = contributor(&app, &headers).await?;
     limited(&app, format!("contributor:{}", me.id))?;
+    json_content(&headers, &app)?;
     let bytes = body_bytes(body, &app)?;
     let refuse = |rejection: Rejection| {
         app.metrics.rejected(rejection.code());
@@ -244,7 +269,8 @@ pub async fn list_own(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiRes
     Ok(Json(json!({ "demonstrations": app.db.list_own(&me.id).await? })))
 }
 
-pub async fn withdraw_own(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn withdraw_own(State(app): State<Arc<App>>, headers: HeaderMap, id: Result<Path<i64>, PathRejection>) -> ApiResult<StatusCode> {
+    let id = path_id(id)?;
     let me = contributor(&app, &headers).await?;
     if app.db.withdraw(id, Some(&me.id)).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -272,7 +298,8 @@ pub async fn export(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResul
         .into_response())
 }
 
-pub async fn withdraw_any(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<i64>) -> ApiResult<StatusCode> {
+pub async fn withdraw_any(State(app): State<Arc<App>>, headers: HeaderMap, id: Result<Path<i64>, PathRejection>) -> ApiResult<StatusCode> {
+    let id = path_id(id)?;
     operator(&app, &headers)?;
     if app.db.withdraw(id, None).await? {
         Ok(StatusCode::NO_CONTENT)
@@ -281,7 +308,8 @@ pub async fn withdraw_any(State(app): State<Arc<App>>, headers: HeaderMap, Path(
     }
 }
 
-pub async fn ban(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn ban(State(app): State<Arc<App>>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> ApiResult<StatusCode> {
+    let id = path_id(id)?;
     operator(&app, &headers)?;
     if app.db.ban(&id).await? {
         Ok(StatusCode::NO_CONTENT)
