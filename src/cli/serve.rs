@@ -40,8 +40,14 @@ pub struct ServeArgs {
     /// Requests per minute per contributor and per address.
     #[arg(long, default_value_t = 600)]
     requests_per_minute: u32,
-    /// Take client addresses from X-Forwarded-For (only behind a proxy that sets it).
-    #[arg(long)]
+    /// Reverse proxies in front of the service, each appending the address it was reached
+    /// from to X-Forwarded-For: rate limits take the right-most hop none of them wrote
+    /// for (0: the connection's address).
+    #[arg(long, default_value_t = 0)]
+    trusted_proxies: usize,
+    /// One reverse proxy in front (`--trusted-proxies 1`); it used to take the first
+    /// hop, which a client writes.
+    #[arg(long, conflicts_with = "trusted_proxies")]
     trust_forwarded: bool,
     /// The pre-trained policy the crowd's assignments start from.
     #[arg(long, default_value = "www/policy.amfp")]
@@ -113,7 +119,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         verify_workers: args.verify_workers.unwrap_or(defaults.verify_workers),
         verify_queue: args.verify_queue,
         requests_per_minute: args.requests_per_minute,
-        trust_forwarded: args.trust_forwarded,
+        trusted_proxies: if args.trust_forwarded { 1 } else { args.trusted_proxies },
         policy: Some(args.policy),
         assignments: AssignmentSettings {
             selector: args.selector,

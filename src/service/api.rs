@@ -73,16 +73,29 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ").map(str::trim)
 }
 
-/// The client's address: the connection's, or with `--trust-forwarded` the first hop
-/// of `X-Forwarded-For` (only behind a proxy that sets it; a client can forge it).
+/// The client's address as the rate limits see it (see [`client_address`]).
 pub(super) fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    if app.config.trust_forwarded {
-        let forwarded = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).and_then(|v| v.split(',').next()?.trim().parse().ok());
-        if let Some(ip) = forwarded {
-            return ip;
+    let hops: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+    client_address(peer.ip(), &hops, app.config.trusted_proxies)
+}
+
+/// The client's address behind `trusted` proxies, each of which appends the address it
+/// was reached from to `X-Forwarded-For` (`hops`, in the header's order): the
+/// connection's peer is the nearest proxy, and the client is the `trusted`-th hop from
+/// the right, the left-most one a trusted proxy wrote. Whatever a client writes in the
+/// header itself lies further left and is never taken. With no
+/// trusted proxy the peer is the client; a hop that is not an address, or a header
+/// shorter than the proxies (a request that bypassed them), leaves the nearest address
+/// a trusted proxy gave.
+pub fn client_address(peer: IpAddr, hops: &[&str], trusted: usize) -> IpAddr {
+    let mut client = peer;
+    for hop in hops.iter().rev().take(trusted) {
+        match hop.trim().parse() {
+            Ok(address) => client = address,
+            Err(_) => break,
         }
     }
-    peer.ip()
+    client
 }
 
 pub(super) fn limited(app: &App, key: String) -> ApiResult<()> {
@@ -320,4 +333,32 @@ pub async fn ban(State(app): State<Arc<App>>, headers: HeaderMap, id: Result<Pat
 
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_client_is_the_right_most_hop_no_trusted_proxy_vouches_for() {
+        let proxy = ip("10.0.0.2");
+        // No proxy trusted: the header is the client's own words.
+        assert_eq!(client_address(ip("198.51.100.7"), &["203.0.113.9"], 0), ip("198.51.100.7"));
+        // One proxy that appends: the client forged a first hop, the proxy appended the truth.
+        assert_eq!(client_address(proxy, &["1.2.3.4", " 198.51.100.7"], 1), ip("198.51.100.7"));
+        // One proxy that overwrites: the one hop is the truth.
+        assert_eq!(client_address(proxy, &["198.51.100.7"], 1), ip("198.51.100.7"));
+        // Two proxies: the nearer one appended the farther one's address.
+        assert_eq!(client_address(proxy, &["1.2.3.4", "198.51.100.7", "10.0.0.1"], 2), ip("198.51.100.7"));
+        // Garbage where the proxy's hop should be, or no header at all: the proxy's address.
+        assert_eq!(client_address(proxy, &["1.2.3.4", "anything"], 1), proxy);
+        assert_eq!(client_address(proxy, &[], 1), proxy);
+        // Fewer hops than trusted proxies: the nearest address a proxy gave.
+        assert_eq!(client_address(proxy, &["198.51.100.7"], 3), ip("198.51.100.7"));
+    }
 }

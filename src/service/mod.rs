@@ -46,9 +46,10 @@ pub struct ServiceConfig {
     pub verify_queue: usize,
     /// Requests per minute per contributor and per address (default 600).
     pub requests_per_minute: u32,
-    /// Take the client's address from `X-Forwarded-For` (only behind a proxy that sets
-    /// it; default off, since a client can forge the header).
-    pub trust_forwarded: bool,
+    /// Reverse proxies in front of the service, each appending to `X-Forwarded-For`: the
+    /// client's address is the right-most hop none of them vouches for (default 0: the
+    /// connection's address; a client can write the header itself).
+    pub trusted_proxies: usize,
     /// The pre-trained policy file the crowd's assignments start from (default
     /// `www/policy.amfp`); without it, assignments are refused.
     pub policy: Option<PathBuf>,
@@ -76,7 +77,7 @@ impl Default for ServiceConfig {
             verify_workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             verify_queue: 64,
             requests_per_minute: 600,
-            trust_forwarded: false,
+            trusted_proxies: 0,
             policy: Some(PathBuf::from("www/policy.amfp")),
             assignments: AssignmentSettings::default(),
             retrain_every: 10,
@@ -180,6 +181,19 @@ pub async fn serve(config: ServiceConfig) -> anyhow::Result<()> {
     let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     // The shared policy's job, beside the requests (it trains on a thread of its own).
     let job = tokio::spawn(training::run(app.clone()));
+    // The rate limiters forget the addresses and contributors that went quiet: every
+    // forged or passing address would otherwise stay in memory for ever.
+    let pruning = tokio::spawn({
+        let app = app.clone();
+        async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                app.limits.retain_recent();
+                app.limits.shrink_to_fit();
+            }
+        }
+    });
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = stopping.clone();
     let server = axum::serve(listener, service).with_graceful_shutdown(async move {
@@ -193,6 +207,7 @@ pub async fn serve(config: ServiceConfig) -> anyhow::Result<()> {
         }
     }
     job.abort();
+    pruning.abort();
     app.db.close().await;
     Ok(())
 }
