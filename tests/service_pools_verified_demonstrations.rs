@@ -257,3 +257,25 @@ async fn careless_requests_get_clear_answers() {
     assert!(counted.contains("amf_uploads_rejected_total{reason=\"incomplete\"} 1"), "{counted}");
     assert!(counted.contains("amf_uploads_rejected_total{reason=\"too_large\"} 0"), "{counted}");
 }
+
+/// The read endpoints are limited per address as the writes are: one address asking
+/// again and again for the crowd's status, the policy or a contributor's list is told
+/// to slow down (429 with Retry-After) once past its burst.
+#[tokio::test]
+async fn the_read_endpoints_are_rate_limited_too() {
+    let (_dir, url) = sqlite_url("reads");
+    let service = Service::start_with(&url, &["--requests-per-minute", "20", "--retrain-every", "0"]);
+    let client = reqwest::Client::new();
+    let (_, token) = contributor(&client, &service, None).await;
+    for path in ["/crowd", "/policy", "/demonstrations", "/contributors/me"] {
+        let mut limited = None;
+        for _ in 0..20 {
+            let response = client.get(service.url(path)).bearer_auth(&token).send().await.unwrap();
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                limited = Some(response.headers().contains_key("retry-after"));
+                break;
+            }
+        }
+        assert_eq!(limited, Some(true), "{path} was never limited");
+    }
+}

@@ -224,7 +224,8 @@ pub async fn new_contributor(
 
 /// Who the token's contributor is: id, display name, and their demonstrations (withdrawn
 /// ones too, marked), so the page can list them.
-pub async fn me(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+pub async fn me(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
     let me = contributor(&app, &headers).await?;
     let demonstrations = app.db.list_own(&me.id).await?;
     Ok(Json(json!({ "id": me.id, "display_name": me.display_name, "demonstrations": demonstrations })))
@@ -277,7 +278,8 @@ pub async fn upload(
     }
 }
 
-pub async fn list_own(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+pub async fn list_own(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
     let me = contributor(&app, &headers).await?;
     Ok(Json(json!({ "demonstrations": app.db.list_own(&me.id).await? })))
 }

@@ -390,7 +390,8 @@ async fn refresh(app: &App, replays: &mut Replays, through: i64) -> Result<(), A
 
 /// Where the crowd stands: demonstrations and leases in flight per task, the shared
 /// policy's success, and where assignments went.
-pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn status(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
+    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
     let now = now_ms();
     let demonstrations = app.db.demonstrations_per_task().await?;
     let (_, contributors) = app.db.counts().await?;
@@ -422,7 +423,8 @@ pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::V
 
 /// The latest version of the shared policy: the project's policy file (fine-tuned), as
 /// the page loads it; 404 before the first version.
-pub async fn latest_policy(State(app): State<Arc<App>>) -> ApiResult<axum::response::Response> {
+pub async fn latest_policy(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<axum::response::Response> {
+    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
     use axum::response::IntoResponse;
     let Some(version) = super::training::latest_of_this_suite(&app).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no_version", "the crowd's policy has no version yet"));
