@@ -41,8 +41,10 @@ pub struct CrowdCache {
     /// The pre-trained policy's success per task, once assessed (the crowd's curve
     /// starts there).
     prior_success: std::sync::OnceLock<Vec<f64>>,
-    /// Held while the pre-trained policy is assessed.
-    assessing: std::sync::Mutex<()>,
+    /// The pre-trained policy's assessment, once made (held while it is made).
+    prior_assessed: std::sync::Mutex<Option<Assessment>>,
+    /// Held while this instance loads its first policy (see [`ensure_policy`]).
+    starting: tokio::sync::Mutex<()>,
     /// The shared policy assignments use, with its assessment: the latest version this
     /// instance has loaded (none before the first assignment or version).
     shared: std::sync::Mutex<Option<Shared>>,
@@ -122,7 +124,8 @@ impl CrowdCache {
         CrowdCache {
             prior: prior.map(|(p, c)| (std::sync::Mutex::new(p), c)),
             prior_success: Default::default(),
-            assessing: Default::default(),
+            prior_assessed: Default::default(),
+            starting: Default::default(),
             shared: Default::default(),
             waiting: Default::default(),
             replays: Default::default(),
@@ -147,28 +150,26 @@ impl CrowdCache {
             Some(Shared { version: id, tuned: Some(policy), assessment: Arc::new(assessment), trained_through });
     }
 
-    /// Assesses the pre-trained policy if no version is loaded yet (blocks: rollouts);
-    /// false if the service has no policy.
-    pub fn ensure_assessed(&self, episodes: usize) -> bool {
-        let Some((prior, _)) = self.prior.as_ref() else { return false };
-        if self.shared.lock().expect("never poisoned").is_some() {
-            return true;
+    /// The pre-trained policy's assessment (rolled out once, then kept: where the crowd's
+    /// curve starts); none if the service has no policy. Blocks: rollouts.
+    pub fn prior_assessment(&self, episodes: usize) -> Option<Assessment> {
+        let (prior, _) = self.prior.as_ref()?;
+        let mut known = self.prior_assessed.lock().expect("never poisoned");
+        if known.is_none() {
+            let policy = prior.lock().expect("never poisoned").clone();
+            let assessment = assess(&policy, episodes, &mut |_| {});
+            let _ = self.prior_success.set(assessment.per_task.clone());
+            *known = Some(assessment);
         }
-        // One assessment at a time: the start's and a first visitor's wait for each other
-        // rather than rolling the same episodes out twice on the same cores.
-        let _assessing = self.assessing.lock().expect("never poisoned");
-        if self.shared.lock().expect("never poisoned").is_some() {
-            return true;
-        }
-        // Assessed without holding `shared` (the crowd's status reads it meanwhile).
-        let policy = prior.lock().expect("never poisoned").clone();
-        let assessment = assess(&policy, episodes, &mut |_| {});
-        let _ = self.prior_success.set(assessment.per_task.clone());
+        known.clone()
+    }
+
+    /// From now on, assignments use the pre-trained policy (no version loaded yet).
+    fn adopt_prior(&self, assessment: Assessment) {
         let mut shared = self.shared.lock().expect("never poisoned");
         if shared.is_none() {
             *shared = Some(Shared { version: 0, tuned: None, assessment: Arc::new(assessment), trained_through: 0 });
         }
-        true
     }
 
     /// Runs `act` with the shared policy, its assessment, its version and the last
@@ -271,6 +272,34 @@ fn next_batch(waiting: &std::sync::Mutex<Vec<Waiting>>) -> Vec<Waiting> {
     batch
 }
 
+/// Makes sure this instance has a policy to assign with, loading it if not: the latest
+/// version of the shared policy where there is one (a restarted service goes on with
+/// it, rather than assessing the pre-trained policy first and changing policy under its
+/// first visitors), else the pre-trained policy. The start and a first visitor wait for
+/// each other rather than rolling the same episodes out twice. False if the service has
+/// no policy.
+pub async fn ensure_policy(app: &App) -> anyhow::Result<bool> {
+    if app.crowd.prior.is_none() {
+        return Ok(false);
+    }
+    if app.crowd.version() >= 0 {
+        return Ok(true);
+    }
+    let _starting = app.crowd.starting.lock().await;
+    if app.crowd.version() >= 0 {
+        return Ok(true);
+    }
+    if let Some(version) = super::training::latest_of_this_suite(app).await? {
+        super::training::adopt_version(app, &version).await?;
+        return Ok(true);
+    }
+    let episodes = app.config.assignments.eval_episodes;
+    if let Some(assessment) = tokio::task::block_in_place(|| app.crowd.prior_assessment(episodes)) {
+        app.crowd.adopt_prior(assessment);
+    }
+    Ok(app.crowd.version() >= 0)
+}
+
 /// Answers every request of `batch`, holding this instance's assignment lock (`replays`)
 /// until it is done.
 async fn answer_batch(app: Arc<App>, mut replays: tokio::sync::OwnedMutexGuard<Replays>, batch: Vec<Waiting>) {
@@ -288,7 +317,7 @@ async fn answer_batch(app: Arc<App>, mut replays: tokio::sync::OwnedMutexGuard<R
 /// advisory lock shared by every instance).
 async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], choosing: &mut f64) -> Result<Vec<(Lease, Assignment)>, ApiError> {
     let settings = &app.config.assignments;
-    if !tokio::task::block_in_place(|| app.crowd.ensure_assessed(settings.eval_episodes)) {
+    if !ensure_policy(app).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy", e.to_string()))? {
         return Err(unavailable());
     }
     let lock = app.db.lock_assignments().await?;

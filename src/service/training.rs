@@ -65,11 +65,15 @@ const POLL: Duration = Duration::from_secs(2);
 /// Runs until the service stops: trains when K new demonstrations arrived, and keeps
 /// this instance's cache on the latest version.
 pub async fn run(app: Arc<App>) {
-    // The pre-trained policy is assessed now, not when the first visitor asks (a
-    // hundred rollouts they would wait for).
+    // The policy assignments use is loaded now, not when the first visitor asks (a
+    // hundred rollouts they would wait for): the latest version, else the pre-trained
+    // policy. Then the pre-trained policy's assessment, where the crowd's curve starts.
+    if let Err(error) = super::crowd::ensure_policy(&app).await {
+        eprintln!("amf serve: loading the shared policy: {error}");
+    }
     let episodes = app.config.assignments.eval_episodes;
     let assessing = app.clone();
-    if let Err(error) = tokio::task::spawn_blocking(move || assessing.crowd.ensure_assessed(episodes)).await {
+    if let Err(error) = tokio::task::spawn_blocking(move || assessing.crowd.prior_assessment(episodes)).await {
         eprintln!("amf serve: assessing the pre-trained policy: {error}");
     }
     loop {
@@ -96,20 +100,27 @@ pub async fn latest_of_this_suite(app: &App) -> Result<Option<PolicyVersion>, su
     })
 }
 
+/// Loads `version` from the database, assesses it by rollouts, and assigns with it from
+/// now on.
+pub async fn adopt_version(app: &App, version: &PolicyVersion) -> anyhow::Result<()> {
+    let bytes = app.db.version_weights(version.id).await?;
+    let episodes = app.config.assignments.eval_episodes;
+    let (policy, assessment) = tokio::task::spawn_blocking(move || -> anyhow::Result<(FineTunedPolicy, Assessment)> {
+        let Checkpoint::FineTuned { policy, .. } = Checkpoint::from_bytes(&bytes)? else { anyhow::bail!("version is not a fine-tuned policy") };
+        let assessment = assess(&policy, episodes, &mut |_| {});
+        Ok((policy, assessment))
+    })
+    .await??;
+    app.crowd.adopt(version.id, policy, assessment, version.last_demonstration_id);
+    Ok(())
+}
+
 async fn step(app: &Arc<App>) -> anyhow::Result<()> {
     let latest = latest_of_this_suite(app).await?;
     // A version trained elsewhere (another instance): load and assess it here.
     if let Some(version) = &latest {
         if app.crowd.version() < version.id {
-            let bytes = app.db.version_weights(version.id).await?;
-            let episodes = app.config.assignments.eval_episodes;
-            let (policy, assessment) = tokio::task::spawn_blocking(move || -> anyhow::Result<(FineTunedPolicy, Assessment)> {
-                let Checkpoint::FineTuned { policy, .. } = Checkpoint::from_bytes(&bytes)? else { anyhow::bail!("version is not a fine-tuned policy") };
-                let assessment = assess(&policy, episodes, &mut |_| {});
-                Ok((policy, assessment))
-            })
-            .await??;
-            app.crowd.adopt(version.id, policy, assessment, version.last_demonstration_id);
+            adopt_version(app, version).await?;
         }
     }
     let every = app.config.retrain_every;
