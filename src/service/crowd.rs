@@ -290,8 +290,10 @@ pub async fn ensure_policy(app: &App) -> anyhow::Result<bool> {
         return Ok(true);
     }
     if let Some(version) = super::training::latest_of_this_suite(app).await? {
-        super::training::adopt_version(app, &version).await?;
-        return Ok(true);
+        match super::training::adopt_version(app, &version).await {
+            Ok(()) => return Ok(true),
+            Err(error) => eprintln!("amf serve: version {} cannot be loaded ({error}); assigning with the pre-trained policy", version.id),
+        }
     }
     let episodes = app.config.assignments.eval_episodes;
     if let Some(assessment) = tokio::task::block_in_place(|| app.crowd.prior_assessment(episodes)) {
