@@ -279,3 +279,19 @@ async fn the_read_endpoints_are_rate_limited_too() {
         assert_eq!(limited, Some(true), "{path} was never limited");
     }
 }
+
+/// A stranger's body is never read: an upload announcing a 4 MB body under a token
+/// nobody holds is answered 401 before a byte of it is sent.
+#[test]
+fn a_strangers_upload_is_refused_before_its_body_is_read() {
+    use std::io::{Read, Write};
+    let (_dir, url) = sqlite_url("stranger");
+    let service = Service::start_with(&url, &["--retrain-every", "0"]);
+    let mut stranger = std::net::TcpStream::connect(service.addr()).unwrap();
+    stranger.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let head = "POST /api/demonstrations HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer nobody-holds-this\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n";
+    stranger.write_all(head.as_bytes()).unwrap();
+    let mut answer = [0u8; 12];
+    stranger.read_exact(&mut answer).expect("an answer without the body");
+    assert_eq!(&answer, b"HTTP/1.1 401");
+}

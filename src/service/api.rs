@@ -1,11 +1,12 @@
 //! The JSON API under `/api/`. Every refusal is a status with a body
 //! `{"error": code, "message": text}` whose code the page keys its message on.
 
+use std::error::Error as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -143,16 +144,21 @@ fn clean_name(name: Option<String>) -> ApiResult<Option<String>> {
     Ok((!name.is_empty()).then_some(name))
 }
 
-/// A request's body, or 413 with a reason when it is over the limit, or 400 when it
-/// could not be read whole (the client hung up mid-body: not a body too large).
-fn body_bytes(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<Bytes> {
-    use axum::extract::rejection::FailedToBufferBody;
-    match body {
+/// Reads a request's body, once its sender is known and within its limits (a handler
+/// calls it after its checks, so a stranger's megabyte is never read): 413 with a reason
+/// when it is over the limit, 400 when it could not be read whole (the client hung up
+/// mid-body: not a body too large). Bodies up to four times the limit are read in full
+/// before the 413: a client still sending when the server answers early can see its
+/// connection reset before it reads the answer.
+pub(super) async fn read_body(body: Body, app: &App) -> ApiResult<Bytes> {
+    let too_large = || {
+        app.metrics.rejected("too_large");
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES))
+    };
+    match axum::body::to_bytes(body, 4 * upload::MAX_UPLOAD_BYTES).await {
         Ok(bytes) if bytes.len() <= upload::MAX_UPLOAD_BYTES => Ok(bytes),
-        Ok(_) | Err(BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))) => {
-            app.metrics.rejected("too_large");
-            Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES)))
-        }
+        Ok(_) => Err(too_large()),
+        Err(error) if error.source().is_some_and(|e| e.is::<http_body_util::LengthLimitError>()) => Err(too_large()),
         Err(error) => {
             app.metrics.rejected("incomplete");
             Err(ApiError::new(StatusCode::BAD_REQUEST, "incomplete", format!("the request's body could not be read whole: {error}")))
@@ -175,8 +181,9 @@ fn path_id<T>(id: Result<Path<T>, PathRejection>) -> ApiResult<T> {
     id.map(|Path(id)| id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_id", format!("the id in the path is not one: {e}")))
 }
 
-pub(super) fn json_body<T: for<'de> Deserialize<'de>>(body: Result<Bytes, BytesRejection>, app: &App) -> ApiResult<T> {
-    let bytes = body_bytes(body, app)?;
+/// Reads a request's JSON body (an empty one is `{}`), as [`read_body`].
+pub(super) async fn json_body<T: for<'de> Deserialize<'de>>(body: Body, app: &App) -> ApiResult<T> {
+    let bytes = read_body(body, app).await?;
     if bytes.is_empty() {
         return serde_json::from_slice(b"{}").map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()));
     }
@@ -211,10 +218,10 @@ pub async fn new_contributor(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
-    let request: NewContributor = json_body(body, &app)?;
+    let request: NewContributor = json_body(body, &app).await?;
     let name = clean_name(request.display_name)?;
     let id = uuid::Uuid::new_v4().to_string();
     let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
@@ -231,9 +238,9 @@ pub async fn me(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Sock
     Ok(Json(json!({ "id": me.id, "display_name": me.display_name, "demonstrations": demonstrations })))
 }
 
-pub async fn rename(State(app): State<Arc<App>>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> ApiResult<StatusCode> {
+pub async fn rename(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> ApiResult<StatusCode> {
     let me = contributor(&app, &headers).await?;
-    let request: NewContributor = json_body(body, &app)?;
+    let request: NewContributor = json_body(body, &app).await?;
     app.db.set_display_name(&me.id, clean_name(request.display_name)?.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -243,13 +250,13 @@ pub async fn upload(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
     let me = contributor(&app, &headers).await?;
     limited(&app, format!("contributor:{}", me.id))?;
     json_content(&headers, &app)?;
-    let bytes = body_bytes(body, &app)?;
+    let bytes = read_body(body, &app).await?;
     let refuse = |rejection: Rejection| {
         app.metrics.rejected(rejection.code());
         let status = if rejection == Rejection::IdConflict { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };

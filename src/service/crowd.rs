@@ -16,8 +16,6 @@ use rayon::prelude::*;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
@@ -210,11 +208,11 @@ pub async fn assignment(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: axum::body::Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
     limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
     let me = contributor(&app, &headers).await?;
-    let request: AssignmentRequest = json_body(body, &app)?;
+    let request: AssignmentRequest = json_body(body, &app).await?;
     let chosen = match request.task.as_deref().map(|name| TaskId::from_name(name).ok_or(name)) {
         Some(Err(name)) => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "task", format!("there is no task {name:?}"))),
         Some(Ok(task)) => Some(task),

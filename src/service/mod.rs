@@ -114,9 +114,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/operator/demonstrations/{id}/withdraw", post(api::withdraw_any))
         .route("/operator/contributors/{id}/ban", post(api::ban))
         .fallback(api::not_found)
-        // Bodies up to four times the limit are read in full and then refused with a
-        // 413 and a reason: a client still sending when the server answers early can
-        // see its connection reset before it reads the answer. Larger ones are cut.
+        // Handlers read their bodies themselves, after their checks (`api::read_body`,
+        // which refuses one over the limit with a reason); this caps any other
+        // extractor's.
         .layer(DefaultBodyLimit::max(4 * MAX_UPLOAD_BYTES))
         .with_state(app.clone());
     let router = Router::new().nest("/api", api);
