@@ -211,7 +211,9 @@ pub fn assign_batch(settings: &AssignmentSettings, crowd: &CrowdState, requests:
             pending: pending.clone(),
         });
         pending[task] += 1;
-        if settings.pending_aware {
+        // Conditioned on for the next visitor (the last one's would go unused: a rank-k
+        // update of every query state, as long as the scoring).
+        if settings.pending_aware && i + 1 < requests.len() {
             if let Some(greedy) = &mut greedy {
                 greedy.add(task)?;
             }
