@@ -99,6 +99,11 @@ pub fn client_address(peer: IpAddr, hops: &[&str], trusted: usize) -> IpAddr {
     client
 }
 
+/// [`limited`] by the client's address ([`client_ip`]).
+pub(super) fn limited_by_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> ApiResult<()> {
+    limited(app, format!("ip:{}", client_ip(app, peer, headers)))
+}
+
 pub(super) fn limited(app: &App, key: String) -> ApiResult<()> {
     match app.limits.check_key(&key) {
         Ok(()) => Ok(()),
@@ -220,7 +225,7 @@ pub async fn new_contributor(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    limited_by_address(&app, peer, &headers)?;
     let request: NewContributor = json_body(body, &app).await?;
     let name = clean_name(request.display_name)?;
     let id = uuid::Uuid::new_v4().to_string();
@@ -232,7 +237,7 @@ pub async fn new_contributor(
 /// Who the token's contributor is: id, display name, and their demonstrations (withdrawn
 /// ones too, marked), so the page can list them.
 pub async fn me(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
-    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    limited_by_address(&app, peer, &headers)?;
     let me = contributor(&app, &headers).await?;
     let demonstrations = app.db.list_own(&me.id).await?;
     Ok(Json(json!({ "id": me.id, "display_name": me.display_name, "demonstrations": demonstrations })))
@@ -252,7 +257,7 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    limited_by_address(&app, peer, &headers)?;
     let me = contributor(&app, &headers).await?;
     limited(&app, format!("contributor:{}", me.id))?;
     json_content(&headers, &app)?;
@@ -286,7 +291,7 @@ pub async fn upload(
 }
 
 pub async fn list_own(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
-    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    limited_by_address(&app, peer, &headers)?;
     let me = contributor(&app, &headers).await?;
     Ok(Json(json!({ "demonstrations": app.db.list_own(&me.id).await? })))
 }

@@ -22,7 +22,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{client_ip, contributor, json_body, limited, ApiError, ApiResult};
+use super::api::{contributor, json_body, limited_by_address, ApiError, ApiResult};
 use super::db::{now_ms, Lease};
 use super::metrics::SelectorSize;
 use super::App;
@@ -210,7 +210,7 @@ pub async fn assignment(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    limited_by_address(&app, peer, &headers)?;
     let me = contributor(&app, &headers).await?;
     let request: AssignmentRequest = json_body(body, &app).await?;
     let chosen = match request.task.as_deref().map(|name| TaskId::from_name(name).ok_or(name)) {
@@ -420,7 +420,7 @@ async fn refresh(app: &App, replays: &mut Replays, through: i64) -> Result<(), A
 /// Where the crowd stands: demonstrations and leases in flight per task, the shared
 /// policy's success, and where assignments went.
 pub async fn status(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
-    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    limited_by_address(&app, peer, &headers)?;
     let now = now_ms();
     let demonstrations = app.db.demonstrations_per_task().await?;
     let (_, contributors) = app.db.counts().await?;
@@ -453,7 +453,7 @@ pub async fn status(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<
 /// The latest version of the shared policy: the project's policy file (fine-tuned), as
 /// the page loads it; 404 before the first version.
 pub async fn latest_policy(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<axum::response::Response> {
-    limited(&app, format!("ip:{}", client_ip(&app, peer, &headers)))?;
+    limited_by_address(&app, peer, &headers)?;
     use axum::response::IntoResponse;
     let Some(version) = super::training::latest_of_this_suite(&app).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, "no_version", "the crowd's policy has no version yet"));

@@ -380,10 +380,10 @@ impl Db {
         Ok(records)
     }
 
-    /// The ids of the demonstrations not withdrawn through id `through`, in order (what
-    /// a version of the shared policy draws its training sample from).
-    pub async fn live_ids(&self, through: i64) -> Result<Vec<i64>, DbError> {
-        let rows = sqlx::query("SELECT id FROM demonstrations WHERE withdrawn = 0 AND id <= $1 ORDER BY id").bind(through).fetch_all(&self.pool).await?;
+    /// The ids of the demonstrations not withdrawn, in order (what a version of the
+    /// shared policy draws its training sample from).
+    pub async fn live_ids(&self) -> Result<Vec<i64>, DbError> {
+        let rows = sqlx::query("SELECT id FROM demonstrations WHERE withdrawn = 0 ORDER BY id").fetch_all(&self.pool).await?;
         Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
     }
 
@@ -418,8 +418,7 @@ impl Db {
 
     /// Demonstrations not withdrawn, per task (the suite's order).
     pub async fn demonstrations_per_task(&self) -> Result<Vec<usize>, DbError> {
-        let rows = sqlx::query("SELECT task, COUNT(*) FROM demonstrations WHERE withdrawn = 0 GROUP BY task").fetch_all(&self.pool).await?;
-        Ok(per_task(&rows))
+        self.demonstrations_per_task_through(i64::MAX).await
     }
 
     /// Takes the crowd's assignment lock: on PostgreSQL a session advisory lock on a

@@ -160,7 +160,7 @@ async fn on_a_low_priority_thread<T: Send + 'static>(work: impl FnOnce() -> anyh
 async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     // Another instance may have trained while this one waited for the lock.
     let latest = latest_of_this_suite(app).await?;
-    let ids = app.db.live_ids(i64::MAX).await?;
+    let ids = app.db.live_ids().await?;
     let trained = latest.as_ref().map_or(0, |v| v.demonstrations);
     if (ids.len() as i64) < trained + app.config.retrain_every as i64 {
         return Ok(());
