@@ -215,19 +215,15 @@ async fn finetune_from(
     Ok(trained.valid())
 }
 
-/// The backend's random numbers are global to the process: seeding it and drawing a
-/// model's initial weights happen under this lock, so trainings that run at once (tests
-/// in parallel, the service's job beside others) each get the weights their seed gives.
-static SEEDED_INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// `device` with autodiff, seeded, and the model `init` builds on it: initial weights
 /// that depend on `seed` alone.
 fn seeded<T>(device: &Device, seed: u64, init: impl FnOnce(&Device) -> T) -> (Device, T) {
-    let _alone = SEEDED_INIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let device = device.clone().autodiff();
-    device.seed(seed);
-    let model = init(&device);
-    (device, model)
+    super::drawing_initial_weights(|| {
+        let device = device.clone().autodiff();
+        device.seed(seed);
+        let model = init(&device);
+        (device, model)
+    })
 }
 
 /// Squared error of the mean, and the Gaussian NLL of the actions under the learned

@@ -125,14 +125,16 @@ impl Checkpoint {
         let weights = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes[weights_at..].to_vec()))
             .map_err(|e| CheckpointError::Weights(e.to_string()))?;
         let device = super::cpu();
-        let skeleton = Policy::new(&header.policy, &NormStats::identity(), &device);
+        // The skeleton's random weights are overwritten, but drawing them takes numbers
+        // from the backend's one generator, which a seeded training may be using.
+        let skeleton = super::drawing_initial_weights(|| Policy::new(&header.policy, &NormStats::identity(), &device));
         Ok(match header.kind {
             CheckpointKind::Pretrained => {
                 let policy = skeleton.try_load_record(weights).map_err(|e| CheckpointError::Weights(e.to_string()))?;
                 Checkpoint::Pretrained { header, policy }
             }
             CheckpointKind::FineTuned { gated } => {
-                let policy = FineTunedPolicy::new(&skeleton, gated, &device)
+                let policy = super::drawing_initial_weights(|| FineTunedPolicy::new(&skeleton, gated, &device))
                     .try_load_record(weights)
                     .map_err(|e| CheckpointError::Weights(e.to_string()))?;
                 Checkpoint::FineTuned { header, policy }

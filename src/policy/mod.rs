@@ -24,7 +24,7 @@ pub use checkpoint::{Checkpoint, CheckpointError};
 pub use dataset::{collect_expert_demonstrations, expert_demonstration, standard_normal, Dataset, DatasetError, Demonstration};
 pub use eval::{evaluate, roll_out, Actor, Evaluation, Evaluator, TaskSuccess};
 pub use finetuned::FineTunedPolicy;
-pub use human::{HumanDemonstration, HumanModel, MotionStats};
+pub use human::{HumanDemonstration, HumanModel, MotionStats, People, Profile};
 pub use network::{NormStats, Policy, PolicyConfig};
 pub use predict::{Prediction, Predictive};
 pub use transfer::{to_device_async, TransferError};
@@ -50,4 +50,15 @@ pub(crate) fn shipped_prior() -> Policy {
 /// The CPU device used for inference.
 pub fn cpu() -> Device {
     Device::flex()
+}
+
+/// The backend's random numbers are global to the process: seeding it and drawing a
+/// model's initial weights happen under this lock, and so does any other draw of initial
+/// weights (a checkpoint's skeleton), so that trainings that run at once (tests in
+/// parallel, the service's job beside a checkpoint being loaded) each get the weights
+/// their seed gives.
+pub(crate) fn drawing_initial_weights<T>(draw: impl FnOnce() -> T) -> T {
+    static DRAWING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _alone = DRAWING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    draw()
 }

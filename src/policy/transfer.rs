@@ -76,8 +76,10 @@ mod tests {
         let device = crate::policy::cpu();
         let config = PolicyConfig { hidden: 32, ..PolicyConfig::default() };
         let make = |seed| {
-            device.seed(seed);
-            FineTunedPolicy::new(&Policy::new(&config, &NormStats::identity(), &device), true, &device)
+            crate::policy::drawing_initial_weights(|| {
+                device.seed(seed);
+                FineTunedPolicy::new(&Policy::new(&config, &NormStats::identity(), &device), true, &device)
+            })
         };
         let (a, b) = (make(3), make(4));
         let obs: Vec<_> = TaskId::ALL.iter().map(|&t| Episode::new(t, 1).observation()).collect();
