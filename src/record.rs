@@ -96,6 +96,21 @@ impl DemonstrationRecord {
     /// checking that the record is consistent (suite version, length, actions, success).
     /// A record of an older suite replays if its task has not changed since
     /// ([`TaskId::replays_from`]).
+    /// A person's demonstration as the page records it: their actions, the time they
+    /// took at the control rate.
+    pub fn from_person(task: TaskId, seed: u64, actions: Vec<Action>, success: bool, recorded_at_ms: f64) -> DemonstrationRecord {
+        DemonstrationRecord {
+            task,
+            seed,
+            suite_version: SUITE_VERSION,
+            duration_seconds: actions.len() as f64 * f64::from(crate::sim::CONTROL_DT),
+            actions,
+            success,
+            source: Source::Person,
+            recorded_at_ms,
+        }
+    }
+
     pub fn replay(&self) -> Result<Demonstration, ReplayError> {
         if !self.task.replays_from(self.suite_version) {
             return Err(ReplayError::SuiteVersion { task: self.task, found: self.suite_version, from: self.task.changed_in() });

@@ -153,6 +153,9 @@ pub struct RoundInput<'a> {
     pub config: &'a RoundConfig,
     /// Every demonstration so far, oldest first.
     pub demonstrations: &'a [Demonstration],
+    /// Each demonstration's weight in training, in their order (empty: 1 each); what a
+    /// judgement of a demonstration's quality feeds.
+    pub weights: &'a [f32],
     /// The run's seed.
     pub seed: u64,
     /// This round's index (0: the start, no fine-tuning).
@@ -208,7 +211,7 @@ pub async fn run_round(
     clock: &dyn Fn() -> f64,
     events: &mut dyn FnMut(RoundEvent),
 ) -> Result<RoundOutput, RoundError> {
-    let RoundInput { config, demonstrations, seed, round, resume, prior_assessment } = input;
+    let RoundInput { config, demonstrations, weights, seed, round, resume, prior_assessment } = input;
     let started = clock();
     let mut losses = Vec::new();
     let mut fell_back = false;
@@ -216,8 +219,11 @@ pub async fn run_round(
         None
     } else {
         let mut data = Dataset::default();
-        for demo in demonstrations {
-            data.extend(&demo.rows());
+        if !weights.is_empty() && weights.len() != demonstrations.len() {
+            return Err(RoundError::Settings(format!("{} weights for {} demonstrations", weights.len(), demonstrations.len())));
+        }
+        for (index, demo) in demonstrations.iter().enumerate() {
+            data.extend_weighted(&demo.training_rows(&config.bc.labels), weights.get(index).copied().unwrap_or(1.0));
         }
         let bc = BcConfig { seed: training_seed(seed, round), transfer_to: config.undemonstrable_targets(), ..config.bc.clone() };
         let mut fallback: Option<RoundEvent> = None;
@@ -309,7 +315,7 @@ impl RoundJob {
             .map(|(index, record)| record.replay().map_err(|error| RoundError::Replay { index, task: record.task.name(), error }))
             .collect::<Result<Vec<Demonstration>, _>>()?;
         let resume = self.resume.as_ref().map(Snapshot::from_portable).transpose().map_err(RoundError::Snapshot)?;
-        let input = RoundInput { config: &self.config, demonstrations: &demonstrations, seed: self.seed, round: self.round, resume, prior_assessment: None };
+        let input = RoundInput { config: &self.config, demonstrations: &demonstrations, weights: &[], seed: self.seed, round: self.round, resume, prior_assessment: None };
         run_round(device, prior, input, clock, events).await
     }
 }

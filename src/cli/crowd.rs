@@ -3,8 +3,9 @@
 //! paired differences).
 //!
 //! A simulated visitor registers, then asks for an assignment, thinks (a pause), and
-//! demonstrates it as the scripted expert with noise on the executed actions, in time
-//! scaled from the demonstration's length; some decline the task (and are assigned
+//! demonstrates it, as the scripted expert with noise on the executed actions or as a
+//! modelled person (`--demonstrator`, docs/people.md), in time scaled from the
+//! demonstration's length; some decline the task (and are assigned
 //! another), some abandon mid-demonstration (the lease is superseded when they ask again),
 //! a few upload garbage (a demonstration cut short, which the service must refuse). A
 //! noisy attempt that fails is tried again. Visitors stop once the crowd has stored the
@@ -28,6 +29,7 @@ use serde_json::{json, Value};
 use crate::crowd::upload::Upload;
 use crate::experiment::stats::{auc_of, bootstrap_mean};
 use crate::experiment::CurvePoint;
+use crate::experiment::tabletop::Demonstrator;
 use crate::policy::{cpu, Demonstration};
 use crate::record::DemonstrationRecord;
 use crate::round::{assess, run_round, RoundConfig, RoundInput};
@@ -60,7 +62,12 @@ pub struct RunArgs {
     every: usize,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Noise on the executed actions (the scripted expert's).
+    /// Who the visitors are: noisy scripted experts (`expert`, with `--noise`), or
+    /// modelled people driving the page's controls, one profile (`careful`, `typical`,
+    /// `hasty`, `reference`) or the mixed crowd (`crowd`); see docs/people.md.
+    #[arg(long, default_value = "expert", value_parser = super::experiment::parse_demonstrator)]
+    demonstrator: Demonstrator,
+    /// Noise on the executed actions of the scripted expert.
     #[arg(long, default_value_t = 0.05)]
     noise: f32,
     /// Real seconds per simulated second (0.1: a 5-second demonstration takes 0.5 s).
@@ -170,18 +177,7 @@ async fn visitor(client: reqwest::Client, args: Arc<RunArgs>, index: usize, stor
             continue;
         }
         let garbage = roll < args.decline + args.abandon + args.garbage;
-        // Noisy attempts until one succeeds (a person tries again).
-        let mut record = None;
-        for attempt in 0..4 {
-            let candidate = DemonstrationRecord::from_expert(task, seed, args.noise + 0.01 * attempt as f32, 1.7e12);
-            tokio::time::sleep(pause(&mut rng, candidate.actions.len() as f64 * crate::sim::CONTROL_DT as f64)).await;
-            if candidate.success {
-                record = Some(candidate);
-                break;
-            }
-            tally.failed_attempts.fetch_add(1, Ordering::Relaxed);
-        }
-        let Some(mut record) = record else { continue };
+        let Some(mut record) = demonstrate(&args, task, seed, &mut rng, &tally, pause).await else { continue };
         if garbage {
             // Cut short: the replay no longer reaches the goal.
             record.actions.truncate(record.actions.len() / 3);
@@ -209,6 +205,41 @@ async fn visitor(client: reqwest::Client, args: Arc<RunArgs>, index: usize, stor
         }
     }
     Ok(())
+}
+
+/// The visitor's demonstration of `task` on `seed`, in the time it takes them, or `None`
+/// once they give up: noisy attempts of the scripted expert until one succeeds, or a
+/// modelled person's attempts (the page keeps only a successful one).
+async fn demonstrate(
+    args: &RunArgs,
+    task: TaskId,
+    seed: u64,
+    rng: &mut ChaCha8Rng,
+    tally: &Tally,
+    pause: impl Fn(&mut ChaCha8Rng, f64) -> Duration,
+) -> Option<DemonstrationRecord> {
+    let people = match &args.demonstrator {
+        Demonstrator::ScriptedExpert => {
+            for attempt in 0..4 {
+                let candidate = DemonstrationRecord::from_expert(task, seed, args.noise + 0.01 * attempt as f32, 1.7e12);
+                tokio::time::sleep(pause(rng, candidate.actions.len() as f64 * crate::sim::CONTROL_DT as f64)).await;
+                if candidate.success {
+                    return Some(candidate);
+                }
+                tally.failed_attempts.fetch_add(1, Ordering::Relaxed);
+            }
+            return None;
+        }
+        Demonstrator::People(people) => people,
+    };
+    // The person's hand is seeded by the instance and the visitor's draw, so two
+    // visitors given one instance do not move alike.
+    let person = people.demonstrate_by(task, seed, rng.random::<u64>());
+    let demo = person.demonstration;
+    let seconds = (person.attempts.saturating_sub(1) * task.demonstration_limit() + demo.actions.len()) as f64 * f64::from(crate::sim::CONTROL_DT);
+    tokio::time::sleep(pause(rng, seconds)).await;
+    tally.failed_attempts.fetch_add(person.attempts - usize::from(demo.success), Ordering::Relaxed);
+    demo.success.then(|| DemonstrationRecord::from_person(task, seed, demo.actions, true, 1.7e12))
 }
 
 fn run_crowd(args: RunArgs) -> anyhow::Result<()> {
@@ -243,7 +274,7 @@ fn run_crowd(args: RunArgs) -> anyhow::Result<()> {
     let mut n = args.every;
     while n <= demonstrations.len() {
         let round_config = RoundConfig { budget: n, batch: n, ..config.clone() };
-        let input = RoundInput { config: &round_config, demonstrations: &demonstrations[..n], seed: args.seed, round: n / args.every, resume: None, prior_assessment: None };
+        let input = RoundInput { config: &round_config, demonstrations: &demonstrations[..n], weights: &[], seed: args.seed, round: n / args.every, resume: None, prior_assessment: None };
         let output = futures_lite::future::block_on(run_round(&cpu(), &prior, input, &super::monotonic_seconds, &mut |_| {}))?;
         curve.push(config.curve_point(n, output.assessment.per_task));
         n += args.every;

@@ -16,7 +16,7 @@ use crate::experiment::integrator::IntegratorSettings;
 use crate::experiment::plot::{line_chart, Series};
 use crate::experiment::stats::{bootstrap_mean, mean_curve, summarise, SelectorSummary};
 use crate::experiment::tabletop::{Demonstrator, TabletopSettings};
-use crate::policy::HumanModel;
+use crate::policy::{People, Profile};
 use crate::round::assess;
 use crate::experiment::{integrator, tabletop, Run};
 use crate::select::{Embedding, SelectorKind};
@@ -70,6 +70,13 @@ pub struct ExperimentArgs {
     /// larger task, each standing for its share; 0: every one, the exact GP).
     #[arg(long, default_value_t = crate::select::GpConfig::default().sampled_per_task)]
     sampled_per_task: usize,
+    /// Tabletop: label each step with the motion of this many steps from it (1: the
+    /// actions as recorded; see `policy::Labels`).
+    #[arg(long, default_value_t = crate::policy::Labels::default().lookahead)]
+    lookahead: usize,
+    /// Tabletop: train on the steps where the demonstrator held still too.
+    #[arg(long)]
+    keep_still: bool,
     /// Integrator: slots covered by pre-training, a number or a range such as 1-12.
     #[arg(long, default_value = "1-12")]
     covered: String,
@@ -81,16 +88,23 @@ pub struct ExperimentArgs {
     /// list. A target outside them is learned only through the others.
     #[arg(long, default_value = "all")]
     demonstrable: String,
-    /// Tabletop: who demonstrates, the scripted experts (`expert`) or modelled people
-    /// driving the mouse (`human`, see `policy::HumanModel`).
-    #[arg(long, value_enum, default_value_t = DemonstratorChoice::Expert)]
-    demonstrator: DemonstratorChoice,
+    /// Tabletop: who demonstrates: the scripted experts (`expert`), or modelled people
+    /// driving the page's controls, one profile (`careful`, `typical`, `hasty`,
+    /// `reference`; `human` is `typical`) or the mixed crowd (`crowd`); see
+    /// docs/people.md.
+    #[arg(long, default_value = "expert", value_parser = parse_demonstrator)]
+    demonstrator: Demonstrator,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
-enum DemonstratorChoice {
-    Expert,
-    Human,
+/// `expert`, a profile's name, `human` (the typical profile) or `crowd`.
+pub fn parse_demonstrator(name: &str) -> Result<Demonstrator, String> {
+    match name {
+        "expert" => Ok(Demonstrator::ScriptedExpert),
+        "human" => Ok(Demonstrator::People(People::only(Profile::Typical))),
+        _ => People::from_name(name)
+            .map(Demonstrator::People)
+            .ok_or_else(|| format!("unknown demonstrator `{name}`; expected expert, careful, typical, hasty, reference, crowd or human")),
+    }
 }
 
 /// A task list option (`flag`): `None` for `all`, else each item's task and the text
@@ -246,11 +260,11 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             round.gp.embedding = embedding;
             round.gp.noise = args.noise;
             round.gp.sampled_per_task = args.sampled_per_task;
+            anyhow::ensure!(args.lookahead >= 1, "--lookahead must be at least 1");
+            round.bc.labels = crate::policy::Labels { drop_still: !args.keep_still, lookahead: args.lookahead };
             round.target_weights = parse_targets(&args.targets)?;
             round.demonstrable = parse_demonstrable(&args.demonstrable)?;
-            if args.demonstrator == DemonstratorChoice::Human {
-                settings.demonstrator = Demonstrator::Human(HumanModel::default());
-            }
+            settings.demonstrator = args.demonstrator.clone();
             let (_, prior) = super::load_pretrained(&args.policy)?;
             let prior_assessment = assess(&prior, settings.round.eval_episodes, &mut |_| {});
             let prior_mean = crate::experiment::weighted_mean(&prior_assessment.per_task, &settings.round.target_weights);
@@ -267,7 +281,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
         }
         Env::Integrator => {
             anyhow::ensure!(
-                args.targets == "all" && args.demonstrable == "all" && args.demonstrator == DemonstratorChoice::Expert,
+                args.targets == "all" && args.demonstrable == "all" && args.demonstrator == Demonstrator::ScriptedExpert,
                 "--targets, --demonstrable and --demonstrator are the tabletop's"
             );
             let mut settings = IntegratorSettings::default();

@@ -12,6 +12,7 @@ mod crowd;
 mod dataset;
 mod experiment;
 mod experts;
+mod people;
 mod policy;
 #[cfg(feature = "service")]
 mod serve;
@@ -79,6 +80,8 @@ struct Cli {
 enum Command {
     /// Roll out every task's scripted expert on seeds 0..N and report success rates.
     Experts(experts::ExpertsArgs),
+    /// How each modelled person demonstrates every task, beside the scripted expert.
+    People(people::PeopleArgs),
     /// Pre-train the policy on the pre-training tasks and write its file.
     Pretrain(policy::PretrainArgs),
     /// Success rate of a policy file on every task, by rollouts.
@@ -116,6 +119,7 @@ enum Command {
 pub fn run() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Experts(args) => experts::run(args),
+        Command::People(args) => people::run(args),
         Command::Bench { which } => bench::run(which),
         Command::Pretrain(args) => policy::run_pretrain(args),
         Command::Eval(args) => policy::run_eval(args),

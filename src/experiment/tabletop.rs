@@ -1,12 +1,12 @@
 //! One active fine-tuning run on the tabletop with the scripted experts (or modelled
-//! people, [`HumanModel`]) as demonstrators: round after round of [`crate::round::run_round`] (the page's own
+//! people, [`People`]) as demonstrators: round after round of [`crate::round::run_round`] (the page's own
 //! round), the experts demonstrating each batch in between. The runner's experiments
 //! and the page's live comparison both run this.
 
 use serde::{Deserialize, Serialize};
 
 use super::{CurvePoint, RoundRecord, Run};
-use crate::policy::{cpu, expert_demonstration, Demonstration, HumanModel, Policy};
+use crate::policy::{cpu, expert_demonstration, Demonstration, People, Policy};
 use crate::round::{run_round, Assessment, RoundConfig, RoundError, RoundInput};
 use crate::select::SelectorKind;
 use crate::tasks::TaskId;
@@ -35,9 +35,9 @@ pub enum Demonstrator {
     /// The scripted experts, executed with `demo_noise`, labelled clean.
     #[default]
     ScriptedExpert,
-    /// Modelled people driving the mouse: their own actions are the labels, and an
-    /// attempt that runs out of time is retried or given up, as in the page.
-    Human(HumanModel),
+    /// Modelled people driving the page's controls: their own actions are the labels,
+    /// and an attempt that runs out of time is retried or given up, as in the page.
+    People(People),
 }
 
 /// Asks for this many demonstrations at most per demonstration of the budget, so that
@@ -81,7 +81,7 @@ pub fn run_reporting(
     let mut round = 0;
     let mut asked = 0;
     loop {
-        let input = RoundInput { config: &config, demonstrations: &demonstrations, seed, round, resume: None, prior_assessment };
+        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed, round, resume: None, prior_assessment };
         let output = futures_lite::future::block_on(run_round(&device, prior, input, clock, &mut |_| {}))?;
         let point = config.curve_point(demonstrations.len(), output.assessment.per_task);
         on_round(rounds.last().map_or(&[], |r| r.picks.as_slice()), &point);
@@ -101,9 +101,9 @@ pub fn run_reporting(
                 // A demonstration given up is asked of the next person (a new instance),
                 // so the batch is full and every run's curve stays on the same budgets;
                 // only a run out of asks falls short.
-                Demonstrator::Human(model) => {
+                Demonstrator::People(people) => {
                     while asked < MAX_ASKS_PER_DEMONSTRATION * config.budget {
-                        let person = model.demonstrate(task, demo_seed(seed, asked));
+                        let person = people.demonstrate(task, demo_seed(seed, asked));
                         asked += 1;
                         attempts += person.attempts;
                         if person.demonstration.success {
@@ -115,7 +115,7 @@ pub fn run_reporting(
                 }
             }
         }
-        let human = matches!(settings.demonstrator, Demonstrator::Human(_));
+        let human = matches!(settings.demonstrator, Demonstrator::People(_));
         rounds.push(RoundRecord {
             picks: selection.picks,
             reason: selection.reason,

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use super::dataset::{Dataset, DatasetError};
+use super::dataset::{Dataset, DatasetError, Labels};
 use super::finetuned::FineTunedPolicy;
 use super::network::{NormStats, Policy, PolicyConfig};
 use crate::sim::ACTION_DIM;
@@ -49,6 +49,10 @@ pub struct BcConfig {
     /// prior their gates start open instead of closed (default: none).
     #[serde(default)]
     pub transfer_to: Vec<TaskId>,
+    /// How demonstrations' actions become labels when a round fine-tunes on them
+    /// (default [`Labels::FOR_PEOPLE`]).
+    #[serde(default)]
+    pub labels: Labels,
 }
 
 impl Default for BcConfig {
@@ -60,6 +64,7 @@ impl Default for BcConfig {
             seed: 0,
             regularizer: Regularizer::AdaptivePrior { gate_penalty: 0.001 },
             transfer_to: Vec::new(),
+            labels: Labels::default(),
         }
     }
 }
@@ -215,15 +220,33 @@ async fn finetune_from(
     Ok(trained.valid())
 }
 
+/// Draws a minibatch's rows with replacement: uniformly, or in proportion to the rows'
+/// weights where the data has them.
+fn minibatch_draw(data: &Dataset, batch_size: usize) -> impl Fn(&mut ChaCha8Rng) -> Vec<i64> {
+    let rows = data.len();
+    let cumulative: Vec<f64> = (!data.weights.is_empty())
+        .then(|| data.weights.iter().scan(0.0f64, |total, &w| { *total += f64::from(w); Some(*total) }).collect())
+        .unwrap_or_default();
+    move |rng: &mut ChaCha8Rng| match cumulative.last() {
+        None => (0..batch_size).map(|_| rng.random_range(0..rows as i64)).collect(),
+        Some(&total) => (0..batch_size)
+            .map(|_| {
+                let at = rng.random::<f64>() * total;
+                cumulative.partition_point(|&c| c <= at).min(rows - 1) as i64
+            })
+            .collect(),
+    }
+}
+
 /// `device` with autodiff, seeded, and the model `init` builds on it: initial weights
 /// that depend on `seed` alone.
-fn seeded<T>(device: &Device, seed: u64, init: impl FnOnce(&Device) -> T) -> (Device, T) {
-    super::drawing_initial_weights(|| {
-        let device = device.clone().autodiff();
+fn seeded<M: burn::module::Module>(device: &Device, seed: u64, init: impl FnOnce(&Device) -> M) -> (Device, M) {
+    let device = device.clone().autodiff();
+    let model = super::drawing_initial_weights(|| {
         device.seed(seed);
-        let model = init(&device);
-        (device, model)
-    })
+        init(&device)
+    });
+    (device, model)
 }
 
 /// Squared error of the mean, and the Gaussian NLL of the actions under the learned
@@ -321,7 +344,7 @@ async fn fit<M: Module>(
     let actions = Tensor::<2>::from_data(TensorData::new(data.actions.clone(), [rows, ACTION_DIM]), device);
     let mut optimizer = AdamConfig::new().init();
     let mut rng = ChaCha8Rng::seed_from_u64(bc.seed);
-    let draw = |rng: &mut ChaCha8Rng| -> Vec<i64> { (0..bc.batch_size).map(|_| rng.random_range(0..rows as i64)).collect() };
+    let draw = minibatch_draw(data, bc.batch_size);
     for _ in 0..first_step {
         draw(&mut rng);
     }
@@ -360,6 +383,28 @@ async fn fit<M: Module>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn minibatches_draw_rows_in_proportion_to_their_weights() {
+        let row = expert_demonstration(TaskId::Reach, 0, 0.0).rows();
+        let mut data = Dataset::default();
+        data.extend_weighted(&Dataset { observations: row.observations[..OBS_DIM].to_vec(), actions: row.actions[..ACTION_DIM].to_vec(), weights: vec![] }, 0.0);
+        for weight in [1.0, 3.0] {
+            data.extend_weighted(&Dataset { observations: row.observations[..OBS_DIM].to_vec(), actions: row.actions[..ACTION_DIM].to_vec(), weights: vec![] }, weight);
+        }
+        assert_eq!(data.weights, [0.0, 1.0, 3.0]);
+        let draws = minibatch_draw(&data, 4000)(&mut ChaCha8Rng::seed_from_u64(1));
+        let count = |row: i64| draws.iter().filter(|&&d| d == row).count();
+        assert_eq!(count(0), 0, "a row weighing 0 is never drawn");
+        assert!((2700..3300).contains(&count(2)), "{} of 4000 draws of the row weighing 3", count(2));
+        // Unweighted data draws uniformly, as before.
+        assert!(minibatch_draw(&row, 64)(&mut ChaCha8Rng::seed_from_u64(1)).iter().all(|&d| (d as usize) < row.len()));
+        // Weights that cannot be trained with are refused.
+        data.weights[1] = f32::NAN;
+        assert!(matches!(data.validate(), Err(DatasetError::Weights(_))));
+        data.weights = vec![0.0; 3];
+        assert!(matches!(data.validate(), Err(DatasetError::Weights(_))));
+    }
     use crate::policy::{expert_demonstration, Actor};
     use crate::tasks::{Episode, TaskId};
 

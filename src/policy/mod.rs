@@ -21,7 +21,7 @@ pub use bc::{
     TrainingProgress, SNAPSHOT_EVERY,
 };
 pub use checkpoint::{Checkpoint, CheckpointError};
-pub use dataset::{collect_expert_demonstrations, expert_demonstration, standard_normal, Dataset, DatasetError, Demonstration};
+pub use dataset::{collect_expert_demonstrations, expert_demonstration, standard_normal, Dataset, DatasetError, Demonstration, Labels, STILL_MOTION};
 pub use eval::{evaluate, roll_out, Actor, Evaluation, Evaluator, TaskSuccess};
 pub use finetuned::FineTunedPolicy;
 pub use human::{HumanDemonstration, HumanModel, MotionStats, People, Profile};
@@ -56,9 +56,21 @@ pub fn cpu() -> Device {
 /// model's initial weights happen under this lock, and so does any other draw of initial
 /// weights (a checkpoint's skeleton), so that trainings that run at once (tests in
 /// parallel, the service's job beside a checkpoint being loaded) each get the weights
-/// their seed gives.
-pub(crate) fn drawing_initial_weights<T>(draw: impl FnOnce() -> T) -> T {
+/// their seed gives. burn draws a parameter's weights lazily, at its first use: every
+/// parameter is touched here, under the lock, so none is drawn later beside another
+/// draw.
+pub(crate) fn drawing_initial_weights<M: burn::module::Module>(draw: impl FnOnce() -> M) -> M {
+    use burn::module::{ModuleVisitor, Param};
+    use burn::prelude::Tensor;
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
     static DRAWING: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _alone = DRAWING.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    draw()
+    let model = draw();
+    model.visit(&mut Touch);
+    model
 }

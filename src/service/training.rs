@@ -191,7 +191,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
             pretraining_episodes: defaults.pretraining_episodes,
             ..defaults
         };
-        let input = RoundInput { config: &config, demonstrations: &demonstrations, seed: 0x5_4a2e_d, round, resume: None, prior_assessment: None };
+        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: 0x5_4a2e_d, round, resume: None, prior_assessment: None };
         let clock = || 0.0;
         // Uploads first: between training steps (and evaluation slices), the job waits
         // while uploads are being verified, up to YIELD_MS a step. The lowest priority
