@@ -216,6 +216,73 @@ fn a_stopping_service_is_not_held_by_a_client_that_sent_half_a_request() {
     drop(stalled);
 }
 
+/// Slow and many clients: a connection that never finishes its request's head is closed
+/// after the header timeout, a body that stops arriving is answered 408 after the body
+/// timeout, and beyond the connection limit a new connection waits until one closes,
+/// while the service goes on answering. (Fails on a service without them: the stalled
+/// connections stay open and the extra one is served at once.)
+#[test]
+fn slow_clients_are_timed_out_and_connections_are_limited() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let (_dir, url) = sqlite_url("slow");
+    let service = Service::start_with(&url, &["--retrain-every", "0", "--header-timeout", "3", "--body-timeout", "1", "--max-connections", "3"]);
+    let read_all = |stream: &mut TcpStream| {
+        stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    let get = |path: &str| format!("GET /api{path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n");
+
+    // Half a head: closed after the header timeout, not held.
+    let mut half_head = TcpStream::connect(service.addr()).unwrap();
+    let started = Instant::now();
+    half_head.write_all(b"GET /api/health HTTP/1.1\r\nHost: te").unwrap();
+    read_all(&mut half_head);
+    assert!(started.elapsed() < Duration::from_secs(15), "a half-sent head held its connection {:?}", started.elapsed());
+
+    // A body that stops arriving: 408 with the JSON error.
+    let mut register = TcpStream::connect(service.addr()).unwrap();
+    register.write_all(b"POST /api/contributors HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").unwrap();
+    let answer = read_all(&mut register);
+    let registered: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let token = registered["token"].as_str().unwrap();
+    let mut slow_body = TcpStream::connect(service.addr()).unwrap();
+    let head = format!("POST /api/demonstrations HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"client_id\":");
+    slow_body.write_all(head.as_bytes()).unwrap();
+    let answer = read_all(&mut slow_body);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error\":\"timeout\""), "{answer}");
+
+    // Three connections held open (each with a complete request it keeps alive), then a
+    // fourth: it is not served until one of the three closes.
+    let mut held: Vec<TcpStream> = (0..3)
+        .map(|_| {
+            let mut stream = TcpStream::connect(service.addr()).unwrap();
+            stream.write_all(b"GET /api/health HTTP/1.1\r\nHost: test\r\n\r\n").unwrap();
+            let mut first = [0u8; 12];
+            stream.read_exact(&mut first).unwrap();
+            assert_eq!(&first, b"HTTP/1.1 200");
+            stream
+        })
+        .collect();
+    let mut extra = TcpStream::connect(service.addr()).unwrap();
+    extra.write_all(get("/health").as_bytes()).unwrap();
+    extra.set_read_timeout(Some(Duration::from_millis(1000))).unwrap();
+    let mut byte = [0u8; 1];
+    assert!(extra.read(&mut byte).is_err(), "a connection beyond the limit was served at once");
+    // Kept-alive connections idle past the header timeout are closed too, which frees
+    // their slots: the fourth is answered.
+    let answer = read_all(&mut extra);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    held.clear();
+    let mut after = TcpStream::connect(service.addr()).unwrap();
+    after.write_all(get("/health").as_bytes()).unwrap();
+    assert!(read_all(&mut after).starts_with("HTTP/1.1 200"));
+}
+
 /// What a careless or hostile client sends gets a clear JSON answer: an upload not said
 /// to be JSON (415), a path id that is not one (400), a body cut short by a client who
 /// hung up (400 `incomplete`, not counted as a body too large); display names lose the

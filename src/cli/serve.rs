@@ -49,6 +49,15 @@ pub struct ServeArgs {
     /// hop, which a client writes.
     #[arg(long, conflicts_with = "trusted_proxies")]
     trust_forwarded: bool,
+    /// Seconds a client may take to send a request's head before its connection closes.
+    #[arg(long, default_value_t = 10.0)]
+    header_timeout: f64,
+    /// Seconds a client may take to send a request's body before it is answered 408.
+    #[arg(long, default_value_t = 30.0)]
+    body_timeout: f64,
+    /// Connections served at once; more wait in the listen queue until one closes.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
     /// The pre-trained policy the crowd's assignments start from.
     #[arg(long, default_value = "www/policy.amfp")]
     policy: PathBuf,
@@ -135,6 +144,9 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         train_steps: args.train_steps.max(1),
         train_sample: args.train_sample.max(1),
         train_on: args.train_on,
+        header_timeout: seconds("--header-timeout", args.header_timeout)?,
+        body_timeout: seconds("--body-timeout", args.body_timeout)?,
+        max_connections: args.max_connections.max(1),
     };
     crate::service::crowd::check_settings(&config.assignments)?;
     if config.retrain_every > 0 {
@@ -228,4 +240,10 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// A positive, finite number of seconds as a duration, or an error naming `flag`.
+fn seconds(flag: &str, value: f64) -> anyhow::Result<std::time::Duration> {
+    anyhow::ensure!(value.is_finite() && value > 0.0, "{flag} must be a positive number of seconds");
+    Ok(std::time::Duration::from_secs_f64(value))
 }

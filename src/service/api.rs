@@ -152,7 +152,8 @@ fn clean_name(name: Option<String>) -> ApiResult<Option<String>> {
 /// Reads a request's body, once its sender is known and within its limits (a handler
 /// calls it after its checks, so a stranger's megabyte is never read): 413 with a reason
 /// when it is over the limit, 400 when it could not be read whole (the client hung up
-/// mid-body: not a body too large). Bodies up to four times the limit are read in full
+/// mid-body: not a body too large), 408 when it does not arrive within the configured
+/// body timeout (a slow client holds a connection, not the service). Bodies up to four times the limit are read in full
 /// before the 413: a client still sending when the server answers early can see its
 /// connection reset before it reads the answer.
 pub(super) async fn read_body(body: Body, app: &App) -> ApiResult<Bytes> {
@@ -160,7 +161,15 @@ pub(super) async fn read_body(body: Body, app: &App) -> ApiResult<Bytes> {
         app.metrics.rejected("too_large");
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES))
     };
-    match axum::body::to_bytes(body, 4 * upload::MAX_UPLOAD_BYTES).await {
+    let Ok(read) = tokio::time::timeout(app.config.body_timeout, axum::body::to_bytes(body, 4 * upload::MAX_UPLOAD_BYTES)).await else {
+        app.metrics.rejected("timeout");
+        return Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request's body did not arrive within {} s", app.config.body_timeout.as_secs()),
+        ));
+    };
+    match read {
         Ok(bytes) if bytes.len() <= upload::MAX_UPLOAD_BYTES => Ok(bytes),
         Ok(_) => Err(too_large()),
         Err(error) if error.source().is_some_and(|e| e.is::<http_body_util::LengthLimitError>()) => Err(too_large()),

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -65,6 +66,15 @@ pub struct ServiceConfig {
     pub train_sample: usize,
     /// Where versions train (default: the CPU).
     pub train_on: training::TrainOn,
+    /// How long a client may take to send a request's head before its connection is
+    /// closed (default 10 s).
+    pub header_timeout: Duration,
+    /// How long a client may take to send a request's body, once a handler reads it,
+    /// before it is answered 408 (default 30 s).
+    pub body_timeout: Duration,
+    /// Connections served at once; beyond them, new connections wait in the listen
+    /// queue until one closes (default 1,024).
+    pub max_connections: usize,
 }
 
 impl Default for ServiceConfig {
@@ -84,6 +94,9 @@ impl Default for ServiceConfig {
             train_steps: crate::round::RoundConfig::default().bc.steps,
             train_sample: crate::crowd::sample::TRAINING_SAMPLE,
             train_on: training::TrainOn::Cpu,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
         }
     }
 }
@@ -178,7 +191,6 @@ pub async fn serve(config: ServiceConfig) -> anyhow::Result<()> {
     let addr = listener.local_addr()?;
     let mode = if config.dist.is_some() { "the page and the API" } else { "the API" };
     println!("amf serve: {mode} at http://{addr}/ ({:?} database)", app.db.kind);
-    let service = router(app.clone()).into_make_service_with_connect_info::<SocketAddr>();
     // The shared policy's job, beside the requests (it trains on a thread of its own).
     let job = tokio::spawn(training::run(app.clone()));
     // The rate limiters forget the addresses and contributors that went quiet: every
@@ -194,22 +206,66 @@ pub async fn serve(config: ServiceConfig) -> anyhow::Result<()> {
             }
         }
     });
-    let stopping = Arc::new(tokio::sync::Notify::new());
-    let signalled = stopping.clone();
-    let server = axum::serve(listener, service).with_graceful_shutdown(async move {
-        shutdown().await;
-        signalled.notify_one();
-    });
-    tokio::select! {
-        served = server => served?,
-        _ = async { stopping.notified().await; tokio::time::sleep(SHUTDOWN_DEADLINE).await } => {
-            eprintln!("amf serve: requests still in flight after {} s; stopping anyway", SHUTDOWN_DEADLINE.as_secs());
-        }
+    let connections = serve_connections(listener, router(app.clone()), &config).await;
+    if tokio::time::timeout(SHUTDOWN_DEADLINE, connections.shutdown()).await.is_err() {
+        eprintln!("amf serve: requests still in flight after {} s; stopping anyway", SHUTDOWN_DEADLINE.as_secs());
     }
     job.abort();
     pruning.abort();
     app.db.close().await;
     Ok(())
+}
+
+/// Accepts connections until Ctrl-C or SIGTERM, each served on a task of its own with
+/// the connection's address for the handlers (`ConnectInfo`); returns the connections
+/// still open, to be shut down gracefully. A connection that has not sent a request's
+/// head within `header_timeout` is closed (hyper's timer), and at most
+/// `max_connections` are served at once: the next waits in the listen queue, so a
+/// crowd of stalled clients holds memory for at most that many.
+async fn serve_connections(listener: tokio::net::TcpListener, router: Router, config: &ServiceConfig) -> hyper_util::server::graceful::GracefulShutdown {
+    use axum::extract::ConnectInfo;
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower_service::Service;
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(config.max_connections.max(1)));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(config.header_timeout);
+    let stop = shutdown();
+    tokio::pin!(stop);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            _ = &mut stop => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors, or a connection reset before it was accepted:
+                // the listener itself is fine.
+                Err(error) => {
+                    eprintln!("amf serve: accepting a connection failed: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let mut router = router.clone();
+            async move { router.call(request).await }
+        });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // A connection's end (the client left, a timeout, a broken request) is its
+            // own affair; its slot is free again.
+            let _ = connection.await;
+            drop(slot);
+        });
+    }
+    graceful
 }
 
 async fn shutdown() {
