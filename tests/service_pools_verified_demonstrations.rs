@@ -61,6 +61,7 @@ async fn the_api_works_on(db: &str) {
     copied.client_id = "bob-00000001".into();
     let (status, body) = post(&client, &service, &bob_token, json_of(&copied)).await;
     assert_eq!((status, body["id"].as_i64()), (StatusCode::OK, Some(id)), "the same demonstration is stored once");
+    assert_eq!(body["contributed_by"], "another contributor", "Bob is told it is not his: {body}");
 
     // Every rejection, each with its reason, nothing stored.
     let reject = |mut u: Upload, change: fn(&mut Upload)| {
@@ -130,9 +131,36 @@ async fn the_api_works_on(db: &str) {
     let response = export(OPERATOR).await.unwrap();
     assert_eq!(response.headers()["x-snapshot-demonstrations"], "0");
 
+    // What was withdrawn stays out for the one who withdrew it (her page retrying is
+    // told so, with the id)...
+    let (status, body) = post(&client, &service, &alice_token, json_of(&good)).await;
+    assert_eq!((status, body["error"].as_str(), body["id"].as_i64()), (StatusCode::CONFLICT, Some("withdrawn"), Some(id)), "{body}");
+    // ...but another contributor may contribute the same content again, as theirs, and
+    // so may one whose copy was a banned contributor's.
+    let (_carol, carol_token) = contributor(&client, &service, None).await;
+    let mut again = good.clone();
+    again.client_id = "carol-0000001".into();
+    let (status, body) = post(&client, &service, &carol_token, json_of(&again)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_ne!(body["id"].as_i64(), Some(id), "a new row: Alice's withdrawn one stays hers");
+    let bobs = upload(TaskId::LeverPull, 8, "carol-0000002");
+    let (status, body) = post(&client, &service, &carol_token, json_of(&bobs)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let response = export(OPERATOR).await.unwrap();
+    assert_eq!(response.headers()["x-snapshot-demonstrations"], "2");
+    let me: Value = client.get(service.url("/contributors/me")).bearer_auth(&alice_token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["demonstrations"][0]["withdrawn"].as_bool(), Some(true), "Alice's list still shows hers withdrawn");
+
     // The metrics count what happened.
     let metrics = client.get(service.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    for line in ["amf_uploads_accepted_total 2", "amf_uploads_duplicate_total 2", "amf_uploads_rejected_total{reason=\"not_successful\"} 1", "amf_uploads_rejected_total{reason=\"banned\"} 1", "amf_contributors 2"] {
+    for line in [
+        "amf_uploads_accepted_total 4",
+        "amf_uploads_duplicate_total 2",
+        "amf_uploads_rejected_total{reason=\"not_successful\"} 1",
+        "amf_uploads_rejected_total{reason=\"banned\"} 1",
+        "amf_uploads_rejected_total{reason=\"withdrawn\"} 1",
+        "amf_contributors 3",
+    ] {
         assert!(metrics.lines().any(|l| l == line), "missing {line:?} in\n{metrics}");
     }
     assert!(metrics.contains("amf_verification_seconds_count"));

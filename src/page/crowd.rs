@@ -62,6 +62,9 @@ pub enum SyncState {
     Rejected { code: String, reason: String },
     /// It was verified, then its contributor withdrew it from the service.
     Withdrawn { id: i64 },
+    /// The same demonstration is in the crowd's dataset already, contributed by someone
+    /// else (two visitors importing one file): it counts as theirs, not this visitor's.
+    Elsewhere { id: i64 },
 }
 
 impl SyncState {
@@ -78,6 +81,10 @@ impl SyncState {
 #[derive(Clone, Debug, PartialEq)]
 pub enum UploadOutcome {
     Stored { id: i64 },
+    /// The same content is in the dataset already, from another contributor.
+    StoredByAnother { id: i64 },
+    /// This contributor withdrew this demonstration before: it stays out.
+    WithdrawnBefore { id: i64 },
     /// Refused for a reason a retry cannot change.
     Rejected { code: String, reason: String },
     /// Not now (the service is down, busy or rate-limiting): try again later, after
@@ -330,6 +337,8 @@ impl PageState {
         self.crowd.uploading = None;
         let state = match outcome {
             UploadOutcome::Stored { id } => SyncState::Verified { id },
+            UploadOutcome::StoredByAnother { id } => SyncState::Elsewhere { id },
+            UploadOutcome::WithdrawnBefore { id } => SyncState::Withdrawn { id },
             UploadOutcome::Rejected { code, reason } => {
                 let number = self.dataset.entries.iter().position(|e| e.key == Some(key)).map_or(0, |i| i + 1);
                 self.notify(NoticeKind::Error, format!("The collection service refused demonstration {number}: {reason}. It stays in your dataset here."));

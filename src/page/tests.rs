@@ -621,6 +621,16 @@ fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_veri
     // A new demonstration is sent at once.
     page.demonstrate(TaskId::Reach, ChosenBy::Person, 3, Ok(3));
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![3]);
+    // The same content from another contributor is there already: shown as such, and
+    // not as this visitor's (it cannot be withdrawn from here); one this visitor had
+    // withdrawn stays withdrawn, with no error.
+    page.act(Action::Uploaded { key: 3, outcome: crowd::UploadOutcome::StoredByAnother { id: 12 } });
+    assert_eq!(page.state.crowd.sync.get(&3), Some(&crowd::SyncState::Elsewhere { id: 12 }));
+    assert_eq!(crowd::SyncState::Elsewhere { id: 12 }.service_id(), None);
+    page.demonstrate(TaskId::Push, ChosenBy::Person, 4, Ok(4));
+    page.act(Action::Uploaded { key: 4, outcome: crowd::UploadOutcome::WithdrawnBefore { id: 9 } });
+    assert_eq!(page.state.crowd.sync.get(&4), Some(&crowd::SyncState::Withdrawn { id: 9 }));
+    assert_eq!(page.errors().len(), 1, "only the refusal above: {:?}", page.errors());
 }
 
 #[test]

@@ -27,11 +27,17 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     retry_after: Option<u64>,
+    /// The stored demonstration the refusal is about, if any.
+    id: Option<i64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), retry_after: None }
+        ApiError { status, code, message: message.into(), retry_after: None, id: None }
+    }
+
+    fn with_id(self, id: i64) -> ApiError {
+        ApiError { id: Some(id), ..self }
     }
 
     fn unauthorised() -> ApiError {
@@ -45,7 +51,11 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut response = (self.status, Json(json!({ "error": self.code, "message": self.message }))).into_response();
+        let mut body = json!({ "error": self.code, "message": self.message });
+        if let Some(id) = self.id {
+            body["id"] = json!(id);
+        }
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
@@ -291,9 +301,21 @@ pub async fn upload(
             app.db.fulfil(&me.id, verified.task, verified.seed, id).await?;
             Ok((StatusCode::CREATED, Json(json!({ "id": id, "status": "stored", "verified_by": verified.verified_by }))))
         }
-        Stored::Duplicate(id) => {
+        Stored::Duplicate { id, yours } => {
             app.metrics.accepted(true);
-            Ok((StatusCode::OK, Json(json!({ "id": id, "status": "duplicate", "verified_by": verified.verified_by }))))
+            // The same content from another contributor is in the dataset already: the
+            // visitor did what their lease asked, but the demonstration is not theirs.
+            app.db.fulfil(&me.id, verified.task, verified.seed, id).await?;
+            let mut answer = json!({ "id": id, "status": "duplicate", "verified_by": verified.verified_by });
+            if !yours {
+                answer["contributed_by"] = json!("another contributor");
+            }
+            Ok((StatusCode::OK, Json(answer)))
+        }
+        Stored::Withdrawn(id) => {
+            app.metrics.rejected("withdrawn");
+            let message = format!("you withdrew this demonstration (#{id}) from the crowd's dataset; it stays out");
+            Err(ApiError::new(StatusCode::CONFLICT, "withdrawn", message).with_id(id))
         }
         Stored::IdConflict => Err(refuse(Rejection::IdConflict)),
     }

@@ -54,8 +54,11 @@ pub struct Contributor {
 pub enum Stored {
     /// Stored now, under this id.
     New(i64),
-    /// It was there already (a retry, or the same content from elsewhere): its id.
-    Duplicate(i64),
+    /// It was there already, live: its id, and whether the uploader contributed it (a
+    /// retry) or another contributor did (two visitors importing one file).
+    Duplicate { id: i64, yours: bool },
+    /// The uploader contributed this content before and withdrew it: it stays out.
+    Withdrawn(i64),
     /// The contributor used this client id before for another demonstration.
     IdConflict,
 }
@@ -289,18 +292,38 @@ impl Db {
         self.find(contributor, demo).await?.ok_or_else(|| DbError::Corrupt("a unique demonstration vanished".into()))
     }
 
+    /// What the store already holds of this upload. Content is unique among the live
+    /// demonstrations: a withdrawn row (by its contributor, or by a ban) does not stop
+    /// another contributor from contributing the same content again.
     async fn find(&self, contributor: &str, demo: &Verified) -> Result<Option<Stored>, DbError> {
-        let by_id = sqlx::query("SELECT id, fingerprint FROM demonstrations WHERE contributor_id = $1 AND client_id = $2")
+        let by_id = sqlx::query("SELECT id, fingerprint, withdrawn FROM demonstrations WHERE contributor_id = $1 AND client_id = $2")
             .bind(contributor)
             .bind(&demo.client_id)
             .fetch_optional(&self.pool)
             .await?;
         if let Some(row) = by_id {
-            let fingerprint: String = row.get(1);
-            return Ok(Some(if fingerprint == demo.fingerprint { Stored::Duplicate(row.get(0)) } else { Stored::IdConflict }));
+            let (id, fingerprint, withdrawn): (i64, String, i64) = (row.get(0), row.get(1), row.get(2));
+            return Ok(Some(match (fingerprint == demo.fingerprint, withdrawn != 0) {
+                (false, _) => Stored::IdConflict,
+                (true, true) => Stored::Withdrawn(id),
+                (true, false) => Stored::Duplicate { id, yours: true },
+            }));
         }
-        let by_content = sqlx::query("SELECT id FROM demonstrations WHERE fingerprint = $1").bind(&demo.fingerprint).fetch_optional(&self.pool).await?;
-        Ok(by_content.map(|row| Stored::Duplicate(row.get(0))))
+        // The uploader's own copy under another client id (imported again), live first.
+        let own = sqlx::query("SELECT id, withdrawn FROM demonstrations WHERE fingerprint = $1 AND contributor_id = $2 ORDER BY withdrawn, id LIMIT 1")
+            .bind(&demo.fingerprint)
+            .bind(contributor)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some(row) = own {
+            let id: i64 = row.get(0);
+            return Ok(Some(if row.get::<i64, _>(1) != 0 { Stored::Withdrawn(id) } else { Stored::Duplicate { id, yours: true } }));
+        }
+        let live = sqlx::query("SELECT id FROM demonstrations WHERE fingerprint = $1 AND withdrawn = 0")
+            .bind(&demo.fingerprint)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(live.map(|row| Stored::Duplicate { id: row.get(0), yours: false }))
     }
 
     const LISTED: &'static str = "SELECT id, client_id, contributor_id, task, seed, actions, received_ms, verified_by, withdrawn FROM demonstrations";

@@ -89,9 +89,13 @@ pub async fn upload(client_id: String, record: &DemonstrationRecord, token: &str
     let body = serde_json::to_string(&Upload { client_id, record: record.clone() }).unwrap_or_default();
     match send("POST", "api/demonstrations", Some(token), Some(body)).await {
         Some((200 | 201, _, body)) => match body["id"].as_i64() {
+            Some(id) if body["contributed_by"].is_string() => UploadOutcome::StoredByAnother { id },
             Some(id) => UploadOutcome::Stored { id },
             None => UploadOutcome::Retry { why: "the service's answer holds no id".into(), after_ms: None },
         },
+        Some((409, _, body)) if body["error"] == "withdrawn" && body["id"].is_i64() => {
+            UploadOutcome::WithdrawnBefore { id: body["id"].as_i64().unwrap_or_default() }
+        }
         Some((status @ (408 | 429 | 500..), retry_after, _)) => {
             UploadOutcome::Retry { why: format!("HTTP {status}"), after_ms: retry_after.map(|s| s.saturating_mul(1000)) }
         }

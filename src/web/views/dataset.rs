@@ -140,6 +140,7 @@ fn sync_code(state: Option<&SyncState>) -> &'static str {
         Some(SyncState::Verified { .. }) => "verified",
         Some(SyncState::Rejected { .. }) => "rejected",
         Some(SyncState::Withdrawn { .. }) => "withdrawn",
+        Some(SyncState::Elsewhere { .. }) => "elsewhere",
     }
 }
 
@@ -150,6 +151,7 @@ fn sync_words(state: Option<&SyncState>) -> String {
         Some(SyncState::Verified { id }) => format!("verified by the collection service (#{id})"),
         Some(SyncState::Rejected { reason, .. }) => format!("refused by the collection service: {reason}"),
         Some(SyncState::Withdrawn { id }) => format!("withdrawn from the collection service by you (#{id})"),
+        Some(SyncState::Elsewhere { id }) => format!("already in the crowd's dataset, contributed by someone else (#{id})"),
     }
 }
 
@@ -160,5 +162,6 @@ fn sync_mark(state: Option<&SyncState>) -> Html {
         Some(SyncState::Verified { .. }) => html! { <span class="sync verified" title="verified by the service">{ " ☁✓" }</span> },
         Some(SyncState::Rejected { reason, .. }) => html! { <span class="sync rejected" title={reason.clone()}>{ " ☁✕" }</span> },
         Some(SyncState::Withdrawn { .. }) => html! { <span class="sync withdrawn" title="withdrawn from the service">{ " ☁–" }</span> },
+        Some(SyncState::Elsewhere { .. }) => html! { <span class="sync elsewhere" title="already in the crowd's dataset, from someone else">{ " ☁=" }</span> },
     }
 }
