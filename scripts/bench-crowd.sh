@@ -14,7 +14,7 @@ work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
-"$amf" serve --db "sqlite://$work/crowd.db" --addr 127.0.0.1:0 --api-only --requests-per-minute 1000000 --retrain-every 60 \
+"$amf" serve --db "sqlite://$work/crowd.db" --addr 127.0.0.1:0 --api-only --requests-per-minute 1000000 --leases-per-address 100000 --retrain-every 60 \
   --train-steps "${TRAIN_STEPS:-1000}" >"$work/serve.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do grep -q 'http://' "$work/serve.log" && break; sleep 0.1; done

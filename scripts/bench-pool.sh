@@ -28,7 +28,7 @@ if [[ " $databases " == *" postgres "* ]]; then source scripts/postgres.sh; pg_s
 # start DB_URL: a fresh `amf serve` on the pool; sets pid, url and started.
 start() {
   started=$(date +%s%3N)
-  "$amf" serve --db "$1" --addr 127.0.0.1:0 --api-only --requests-per-minute 1000000 --retrain-every 10 \
+  "$amf" serve --db "$1" --addr 127.0.0.1:0 --api-only --requests-per-minute 1000000 --leases-per-address 100000 --retrain-every 10 \
     --train-steps "${TRAIN_STEPS:-500}" >"$work/serve.log" 2>&1 &
   pid=$!
   for _ in $(seq 600); do grep -q 'http://' "$work/serve.log" && break; sleep 0.1; done

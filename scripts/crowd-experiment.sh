@@ -38,7 +38,7 @@ for seed in $(seq "$seeds"); do
       *) echo "unknown arm $arm" >&2; exit 2 ;;
     esac
     rm -f "$work"/crowd.db*
-    "$amf" serve --db "sqlite://$work/crowd.db" --addr 127.0.0.1:0 --api-only --requests-per-minute 1000000 \
+    "$amf" serve --db "sqlite://$work/crowd.db" --addr 127.0.0.1:0 --api-only --requests-per-minute 1000000 --leases-per-address 100000 \
       --retrain-every 10 "${flags[@]}" ${SERVE_FLAGS:-} >"$work/serve.log" 2>&1 &
     pid=$!
     for _ in $(seq 100); do grep -q 'http://' "$work/serve.log" && break; sleep 0.1; done

@@ -219,6 +219,28 @@ async fn leases_behave_on_sqlite() {
     leases_behave_on(&url).await;
 }
 
+/// Contributors made by the dozen from one address cannot hold the crowd's selector
+/// with leases they never fulfil: the address keeps at most `--leases-per-address` in
+/// flight (its newest), and the visitors beyond still get their assignments.
+async fn leases_per_address_on(db: &str) {
+    let service = Service::start_with(db, &["--leases-per-address", "2", "--retrain-every", "0"]);
+    let client = reqwest::Client::new();
+    let in_flight = || async { crowd(&client, &service).await["pending"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).sum::<u64>() };
+    let mut tasks = Vec::new();
+    for _ in 0..5 {
+        let (_, token) = contributor(&client, &service, None).await;
+        tasks.push(task_of(&ask(&client, &service, &token, json!({})).await));
+    }
+    assert_eq!(tasks.len(), 5, "every visitor is assigned");
+    assert_eq!(in_flight().await, 2, "one address holds two leases in flight");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn one_address_holds_a_bounded_number_of_leases_on_sqlite() {
+    let (_dir, url) = sqlite_url("per-address");
+    leases_per_address_on(&url).await;
+}
+
 /// A metric's value in the service's exposition.
 async fn metric(client: &reqwest::Client, service: &Service, name: &str) -> u64 {
     let text = client.get(service.url("/metrics")).send().await.unwrap().text().await.unwrap();
@@ -333,6 +355,7 @@ async fn an_instance_killed_mid_batch_does_not_stop_the_other(db: &str) {
 async fn leases_two_instances_and_versions_on_postgres() {
     let Some(url) = postgres().await else { return };
     leases_behave_on(&url).await;
+    leases_per_address_on(&postgres().await.unwrap()).await;
     hang_ups_on(&postgres().await.unwrap()).await;
     an_instance_killed_mid_batch_does_not_stop_the_other(&postgres().await.unwrap()).await;
     // Two instances on one database agree: visitors asking each at once get different tasks.

@@ -58,6 +58,11 @@ pub struct ServeArgs {
     /// Connections served at once; more wait in the listen queue until one closes.
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
+    /// Leases one client address holds open at most; beyond, its oldest stop counting
+    /// as demonstrations in flight (contributors made by the dozen from one address
+    /// cannot steer the crowd's selector).
+    #[arg(long, default_value_t = 16)]
+    leases_per_address: usize,
     /// The pre-trained policy the crowd's assignments start from.
     #[arg(long, default_value = "www/policy.amfp")]
     policy: PathBuf,
@@ -147,6 +152,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         header_timeout: seconds("--header-timeout", args.header_timeout)?,
         body_timeout: seconds("--body-timeout", args.body_timeout)?,
         max_connections: args.max_connections.max(1),
+        leases_per_address: args.leases_per_address.max(1),
     };
     crate::service::crowd::check_settings(&config.assignments)?;
     if config.retrain_every > 0 {

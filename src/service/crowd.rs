@@ -110,6 +110,8 @@ impl PreparedFor {
 /// A visitor's request, waiting for the batch that answers it.
 struct Waiting {
     contributor: String,
+    /// The client's address (as the rate limits see it).
+    address: String,
     /// The lease they decline, if any.
     decline: Option<String>,
     chosen: Option<TaskId>,
@@ -222,7 +224,8 @@ pub async fn assignment(
         return Err(unavailable());
     }
     let (answer, mut answered) = tokio::sync::oneshot::channel();
-    let waiting = Waiting { contributor: me.id, decline: request.decline, chosen, seed: request.seed, answer };
+    let address = super::api::client_ip(&app, peer, &headers).to_string();
+    let waiting = Waiting { contributor: me.id, address, decline: request.decline, chosen, seed: request.seed, answer };
     app.crowd.waiting.lock().expect("never poisoned").push(waiting);
     // Either a batch answers this request while it waits, or it takes the lock and
     // starts the batch that answers every request waiting (its own among them). A
@@ -384,9 +387,10 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
                 selector: if w.chosen.is_some() { "visitor".into() } else { settings.selector.name().into() },
                 created_ms: now,
                 expires_ms: now + settings.lease_seconds as i64 * 1000,
+                address: w.address.clone(),
             })
             .collect();
-        app.db.add_leases(&leases).await?;
+        app.db.add_leases(&leases, app.config.leases_per_address).await?;
         Ok::<_, ApiError>(leases.into_iter().zip(assignments).collect())
     }
     .await;

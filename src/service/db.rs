@@ -116,6 +116,8 @@ pub struct Lease {
     pub selector: String,
     pub created_ms: i64,
     pub expires_ms: i64,
+    /// The client address it was given to.
+    pub address: String,
 }
 
 /// A version of the crowd's shared policy (its weights are read apart).
@@ -470,13 +472,15 @@ impl Db {
         Ok(())
     }
 
-    /// Inserts a batch of leases in one transaction.
-    pub async fn add_leases(&self, leases: &[Lease]) -> Result<(), DbError> {
+    /// Inserts a batch of leases in one transaction; then each of their addresses keeps
+    /// at most `per_address` leases open, its newest (the older ones end `superseded`
+    /// and stop counting as demonstrations in flight).
+    pub async fn add_leases(&self, leases: &[Lease], per_address: usize) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
         for lease in leases {
             sqlx::query(
-                "INSERT INTO leases (id, contributor_id, task, seed, chosen_by, selector, created_ms, expires_ms, state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open')",
+                "INSERT INTO leases (id, contributor_id, task, seed, chosen_by, selector, created_ms, expires_ms, state, address) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9)",
             )
             .bind(&lease.id)
             .bind(&lease.contributor_id)
@@ -486,6 +490,18 @@ impl Db {
             .bind(&lease.selector)
             .bind(lease.created_ms)
             .bind(lease.expires_ms)
+            .bind(&lease.address)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let addresses: std::collections::BTreeSet<&str> = leases.iter().map(|l| l.address.as_str()).collect();
+        for address in addresses {
+            sqlx::query(
+                "UPDATE leases SET state = 'superseded' WHERE state = 'open' AND address = $1 AND id NOT IN \
+                 (SELECT id FROM leases WHERE state = 'open' AND address = $1 ORDER BY created_ms DESC, id DESC LIMIT $2)",
+            )
+            .bind(address)
+            .bind(per_address.max(1) as i64)
             .execute(&mut *tx)
             .await?;
         }

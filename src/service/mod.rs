@@ -75,6 +75,9 @@ pub struct ServiceConfig {
     /// Connections served at once; beyond them, new connections wait in the listen
     /// queue until one closes (default 1,024).
     pub max_connections: usize,
+    /// Leases one client address holds open at most: beyond, its oldest stop counting
+    /// as demonstrations in flight (default 16).
+    pub leases_per_address: usize,
 }
 
 impl Default for ServiceConfig {
@@ -97,6 +100,7 @@ impl Default for ServiceConfig {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
+            leases_per_address: 16,
         }
     }
 }
