@@ -65,6 +65,9 @@ pub enum SyncState {
     /// The same demonstration is in the crowd's dataset already, contributed by someone
     /// else (two visitors importing one file): it counts as theirs, not this visitor's.
     Elsewhere { id: i64 },
+    /// Not this visitor's contribution (an imported file's, or the autopilot's scripted
+    /// run): it stays in this browser, and a service found later does not take it.
+    NotContributed,
 }
 
 impl SyncState {
@@ -269,7 +272,8 @@ impl PageState {
             return;
         }
         self.crowd.mode = CrowdMode::Service;
-        // Every stored demonstration not yet synced joins the outbox.
+        // Every stored demonstration not yet synced joins the outbox (those marked as not
+        // this visitor's contribution have a state already).
         for entry in &self.dataset.entries {
             if let Some(key) = entry.key {
                 self.crowd.sync.entry(key).or_insert(SyncState::Queued);
@@ -306,8 +310,22 @@ impl PageState {
         }
     }
 
+    /// A demonstration was counted with storage key `key`: it joins the outbox if it is
+    /// the visitor's own contribution (`contribution`: a person demonstrated it in this
+    /// page); otherwise it is marked as staying here.
+    pub(super) fn offer(&mut self, key: Option<u32>, contribution: bool, fx: &mut Vec<Effect>) {
+        match (key, contribution) {
+            (_, true) => self.enqueue(key, fx),
+            (Some(key), false) => {
+                self.crowd.sync.insert(key, SyncState::NotContributed);
+                fx.push(Effect::StoreSync { key, state: SyncState::NotContributed });
+            }
+            (None, false) => {}
+        }
+    }
+
     /// A demonstration was counted with storage key `key`: it joins the outbox.
-    pub(super) fn enqueue(&mut self, key: Option<u32>, fx: &mut Vec<Effect>) {
+    fn enqueue(&mut self, key: Option<u32>, fx: &mut Vec<Effect>) {
         if let (Some(key), CrowdMode::Service) = (key, &self.crowd.mode) {
             self.crowd.sync.insert(key, SyncState::Queued);
             fx.push(Effect::StoreSync { key, state: SyncState::Queued });

@@ -582,6 +582,34 @@ fn a_static_site_is_local_only_and_sends_nothing() {
     assert!(uploads(&page.fx).is_empty() && page.state.crowd.sync.is_empty());
 }
 
+/// Only what a person demonstrated in this page is a contribution: an imported file's
+/// demonstrations and the autopilot's scripted runs stay in this browser, marked so, and
+/// a service found later does not take them either.
+#[test]
+fn only_a_persons_demonstrations_in_this_page_are_contributed() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    // The autopilot's run (the scripted expert's record) stays here.
+    page.act(Action::Demonstrate { task: TaskId::Push, chosen_by: ChosenBy::Person });
+    let scripted = DemonstrationRecord { source: Source::ScriptedExpert, ..record(TaskId::Push, 3) };
+    page.act(Action::DemonstrationEnded(DemonstrationEnd::Success(scripted)));
+    let Some(Effect::StoreDemonstration { id, .. }) = page.fx.first().cloned() else { panic!("{:?}", page.fx) };
+    page.act(Action::DemonstrationStored { id, result: Ok(2) });
+    assert_eq!(page.state.crowd.sync.get(&2), Some(&crowd::SyncState::NotContributed));
+    assert!(page.has(|e| *e == Effect::StoreSync { key: 2, state: crowd::SyncState::NotContributed }), "and says so in storage");
+    // So does an imported file's, though a person recorded it.
+    page.act(Action::Import(b"{}".to_vec()));
+    page.from(WorkerSlot::Cpu, FromWorker::Imported { accepted: vec![record(TaskId::Reach, 7)], rejected: vec![] });
+    let Some(Effect::StoreDemonstration { id, .. }) = page.fx.first().cloned() else { panic!("{:?}", page.fx) };
+    page.act(Action::DemonstrationStored { id, result: Ok(3) });
+    assert_eq!(page.state.crowd.sync.get(&3), Some(&crowd::SyncState::NotContributed), "an import stays here");
+    // A service appears: only the person's demonstration is sent.
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    page.act(Action::Registered(Ok(credentials())));
+    assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(page.state.crowd.queued(), 1);
+}
+
 #[test]
 fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_verified_or_refused() {
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);

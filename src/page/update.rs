@@ -370,9 +370,9 @@ impl PageState {
                 session.unremove(Pick { task, chosen_by }, was_pending);
                 // Waiting demonstrations are the newest; a trained one goes before them.
                 let at = if was_pending { self.dataset.entries.len() } else { self.first_pending() };
-                let key = entry.key;
+                let (key, contribution) = (entry.key, is_contribution(&entry.record, chosen_by));
                 self.dataset.entries.insert(at, entry);
-                self.enqueue(key, fx);
+                self.offer(key, contribution, fx);
                 self.store_session(fx);
             }
             SaveFor::Demonstrated(chosen_by) | SaveFor::Retried(chosen_by) => {
@@ -398,9 +398,9 @@ impl PageState {
         if let Some(session) = self.session.as_mut() {
             session.record(entry.record.task, chosen_by);
         }
-        let key = entry.key;
+        let (key, contribution) = (entry.key, is_contribution(&entry.record, chosen_by));
         self.dataset.entries.push(entry);
-        self.enqueue(key, fx);
+        self.offer(key, contribution, fx);
     }
 
     /// A round when the batch is full, else the autopilot's next demonstration.
@@ -562,4 +562,11 @@ impl PageState {
         self.ensure_worker(WorkerSlot::Cpu, fx);
         self.start_session(settings, fx);
     }
+}
+
+/// What the crowd's dataset takes from this page: what a person demonstrated here, not
+/// an imported file's demonstrations nor the autopilot's scripted runs (one a person took
+/// over is theirs: its source became a person).
+fn is_contribution(record: &crate::record::DemonstrationRecord, chosen_by: ChosenBy) -> bool {
+    chosen_by != ChosenBy::Imported && record.source == crate::record::Source::Person
 }

@@ -141,6 +141,7 @@ fn sync_code(state: Option<&SyncState>) -> &'static str {
         Some(SyncState::Rejected { .. }) => "rejected",
         Some(SyncState::Withdrawn { .. }) => "withdrawn",
         Some(SyncState::Elsewhere { .. }) => "elsewhere",
+        Some(SyncState::NotContributed) => "not_contributed",
     }
 }
 
@@ -152,6 +153,7 @@ fn sync_words(state: Option<&SyncState>) -> String {
         Some(SyncState::Rejected { reason, .. }) => format!("refused by the collection service: {reason}"),
         Some(SyncState::Withdrawn { id }) => format!("withdrawn from the collection service by you (#{id})"),
         Some(SyncState::Elsewhere { id }) => format!("already in the crowd's dataset, contributed by someone else (#{id})"),
+        Some(SyncState::NotContributed) => "kept in this browser: imported or the autopilot's, not contributed to the crowd".into(),
     }
 }
 
@@ -163,5 +165,6 @@ fn sync_mark(state: Option<&SyncState>) -> Html {
         Some(SyncState::Rejected { reason, .. }) => html! { <span class="sync rejected" title={reason.clone()}>{ " ☁✕" }</span> },
         Some(SyncState::Withdrawn { .. }) => html! { <span class="sync withdrawn" title="withdrawn from the service">{ " ☁–" }</span> },
         Some(SyncState::Elsewhere { .. }) => html! { <span class="sync elsewhere" title="already in the crowd's dataset, from someone else">{ " ☁=" }</span> },
+        Some(SyncState::NotContributed) => html! {},
     }
 }
