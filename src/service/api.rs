@@ -66,9 +66,13 @@ impl IntoResponse for ApiError {
 impl From<super::db::DbError> for ApiError {
     fn from(error: super::db::DbError) -> ApiError {
         log_error(&error);
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database", "the database is not available; try again later")
+        let unavailable = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database", "the database is not available; try again shortly");
+        ApiError { retry_after: Some(DATABASE_RETRY_AFTER_S), ..unavailable }
     }
 }
+
+/// What a client is told to wait when the database is away (a restart takes seconds).
+const DATABASE_RETRY_AFTER_S: u64 = 5;
 
 fn log_error(error: &dyn std::fmt::Display) {
     eprintln!("amf serve: {error}");

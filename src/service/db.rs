@@ -197,6 +197,10 @@ impl Db {
         let options = AnyConnectOptions::from_str(&url)?;
         let pool = AnyPoolOptions::new()
             .max_connections(if kind == Kind::Sqlite { max_connections.min(4) } else { max_connections })
+            // A database that went away is answered 503 within seconds, not after
+            // sqlx's 30 s; a connection broken by its restart is tested and replaced.
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .test_before_acquire(true)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if kind == Kind::Sqlite {
