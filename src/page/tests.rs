@@ -610,6 +610,20 @@ fn only_a_persons_demonstrations_in_this_page_are_contributed() {
     assert_eq!(page.state.crowd.queued(), 1);
 }
 
+/// A visitor who asks for it sends the autopilot's runs too, as the scripted expert's.
+#[test]
+fn the_autopilots_runs_are_sent_when_the_visitor_asks() {
+    let mut page = Page::started(SessionSettings { share_autopilot: true, ..settings(5) }, &[TaskId::DoorOpen]);
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    page.act(Action::Registered(Ok(credentials())));
+    page.act(Action::Demonstrate { task: TaskId::Push, chosen_by: ChosenBy::Person });
+    let scripted = DemonstrationRecord { source: Source::ScriptedExpert, ..record(TaskId::Push, 4) };
+    page.act(Action::DemonstrationEnded(DemonstrationEnd::Success(scripted)));
+    let Some(Effect::StoreDemonstration { id, .. }) = page.fx.first().cloned() else { panic!("{:?}", page.fx) };
+    page.act(Action::DemonstrationStored { id, result: Ok(1) });
+    assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
+}
+
 #[test]
 fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_verified_or_refused() {
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);

@@ -370,7 +370,7 @@ impl PageState {
                 session.unremove(Pick { task, chosen_by }, was_pending);
                 // Waiting demonstrations are the newest; a trained one goes before them.
                 let at = if was_pending { self.dataset.entries.len() } else { self.first_pending() };
-                let (key, contribution) = (entry.key, is_contribution(&entry.record, chosen_by));
+                let (key, contribution) = (entry.key, self.is_contribution(&entry.record, chosen_by));
                 self.dataset.entries.insert(at, entry);
                 self.offer(key, contribution, fx);
                 self.store_session(fx);
@@ -398,7 +398,7 @@ impl PageState {
         if let Some(session) = self.session.as_mut() {
             session.record(entry.record.task, chosen_by);
         }
-        let (key, contribution) = (entry.key, is_contribution(&entry.record, chosen_by));
+        let (key, contribution) = (entry.key, self.is_contribution(&entry.record, chosen_by));
         self.dataset.entries.push(entry);
         self.offer(key, contribution, fx);
     }
@@ -564,9 +564,13 @@ impl PageState {
     }
 }
 
-/// What the crowd's dataset takes from this page: what a person demonstrated here, not
-/// an imported file's demonstrations nor the autopilot's scripted runs (one a person took
-/// over is theirs: its source became a person).
-fn is_contribution(record: &crate::record::DemonstrationRecord, chosen_by: ChosenBy) -> bool {
-    chosen_by != ChosenBy::Imported && record.source == crate::record::Source::Person
+impl PageState {
+    /// What the crowd's dataset takes from this page: what a person demonstrated here, not
+    /// an imported file's demonstrations; the autopilot's scripted runs only when the
+    /// visitor asked (they go marked as the scripted expert's, whose source the service
+    /// keeps). A run a person took over is theirs: its source became a person.
+    fn is_contribution(&self, record: &DemonstrationRecord, chosen_by: ChosenBy) -> bool {
+        let share_autopilot = self.session.as_ref().is_some_and(|s| s.settings.share_autopilot);
+        chosen_by != ChosenBy::Imported && (record.source == crate::record::Source::Person || share_autopilot)
+    }
 }

@@ -57,6 +57,10 @@ pub struct SessionSettings {
     pub eval_episodes: usize,
     /// Default: automatic.
     pub backend: BackendChoice,
+    /// Send the autopilot's scripted runs to the collection service too, marked as the
+    /// scripted expert's (default: no; only what the visitor demonstrates is sent).
+    #[serde(default)]
+    pub share_autopilot: bool,
 }
 
 impl Default for SessionSettings {
@@ -69,6 +73,7 @@ impl Default for SessionSettings {
             steps: crate::round::ROUND_STEPS,
             eval_episodes: 5,
             backend: BackendChoice::Auto,
+            share_autopilot: false,
         }
     }
 }

@@ -70,6 +70,9 @@ try {
     // No rounds in this test: the batch is the budget.
     await page.click('#settings summary');
     await page.fill('#setting-batch', '20');
+    // The autopilot's runs are not a visitor's contributions unless they ask to send
+    // them (marked as scripted): this test's visitors do.
+    await page.check('#setting-share-autopilot');
     await page.click('#apply-settings');
     await page.click('#settings summary');
     visitors.push({ name, page, context });

@@ -68,6 +68,9 @@ pub fn settings_panel(props: &SettingsProps) -> Html {
                         { for BackendChoice::ALL.iter().map(|b| html! { <option value={b.name()} selected={*b == d.backend}>{ backend_title(*b) }</option> }) }
                     </select>
                 </label>
+                <label class="check"><input id="setting-share-autopilot" type="checkbox" checked={d.share_autopilot}
+                    onchange={edit(|s, v| s.share_autopilot = v == "true")} />
+                    { "Send the autopilot's runs to the collection service too (marked as the scripted expert's, not yours)" }</label>
             </div>
             <fieldset class="targets">
                 <legend>{ "Target tasks and their weights" }</legend>
