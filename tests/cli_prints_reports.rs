@@ -201,22 +201,41 @@ fn experiment_on_the_larger_suite_with_raised_targets_that_cannot_be_demonstrate
 
 #[test]
 fn experiment_with_human_like_demonstrators() {
-    // Setting (d) in small: modelled people demonstrate the targets.
+    // Setting (d) in small: a mixed crowd of modelled people demonstrates the targets,
+    // and fine-tuning leaves out the steps where they held still.
     let (out, summary) = experiment(
         "human",
         &[
             "--env", "tabletop", "--selectors", "amf,uniform", "--seeds", "1", "--budget", "2", "--batch", "2", "--steps", "20",
-            "--eval-episodes", "1", "--targets", "button_press,door_open=2", "--demonstrator", "human",
+            "--eval-episodes", "1", "--targets", "button_press,door_open=2", "--demonstrator", "crowd",
         ],
     );
-    let human = &summary["config"]["tabletop"]["demonstrator"]["human"];
-    assert!(human["reaction_steps"].as_u64().unwrap() > 0 && human["attempts"].as_u64().unwrap() > 1, "{human}");
+    let people = &summary["config"]["tabletop"]["demonstrator"]["people"]["members"];
+    let profiles: Vec<&str> = people.as_array().unwrap().iter().map(|m| m[0].as_str().unwrap()).collect();
+    assert_eq!(profiles, ["careful", "typical", "hasty"], "{people}");
+    assert_eq!(summary["config"]["tabletop"]["round"]["bc"]["labels"]["drop_still"], true);
     for s in summary["selectors"].as_array().unwrap() {
         let per_task = demonstrations_per_task(s);
         assert_eq!(per_task.iter().sum::<u64>(), 2, "{}", s["name"]);
         assert_eq!(per_task[TaskId::ButtonPress.index()] + per_task[TaskId::DoorOpen.index()], 2, "{} asked for a task that is no target", s["name"]);
     }
     let _ = std::fs::remove_dir_all(out);
+}
+
+#[test]
+fn people_prints_each_profile_beside_the_expert() {
+    let rows = amf_json(&["people", "--episodes", "1", "--tasks", "reach", "--json"]);
+    let rows = rows.as_array().unwrap();
+    let who: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["demonstrator"].as_str().unwrap()).collect();
+    assert_eq!(who, ["careful", "expert", "hasty", "reference", "typical"].into_iter().collect());
+    let reference = rows.iter().find(|r| r["demonstrator"] == "reference" && r["task"] == "reach").unwrap();
+    let expert = rows.iter().find(|r| r["demonstrator"] == "expert" && r["task"] == "reach").unwrap();
+    assert!(reference["mean_steps"].as_f64().unwrap() > expert["mean_steps"].as_f64().unwrap(), "{reference} {expert}");
+}
+
+#[test]
+fn experiment_rejects_an_unknown_demonstrator() {
+    assert_refused(&["experiment", "--demonstrator", "robot", "--out", std::env::temp_dir().to_str().unwrap()], "unknown demonstrator `robot`");
 }
 
 #[test]
