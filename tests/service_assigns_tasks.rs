@@ -381,7 +381,8 @@ async fn the_crowd_simulator_runs_against_the_service() {
         let out = out.clone();
         move || {
             std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
-                .args(["crowd", "run", "--url", &base, "--arm", "amf", "--visitors", "3", "--budget", "6", "--every", "3", "--garbage", "0.3"])
+                // The visitors are modelled people (the mixed crowd), as the page records them.
+                .args(["crowd", "run", "--url", &base, "--arm", "amf", "--visitors", "3", "--budget", "6", "--every", "3", "--garbage", "0.3", "--demonstrator", "crowd"])
                 .arg("--out")
                 .arg(&out)
                 .env("AMF_OPERATOR_TOKEN", common::OPERATOR)
@@ -396,6 +397,9 @@ async fn the_crowd_simulator_runs_against_the_service() {
     assert_eq!(written["tasks"].as_array().unwrap().len(), 6, "the crowd stored exactly the budget");
     assert_eq!(written["curve"].as_array().unwrap().len(), 3, "assessed at 0, 3 and 6 demonstrations");
     assert_eq!(written["garbage_stored"], 0, "garbage was stored: {written}");
+    let export = reqwest::Client::new().get(service.url("/operator/export")).bearer_auth(common::OPERATOR).send().await.unwrap().bytes().await.unwrap();
+    let file = amf_studio::demo_file::parse(&export).unwrap();
+    assert!(file.demonstrations.iter().all(|d| d.record.source == amf_studio::record::Source::Person), "people's demonstrations, recorded as a person's");
     let report = std::process::Command::new(env!("CARGO_BIN_EXE_amf")).args(["crowd", "report"]).arg(&out).output().unwrap();
     assert!(String::from_utf8_lossy(&report.stdout).contains("| amf | 1 |"), "{}", String::from_utf8_lossy(&report.stdout));
 }
