@@ -80,14 +80,24 @@ impl DemonstrationRecord {
             actions.push(action);
             episode.step(action);
         }
+        DemonstrationRecord::of_actions(task, seed, actions, episode.is_success(), Source::ScriptedExpert, recorded_at_ms)
+    }
+
+    /// A person's demonstration as the page records it: their actions, the time they
+    /// took at the control rate.
+    pub fn from_person(task: TaskId, seed: u64, actions: Vec<Action>, success: bool, recorded_at_ms: f64) -> DemonstrationRecord {
+        DemonstrationRecord::of_actions(task, seed, actions, success, Source::Person, recorded_at_ms)
+    }
+
+    fn of_actions(task: TaskId, seed: u64, actions: Vec<Action>, success: bool, source: Source, recorded_at_ms: f64) -> DemonstrationRecord {
         DemonstrationRecord {
             task,
             seed,
             suite_version: SUITE_VERSION,
             duration_seconds: actions.len() as f64 * f64::from(crate::sim::CONTROL_DT),
             actions,
-            success: episode.is_success(),
-            source: Source::ScriptedExpert,
+            success,
+            source,
             recorded_at_ms,
         }
     }
@@ -96,21 +106,6 @@ impl DemonstrationRecord {
     /// checking that the record is consistent (suite version, length, actions, success).
     /// A record of an older suite replays if its task has not changed since
     /// ([`TaskId::replays_from`]).
-    /// A person's demonstration as the page records it: their actions, the time they
-    /// took at the control rate.
-    pub fn from_person(task: TaskId, seed: u64, actions: Vec<Action>, success: bool, recorded_at_ms: f64) -> DemonstrationRecord {
-        DemonstrationRecord {
-            task,
-            seed,
-            suite_version: SUITE_VERSION,
-            duration_seconds: actions.len() as f64 * f64::from(crate::sim::CONTROL_DT),
-            actions,
-            success,
-            source: Source::Person,
-            recorded_at_ms,
-        }
-    }
-
     pub fn replay(&self) -> Result<Demonstration, ReplayError> {
         if !self.task.replays_from(self.suite_version) {
             return Err(ReplayError::SuiteVersion { task: self.task, found: self.suite_version, from: self.task.changed_in() });
