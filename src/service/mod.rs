@@ -255,6 +255,8 @@ async fn serve_connections(listener: tokio::net::TcpListener, router: Router, co
             },
             _ = &mut stop => break,
         };
+        // Answers are small JSON documents: sent at once, not held back for an ACK.
+        let _ = stream.set_nodelay(true);
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: axum::http::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer));
