@@ -89,7 +89,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The client's address as the rate limits see it (see [`client_address`]).
-pub(super) fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+fn client_ip(app: &App, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     let hops: Vec<&str> = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
     client_address(peer.ip(), &hops, app.config.trusted_proxies)
 }
@@ -113,9 +113,11 @@ pub fn client_address(peer: IpAddr, hops: &[&str], trusted: usize) -> IpAddr {
     client
 }
 
-/// [`limited`] by the client's address ([`client_ip`]).
-pub(super) fn limited_by_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> ApiResult<()> {
-    limited(app, format!("ip:{}", client_ip(app, peer, headers)))
+/// [`limited`] by the client's address ([`client_ip`]), which it answers.
+pub(super) fn limited_by_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> ApiResult<IpAddr> {
+    let address = client_ip(app, peer, headers);
+    limited(app, format!("ip:{address}"))?;
+    Ok(address)
 }
 
 pub(super) fn limited(app: &App, key: String) -> ApiResult<()> {

@@ -212,7 +212,7 @@ pub async fn assignment(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    limited_by_address(&app, peer, &headers)?;
+    let address = limited_by_address(&app, peer, &headers)?.to_string();
     let me = contributor(&app, &headers).await?;
     let request: AssignmentRequest = json_body(body, &app).await?;
     let chosen = match request.task.as_deref().map(|name| TaskId::from_name(name).ok_or(name)) {
@@ -224,7 +224,6 @@ pub async fn assignment(
         return Err(unavailable());
     }
     let (answer, mut answered) = tokio::sync::oneshot::channel();
-    let address = super::api::client_ip(&app, peer, &headers).to_string();
     let waiting = Waiting { contributor: me.id, address, decline: request.decline, chosen, seed: request.seed, answer };
     app.crowd.waiting.lock().expect("never poisoned").push(waiting);
     // Either a batch answers this request while it waits, or it takes the lock and
