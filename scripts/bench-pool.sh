@@ -12,8 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 profile="${PROFILE:-release}"
-if [ "$profile" = release ]; then cargo build --locked --release --bin amf; else cargo build --locked --bin amf; fi
-amf="target/$profile/amf"
+# AMF=path measures another build (one taken before a change) against the same pools.
+if [ -n "${AMF:-}" ]; then amf="$AMF"
+elif [ "$profile" = release ]; then cargo build --locked --release --bin amf; amf="target/release/amf"
+else cargo build --locked --bin amf; amf="target/$profile/amf"; fi
 sizes="${SIZES:-100 1000 10000 50000}"
 databases="${DATABASES:-sqlite postgres}"
 pools="target/bench-pool"

@@ -11,6 +11,7 @@ use clap::Args;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use super::percentile;
 use crate::crowd::upload::Upload;
 use crate::record::DemonstrationRecord;
 use crate::tasks::TaskId;
@@ -72,11 +73,6 @@ struct UploadFigures {
     /// The service still reported training once the uploads "while training" were done.
     uploads_overlapped_training: bool,
     seconds_to_published_version: Option<f64>,
-}
-
-fn percentile(values: &mut [f64], p: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(((values.len() as f64 * p) as usize).min(values.len().saturating_sub(1))).copied().unwrap_or(0.0)
 }
 
 /// Distinct successful expert demonstrations, `count` of them, from seed `first` on.

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
+use super::percentile;
 use crate::crowd::upload::{verify, Upload};
 use crate::record::DemonstrationRecord;
 use crate::tasks::TaskId;
@@ -146,8 +147,6 @@ pub fn run(args: UploadBenchArgs) -> anyhow::Result<()> {
             retried += q;
         }
         let seconds = started.elapsed().as_secs_f64();
-        latencies.sort_by(f64::total_cmp);
-        let percentile = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or(0.0);
         let after = exported(&client, &args.url[0], &args.operator_token).await?;
         let verified_per_second = stored as f64 / seconds;
         let report = Report {
@@ -159,8 +158,8 @@ pub fn run(args: UploadBenchArgs) -> anyhow::Result<()> {
             retried_after_429: retried,
             seconds,
             verified_per_second,
-            p50_ms: percentile(0.5),
-            p99_ms: percentile(0.99),
+            p50_ms: percentile(&mut latencies, 0.5),
+            p99_ms: percentile(&mut latencies, 0.99),
             replays_per_second_one_core,
             cores,
             ratio_to_limit: verified_per_second / (replays_per_second_one_core * cores as f64),

@@ -10,6 +10,14 @@ mod bench_upload;
 #[cfg(feature = "service")]
 mod crowd;
 mod dataset;
+
+/// The value below which a share `p` of `values` lies (the nearest rank; 0 for none),
+/// as the load tests report their latencies.
+#[cfg(feature = "service")]
+fn percentile(values: &mut [f64], p: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(((values.len() as f64 * p) as usize).min(values.len().saturating_sub(1))).copied().unwrap_or(0.0)
+}
 mod experiment;
 mod experts;
 mod people;

@@ -236,8 +236,11 @@ mod tests {
         assignment.scores.iter().map(|s| s.score).collect()
     }
 
+    /// Scores of the same posterior conditioned in another order: the selector's
+    /// covariance is kept in f32 (`select::gp::CandidatePosterior`), so they agree to
+    /// about 1e-9 nats, where tasks' scores differ by 1e-5 and more.
     fn close(a: &[f64], b: &[f64]) -> bool {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-9 * (1.0 + x.abs()))
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-7 * (1.0 + x.abs()))
     }
 
     /// One batch answers as the same requests made one after another would be, each

@@ -5,9 +5,11 @@
 //! observed, not on the observed values: `var_X(x) = k(x,x) - k(x,X) (K(X,X) + rho^2 I)^-1
 //! k(X,x)`. So a demonstration can be scored before it exists. [`JointPosterior`] holds
 //! the covariance of a set of query points (the proxies of target states and of
-//! candidate demonstrations) given the demonstrations collected so far, and can
-//! condition on a candidate (a rank-k update), which is what greedy batch selection
-//! needs.
+//! candidate demonstrations) given the demonstrations collected so far;
+//! [`CandidatePosterior`] is the part of it that greedy batch selection reads, and
+//! conditions on a candidate (a rank-k update) as each pick is made.
+
+use std::ops::Range;
 
 use nalgebra::{Cholesky, DMatrix, Dyn};
 use thiserror::Error;
@@ -96,8 +98,23 @@ impl JointPosterior {
         // variance is compared with.
         let v32 = v.map(|x| x as f32);
         posterior.covariance -= (v32.transpose() * v32).map(f64::from);
-        posterior.symmetrize();
+        symmetrize(&mut posterior.covariance);
         Ok(posterior)
+    }
+
+    /// The part of this posterior that greedy selection reads: see [`CandidatePosterior`].
+    /// `candidates` and `targets` are query indices; the result's row `i` is
+    /// `candidates[i]`, its column `j` is `candidates[j]` and then `targets[j -
+    /// candidates.len()]` (a target that is also a candidate is a column twice, and both
+    /// are updated alike).
+    pub fn for_selection(&self, candidates: &[usize], targets: &[usize]) -> CandidatePosterior {
+        let columns: Vec<usize> = candidates.iter().chain(targets).copied().collect();
+        CandidatePosterior {
+            rows: DMatrix::from_fn(candidates.len(), columns.len(), |i, j| self.covariance[(candidates[i], columns[j])] as f32),
+            variance: columns.iter().map(|&i| self.covariance[(i, i)]).collect(),
+            candidates: candidates.len(),
+            noise: self.noise,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -112,41 +129,75 @@ impl JointPosterior {
     pub fn variance(&self, i: usize) -> f64 {
         self.covariance[(i, i)].max(0.0)
     }
+}
 
-    /// Information gain about noisy observations at `targets` (query indices with
-    /// weights) from noisy observations at `observed` (query indices):
-    /// `sum_t w_t * 1/2 * log((var(t) + rho^2) / (var_{+observed}(t) + rho^2))`. The
-    /// targets are the expert's actions, which are noisy: a state whose action is
-    /// already known to within the noise has little left to learn, however small its
-    /// variance still is relative to where it started.
-    pub fn gain(&self, targets: &[(usize, f64)], observed: &[usize]) -> Result<f64, GpError> {
-        if observed.is_empty() || targets.is_empty() {
+/// Averages a square matrix with its transpose, in place (rounding in the updates must
+/// not make it drift from symmetric).
+fn symmetrize(c: &mut DMatrix<f64>) {
+    for j in 0..c.ncols() {
+        for i in 0..j {
+            let mean = 0.5 * (c[(i, j)] + c[(j, i)]);
+            c[(i, j)] = mean;
+            c[(j, i)] = mean;
+        }
+    }
+}
+
+/// What greedy selection reads of a [`JointPosterior`], and all that conditioning on a
+/// candidate changes of it: the covariance between the candidate points (rows) and every
+/// point read (columns: the candidates in the same order, then the targets), and each
+/// column's variance. Exact: a rank-k update on candidates reads only candidate rows, so
+/// it touches `candidates x columns` entries rather than every pair of query points (the
+/// covariance among the targets, and of points neither candidate nor target, is never
+/// read). A task's candidates are a range of rows, and the targets a range of columns, so
+/// what a score reads is a block, not a gather.
+///
+/// The covariance is kept in f32, as the data's share in [`JointPosterior::given_data`]
+/// and for the same reason: the rounding, about 1e-6 of a unit diagonal a pick, stays far
+/// below the noise every variance is compared with, and f32's matrix products are twice
+/// as fast. The variances are kept in f64.
+#[derive(Clone, Debug)]
+pub struct CandidatePosterior {
+    rows: DMatrix<f32>,
+    variance: Vec<f64>,
+    candidates: usize,
+    noise: f64,
+}
+
+impl CandidatePosterior {
+    /// Posterior variance at column `j` (never below zero).
+    pub fn variance(&self, j: usize) -> f64 {
+        self.variance[j].max(0.0)
+    }
+
+    /// Information gain about noisy observations at the targets (with weights
+    /// `target_weights`, one a target column) from noisy observations at the candidate
+    /// rows `observed`: `sum_t w_t * 1/2 * log((var(t) + rho^2) / (var_{+observed}(t) +
+    /// rho^2))`. The targets are the expert's actions, which are noisy: a state whose
+    /// action is already known to within the noise has little left to learn, however
+    /// small its variance still is relative to where it started.
+    pub fn gain(&self, observed: Range<usize>, target_weights: &[f64]) -> Result<f64, GpError> {
+        if observed.is_empty() || target_weights.is_empty() {
             return Ok(0.0);
         }
-        let reduction = self.variance_reduction(targets.iter().map(|&(t, _)| t), observed)?;
-        Ok(targets
+        let whitener = self.whitener(observed.clone(), self.noise)?;
+        let reduction = whitener * self.rows.view((observed.start, self.candidates), (observed.len(), target_weights.len()));
+        Ok(target_weights
             .iter()
-            .zip(reduction)
-            .map(|(&(t, w), r)| {
-                let before = self.variance(t) + self.noise;
-                let after = (self.variance(t) - r).max(0.0) + self.noise;
+            .enumerate()
+            .zip(reduction.column_iter())
+            .map(|((t, &w), r)| {
+                let variance = self.variance(self.candidates + t);
+                let before = variance + self.noise;
+                let after = (variance - f64::from(r.norm_squared())).max(0.0) + self.noise;
                 w * 0.5 * (before / after).ln()
             })
             .sum())
     }
 
-    /// How much observing `observed` (with noise) lowers the variance at each target.
-    fn variance_reduction(&self, targets: impl Iterator<Item = usize>, observed: &[usize]) -> Result<Vec<f64>, GpError> {
-        let chol = factor(self.covariance.select_rows(observed).select_columns(observed), self.noise)?;
-        let targets: Vec<usize> = targets.collect();
-        let cross = self.covariance.select_rows(observed).select_columns(&targets);
-        let v = chol.l().solve_lower_triangular(&cross).ok_or(GpError::NotPositiveDefinite)?;
-        Ok(v.column_iter().map(|c| c.norm_squared()).collect())
-    }
-
-    /// Conditions every query point on noisy observations at `observed` (a rank-k
+    /// Conditions on noisy observations at the candidate rows `observed` (a rank-k
     /// update): what the next greedy pick is scored against.
-    pub fn condition_on(&mut self, observed: &[usize]) -> Result<(), GpError> {
+    pub fn condition_on(&mut self, observed: Range<usize>) -> Result<(), GpError> {
         self.condition_on_repeated(observed, 1)
     }
 
@@ -154,35 +205,42 @@ impl JointPosterior {
     /// their mean is one observation with noise `rho^2 / times`, and the posterior
     /// covariance is the same as conditioning `times` times (one factorisation instead of
     /// `times`: a crowd's many demonstrations in flight of one task).
-    pub fn condition_on_repeated(&mut self, observed: &[usize], times: usize) -> Result<(), GpError> {
+    pub fn condition_on_repeated(&mut self, observed: Range<usize>, times: usize) -> Result<(), GpError> {
         if observed.is_empty() || times == 0 {
             return Ok(());
         }
-        let chol = factor(self.covariance.select_rows(observed).select_columns(observed), self.noise / times as f64)?;
-        let cross = self.covariance.select_rows(observed);
-        let v = chol.l().solve_lower_triangular(&cross).ok_or(GpError::NotPositiveDefinite)?;
-        self.covariance -= v.transpose() * v;
-        self.symmetrize();
+        let whitener = self.whitener(observed.clone(), self.noise / times as f64)?;
+        let v = whitener * self.rows.rows(observed.start, observed.len());
+        for (variance, column) in self.variance.iter_mut().zip(v.column_iter()) {
+            *variance -= f64::from(column.norm_squared());
+        }
+        // In place: a new matrix each pick was page faults and copies as much as
+        // arithmetic. The square block is not made symmetric again: the factor reads
+        // one triangle of it, and what rounding leaves between the two is f32's.
+        let left = v.columns(0, self.candidates).transpose();
+        self.rows.gemm(-1.0, &left, &v, 1.0);
         Ok(())
     }
 
-    /// Averages the covariance with its transpose, in place (rounding in the updates
-    /// must not make it drift from symmetric).
-    fn symmetrize(&mut self) {
-        let c = &mut self.covariance;
-        for j in 0..c.ncols() {
-            for i in 0..j {
-                let mean = 0.5 * (c[(i, j)] + c[(j, i)]);
-                c[(i, j)] = mean;
-                c[(j, i)] = mean;
-            }
-        }
+    /// `L^-1` for the factor `L` of the covariance among the rows `observed` plus
+    /// `noise` (tens of rows): taken once and applied as one matrix product, which is
+    /// blocked and vectorised where a triangular solve goes column by column.
+    fn whitener(&self, observed: Range<usize>, noise: f64) -> Result<DMatrix<f32>, GpError> {
+        let k = observed.len();
+        let block = DMatrix::from_fn(k, k, |i, j| f64::from(self.rows[(observed.start + i, observed.start + j)]));
+        let chol = factor(block, noise)?;
+        let inverse = chol.l().solve_lower_triangular(&DMatrix::identity(k, k)).ok_or(GpError::NotPositiveDefinite)?;
+        Ok(inverse.map(|x| x as f32))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What selection reads is kept in f32 (see [`CandidatePosterior`]): its values
+    /// agree with the f64 formulas to this.
+    const F32: f64 = 1e-6;
 
     fn matrix(rows: usize, values: &[f64]) -> DMatrix<f64> {
         DMatrix::from_row_slice(rows, values.len() / rows, values)
@@ -192,12 +250,12 @@ mod tests {
     fn one_observation_of_a_unit_variance_point() {
         // Prior var 1, one noisy observation of the same point: var = 1 - 1/(1+rho^2).
         let rho2 = 0.25;
-        let mut p = JointPosterior::prior(matrix(1, &[1.0]), rho2).unwrap();
-        let gain = p.gain(&[(0, 1.0)], &[0]).unwrap();
+        let mut p = JointPosterior::prior(matrix(1, &[1.0]), rho2).unwrap().for_selection(&[0], &[0]);
+        let gain = p.gain(0..1, &[1.0]).unwrap();
         let after = 1.0 - 1.0 / (1.0 + rho2);
-        assert!((gain - 0.5 * ((1.0 + rho2) / (after + rho2)).ln()).abs() < 1e-12);
-        p.condition_on(&[0]).unwrap();
-        assert!((p.variance(0) - after).abs() < 1e-12);
+        assert!((gain - 0.5 * ((1.0 + rho2) / (after + rho2)).ln()).abs() < F32);
+        p.condition_on(0..1).unwrap();
+        assert!((p.variance(0) - after).abs() < F32);
     }
 
     #[test]
@@ -205,13 +263,13 @@ mod tests {
         // Two points with correlation c: observing the second leaves
         // var(first) = 1 - c^2 / (1 + rho^2).
         let (c, rho2) = (0.6, 0.1);
-        let p = JointPosterior::prior(matrix(2, &[1.0, c, c, 1.0]), rho2).unwrap();
-        let gain = p.gain(&[(0, 1.0)], &[1]).unwrap();
+        let p = JointPosterior::prior(matrix(2, &[1.0, c, c, 1.0]), rho2).unwrap().for_selection(&[1], &[0]);
+        let gain = p.gain(0..1, &[1.0]).unwrap();
         let after = 1.0 - c * c / (1.0 + rho2);
-        assert!((gain - 0.5 * ((1.0 + rho2) / (after + rho2)).ln()).abs() < 1e-12);
+        assert!((gain - 0.5 * ((1.0 + rho2) / (after + rho2)).ln()).abs() < F32);
         // Uncorrelated points inform nothing.
-        let q = JointPosterior::prior(matrix(2, &[1.0, 0.0, 0.0, 1.0]), rho2).unwrap();
-        assert_eq!(q.gain(&[(0, 1.0)], &[1]).unwrap(), 0.0);
+        let q = JointPosterior::prior(matrix(2, &[1.0, 0.0, 0.0, 1.0]), rho2).unwrap().for_selection(&[1], &[0]);
+        assert_eq!(q.gain(0..1, &[1.0]).unwrap(), 0.0);
     }
 
     #[test]
@@ -230,9 +288,9 @@ mod tests {
         let k = matrix(3, &[2.0, 0.8, 0.5, 0.8, 1.5, 0.2, 0.5, 0.2, 1.0]);
         let k_ss = k.view((0, 0), (1, 1)).into_owned();
         let weighted = JointPosterior::given_data(k_ss.clone(), &k.view((0, 1), (1, 2)).into_owned(), k.view((1, 1), (2, 2)).into_owned(), &[1.0, 3.0], rho2).unwrap();
-        let mut repeated = JointPosterior::prior(k.clone(), rho2).unwrap();
-        repeated.condition_on(&[1]).unwrap();
-        repeated.condition_on_repeated(&[2], 3).unwrap();
+        let mut repeated = JointPosterior::prior(k.clone(), rho2).unwrap().for_selection(&[0, 1, 2], &[]);
+        repeated.condition_on(1..2).unwrap();
+        repeated.condition_on_repeated(2..3, 3).unwrap();
         assert!((weighted.variance(0) - repeated.variance(0)).abs() < 1e-6);
         // A weight below one is refused.
         let bad = JointPosterior::given_data(k_ss, &k.view((0, 1), (1, 2)).into_owned(), k.view((1, 1), (2, 2)).into_owned(), &[1.0, 0.5], rho2);
@@ -244,8 +302,8 @@ mod tests {
         // With a tiny noise level, observing a point leaves (almost) no variance there,
         // and conditioning twice on it changes nothing more than the noise allows.
         let k = matrix(3, &[1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 1.0]);
-        let mut p = JointPosterior::prior(k, 1e-8).unwrap();
-        p.condition_on(&[1]).unwrap();
+        let mut p = JointPosterior::prior(k, 1e-8).unwrap().for_selection(&[0, 1, 2], &[]);
+        p.condition_on(1..2).unwrap();
         assert!(p.variance(1) < 1e-7);
         assert!((p.variance(0) - (1.0 - 0.25)).abs() < 1e-6);
     }
@@ -255,29 +313,86 @@ mod tests {
         // Conditioning on a then b equals conditioning on {a, b} at once.
         let k = matrix(3, &[1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 1.0]);
         let rho2 = 0.1;
-        let mut sequential = JointPosterior::prior(k.clone(), rho2).unwrap();
-        sequential.condition_on(&[0]).unwrap();
-        sequential.condition_on(&[1]).unwrap();
-        let mut joint = JointPosterior::prior(k, rho2).unwrap();
-        joint.condition_on(&[0, 1]).unwrap();
-        assert!((sequential.variance(2) - joint.variance(2)).abs() < 1e-12);
+        let mut sequential = JointPosterior::prior(k.clone(), rho2).unwrap().for_selection(&[0, 1, 2], &[]);
+        sequential.condition_on(0..1).unwrap();
+        sequential.condition_on(1..2).unwrap();
+        let mut joint = JointPosterior::prior(k, rho2).unwrap().for_selection(&[0, 1, 2], &[]);
+        joint.condition_on(0..2).unwrap();
+        assert!((sequential.variance(2) - joint.variance(2)).abs() < F32);
     }
 
     #[test]
     fn repeated_observations_at_once_equal_conditioning_again_and_again() {
         let k = matrix(3, &[1.0, 0.5, 0.2, 0.5, 1.0, 0.3, 0.2, 0.3, 1.0]);
         let rho2 = 0.4;
-        let mut again = JointPosterior::prior(k.clone(), rho2).unwrap();
+        let mut again = JointPosterior::prior(k.clone(), rho2).unwrap().for_selection(&[0, 1, 2], &[]);
         for _ in 0..5 {
-            again.condition_on(&[0, 1]).unwrap();
+            again.condition_on(0..2).unwrap();
         }
-        let mut at_once = JointPosterior::prior(k, rho2).unwrap();
-        at_once.condition_on_repeated(&[0, 1], 5).unwrap();
+        let mut at_once = JointPosterior::prior(k, rho2).unwrap().for_selection(&[0, 1, 2], &[]);
+        at_once.condition_on_repeated(0..2, 5).unwrap();
         for i in 0..3 {
-            assert!((again.variance(i) - at_once.variance(i)).abs() < 1e-12, "point {i}");
+            assert!((again.variance(i) - at_once.variance(i)).abs() < F32, "point {i}");
         }
         // The noise of later observations is still rho^2, not the mean's.
         assert_eq!(at_once.noise, rho2);
+    }
+
+    #[test]
+    fn the_candidates_block_scores_and_conditions_as_the_whole_posterior_does() {
+        // Five points: candidates 3 and 1 (in that order), targets 0, 4 and 3, and
+        // point 2 never read. Every gain and variance read through the block, before and after
+        // conditioning, equals the whole covariance's, conditioned the textbook way.
+        let a = matrix(5, &[
+            1.0, 0.3, -0.2, 0.5, 0.1, //
+            0.2, 1.1, 0.4, -0.3, 0.6, //
+            0.0, 0.5, 0.9, 0.2, -0.1, //
+            0.4, -0.2, 0.3, 1.2, 0.2, //
+            -0.1, 0.3, 0.2, 0.1, 0.8,
+        ]);
+        let k = &a * a.transpose();
+        let rho2 = 0.3;
+        let whole = |observed: &[usize], times: f64| -> DMatrix<f64> {
+            if observed.is_empty() {
+                return k.clone();
+            }
+            let mut k_oo = k.select_rows(observed).select_columns(observed);
+            for i in 0..observed.len() {
+                k_oo[(i, i)] += rho2 / times;
+            }
+            let k_o = k.select_rows(observed);
+            &k - k_o.transpose() * k_oo.try_inverse().unwrap() * k_o
+        };
+        let gain = |c: &DMatrix<f64>, observed: &[usize], targets: &[(usize, f64)]| -> f64 {
+            let after = {
+                let mut k_oo = c.select_rows(observed).select_columns(observed);
+                for i in 0..observed.len() {
+                    k_oo[(i, i)] += rho2;
+                }
+                let c_o = c.select_rows(observed);
+                c - c_o.transpose() * k_oo.try_inverse().unwrap() * c_o
+            };
+            targets.iter().map(|&(t, w)| w * 0.5 * ((c[(t, t)] + rho2) / (after[(t, t)] + rho2)).ln()).sum()
+        };
+        // Point 3 is a target too: its column appears twice and is updated alike.
+        let mut block = JointPosterior::prior(k.clone(), rho2).unwrap().for_selection(&[3, 1], &[0, 4, 3]);
+        let weights = [0.5, 0.3, 0.2];
+        let targets = [(0, 0.5), (4, 0.3), (3, 0.2)];
+        for (step, observed_whole) in [vec![], vec![3], vec![3, 3, 3]].iter().enumerate() {
+            if step == 1 {
+                block.condition_on(0..1).unwrap();
+            } else if step == 2 {
+                block.condition_on_repeated(0..1, 2).unwrap();
+            }
+            let c = whole(if observed_whole.is_empty() { &[] } else { &[3] }, observed_whole.len() as f64);
+            for (j, &i) in [3, 1, 0, 4, 3].iter().enumerate() {
+                assert!((block.variance(j) - c[(i, i)]).abs() < F32, "step {step}, column {j}");
+            }
+            for (rows, whole_index) in [(0..1, vec![3]), (1..2, vec![1]), (0..2, vec![3, 1])] {
+                let expected = gain(&c, &whole_index, &targets);
+                assert!((block.gain(rows, &weights).unwrap() - expected).abs() < F32, "step {step}, observing {whole_index:?}");
+            }
+        }
     }
 
     #[test]

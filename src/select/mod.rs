@@ -16,6 +16,7 @@ pub mod tabletop;
 mod uncertainty;
 mod uniform;
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use nalgebra::DMatrix;
@@ -25,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use amf::Amf;
-pub use gp::{GpError, JointPosterior};
+pub use gp::{CandidatePosterior, GpError, JointPosterior};
 pub use rebalancing::Rebalancing;
 pub use round_robin::RoundRobin;
 pub use sample::PoolSample;
@@ -392,10 +393,16 @@ enum Criterion {
 /// twice for the same information, nor for what is on its way.
 pub struct Greedy {
     prepared: Arc<Prepared>,
-    posterior: JointPosterior,
+    /// The part of the posterior that scoring reads (every candidate's covariance with
+    /// every candidate and weighted target): updating every query point's pair was most
+    /// of a crowd batch's cost.
+    posterior: CandidatePosterior,
+    /// Per task: its candidate points, as rows of `posterior`.
+    candidates: Vec<Range<usize>>,
     criterion: Criterion,
-    /// Every target query point with its weight `mu(c) * w`.
-    targets: Vec<(usize, f64)>,
+    /// Every weighted target point's weight `mu(c) * w`, one a target column of
+    /// `posterior`.
+    targets: Vec<f64>,
     /// The tasks that may be picked: the demonstrable ones (for uncertainty sampling,
     /// those [`baseline_weights`] asks for).
     allowed: Vec<bool>,
@@ -419,40 +426,51 @@ impl Greedy {
             Criterion::Variance => baseline_weights(view)?.iter().map(|&w| w > 0.0).collect(),
         };
         let prepared = view.prepared(config)?;
-        let mut posterior = prepared.posterior.clone();
-        for (task, &count) in view.pending_per_task().iter().enumerate() {
-            posterior.condition_on_repeated(&prepared.problem.candidates[task], count)?;
-        }
-        let targets = prepared
-            .problem
+        let problem = &prepared.problem;
+        let weighted_targets: Vec<(usize, f64)> = problem
             .targets
             .iter()
             .zip(&mu)
             .flat_map(|(points, &m)| points.iter().map(move |&(i, w)| (i, m * w)))
             .filter(|&(_, w)| w > 0.0)
             .collect();
-        Ok(Greedy { prepared, posterior, criterion, targets, allowed })
+        // Rows: every task's candidates, task by task (a task's own are a range); columns:
+        // those, then the weighted targets.
+        let rows: Vec<usize> = problem.candidates.iter().flatten().copied().collect();
+        let mut candidates = Vec::with_capacity(problem.candidates.len());
+        let mut start = 0;
+        for points in &problem.candidates {
+            candidates.push(start..start + points.len());
+            start += points.len();
+        }
+        let target_points: Vec<usize> = weighted_targets.iter().map(|&(i, _)| i).collect();
+        let targets = weighted_targets.iter().map(|&(_, w)| w).collect();
+        let mut posterior = prepared.posterior.for_selection(&rows, &target_points);
+        for (task, &count) in view.pending_per_task().iter().enumerate() {
+            posterior.condition_on_repeated(candidates[task].clone(), count)?;
+        }
+        Ok(Greedy { prepared, posterior, candidates, criterion, targets, allowed })
     }
 
     /// Every task's score now. Under AMF's criterion a task that may not be picked
     /// scores what it would, for the record; under uncertainty sampling's it scores 0
     /// (see [`Greedy::allowed`]).
     pub fn scores(&self) -> Result<Vec<f64>, SelectError> {
-        let candidates = &self.prepared.problem.candidates;
+        let candidates = &self.candidates;
         match self.criterion {
-            Criterion::InformationGain => candidates.iter().map(|x| Ok(self.posterior.gain(&self.targets, x)?)).collect(),
+            Criterion::InformationGain => candidates.iter().map(|x| Ok(self.posterior.gain(x.clone(), &self.targets)?)).collect(),
             // Only the tasks it may ask for are candidates; the others score zero.
             Criterion::Variance => Ok(candidates
                 .iter()
                 .zip(&self.allowed)
-                .map(|(x, &a)| if a && !x.is_empty() { x.iter().map(|&i| self.posterior.variance(i)).sum::<f64>() / x.len() as f64 } else { 0.0 })
+                .map(|(x, &a)| if a && !x.is_empty() { x.clone().map(|i| self.posterior.variance(i)).sum::<f64>() / x.len() as f64 } else { 0.0 })
                 .collect()),
         }
     }
 
     /// A demonstration of `task` is on its way: condition on its candidate states.
     pub fn add(&mut self, task: usize) -> Result<(), SelectError> {
-        self.posterior.condition_on(&self.prepared.problem.candidates[task])?;
+        self.posterior.condition_on(self.candidates[task].clone())?;
         Ok(())
     }
 
