@@ -8,6 +8,7 @@
 //! GP policy) turns states into kernel values; the selectors never see states.
 
 mod amf;
+mod blocked;
 pub mod gp;
 mod rebalancing;
 mod round_robin;
