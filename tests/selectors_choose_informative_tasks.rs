@@ -85,8 +85,10 @@ fn amf_scores_are_the_closed_form_information_gains() {
     // mu(c) * 1/2 log((1 + rho^2) / (1 - c^2 / (1 + rho^2) + rho^2)) for the one target
     // each informs: the information about the noisy action there.
     let expected = |c: f64| 0.5 * 0.5 * ((1.0 + rho2) / (1.0 - c * c / (1.0 + rho2) + rho2)).ln();
-    assert!((selection.scores[0].score - expected(c0)).abs() < 1e-12);
-    assert!((selection.scores[1].score - expected(c1)).abs() < 1e-12);
+    // To f32's precision: the selector keeps the covariance it scores with in f32
+    // (`select::CandidatePosterior`).
+    assert!((selection.scores[0].score - expected(c0)).abs() < 1e-6);
+    assert!((selection.scores[1].score - expected(c1)).abs() < 1e-6);
     assert_eq!(selection.picks, vec![0]);
 }
 
