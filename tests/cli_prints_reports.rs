@@ -47,9 +47,8 @@ fn an_unknown_task_is_a_clear_error() {
 
 #[test]
 fn pretrain_is_deterministic_and_eval_marks_the_pretraining_tasks() {
-    let dir = std::env::temp_dir().join(format!("amf-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let files = [dir.join("a.amfp"), dir.join("b.amfp")];
+    let dir = tempfile::tempdir().unwrap();
+    let files = [dir.path().join("a.amfp"), dir.path().join("b.amfp")];
     for file in &files {
         let status = Command::new(env!("CARGO_BIN_EXE_amf"))
             .args(["pretrain", "--episodes-per-task", "2", "--steps", "20", "--eval-episodes", "0", "--out"])
@@ -71,7 +70,6 @@ fn pretrain_is_deterministic_and_eval_marks_the_pretraining_tasks() {
     assert_eq!(tasks.len(), NUM_TASKS);
     let seen: Vec<&str> = tasks.iter().filter(|t| t["pretrained_on"] == true).map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(seen, ["reach", "push", "pick_place", "drawer_open", "window_open"]);
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -92,14 +90,13 @@ fn demonstrations_per_task(selector: &serde_json::Value) -> Vec<u64> {
 }
 
 /// Runs `amf experiment` into a fresh directory and returns it with the summary.
-fn experiment(name: &str, args: &[&str]) -> (std::path::PathBuf, serde_json::Value) {
-    let out = std::env::temp_dir().join(format!("amf-experiment-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&out);
-    let mut all = vec!["experiment", "--out", out.to_str().unwrap()];
+fn experiment(name: &str, args: &[&str]) -> (tempfile::TempDir, serde_json::Value) {
+    let out = tempfile::Builder::new().prefix(&format!("amf-experiment-{name}-")).tempdir().unwrap();
+    let mut all = vec!["experiment", "--out", out.path().to_str().unwrap()];
     all.extend_from_slice(args);
     let output = Command::new(env!("CARGO_BIN_EXE_amf")).args(&all).output().expect("amf runs");
     assert!(output.status.success(), "amf {all:?} failed: {}", String::from_utf8_lossy(&output.stderr));
-    let summary = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let summary = serde_json::from_slice(&std::fs::read(out.path().join("summary.json")).unwrap()).unwrap();
     (out, summary)
 }
 
@@ -119,12 +116,12 @@ fn experiment_writes_curves_summary_and_plots() {
         assert_eq!(demonstrations_per_task(s).iter().sum::<u64>(), 2);
     }
     assert_eq!(summary["config"]["tabletop"]["round"]["budget"], 2);
-    let csv = std::fs::read_to_string(out.join("curves.csv")).unwrap();
+    let csv = std::fs::read_to_string(out.path().join("curves.csv")).unwrap();
     let mut lines = csv.lines();
     assert!(lines.next().unwrap().starts_with("selector,seed,covered,demonstrations,mean_success,mean_error,reach,"));
     // Two selectors x (before + after one round).
     assert_eq!(lines.count(), 4);
-    assert!(std::fs::read_to_string(out.join("success.svg")).unwrap().contains("<svg"));
+    assert!(std::fs::read_to_string(out.path().join("success.svg")).unwrap().contains("<svg"));
 
     // The integrator sweep adds the error-against-coverage plot.
     let (out, summary) = experiment(
@@ -133,8 +130,7 @@ fn experiment_writes_curves_summary_and_plots() {
     );
     assert_eq!(summary["sweep"].as_array().unwrap().len(), 2);
     assert!(summary["sweep"][0]["selectors"][0]["final_mean_error"]["mean"].as_f64().unwrap() > 0.0);
-    assert!(std::fs::read_to_string(out.join("sweep.svg")).unwrap().contains("<svg"));
-    let _ = std::fs::remove_dir_all(out);
+    assert!(std::fs::read_to_string(out.path().join("sweep.svg")).unwrap().contains("<svg"));
 }
 
 #[test]
@@ -142,7 +138,7 @@ fn experiment_with_targets_that_are_not_everything() {
     // Targets: door_open twice as much as window_close; window_close cannot be
     // demonstrated. Every selector runs; none asks for window_close, and AMF is
     // compared with each, paired.
-    let (out, summary) = experiment(
+    let (_out, summary) = experiment(
         "targets",
         &[
             "--env", "tabletop", "--seeds", "1", "--budget", "3", "--batch", "3", "--steps", "20", "--eval-episodes", "1",
@@ -164,7 +160,6 @@ fn experiment_with_targets_that_are_not_everything() {
         // AMF minus each other selector, paired; nothing for AMF itself.
         assert_eq!(s["amf_minus_final"]["mean"].as_f64().is_some(), s["name"] != "amf", "{}", s["name"]);
     }
-    let _ = std::fs::remove_dir_all(out);
     // A task name the runner does not know is refused.
     assert_refused(&["experiment", "--targets", "door_open,warp_drive", "--out", std::env::temp_dir().to_str().unwrap()], "unknown task `warp_drive`");
 }
@@ -175,7 +170,7 @@ fn experiment_on_the_larger_suite_with_raised_targets_that_cannot_be_demonstrate
     // cannot be demonstrated, beside a demonstrable one, with the centred embedding.
     let raised = [TaskId::DrawerCloseHigh, TaskId::ButtonPressHigh];
     let demonstrable: Vec<&str> = TaskId::ALL.iter().filter(|t| !raised.contains(t)).map(|t| t.name()).collect();
-    let (out, summary) = experiment(
+    let (_out, summary) = experiment(
         "raised",
         &[
             "--env", "tabletop", "--selectors", "amf,uncertainty", "--seeds", "1", "--budget", "4", "--batch", "2", "--steps", "20",
@@ -196,14 +191,13 @@ fn experiment_on_the_larger_suite_with_raised_targets_that_cannot_be_demonstrate
     // demonstrable target only.
     let uncertainty = &summary["selectors"][1];
     assert_eq!(uncertainty["demonstrations_per_task"][TaskId::DoorOpen.index()], 4);
-    let _ = std::fs::remove_dir_all(out);
 }
 
 #[test]
 fn experiment_with_human_like_demonstrators() {
     // Setting (d) in small: a mixed crowd of modelled people demonstrates the targets,
     // and fine-tuning leaves out the steps where they held still.
-    let (out, summary) = experiment(
+    let (_out, summary) = experiment(
         "human",
         &[
             "--env", "tabletop", "--selectors", "amf,uniform", "--seeds", "1", "--budget", "2", "--batch", "2", "--steps", "20",
@@ -219,7 +213,6 @@ fn experiment_with_human_like_demonstrators() {
         assert_eq!(per_task.iter().sum::<u64>(), 2, "{}", s["name"]);
         assert_eq!(per_task[TaskId::ButtonPress.index()] + per_task[TaskId::DoorOpen.index()], 2, "{} asked for a task that is no target", s["name"]);
     }
-    let _ = std::fs::remove_dir_all(out);
 }
 
 #[test]

@@ -375,7 +375,7 @@ async fn leases_two_instances_and_versions_on_postgres() {
 async fn the_crowd_simulator_runs_against_the_service() {
     let (dir, url) = sqlite_url("simulator");
     let service = Service::start_with(&url, &["--retrain-every", "0"]);
-    let out = dir.path.join("amf-1.json");
+    let out = dir.path().join("amf-1.json");
     let base = service.url("").trim_end_matches("/api").to_string();
     let run = tokio::task::spawn_blocking({
         let out = out.clone();

@@ -5,21 +5,21 @@
 
 mod common;
 
-use common::{sqlite_url, tempdir, Service};
+use common::{sqlite_url, Service};
 
 #[tokio::test]
 async fn page_files_are_served_gzipped_when_a_gzipped_copy_exists() {
-    let dist = tempdir::Dir::new("served-page");
-    std::fs::write(dist.path.join("index.html"), "<html><head></head><body></body></html>").unwrap();
+    let dist = tempfile::Builder::new().prefix("amf-served-page-").tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<html><head></head><body></body></html>").unwrap();
     let module: Vec<u8> = (0..4096u32).map(|i| (i % 7) as u8).collect();
     // What the client must get back unchanged, whatever it holds: the service does not
     // compress on the fly, it picks the file.
     let gzipped = b"\x1f\x8b stands in for the gzipped module".to_vec();
-    std::fs::write(dist.path.join("page_bg.wasm"), &module).unwrap();
-    std::fs::write(dist.path.join("page_bg.wasm.gz"), &gzipped).unwrap();
-    std::fs::write(dist.path.join("style.css"), "body {}").unwrap();
+    std::fs::write(dist.path().join("page_bg.wasm"), &module).unwrap();
+    std::fs::write(dist.path().join("page_bg.wasm.gz"), &gzipped).unwrap();
+    std::fs::write(dist.path().join("style.css"), "body {}").unwrap();
     let (_db_dir, db) = sqlite_url("served-page-db");
-    let service = Service::serving_page(&db, &dist.path);
+    let service = Service::serving_page(&db, dist.path());
     let client = reqwest::Client::new();
 
     let get = |path: &str, gzip: bool| {

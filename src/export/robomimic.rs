@@ -152,9 +152,8 @@ mod tests {
         let records: Vec<DemonstrationRecord> =
             (0..11).map(|k| DemonstrationRecord::from_expert(TaskId::ALL[k % 10], 70 + k as u64, 0.05, 0.0)).collect();
         let episodes = replay_all(&records).unwrap();
-        let dir = std::env::temp_dir().join(format!("amf-robomimic-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("demos.hdf5");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demos.hdf5");
         write(&episodes, &path).unwrap();
 
         let file = hdf5::File::open(&path).unwrap();
@@ -168,6 +167,5 @@ mod tests {
         assert_eq!(next_tcp.row(0).to_vec(), episodes[3].observations[1].0[0..3].to_vec());
         let valid: Array1<Name> = file.dataset("mask/valid").unwrap().read_1d().unwrap();
         assert_eq!(valid.iter().map(|n| n.as_str().to_owned()).collect::<Vec<_>>(), vec!["demo_9"]);
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -97,31 +97,12 @@ pub async fn contributor(client: &reqwest::Client, service: &Service, name: Opti
     (body["id"].as_str().unwrap().to_string(), body["token"].as_str().unwrap().to_string())
 }
 
-pub fn sqlite_url(name: &str) -> (tempdir::Dir, String) {
-    let dir = tempdir::Dir::new(name);
-    let url = format!("sqlite://{}", dir.path.join("crowd.db").display());
+pub fn sqlite_url(name: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::Builder::new().prefix(&format!("amf-{name}-")).tempdir().expect("a temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("crowd.db").display());
     (dir, url)
 }
 
-/// A throwaway folder, removed when dropped.
-pub mod tempdir {
-    pub struct Dir {
-        pub path: std::path::PathBuf,
-    }
-    impl Dir {
-        pub fn new(name: &str) -> Dir {
-            let path = std::env::temp_dir().join(format!("amf-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            Dir { path }
-        }
-    }
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
 
 /// The PostgreSQL database to test on, emptied first, or `None` to skip.
 pub async fn postgres() -> Option<String> {

@@ -486,8 +486,8 @@ mod tests {
 
     #[test]
     fn appending_adds_files_after_the_last_and_keeps_what_is_there() {
-        let folder = std::env::temp_dir().join(format!("amf-lerobot-append-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&folder);
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("dataset");
         let first = episodes(&[TaskId::Reach, TaskId::DrawerOpen], 50);
         write_folder(&dataset(&first).unwrap(), &folder).unwrap();
         let data_before = std::fs::read(folder.join("data/chunk-000/file-000.parquet")).unwrap();
@@ -527,6 +527,5 @@ mod tests {
         info["features"]["action"]["shape"] = json!([7]);
         std::fs::write(folder.join(INFO_PATH), info.to_string()).unwrap();
         assert!(Existing::read(&folder).unwrap_err().to_string().contains("other features"));
-        std::fs::remove_dir_all(&folder).unwrap();
     }
 }
