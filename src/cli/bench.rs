@@ -38,12 +38,12 @@ pub enum BenchCommand {
     },
     /// A bounded load test of running collection services on loopback (see
     /// scripts/bench-service.sh).
-    #[cfg(feature = "service")]
+    #[cfg(feature = "tools")]
     Upload(super::bench_upload::UploadBenchArgs),
     /// The crowd's figures on a running service: assignment latency with many visitors,
     /// uploads while the shared policy trains, time to a published version (see
     /// scripts/bench-crowd.sh).
-    #[cfg(feature = "service")]
+    #[cfg(feature = "tools")]
     Crowd(super::bench_crowd::CrowdBenchArgs),
     /// Fills a service's database with a pool of verified demonstrations (see
     /// scripts/bench-pool.sh).
@@ -65,9 +65,9 @@ pub enum BenchCommand {
 
 pub fn run(which: BenchCommand) -> anyhow::Result<()> {
     match which {
-        #[cfg(feature = "service")]
+        #[cfg(feature = "tools")]
         BenchCommand::Upload(args) => super::bench_upload::run(args),
-        #[cfg(feature = "service")]
+        #[cfg(feature = "tools")]
         BenchCommand::Crowd(args) => super::bench_crowd::run(args),
         #[cfg(feature = "service")]
         BenchCommand::Pool(args) => super::bench_pool::run(args),

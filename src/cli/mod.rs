@@ -1,19 +1,19 @@
 //! The native command line: argument parsing and the subcommands' output.
 
 mod bench;
-#[cfg(feature = "service")]
+#[cfg(feature = "tools")]
 mod bench_crowd;
 #[cfg(feature = "service")]
 mod bench_pool;
-#[cfg(feature = "service")]
+#[cfg(feature = "tools")]
 mod bench_upload;
-#[cfg(feature = "service")]
+#[cfg(feature = "tools")]
 mod crowd;
 mod dataset;
 
 /// The value below which a share `p` of `values` lies (the nearest rank; 0 for none),
 /// as the load tests report their latencies.
-#[cfg(feature = "service")]
+#[cfg(feature = "tools")]
 fn percentile(values: &mut [f64], p: f64) -> f64 {
     values.sort_by(f64::total_cmp);
     values.get(((values.len() as f64 * p) as usize).min(values.len().saturating_sub(1))).copied().unwrap_or(0.0)
@@ -111,7 +111,7 @@ enum Command {
     #[cfg(feature = "service")]
     Export(serve::ExportArgs),
     /// Simulated visitors against a running service, and their runs summarised.
-    #[cfg(feature = "service")]
+    #[cfg(feature = "tools")]
     Crowd {
         #[command(subcommand)]
         which: crowd::CrowdCommand,
@@ -140,7 +140,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run_serve(args),
         #[cfg(feature = "service")]
         Command::Export(args) => serve::run_export(args),
-        #[cfg(feature = "service")]
+        #[cfg(feature = "tools")]
         Command::Crowd { which } => crowd::run(which),
     }
 }
