@@ -3,6 +3,7 @@
 //! per kind. All the state that matters lives here, so several service instances on one
 //! PostgreSQL serve one crowd.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
 use sqlx::any::{install_default_drivers, AnyConnectOptions, AnyPoolOptions};
@@ -102,6 +103,16 @@ const TRAINING_LOCK: i64 = 7_041_966;
 
 /// Open leases that have not expired at `$1`, per task.
 const PENDING_PER_TASK: &str = "SELECT task, COUNT(*) FROM leases WHERE state = 'open' AND expires_ms > $1 GROUP BY task";
+
+/// Rows or values bound in one statement at most (SQLite takes 32,766 parameters, a lease
+/// row binds 9).
+const LEASES_A_STATEMENT: usize = 500;
+
+/// `$first, $first+1, ...`, `count` of them: numbered placeholders, which both databases
+/// read (sqlx's query builder writes `?` for `Any`, which PostgreSQL does not).
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
 
 /// A visitor's lease on a task to demonstrate.
 #[derive(Clone, Debug, PartialEq)]
@@ -481,22 +492,27 @@ impl Db {
     /// and stop counting as demonstrations in flight).
     pub async fn add_leases(&self, leases: &[Lease], per_address: usize) -> Result<(), DbError> {
         let mut tx = self.pool.begin().await?;
-        for lease in leases {
-            sqlx::query(
-                "INSERT INTO leases (id, contributor_id, task, seed, chosen_by, selector, created_ms, expires_ms, state, address) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9)",
-            )
-            .bind(&lease.id)
-            .bind(&lease.contributor_id)
-            .bind(lease.task.name())
-            .bind(lease.seed as i64)
-            .bind(&lease.chosen_by)
-            .bind(&lease.selector)
-            .bind(lease.created_ms)
-            .bind(lease.expires_ms)
-            .bind(&lease.address)
-            .execute(&mut *tx)
-            .await?;
+        // A statement a few hundred leases: one round trip where there was one a lease.
+        for chunk in leases.chunks(LEASES_A_STATEMENT) {
+            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({}, 'open')", placeholders(9 * i + 1, 9))).collect();
+            let sql = format!(
+                "INSERT INTO leases (id, contributor_id, task, seed, chosen_by, selector, created_ms, expires_ms, address, state) VALUES {}",
+                rows.join(", ")
+            );
+            let mut insert = sqlx::query(&sql);
+            for lease in chunk {
+                insert = insert
+                    .bind(&lease.id)
+                    .bind(&lease.contributor_id)
+                    .bind(lease.task.name())
+                    .bind(lease.seed as i64)
+                    .bind(&lease.chosen_by)
+                    .bind(&lease.selector)
+                    .bind(lease.created_ms)
+                    .bind(lease.expires_ms)
+                    .bind(&lease.address);
+            }
+            insert.execute(&mut *tx).await?;
         }
         let addresses: std::collections::BTreeSet<&str> = leases.iter().map(|l| l.address.as_str()).collect();
         for address in addresses {
@@ -525,7 +541,6 @@ impl Db {
     /// since `since_ms`, and the leases in flight per task at `now_ms`.
     pub async fn begin_assignments(&self, visitors: &[(&str, Option<&str>)], since_ms: i64, now_ms: i64) -> Result<(Vec<Vec<TaskId>>, Vec<usize>), DbError> {
         let mut tx = self.pool.begin().await?;
-        let mut declined = Vec::with_capacity(visitors.len());
         for &(contributor, decline) in visitors {
             if let Some(lease) = decline {
                 sqlx::query("UPDATE leases SET state = 'declined' WHERE contributor_id = $1 AND state = 'open' AND id = $2")
@@ -534,16 +549,40 @@ impl Db {
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("UPDATE leases SET state = 'superseded' WHERE contributor_id = $1 AND state = 'open'").bind(contributor).execute(&mut *tx).await?;
         }
-        for &(contributor, _) in visitors {
-            let rows = sqlx::query("SELECT DISTINCT task FROM leases WHERE contributor_id = $1 AND state = 'declined' AND created_ms > $2")
-                .bind(contributor)
-                .bind(since_ms)
-                .fetch_all(&mut *tx)
-                .await?;
-            declined.push(rows.iter().filter_map(|r| TaskId::from_name(&r.get::<String, _>(0))).collect());
+        // One statement each for the whole batch (its visitors are distinct), a few
+        // hundred visitors at a time: a batch of 50 was 100 round trips.
+        let mut declined: HashMap<&str, Vec<TaskId>> = HashMap::new();
+        for chunk in visitors.chunks(LEASES_A_STATEMENT) {
+            let sql = format!("UPDATE leases SET state = 'superseded' WHERE state = 'open' AND contributor_id IN ({})", placeholders(1, chunk.len()));
+            let mut supersede = sqlx::query(&sql);
+            for &(contributor, _) in chunk {
+                supersede = supersede.bind(contributor);
+            }
+            supersede.execute(&mut *tx).await?;
+            let sql = format!(
+                "SELECT DISTINCT contributor_id, task FROM leases WHERE state = 'declined' AND created_ms > $1 AND contributor_id IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut select = sqlx::query(&sql).bind(since_ms);
+            for &(contributor, _) in chunk {
+                select = select.bind(contributor);
+            }
+            for row in select.fetch_all(&mut *tx).await? {
+                let (contributor, task): (String, String) = (row.get(0), row.get(1));
+                if let (Some(&(visitor, _)), Some(task)) = (chunk.iter().find(|(c, _)| *c == contributor.as_str()), TaskId::from_name(&task)) {
+                    declined.entry(visitor).or_default().push(task);
+                }
+            }
         }
+        let declined = visitors
+            .iter()
+            .map(|(contributor, _)| {
+                let mut tasks = declined.remove(contributor).unwrap_or_default();
+                tasks.sort_by_key(|t| t.index());
+                tasks
+            })
+            .collect();
         let rows = sqlx::query(PENDING_PER_TASK).bind(now_ms).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok((declined, per_task(&rows)))
