@@ -12,9 +12,9 @@
 use std::ops::Range;
 
 use nalgebra::DMatrix;
+use thiserror::Error;
 
 use super::blocked;
-use thiserror::Error;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum GpError {
