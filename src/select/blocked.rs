@@ -30,7 +30,7 @@ pub fn cholesky(mut m: DMatrix<f64>) -> Option<DMatrix<f64>> {
         if below > 0 {
             // L21 = A21 L11^-T, then the trailing block's lower triangle loses L21 L21^T,
             // a column panel at a time.
-            let l11_inverse = l11.solve_lower_triangular(&DMatrix::identity(b, b))?;
+            let l11_inverse = lower_inverse(&l11)?;
             let l21 = m.view((k + b, k), (below, b)) * l11_inverse.transpose();
             m.view_mut((k + b, k), (below, b)).copy_from(&l21);
             let mut panel = 0;
@@ -61,15 +61,22 @@ pub fn solve_lower(l: &DMatrix<f64>, b: &DMatrix<f64>) -> Option<DMatrix<f64>> {
         let width = BLOCK.min(n - k);
         if k > 0 {
             // This block's rows lose what the solved ones above contribute.
-            let solved = x.rows(0, k).into_owned();
-            x.rows_mut(k, width).gemm(-1.0, &l.view((k, 0), (width, k)), &solved, 1.0);
+            let (solved, mut rows) = x.rows_range_pair_mut(0..k, k..k + width);
+            rows.gemm(-1.0, &l.view((k, 0), (width, k)), &solved, 1.0);
         }
-        let inverse = l.view((k, k), (width, width)).into_owned().solve_lower_triangular(&DMatrix::identity(width, width))?;
+        let inverse = lower_inverse(&l.view((k, k), (width, width)).into_owned())?;
         let block = &inverse * x.rows(k, width);
         x.rows_mut(k, width).copy_from(&block);
         k += width;
     }
     Some(x)
+}
+
+/// `L^-1` for a small lower-triangular `l` with a non-zero diagonal (`None` otherwise):
+/// taken once so that applying it is a matrix product.
+pub fn lower_inverse(l: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let n = l.nrows();
+    l.solve_lower_triangular(&DMatrix::identity(n, n))
 }
 
 #[cfg(test)]

@@ -230,7 +230,7 @@ impl CandidatePosterior {
     fn whitener(&self, observed: Range<usize>, noise: f64) -> Result<DMatrix<f32>, GpError> {
         let k = observed.len();
         let block = DMatrix::from_fn(k, k, |i, j| f64::from(self.rows[(observed.start + i, observed.start + j)]));
-        let inverse = factor(block, noise)?.solve_lower_triangular(&DMatrix::identity(k, k)).ok_or(GpError::NotPositiveDefinite)?;
+        let inverse = blocked::lower_inverse(&factor(block, noise)?).ok_or(GpError::NotPositiveDefinite)?;
         Ok(inverse.map(|x| x as f32))
     }
 }
