@@ -55,6 +55,10 @@ pub struct DemonstrationFile {
     /// older builds (the layout was the same), ignored by their readers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observation: Option<ObservationLayout>,
+    /// The licence (SPDX) the demonstrations are published under: a collection
+    /// service's export names the one its contributors agreed to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licence: Option<String>,
     pub demonstrations: Vec<FileDemonstration>,
 }
 
@@ -147,8 +151,14 @@ impl DemonstrationFile {
             created_by: format!("amf-studio {}", env!("CARGO_PKG_VERSION")),
             settings,
             observation: Some(ObservationLayout::current()),
+            licence: None,
             demonstrations,
         }
+    }
+
+    /// The same file, naming the licence its demonstrations are published under.
+    pub fn under_licence(self, licence: &str) -> DemonstrationFile {
+        DemonstrationFile { licence: Some(licence.to_string()), ..self }
     }
 
     pub fn to_json(&self) -> String {

@@ -221,18 +221,22 @@ async fn leases_behave_on_sqlite() {
 
 /// Contributors made by the dozen from one address cannot hold the crowd's selector
 /// with leases they never fulfil: the address keeps at most `--leases-per-address` in
-/// flight (its newest), and the visitors beyond still get their assignments.
+/// flight (its newest), and the visitors beyond still get their assignments. Two
+/// addresses (behind one trusted proxy) asking at once are bounded each on its own.
 async fn leases_per_address_on(db: &str) {
-    let service = Service::start_with(db, &["--leases-per-address", "2", "--retrain-every", "0"]);
+    let service = Service::start_with(db, &["--leases-per-address", "2", "--retrain-every", "0", "--trusted-proxies", "1"]);
     let client = reqwest::Client::new();
     let in_flight = || async { crowd(&client, &service).await["pending"].as_array().unwrap().iter().map(|p| p.as_u64().unwrap()).sum::<u64>() };
-    let mut tasks = Vec::new();
-    for _ in 0..5 {
+    let mut asking = tokio::task::JoinSet::new();
+    for address in ["198.51.100.7"; 5].into_iter().chain(["203.0.113.9"; 3]) {
         let (_, token) = contributor(&client, &service, None).await;
-        tasks.push(task_of(&ask(&client, &service, &token, json!({})).await));
+        let ask = client.post(service.url("/assignments")).bearer_auth(&token).header("x-forwarded-for", address).json(&json!({}));
+        asking.spawn(async move { ask.send().await.unwrap().status() });
     }
-    assert_eq!(tasks.len(), 5, "every visitor is assigned");
-    assert_eq!(in_flight().await, 2, "one address holds two leases in flight");
+    while let Some(status) = asking.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::CREATED, "every visitor is assigned");
+    }
+    assert_eq!(in_flight().await, 4, "each address holds two leases in flight");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -45,6 +45,7 @@ async fn the_api_works_on(db: &str) {
     let client = reqwest::Client::new();
     let health: Value = client.get(service.url("/health")).send().await.unwrap().json().await.unwrap();
     assert_eq!((health["ok"].as_bool(), health["suite_version"].as_u64()), (Some(true), Some(u64::from(SUITE_VERSION))));
+    assert_eq!((health["terms"]["licence"].as_str(), health["terms"]["licence_url"].as_str()), (Some("CC-BY-4.0"), Some("https://creativecommons.org/licenses/by/4.0/")));
 
     let (alice, alice_token) = contributor(&client, &service, Some("  Alice <b>  ")).await;
     let (_bob, bob_token) = contributor(&client, &service, None).await;
@@ -151,15 +152,36 @@ async fn the_api_works_on(db: &str) {
     let me: Value = client.get(service.url("/contributors/me")).bearer_auth(&alice_token).send().await.unwrap().json().await.unwrap();
     assert_eq!(me["demonstrations"][0]["withdrawn"].as_bool(), Some(true), "Alice's list still shows hers withdrawn");
 
+    // Consent: a visitor shown other terms is not registered; one who agreed to no
+    // licence (a contributor from before it was asked) has their upload refused, stored
+    // nowhere, until they agree to this service's licence.
+    let other = client.post(service.url("/contributors")).json(&json!({ "licence": "CC0-1.0" })).send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(other.json::<Value>().await.unwrap()["error"], "licence");
+    let dave: Value = client.post(service.url("/contributors")).json(&json!({})).send().await.unwrap().json().await.unwrap();
+    let dave_token = dave["token"].as_str().unwrap();
+    assert_eq!(dave["licence"], Value::Null);
+    let daves = upload(TaskId::Push, 11, "dave-00000001");
+    let (status, body) = post(&client, &service, dave_token, json_of(&daves)).await;
+    assert_eq!((status, body["error"].as_str()), (StatusCode::FORBIDDEN, Some("licence")), "{body}");
+    let agree = |licence: &'static str| client.put(service.url("/contributors/me/licence")).bearer_auth(dave_token).json(&json!({ "licence": licence })).send();
+    assert_eq!(agree("CC0-1.0").await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(agree("CC-BY-4.0").await.unwrap().status(), StatusCode::NO_CONTENT);
+    let me: Value = client.get(service.url("/contributors/me")).bearer_auth(dave_token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["licence"], "CC-BY-4.0");
+    let (status, body) = post(&client, &service, dave_token, json_of(&daves)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
     // The metrics count what happened.
     let metrics = client.get(service.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for line in [
-        "amf_uploads_accepted_total 4",
+        "amf_uploads_accepted_total 5",
         "amf_uploads_duplicate_total 2",
         "amf_uploads_rejected_total{reason=\"not_successful\"} 1",
         "amf_uploads_rejected_total{reason=\"banned\"} 1",
         "amf_uploads_rejected_total{reason=\"withdrawn\"} 1",
-        "amf_contributors 3",
+        "amf_uploads_rejected_total{reason=\"licence\"} 1",
+        "amf_contributors 4",
     ] {
         assert!(metrics.lines().any(|l| l == line), "missing {line:?} in\n{metrics}");
     }
@@ -273,7 +295,7 @@ fn slow_clients_are_timed_out_and_connections_are_limited() {
 
     // A body that stops arriving: 408 with the JSON error.
     let mut register = TcpStream::connect(service.addr()).unwrap();
-    register.write_all(b"POST /api/contributors HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}").unwrap();
+    register.write_all(b"POST /api/contributors HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 23\r\nConnection: close\r\n\r\n{\"licence\":\"CC-BY-4.0\"}").unwrap();
     let answer = read_all(&mut register);
     let registered: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     let token = registered["token"].as_str().unwrap();

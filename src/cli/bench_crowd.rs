@@ -115,8 +115,7 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
         let client = reqwest::Client::builder().pool_max_idle_per_host(args.visitors).build()?;
         let mut tokens = Vec::new();
         for _ in 0..args.visitors {
-            let body: Value = client.post(format!("{base}/contributors")).json(&json!({})).send().await?.json().await?;
-            tokens.push(body["token"].as_str().context("no token")?.to_string());
+            tokens.push(super::crowd::register(&client, &base, None).await?.1);
         }
         let ask = {
             let (client, url) = (client.clone(), format!("{base}/assignments"));

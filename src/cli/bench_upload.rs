@@ -95,8 +95,7 @@ pub fn run(args: UploadBenchArgs) -> anyhow::Result<()> {
         let mut tokens = Vec::new();
         for i in 0..args.contributors {
             let url = &args.url[i % args.url.len()];
-            let body: serde_json::Value = client.post(format!("{url}/api/contributors")).json(&serde_json::json!({})).send().await?.json().await?;
-            tokens.push((url.clone(), body["token"].as_str().context("no token")?.to_string()));
+            tokens.push((url.clone(), super::crowd::register(&client, &format!("{url}/api"), None).await?.1));
         }
         let deadline = Instant::now() + Duration::from_secs(args.max_seconds);
         let bodies: Vec<Vec<u8>> = uploads.iter().map(|u| serde_json::to_vec(u).expect("serialisable")).collect();

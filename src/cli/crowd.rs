@@ -147,13 +147,22 @@ async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: &V
     Ok((status, response.json().await.unwrap_or(Value::Null)))
 }
 
+/// Registers a contributor at the service under `base` (its `/api`), who agrees to the
+/// licence the service collects under, as a visitor does on the page: their id and token.
+pub(super) async fn register(client: &reqwest::Client, base: &str, display_name: Option<&str>) -> anyhow::Result<(String, String)> {
+    let health: Value = client.get(format!("{base}/health")).send().await?.json().await?;
+    let licence = health["terms"]["licence"].as_str().context("the service names no licence")?;
+    let (status, body) = post(client, &format!("{base}/contributors"), None, &json!({ "display_name": display_name, "licence": licence })).await?;
+    anyhow::ensure!(status == 201, "registration refused: {body}");
+    let field = |name: &str| body[name].as_str().map(str::to_string).with_context(|| format!("no {name} in {body}"));
+    Ok((field("id")?, field("token")?))
+}
+
 /// One visitor, until the crowd has stored the budget.
 async fn visitor(client: reqwest::Client, args: Arc<RunArgs>, index: usize, stored: Arc<AtomicUsize>, tally: Arc<Tally>) -> anyhow::Result<()> {
     let base = format!("{}/api", args.url.trim_end_matches('/'));
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed.wrapping_mul(1_000).wrapping_add(index as u64));
-    let (status, body) = post(&client, &format!("{base}/contributors"), None, &json!({ "display_name": format!("visitor {index}") })).await?;
-    anyhow::ensure!(status == 201, "registration refused: {body}");
-    let token = body["token"].as_str().context("no token")?.to_string();
+    let (_, token) = register(&client, &base, Some(&format!("visitor {index}"))).await?;
     let pause = |rng: &mut ChaCha8Rng, seconds: f64| Duration::from_secs_f64((seconds * args.time_scale).max(0.0) * rng.random_range(0.5..1.5));
     let mut decline: Option<String> = None;
     let mut uploads = 0;

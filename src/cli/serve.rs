@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// cannot steer the crowd's selector).
     #[arg(long, default_value_t = 16)]
     leases_per_address: usize,
+    /// The licence the crowd's dataset is published under (an SPDX identifier): the page
+    /// shows it, contributors agree to it before their uploads are pooled, and exports
+    /// carry it.
+    #[arg(long, default_value = crate::crowd::terms::DEFAULT_LICENCE)]
+    licence: String,
     /// The pre-trained policy the crowd's assignments start from.
     #[arg(long, default_value = "www/policy.amfp")]
     policy: PathBuf,
@@ -153,6 +158,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         body_timeout: seconds("--body-timeout", args.body_timeout)?,
         max_connections: args.max_connections.max(1),
         leases_per_address: args.leases_per_address.max(1),
+        terms: crate::crowd::terms::Terms::new(&args.licence).map_err(|e| anyhow::anyhow!("--licence: {e}"))?,
     };
     crate::service::crowd::check_settings(&config.assignments)?;
     if config.retrain_every > 0 {
@@ -189,6 +195,10 @@ pub struct ExportArgs {
     /// exported (its snapshot) as new episodes, leaving the existing files as they are.
     #[arg(long)]
     append: bool,
+    /// The licence the dataset is published under (the service's `--licence`): the
+    /// export names it, in LeRobot's dataset card and in the demonstration file.
+    #[arg(long, default_value = crate::crowd::terms::DEFAULT_LICENCE)]
+    licence: String,
 }
 
 /// Where a LeRobot export from a collection service stood: read back by `--append`.
@@ -214,12 +224,19 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         None
     };
     let after = existing.as_ref().map_or(0, |(_, last_id)| *last_id);
-    let (records, snapshot) = tokio::runtime::Runtime::new()?.block_on(async {
+    let terms = crate::crowd::terms::Terms::new(&args.licence).map_err(|e| anyhow::anyhow!("--licence: {e}"))?;
+    let (records, snapshot, agreements) = tokio::runtime::Runtime::new()?.block_on(async {
         let db = Db::open(&args.db, 2).await?;
-        let exported = db.export_after(after).await;
+        let exported = async {
+            let (records, snapshot) = db.export_after(after).await?;
+            let agreements = db.agreements(&terms.licence, snapshot.last_id).await?;
+            Ok::<_, crate::service::db::DbError>((records, snapshot, agreements))
+        }
+        .await;
         db.close().await;
         anyhow::Ok(exported?)
     })?;
+    let card = |files: &[lerobot::DatasetFile]| lerobot::card::card(files, &terms, agreements);
     match (args.to, existing) {
         (ExportFormat::Lerobot, Some((existing, _))) => {
             if records.is_empty() {
@@ -228,14 +245,18 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
             }
             let mut files = lerobot::append(&existing, &replay_all(&records)?)?;
             files.insert(files.len() - 1, snapshot_file(existing.episodes() + records.len() as i64, snapshot.last_id));
+            files.insert(files.len() - 1, card(&files)?);
             lerobot::append_to_folder(&files, &args.out)?;
         }
         (ExportFormat::Lerobot, None) => {
             let mut files = lerobot::dataset(&replay_all(&records)?)?;
             files.push(snapshot_file(records.len() as i64, snapshot.last_id));
+            files.push(card(&files)?);
             lerobot::write_folder(&files, &args.out)?;
         }
-        (ExportFormat::Json, _) => std::fs::write(&args.out, crate::demo_file::DemonstrationFile::new(&records, None, true).to_json())?,
+        (ExportFormat::Json, _) => {
+            std::fs::write(&args.out, crate::demo_file::DemonstrationFile::new(&records, None, true).under_licence(&terms.licence).to_json())?
+        }
         (ExportFormat::Robomimic, _) => super::dataset::write_robomimic(&replay_all(&records)?, &args.out)?,
     }
     println!(

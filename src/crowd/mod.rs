@@ -1,8 +1,10 @@
 //! Crowdsourced collection, the parts that are plain Rust: what an upload is and how it
 //! is verified by replay (`upload`), which task the crowd's next visitor is asked
-//! for (`assign`), and which of the pool a version of the shared policy trains on
-//! (`sample`). The service that runs them is `crate::service`.
+//! for (`assign`), which of the pool a version of the shared policy trains on
+//! (`sample`), and what is collected under which licence (`terms`). The service that
+//! runs them is `crate::service`.
 
 pub mod assign;
 pub mod sample;
+pub mod terms;
 pub mod upload;

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::crowd::{Account, CrowdStatus, Credentials, Leased, ServiceProbe, SyncState, UploadOutcome};
+use super::crowd::{Account, Consent, CrowdStatus, Credentials, Leased, ServiceProbe, SyncState, UploadOutcome};
 use super::protocol::{FromWorker, PolicyRollout, ToWorker};
 use super::state::WorkerId;
 use crate::record::DemonstrationRecord;
@@ -34,6 +34,8 @@ pub struct Restored {
     pub credentials: Option<Credentials>,
     /// The outbox: each stored demonstration's sync state, by key.
     pub sync: Vec<(u32, SyncState)>,
+    /// What the visitor answered when asked to contribute under the service's licence.
+    pub consent: Consent,
 }
 
 /// How a demonstration under way ended.
@@ -124,6 +126,12 @@ pub enum Action {
     // ---- the collection service ----
     /// Whether a collection service serves this page, and answers.
     ServiceProbed(ServiceProbe),
+    /// The visitor's answer to contributing under the service's licence (true: agreed).
+    AnswerConsent(bool),
+    /// Ask again (a visitor who said no changes their mind).
+    ReconsiderConsent,
+    /// The service recorded a known contributor's agreement, or why it did not.
+    LicenceAgreed(Result<(), String>),
     Registered(Result<Credentials, String>),
     Uploaded { key: u32, outcome: UploadOutcome },
     /// The backoff after a failed upload is over.
@@ -185,7 +193,11 @@ pub enum Effect {
     ShowTask { task: TaskId, seed: u64 },
     // ---- the collection service; each answers with its action ----
     ProbeService,
-    Register,
+    /// Register a contributor who agreed to `licence`.
+    Register { licence: String },
+    /// Tell the service a known contributor agreed to `licence`.
+    AgreeToLicence { token: String, licence: String },
+    StoreConsent(Consent),
     Upload { key: u32, client_id: String, record: Rc<DemonstrationRecord>, token: String },
     StoreSync { key: u32, state: SyncState },
     StoreCredentials(Credentials),

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::action::{Action, Effect};
 use super::state::{NoticeKind, PageState};
 use crate::crowd::assign::Assignment;
+pub use crate::crowd::terms::Terms;
 use crate::crowd::upload::fingerprint;
 use crate::experiment::CurvePoint;
 use crate::session::{ChosenBy, Session};
@@ -35,13 +36,27 @@ pub enum CrowdMode {
 }
 
 /// What the page found out about a collection service when it loaded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServiceProbe {
     /// No service serves this page (a static site): nothing is asked.
     Absent,
     /// A service served the page but does not answer now.
     Down,
-    Up,
+    /// It answers, collecting under these terms.
+    Up(Terms),
+}
+
+/// What the visitor answered when asked to contribute under the service's licence.
+/// Nothing leaves the browser for the service before they agree.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "answer")]
+pub enum Consent {
+    /// Not asked yet (or asked again: the licence changed).
+    #[default]
+    Unasked,
+    Agreed { licence: String },
+    /// They keep their demonstrations in this browser; they may change their mind.
+    Declined,
 }
 
 /// A contributor's id and secret token, issued by the service on first contact.
@@ -209,6 +224,12 @@ pub struct LeaseCount {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Crowd {
     pub mode: CrowdMode,
+    /// What the service collects under which licence (none: not heard from it yet).
+    pub terms: Option<Terms>,
+    /// The visitor's answer to contributing under those terms.
+    pub consent: Consent,
+    /// A known contributor's agreement is on its way to the service.
+    pub agreeing: bool,
     pub credentials: Option<Credentials>,
     /// By storage key.
     pub sync: BTreeMap<u32, SyncState>,
@@ -255,6 +276,22 @@ impl Crowd {
     pub fn queued(&self) -> usize {
         self.sync.values().filter(|s| **s == SyncState::Queued).count()
     }
+
+    /// The visitor agreed to the licence the service collects under (or, while it has
+    /// not answered yet this visit, to one before: an upload then finds out).
+    pub fn consented(&self) -> bool {
+        match (&self.consent, &self.terms) {
+            (Consent::Agreed { licence }, Some(terms)) => *licence == terms.licence,
+            (Consent::Agreed { .. }, None) => true,
+            _ => false,
+        }
+    }
+
+    /// The page should ask the visitor now: a service collects, and they have not
+    /// answered under its present terms.
+    pub fn asks_consent(&self) -> bool {
+        self.mode == CrowdMode::Service && self.terms.is_some() && !self.consented() && self.consent != Consent::Declined
+    }
 }
 
 /// The id an upload carries: stable for a demonstration (its content's fingerprint),
@@ -266,12 +303,26 @@ pub fn client_id(record: &crate::record::DemonstrationRecord) -> String {
 impl PageState {
     /// What the page's probe found: no service (a static site), or one that is up, or
     /// down just now (a browser that contributed before keeps its outbox and retries).
+    /// Nothing is sent before the visitor agrees to the service's licence: until then
+    /// their demonstrations wait in the outbox, and the session proposes tasks itself.
     pub(super) fn service_probed(&mut self, probe: ServiceProbe, fx: &mut Vec<Effect>) {
-        if probe == ServiceProbe::Absent || (probe == ServiceProbe::Down && self.crowd.credentials.is_none()) {
+        let up = match probe {
+            ServiceProbe::Absent => false,
+            ServiceProbe::Down if self.crowd.credentials.is_none() => false,
+            ServiceProbe::Down => {
+                self.crowd.mode = CrowdMode::Service;
+                false
+            }
+            ServiceProbe::Up(terms) => {
+                self.crowd.mode = CrowdMode::Service;
+                self.crowd.terms = Some(terms);
+                true
+            }
+        };
+        if self.crowd.mode != CrowdMode::Service {
             self.crowd.mode = CrowdMode::LocalOnly;
             return;
         }
-        self.crowd.mode = CrowdMode::Service;
         // Every stored demonstration not yet synced joins the outbox (those marked as not
         // this visitor's contribution have a state already).
         for entry in &self.dataset.entries {
@@ -279,17 +330,74 @@ impl PageState {
                 self.crowd.sync.entry(key).or_insert(SyncState::Queued);
             }
         }
-        if self.crowd.credentials.is_none() {
-            self.crowd.registering = true;
-            fx.push(Effect::Register);
-        } else if probe == ServiceProbe::Up {
-            self.ask_for_assignment(None, None, fx);
-        }
-        if probe == ServiceProbe::Up {
+        if up {
+            // The crowd's shared policy is only read: it is no contribution.
             self.crowd.fetching_shared = true;
             fx.push(Effect::FetchSharedPolicy);
         }
+        if !self.crowd.consented() {
+            return;
+        }
+        if self.crowd.credentials.is_none() {
+            self.register(fx);
+        } else if up {
+            self.ask_for_assignment(None, None, fx);
+        }
         self.pump(fx);
+    }
+
+    fn register(&mut self, fx: &mut Vec<Effect>) {
+        if let Consent::Agreed { licence } = &self.crowd.consent {
+            self.crowd.registering = true;
+            fx.push(Effect::Register { licence: licence.clone() });
+        }
+    }
+
+    /// The visitor answered: agreed, they are registered (or, known to the service from
+    /// before consent was asked, their agreement is sent) and their outbox goes; said no,
+    /// everything stays here.
+    pub(super) fn answer_consent(&mut self, agreed: bool, fx: &mut Vec<Effect>) {
+        let Some(terms) = self.crowd.terms.clone() else { return };
+        if !agreed {
+            self.crowd.consent = Consent::Declined;
+            fx.push(Effect::StoreConsent(Consent::Declined));
+            return;
+        }
+        self.crowd.consent = Consent::Agreed { licence: terms.licence.clone() };
+        fx.push(Effect::StoreConsent(self.crowd.consent.clone()));
+        match self.crowd.credentials.clone() {
+            None if !self.crowd.registering => self.register(fx),
+            None => {}
+            Some(credentials) => {
+                self.crowd.agreeing = true;
+                fx.push(Effect::AgreeToLicence { token: credentials.token, licence: terms.licence });
+            }
+        }
+    }
+
+    pub(super) fn reconsider_consent(&mut self, fx: &mut Vec<Effect>) {
+        if self.crowd.consent == Consent::Declined {
+            self.crowd.consent = Consent::Unasked;
+            fx.push(Effect::StoreConsent(Consent::Unasked));
+        }
+    }
+
+    pub(super) fn licence_agreed(&mut self, result: Result<(), String>, fx: &mut Vec<Effect>) {
+        self.crowd.agreeing = false;
+        match result {
+            Ok(()) => {
+                self.crowd.failures = 0;
+                if self.crowd.assignment.is_none() {
+                    self.ask_for_assignment(None, None, fx);
+                }
+                self.pump(fx);
+            }
+            Err(error) => {
+                // Asked again: the service did not record the answer.
+                self.crowd.consent = Consent::Unasked;
+                self.notify(NoticeKind::Error, format!("The collection service did not record your agreement ({error}); your demonstrations stay here until it does."));
+            }
+        }
     }
 
     pub(super) fn registered(&mut self, result: Result<Credentials, String>, fx: &mut Vec<Effect>) {
@@ -336,7 +444,7 @@ impl PageState {
     /// Sends the next queued demonstration, if nothing is under way or waiting.
     pub(super) fn pump(&mut self, fx: &mut Vec<Effect>) {
         let crowd = &self.crowd;
-        if crowd.mode != CrowdMode::Service || crowd.uploading.is_some() || crowd.waiting {
+        if crowd.mode != CrowdMode::Service || crowd.uploading.is_some() || crowd.waiting || crowd.agreeing || !crowd.consented() {
             return;
         }
         let Some(credentials) = crowd.credentials.clone() else { return };
@@ -357,14 +465,22 @@ impl PageState {
             UploadOutcome::Stored { id } => SyncState::Verified { id },
             UploadOutcome::StoredByAnother { id } => SyncState::Elsewhere { id },
             UploadOutcome::WithdrawnBefore { id } => SyncState::Withdrawn { id },
+            // The service asks for an agreement it does not hold (a contributor from
+            // before consent was asked, or a changed licence): the demonstration waits,
+            // and the visitor is asked.
+            UploadOutcome::Rejected { code, .. } if code == "licence" => {
+                self.crowd.consent = Consent::Unasked;
+                fx.push(Effect::StoreConsent(Consent::Unasked));
+                self.notify(NoticeKind::Info, "The crowd asks you to agree to the licence its dataset is published under before it takes your demonstrations; they wait here until you answer.".to_string());
+                return;
+            }
             UploadOutcome::Rejected { code, reason } => {
                 let number = self.dataset.entries.iter().position(|e| e.key == Some(key)).map_or(0, |i| i + 1);
                 self.notify(NoticeKind::Error, format!("The collection service refused demonstration {number}: {reason}. It stays in your dataset here."));
                 if code == "unauthorised" {
                     // The service forgot this contributor (a new database): register again.
                     self.crowd.credentials = None;
-                    self.crowd.registering = true;
-                    fx.push(Effect::Register);
+                    self.register(fx);
                     return;
                 }
                 SyncState::Rejected { code, reason }
@@ -393,8 +509,7 @@ impl PageState {
     pub(super) fn sync_tick(&mut self, fx: &mut Vec<Effect>) {
         self.crowd.waiting = false;
         if self.crowd.mode == CrowdMode::Service && self.crowd.credentials.is_none() && !self.crowd.registering {
-            self.crowd.registering = true;
-            fx.push(Effect::Register);
+            self.register(fx);
             return;
         }
         self.pump(fx);
@@ -510,7 +625,7 @@ impl PageState {
     /// Asks the service for this visitor's next task (declining `decline`'s lease, or
     /// recording a task and seed they chose).
     pub(super) fn ask_for_assignment(&mut self, decline: Option<String>, choose: Option<(TaskId, u64)>, fx: &mut Vec<Effect>) {
-        if self.crowd.mode != CrowdMode::Service || self.crowd.asking {
+        if self.crowd.mode != CrowdMode::Service || self.crowd.asking || self.crowd.agreeing || !self.crowd.consented() {
             return;
         }
         let Some(credentials) = &self.crowd.credentials else { return };

@@ -571,6 +571,85 @@ fn credentials() -> crowd::Credentials {
     crowd::Credentials { id: "c-1".into(), token: "secret".into() }
 }
 
+/// A service that answers, collecting under the default licence.
+fn up() -> crowd::ServiceProbe {
+    crowd::ServiceProbe::Up(crowd::Terms::default())
+}
+
+/// The visitor's agreement to the default licence.
+fn agreed() -> crowd::Consent {
+    crowd::Consent::Agreed { licence: "CC-BY-4.0".into() }
+}
+
+fn register() -> Effect {
+    Effect::Register { licence: "CC-BY-4.0".into() }
+}
+
+/// Nothing leaves the browser before the visitor agrees to the licence the crowd's
+/// dataset is published under; saying no keeps the page local, and they may change
+/// their mind.
+#[test]
+fn nothing_leaves_the_browser_before_the_visitor_agrees_to_the_licence() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.act(Action::ServiceProbed(up()));
+    assert_eq!(page.fx, vec![Effect::FetchSharedPolicy], "the shared policy is only read");
+    assert!(page.state.crowd.asks_consent());
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    assert_eq!(page.state.crowd.sync.get(&1), Some(&crowd::SyncState::Queued), "it waits in the outbox");
+    assert!(!page.has(|e| matches!(e, Effect::Upload { .. } | Effect::Register { .. } | Effect::Assign { .. })), "{:?}", page.fx);
+    page.act(Action::AnswerConsent(false));
+    assert_eq!(page.fx, vec![Effect::StoreConsent(crowd::Consent::Declined)]);
+    assert!(!page.state.crowd.asks_consent());
+    page.act(Action::SyncTick);
+    assert!(page.fx.is_empty(), "declined: nothing is sent, not even a registration");
+    page.act(Action::ReconsiderConsent);
+    assert!(page.state.crowd.asks_consent());
+    page.act(Action::AnswerConsent(true));
+    assert_eq!(page.fx, vec![Effect::StoreConsent(agreed()), register()]);
+    page.act(Action::Registered(Ok(credentials())));
+    assert!(page.has(|e| matches!(e, Effect::Assign { .. })));
+    assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
+}
+
+/// A contributor from before consent was asked is asked once; their agreement is sent
+/// before anything else. A demonstration the service refuses for want of an agreement
+/// (the operator changed the licence) waits, and the visitor is asked again.
+#[test]
+fn a_contributor_from_before_consent_is_asked_once_and_an_upload_refused_for_the_licence_waits() {
+    let restored = Restored {
+        records: vec![(1, record(TaskId::DoorOpen, 1)), (2, record(TaskId::Push, 2))],
+        credentials: Some(credentials()),
+        sync: vec![(1, crowd::SyncState::Queued), (2, crowd::SyncState::Queued)],
+        ..Restored::default()
+    };
+    let mut page = Page::load(Ok(restored), settings(5));
+    page.act(Action::ServiceProbed(up()));
+    assert!(page.state.crowd.asks_consent());
+    assert!(uploads(&page.fx).is_empty() && !page.has(|e| matches!(e, Effect::Assign { .. })), "{:?}", page.fx);
+    page.act(Action::AnswerConsent(true));
+    let token = credentials().token;
+    assert_eq!(page.fx, vec![Effect::StoreConsent(agreed()), Effect::AgreeToLicence { token, licence: "CC-BY-4.0".into() }]);
+    page.act(Action::SyncTick);
+    assert!(uploads(&page.fx).is_empty(), "nothing goes before the service holds the agreement");
+    page.act(Action::LicenceAgreed(Ok(())));
+    assert!(page.has(|e| matches!(e, Effect::Assign { .. })));
+    assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
+    // The licence changed on the service meanwhile: the upload waits, the visitor is asked.
+    let refused = crowd::UploadOutcome::Rejected { code: "licence".into(), reason: "agree to the licence".into() };
+    page.act(Action::Uploaded { key: 1, outcome: refused });
+    assert_eq!(page.state.crowd.sync.get(&1), Some(&crowd::SyncState::Queued));
+    assert_eq!(page.fx, vec![Effect::StoreConsent(crowd::Consent::Unasked)]);
+    assert!(page.state.crowd.asks_consent() && page.errors().is_empty());
+    page.act(Action::SyncTick);
+    assert!(uploads(&page.fx).is_empty());
+    // A stored agreement to another licence than the service's is no agreement.
+    let restored = Restored { credentials: Some(credentials()), consent: agreed(), ..Restored::default() };
+    let mut page = Page::load(Ok(restored), settings(5));
+    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up(crowd::Terms::new("CC0-1.0").unwrap())));
+    assert!(page.state.crowd.asks_consent());
+    assert!(!page.has(|e| matches!(e, Effect::Assign { .. })));
+}
+
 #[test]
 fn a_static_site_is_local_only_and_sends_nothing() {
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
@@ -604,7 +683,8 @@ fn only_a_persons_demonstrations_in_this_page_are_contributed() {
     page.act(Action::DemonstrationStored { id, result: Ok(3) });
     assert_eq!(page.state.crowd.sync.get(&3), Some(&crowd::SyncState::NotContributed), "an import stays here");
     // A service appears: only the person's demonstration is sent.
-    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    page.act(Action::ServiceProbed(up()));
+    page.act(Action::AnswerConsent(true));
     page.act(Action::Registered(Ok(credentials())));
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
     assert_eq!(page.state.crowd.queued(), 1);
@@ -614,7 +694,8 @@ fn only_a_persons_demonstrations_in_this_page_are_contributed() {
 #[test]
 fn the_autopilots_runs_are_sent_when_the_visitor_asks() {
     let mut page = Page::started(SessionSettings { share_autopilot: true, ..settings(5) }, &[TaskId::DoorOpen]);
-    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    page.act(Action::ServiceProbed(up()));
+    page.act(Action::AnswerConsent(true));
     page.act(Action::Registered(Ok(credentials())));
     page.act(Action::Demonstrate { task: TaskId::Push, chosen_by: ChosenBy::Person });
     let scripted = DemonstrationRecord { source: Source::ScriptedExpert, ..record(TaskId::Push, 4) };
@@ -631,8 +712,10 @@ fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_veri
     page.demonstrate(TaskId::Push, ChosenBy::Person, 2, Ok(2));
     // A service answers: the page registers (and loads the crowd's policy), stores its
     // credentials, sends the first.
-    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
-    assert_eq!(page.fx, vec![Effect::Register, Effect::FetchSharedPolicy]);
+    page.act(Action::ServiceProbed(up()));
+    assert_eq!(page.fx, vec![Effect::FetchSharedPolicy]);
+    page.act(Action::AnswerConsent(true));
+    assert_eq!(page.fx, vec![Effect::StoreConsent(agreed()), register()]);
     page.act(Action::Registered(Ok(credentials())));
     assert!(page.has(|e| *e == Effect::StoreCredentials(credentials())));
     let sent = uploads(&page.fx);
@@ -686,17 +769,18 @@ fn a_reload_resumes_the_outbox_as_the_same_contributor() {
         records: vec![(1, record(TaskId::DoorOpen, 1)), (2, record(TaskId::Push, 2))],
         credentials: Some(credentials()),
         sync: vec![(1, crowd::SyncState::Verified { id: 7 }), (2, crowd::SyncState::Queued)],
+        consent: agreed(),
         ..Restored::default()
     };
     let mut page = Page::load(Ok(restored), settings(5));
     assert!(page.has(|e| *e == Effect::ProbeService));
     // The service is down as the page loads: a contributor keeps contributing.
     page.act(Action::ServiceProbed(crowd::ServiceProbe::Down));
-    assert!(!page.has(|e| *e == Effect::Register), "the stored contributor is kept");
+    assert!(!page.has(|e| matches!(e, Effect::Register { .. })), "the stored contributor is kept");
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![2], "only what was not verified is sent");
     // The service lost its database: the page registers again and sends it again.
     page.act(Action::Uploaded { key: 2, outcome: crowd::UploadOutcome::Rejected { code: "unauthorised".into(), reason: "unknown token".into() } });
-    assert_eq!(page.fx, vec![Effect::Register]);
+    assert_eq!(page.fx, vec![register()]);
     assert_eq!(page.state.crowd.sync.get(&2), Some(&crowd::SyncState::Queued));
     page.act(Action::Registered(Ok(crowd::Credentials { id: "c-2".into(), token: "new".into() })));
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![2]);
@@ -714,10 +798,11 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
         records: vec![(1, record(TaskId::DoorOpen, 1))],
         credentials: Some(credentials()),
         sync: vec![(1, crowd::SyncState::Verified { id: 7 })],
+        consent: agreed(),
         ..Restored::default()
     };
     let mut page = Page::load(Ok(restored), settings(5));
-    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    page.act(Action::ServiceProbed(up()));
     let token = credentials().token;
     // One request about the account at a time.
     page.act(Action::RefreshAccount);
@@ -777,7 +862,8 @@ fn leased(task: TaskId, seed: u64, lease: &str) -> crowd::Leased {
 fn with_a_service_the_prompt_asks_for_the_crowds_assignment_on_its_leased_seed() {
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
     page.state.crowd.credentials = Some(credentials());
-    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    page.state.crowd.consent = agreed();
+    page.act(Action::ServiceProbed(up()));
     let token = credentials().token;
     assert!(page.has(|e| *e == Effect::Assign { token: token.clone(), decline: None, choose: None }));
     // Until the service answers, the session's own proposal stands.
@@ -816,7 +902,8 @@ fn with_a_service_the_prompt_asks_for_the_crowds_assignment_on_its_leased_seed()
 fn with_a_service_the_page_loads_the_crowds_latest_shared_policy_to_watch() {
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
     page.state.crowd.credentials = Some(credentials());
-    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    page.state.crowd.consent = agreed();
+    page.act(Action::ServiceProbed(up()));
     assert!(page.has(|e| *e == Effect::FetchSharedPolicy));
     // No version yet: watching the crowd's plays the pre-trained policy.
     page.act(Action::SharedPolicyLoaded(Ok(None)));
@@ -918,7 +1005,8 @@ fn crowd_status(versions: &[(i64, i64, f64)]) -> crowd::CrowdStatus {
 fn an_open_crowd_dashboard_reads_the_crowd_again_until_closed_and_its_curve_grows() {
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
     page.state.crowd.credentials = Some(credentials());
-    page.act(Action::ServiceProbed(crowd::ServiceProbe::Up));
+    page.state.crowd.consent = agreed();
+    page.act(Action::ServiceProbed(up()));
     page.act(Action::SharedPolicyLoaded(Ok(None)));
     page.act(Action::CrowdDashboard(true));
     assert!(page.has(|e| *e == Effect::FetchCrowd));

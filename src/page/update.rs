@@ -187,6 +187,9 @@ impl PageState {
                 }
             }
             Action::ServiceProbed(reachable) => self.service_probed(reachable, &mut fx),
+            Action::AnswerConsent(agreed) => self.answer_consent(agreed, &mut fx),
+            Action::ReconsiderConsent => self.reconsider_consent(&mut fx),
+            Action::LicenceAgreed(result) => self.licence_agreed(result, &mut fx),
             Action::Registered(result) => self.registered(result, &mut fx),
             Action::Uploaded { key, outcome } => self.uploaded(key, outcome, &mut fx),
             Action::SyncTick => self.sync_tick(&mut fx),
@@ -275,6 +278,7 @@ impl PageState {
             None => {}
         }
         self.crowd.credentials = restored.credentials;
+        self.crowd.consent = restored.consent;
         self.crowd.sync = restored.sync.into_iter().collect();
         fx.push(Effect::ProbeService);
         if let Some(session) = session.as_mut() {

@@ -229,6 +229,8 @@ pub async fn health(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::V
         "build": upload::verifier_build(),
         "demonstrations": demonstrations,
         "contributors": contributors,
+        // What is collected under which licence: the page shows it before asking consent.
+        "terms": app.config.terms,
     })))
 }
 
@@ -241,6 +243,28 @@ pub async fn metrics(State(app): State<Arc<App>>) -> ApiResult<Response> {
 #[serde(deny_unknown_fields)]
 pub struct NewContributor {
     display_name: Option<String>,
+    /// The licence the visitor agreed to (the service's, from `/api/health`); without
+    /// it, their uploads are refused until they agree.
+    licence: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Agreement {
+    licence: String,
+}
+
+/// The licence a contributor says they agreed to, if it is the one this service collects
+/// under; a different one is refused (the page showed them other terms).
+fn agreed(app: &App, licence: Option<String>) -> ApiResult<Option<String>> {
+    match licence {
+        Some(licence) if licence != app.config.terms.licence => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "licence",
+            format!("this service collects under {}, not {licence}", app.config.terms.licence),
+        )),
+        agreed => Ok(agreed),
+    }
 }
 
 /// Issues an anonymous contributor id and its secret token (shown once).
@@ -253,10 +277,22 @@ pub async fn new_contributor(
     limited_by_address(&app, peer, &headers)?;
     let request: NewContributor = json_body(body, &app).await?;
     let name = clean_name(request.display_name)?;
+    let licence = agreed(&app, request.licence)?;
     let id = uuid::Uuid::new_v4().to_string();
     let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    app.db.add_contributor(&id, &hash_token(&token), name.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "token": token, "display_name": name }))))
+    app.db.add_contributor(&id, &hash_token(&token), name.as_deref(), licence.as_deref()).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id, "token": token, "display_name": name, "licence": licence }))))
+}
+
+/// A contributor agrees to the service's licence (one from before consent was asked, or
+/// after the operator changed it).
+pub async fn agree_to_licence(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Body) -> ApiResult<StatusCode> {
+    limited_by_address(&app, peer, &headers)?;
+    let me = contributor(&app, &headers).await?;
+    let request: Agreement = json_body(body, &app).await?;
+    let licence = agreed(&app, Some(request.licence))?.expect("given");
+    app.db.agree_to_licence(&me.id, &licence).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Who the token's contributor is: id, display name, and their demonstrations (withdrawn
@@ -265,12 +301,18 @@ pub async fn me(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Sock
     limited_by_address(&app, peer, &headers)?;
     let me = contributor(&app, &headers).await?;
     let demonstrations = app.db.list_own(&me.id).await?;
-    Ok(Json(json!({ "id": me.id, "display_name": me.display_name, "demonstrations": demonstrations })))
+    Ok(Json(json!({ "id": me.id, "display_name": me.display_name, "licence": me.licence, "demonstrations": demonstrations })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    display_name: Option<String>,
 }
 
 pub async fn rename(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> ApiResult<StatusCode> {
     let me = contributor(&app, &headers).await?;
-    let request: NewContributor = json_body(body, &app).await?;
+    let request: Rename = json_body(body, &app).await?;
     app.db.set_display_name(&me.id, clean_name(request.display_name)?.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -285,6 +327,16 @@ pub async fn upload(
     limited_by_address(&app, peer, &headers)?;
     let me = contributor(&app, &headers).await?;
     limited(&app, format!("contributor:{}", me.id))?;
+    // Nothing is pooled from a contributor who has not agreed to the licence the pool is
+    // published under; the page keeps the demonstration and asks them.
+    if me.licence.as_deref() != Some(app.config.terms.licence.as_str()) {
+        app.metrics.rejected("licence");
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "licence",
+            format!("agree to the licence the crowd's dataset is published under ({}) before contributing", app.config.terms.licence),
+        ));
+    }
     json_content(&headers, &app)?;
     let bytes = read_body(body, &app).await?;
     let refuse = |rejection: Rejection| {
@@ -348,7 +400,7 @@ pub async fn withdraw_own(State(app): State<Arc<App>>, headers: HeaderMap, id: R
 pub async fn export(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Response> {
     operator(&app, &headers)?;
     let (records, snapshot) = app.db.export().await?;
-    let json = DemonstrationFile::new(&records, None, false).to_json();
+    let json = DemonstrationFile::new(&records, None, false).under_licence(&app.config.terms.licence).to_json();
     let name = format!("amf-studio-crowd-{}-demonstrations-to-{}.json", snapshot.demonstrations, snapshot.last_id);
     Ok((
         [

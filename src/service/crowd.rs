@@ -331,9 +331,8 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
         // the ones since conditioned on through their proxies, as those in flight.
         let trained_through = app.crowd.with_policy(|_, _, _, through| through).ok_or_else(unavailable)?;
         let through = if settings.arrivals_in_flight { trained_through } else { i64::MAX };
-        refresh(app, replays, through).await?;
+        let all = refresh(app, replays, through).await?;
         let arrived = if settings.arrivals_in_flight {
-            let all = app.db.demonstrations_per_task().await?;
             all.iter().zip(&replays.counts).map(|(a, t)| a.saturating_sub(*t)).collect()
         } else {
             vec![0; NUM_TASKS]
@@ -400,16 +399,18 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
 /// Brings the selector's sample up to date with the database through id `through`:
 /// the counts per task and the sample's members, replaying only those new to it (at
 /// most `sampled_per_task` a task) and dropping those that left it (withdrawn, or
-/// displaced by a smaller fingerprint).
-async fn refresh(app: &App, replays: &mut Replays, through: i64) -> Result<(), ApiError> {
+/// displaced by a smaller fingerprint). Returns every demonstration not withdrawn per
+/// task, those past `through` included.
+async fn refresh(app: &App, replays: &mut Replays, through: i64) -> Result<Vec<usize>, ApiError> {
     let per_task = app.config.assignments.gp.sample_bound();
-    replays.counts = app.db.demonstrations_per_task_through(through).await?;
+    let all;
+    (all, replays.counts) = app.db.demonstrations_per_task_and_through(through).await?;
     let ids = app.db.sample_ids(per_task, through).await?;
     let wanted: HashSet<i64> = ids.iter().copied().collect();
     replays.sample.retain(|id, _| wanted.contains(id));
     let missing: Vec<i64> = ids.into_iter().filter(|id| !replays.sample.contains_key(id)).collect();
     if missing.is_empty() {
-        return Ok(());
+        return Ok(all);
     }
     let records = app.db.records_by_ids(&missing).await?;
     // Stored demonstrations were verified by replay: one that fails now (a suite change)
@@ -417,7 +418,7 @@ async fn refresh(app: &App, replays: &mut Replays, through: i64) -> Result<(), A
     let replayed: Vec<(i64, Demonstration)> =
         tokio::task::block_in_place(|| records.into_par_iter().filter_map(|(id, record)| Some((id, record.replay().ok()?))).collect());
     replays.sample.extend(replayed);
-    Ok(())
+    Ok(all)
 }
 
 /// Where the crowd stands: demonstrations and leases in flight per task, the shared

@@ -48,6 +48,9 @@ pub struct Contributor {
     pub id: String,
     pub display_name: Option<String>,
     pub banned: bool,
+    /// The licence they agreed to their demonstrations being published under (none:
+    /// not agreed yet).
+    pub licence: Option<String>,
 }
 
 /// What storing a verified demonstration did.
@@ -238,23 +241,40 @@ impl Db {
         self.pool.close().await;
     }
 
-    pub async fn add_contributor(&self, id: &str, token_hash: &str, display_name: Option<&str>) -> Result<(), DbError> {
-        sqlx::query("INSERT INTO contributors (id, token_hash, display_name, banned, created_ms) VALUES ($1, $2, $3, 0, $4)")
-            .bind(id)
-            .bind(token_hash)
-            .bind(display_name.map(str::to_string))
+    /// A new contributor, with the licence they agreed to if they did.
+    pub async fn add_contributor(&self, id: &str, token_hash: &str, display_name: Option<&str>, licence: Option<&str>) -> Result<(), DbError> {
+        let now = now_ms();
+        sqlx::query(
+            "INSERT INTO contributors (id, token_hash, display_name, banned, created_ms, licence, licence_agreed_ms) VALUES ($1, $2, $3, 0, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(token_hash)
+        .bind(display_name.map(str::to_string))
+        .bind(now)
+        .bind(licence.map(str::to_string))
+        .bind(licence.map(|_| now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A contributor agrees to `licence` (a new licence replaces the one they agreed to).
+    pub async fn agree_to_licence(&self, id: &str, licence: &str) -> Result<(), DbError> {
+        sqlx::query("UPDATE contributors SET licence = $1, licence_agreed_ms = $2 WHERE id = $3")
+            .bind(licence)
             .bind(now_ms())
+            .bind(id)
             .execute(&self.pool)
             .await?;
         Ok(())
     }
 
     pub async fn contributor_by_token(&self, token_hash: &str) -> Result<Option<Contributor>, DbError> {
-        let row = sqlx::query("SELECT id, display_name, banned FROM contributors WHERE token_hash = $1")
+        let row = sqlx::query("SELECT id, display_name, banned, licence FROM contributors WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| Contributor { id: r.get(0), display_name: r.get(1), banned: r.get::<i64, _>(2) != 0 }))
+        Ok(row.map(|r| Contributor { id: r.get(0), display_name: r.get(1), banned: r.get::<i64, _>(2) != 0, licence: r.get(3) }))
     }
 
     pub async fn set_display_name(&self, id: &str, display_name: Option<&str>) -> Result<(), DbError> {
@@ -381,6 +401,22 @@ impl Db {
         self.export_after(0).await
     }
 
+    /// Over the demonstrations not withdrawn through id `through`: how many were
+    /// contributed by someone who agreed to `licence`, how many not, and by how many
+    /// contributors (a dataset card says so).
+    pub async fn agreements(&self, licence: &str, through: i64) -> Result<crate::export::lerobot::card::Agreements, DbError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(CASE WHEN c.licence = $1 THEN 1 ELSE 0 END), 0), COUNT(*), COUNT(DISTINCT d.contributor_id) \
+             FROM demonstrations d JOIN contributors c ON c.id = d.contributor_id WHERE d.withdrawn = 0 AND d.id <= $2",
+        )
+        .bind(licence)
+        .bind(through)
+        .fetch_one(&self.pool)
+        .await?;
+        let (agreed, all, contributors) = (row.get::<i64, _>(0) as usize, row.get::<i64, _>(1) as usize, row.get::<i64, _>(2) as usize);
+        Ok(crate::export::lerobot::card::Agreements { agreed, not_agreed: all - agreed, contributors })
+    }
+
     /// Every demonstration not withdrawn with an id above `after` (what came since an
     /// earlier snapshot), oldest first, and the snapshot it makes (its last id is
     /// `after` if nothing came).
@@ -429,36 +465,53 @@ impl Db {
 
     /// The selector's sample of the pool through id `through`: per task, the ids of the
     /// `per_task` demonstrations not withdrawn with the smallest content fingerprints
-    /// (the rule of [`crate::select::PoolSample::of`]), in id order.
+    /// (the rule of [`crate::select::PoolSample::of`]), in id order. One statement, each
+    /// task's part read from the `(task, withdrawn, fingerprint)` index: a batch of
+    /// assignments asks for it, and one round trip a task was 16 of them.
     pub async fn sample_ids(&self, per_task: usize, through: i64) -> Result<Vec<i64>, DbError> {
-        let mut ids = Vec::new();
+        let (through_at, limit_at) = (TaskId::ALL.len() + 1, TaskId::ALL.len() + 2);
+        let parts: Vec<String> = (1..=TaskId::ALL.len())
+            .map(|t| {
+                format!(
+                    "SELECT id FROM (SELECT id FROM demonstrations WHERE task = ${t} AND withdrawn = 0 AND id <= ${through_at} \
+                     ORDER BY fingerprint LIMIT ${limit_at}) AS task{t}"
+                )
+            })
+            .collect();
+        let sql = parts.join(" UNION ALL ");
+        let mut query = sqlx::query(&sql);
         for task in TaskId::ALL {
-            let rows = sqlx::query(
-                "SELECT id FROM demonstrations WHERE task = $1 AND withdrawn = 0 AND id <= $2 ORDER BY fingerprint LIMIT $3",
-            )
-            .bind(task.name())
-            .bind(through)
-            .bind(per_task.min(i64::MAX as usize) as i64)
-            .fetch_all(&self.pool)
-            .await?;
-            ids.extend(rows.iter().map(|r| r.get::<i64, _>(0)));
+            query = query.bind(task.name());
         }
+        let rows = query.bind(through).bind(per_task.min(i64::MAX as usize) as i64).fetch_all(&self.pool).await?;
+        let mut ids: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>(0)).collect();
         ids.sort_unstable();
         Ok(ids)
     }
 
-    /// Demonstrations not withdrawn through id `through`, per task (the suite's order).
-    pub async fn demonstrations_per_task_through(&self, through: i64) -> Result<Vec<usize>, DbError> {
-        let rows = sqlx::query("SELECT task, COUNT(*) FROM demonstrations WHERE withdrawn = 0 AND id <= $1 GROUP BY task")
-            .bind(through)
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(per_task(&rows))
-    }
-
     /// Demonstrations not withdrawn, per task (the suite's order).
     pub async fn demonstrations_per_task(&self) -> Result<Vec<usize>, DbError> {
-        self.demonstrations_per_task_through(i64::MAX).await
+        Ok(self.demonstrations_per_task_and_through(i64::MAX).await?.0)
+    }
+
+    /// Demonstrations not withdrawn per task (the suite's order): all of them, and those
+    /// through id `through`, in one pass over the table.
+    pub async fn demonstrations_per_task_and_through(&self, through: i64) -> Result<(Vec<usize>, Vec<usize>), DbError> {
+        let rows = sqlx::query(
+            "SELECT task, COUNT(*), SUM(CASE WHEN id <= $1 THEN 1 ELSE 0 END) FROM demonstrations WHERE withdrawn = 0 GROUP BY task",
+        )
+        .bind(through)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut all = vec![0; crate::tasks::NUM_TASKS];
+        let mut through = vec![0; crate::tasks::NUM_TASKS];
+        for row in &rows {
+            if let Some(task) = TaskId::from_name(&row.get::<String, _>(0)) {
+                all[task.index()] = row.get::<i64, _>(1) as usize;
+                through[task.index()] = row.get::<i64, _>(2) as usize;
+            }
+        }
+        Ok((all, through))
     }
 
     /// Takes the crowd's assignment lock: on PostgreSQL a session advisory lock on a
@@ -514,16 +567,21 @@ impl Db {
             }
             insert.execute(&mut *tx).await?;
         }
-        let addresses: std::collections::BTreeSet<&str> = leases.iter().map(|l| l.address.as_str()).collect();
-        for address in addresses {
-            sqlx::query(
-                "UPDATE leases SET state = 'superseded' WHERE state = 'open' AND address = $1 AND id NOT IN \
-                 (SELECT id FROM leases WHERE state = 'open' AND address = $1 ORDER BY created_ms DESC, id DESC LIMIT $2)",
-            )
-            .bind(address)
-            .bind(per_address.max(1) as i64)
-            .execute(&mut *tx)
-            .await?;
+        // Each address keeps its newest leases, one statement for the batch's addresses
+        // (a batch of 50 visitors from 50 addresses was 50 round trips).
+        let addresses: Vec<&str> = leases.iter().map(|l| l.address.as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+        for chunk in addresses.chunks(LEASES_A_STATEMENT) {
+            let list = placeholders(2, chunk.len());
+            let sql = format!(
+                "UPDATE leases SET state = 'superseded' WHERE state = 'open' AND address IN ({list}) AND id NOT IN \
+                 (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY address ORDER BY created_ms DESC, id DESC) AS newest \
+                 FROM leases WHERE state = 'open' AND address IN ({list})) AS ranked WHERE newest <= $1)"
+            );
+            let mut supersede = sqlx::query(&sql).bind(per_address.max(1) as i64);
+            for address in chunk {
+                supersede = supersede.bind(*address);
+            }
+            supersede.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -11,7 +11,7 @@ use crate::crowd::upload::Rejection;
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
 /// Refusals that are not about the demonstration itself.
-pub const REFUSALS: [&str; 8] = ["too_large", "incomplete", "timeout", "withdrawn", "content_type", "rate_limited", "overloaded", "banned"];
+pub const REFUSALS: [&str; 9] = ["too_large", "incomplete", "timeout", "withdrawn", "content_type", "rate_limited", "overloaded", "banned", "licence"];
 
 #[derive(Default)]
 pub struct Metrics {

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower_http::services::ServeDir;
@@ -78,6 +78,9 @@ pub struct ServiceConfig {
     /// Leases one client address holds open at most: beyond, its oldest stop counting
     /// as demonstrations in flight (default 16).
     pub leases_per_address: usize,
+    /// The licence the pooled dataset is published under: contributors agree to it
+    /// before their uploads are pooled (default CC-BY-4.0).
+    pub terms: crate::crowd::terms::Terms,
 }
 
 impl Default for ServiceConfig {
@@ -101,6 +104,7 @@ impl Default for ServiceConfig {
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
             leases_per_address: 16,
+            terms: crate::crowd::terms::Terms::default(),
         }
     }
 }
@@ -122,6 +126,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(api::metrics))
         .route("/contributors", post(api::new_contributor))
         .route("/contributors/me", get(api::me).patch(api::rename))
+        .route("/contributors/me/licence", put(api::agree_to_licence))
         .route("/demonstrations", post(api::upload).get(api::list_own))
         .route("/demonstrations/{id}", delete(api::withdraw_own))
         .route("/assignments", post(crowd::assignment))

@@ -12,6 +12,7 @@ use yew::prelude::*;
 use super::shell::Shell;
 use super::stage::{Driver, StageHandle, Status};
 use super::views::comparison::ComparisonPanel;
+use super::views::consent::ConsentCard;
 use super::views::contributor::ContributorPanel;
 use super::views::crowd::CrowdPanel;
 use super::views::curves::CurvesPanel;
@@ -20,7 +21,7 @@ use super::views::policy::{fetch_policy_bytes, PolicyPanel};
 use super::views::settings::SettingsPanel;
 use super::views::teach::TeachPanel;
 use crate::page::address::PageAddress;
-use crate::page::crowd::{Crowd, CrowdMode, SyncState};
+use crate::page::crowd::{Consent, Crowd, CrowdMode, SyncState};
 use crate::page::{Action, Notice, NoticeKind, PageState, Phase};
 use crate::sim::CONTROL_HZ;
 use crate::tasks::TaskId;
@@ -100,7 +101,7 @@ pub fn app() -> Html {
             <header>
                 <h1>{ "AMF Studio" }</h1>
                 <p class="tagline">{ "Teach a robot arm by demonstration; AMF picks what to show it next" }</p>
-                { crowd_badge(&s.crowd) }
+                { crowd_badge(&s.crowd, &dispatch) }
                 <button id="new-session" class="quiet" onclick={on_new_session}>{ "New session" }</button>
             </header>
             <main>
@@ -115,9 +116,23 @@ pub fn app() -> Html {
                         <div class="error" role="alert">{ format!("The 3D view could not start: {message}") }</div>
                     }
                     { status_line(status.as_ref()) }
+                    <div class="touch-controls">
+                        <div id={super::stage_input::HEIGHT_SLIDER_ID} class="height-slider" role="slider" aria-label="gripper height: drag up to raise, down to lower"
+                             aria-orientation="vertical">
+                            <span>{ "▲" }</span><span class="grip-line"></span><span>{ "▼" }</span>
+                        </div>
+                        <button id="grip-button" class={classes!("grip-button", status.as_ref().is_some_and(|s| s.gripping).then_some("closed"))}
+                                aria-label="close or open the gripper"
+                                onclick={super::views::send(&dispatch, Action::ToggleGrip)}>
+                            { if status.as_ref().is_some_and(|s| s.gripping) { "Open" } else { "Grip" } }
+                        </button>
+                    </div>
                 </section>
                 <aside>
                     <Notices notices={s.notices.clone()} dispatch={dispatch.clone()} />
+                    if let (true, Some(terms)) = (s.crowd.asks_consent(), s.crowd.terms.clone()) {
+                        <ConsentCard terms={terms} returning={s.crowd.credentials.is_some()} waiting={s.crowd.queued()} dispatch={dispatch.clone()} />
+                    }
                     <TeachPanel phase={s.phase.clone()} session={s.session.clone()} autopilot={s.autopilot}
                                 just_saved={just_saved} dispatch={dispatch.clone()}
                                 crowd={(s.crowd.mode == CrowdMode::Service).then(|| s.crowd.assignment.clone()).flatten()} />
@@ -154,15 +169,25 @@ pub fn app() -> Html {
     }
 }
 
-/// Where demonstrations go: this browser only, or also the collection service.
-fn crowd_badge(crowd: &Crowd) -> Html {
+/// Where demonstrations go: this browser only, or also the collection service (once
+/// the visitor agreed to its licence).
+fn crowd_badge(crowd: &Crowd, dispatch: &Callback<Action>) -> Html {
     let (mode, text) = match crowd.mode {
         CrowdMode::Unknown => ("unknown", String::new()),
         CrowdMode::LocalOnly => ("local", "Local only: your demonstrations stay in this browser".to_string()),
+        CrowdMode::Service if crowd.consent == Consent::Declined => ("service", "Local only, as you chose".to_string()),
+        CrowdMode::Service if !crowd.consented() => ("service", "A crowd collects here · not contributing yet".to_string()),
         CrowdMode::Service if crowd.queued() > 0 => ("service", format!("Contributing to the crowd · {} to send", crowd.queued())),
         CrowdMode::Service => ("service", "Contributing to the crowd · all sent".to_string()),
     };
-    html! { <span id="crowd-mode" class="crowd-mode" data-mode={mode} data-queued={crowd.queued().to_string()}>{ text }</span> }
+    let reconsider = (crowd.mode == CrowdMode::Service && crowd.consent == Consent::Declined).then(|| {
+        html! { <button id="consent-reconsider" class="link" onclick={super::views::send(dispatch, Action::ReconsiderConsent)}>{ "contribute…" }</button> }
+    });
+    html! {
+        <span id="crowd-mode" class="crowd-mode" data-mode={mode} data-consent={crowd.consented().to_string()} data-queued={crowd.queued().to_string()}>
+            { text }{ for reconsider }
+        </span>
+    }
 }
 
 #[derive(Properties, PartialEq)]
@@ -213,12 +238,12 @@ fn status_line(status: Option<&Status>) -> Html {
 
 fn legend() -> Html {
     let rows = [
-        ("Left-drag", "move the gripper across the table"),
-        ("Wheel · Q / E", "raise / lower the gripper"),
+        ("Left-drag · one finger", "move the gripper across the table"),
+        ("Wheel · Q / E · the slider", "raise / lower the gripper"),
         ("W A S D · arrows", "nudge the gripper"),
-        ("Space", "close / open the gripper"),
-        ("Right- or Shift-drag", "turn the camera"),
-        ("Ctrl + wheel", "zoom"),
+        ("Space · Grip", "close / open the gripper"),
+        ("Right- or Shift-drag · two fingers", "turn the camera"),
+        ("Ctrl + wheel · pinch", "zoom"),
     ];
     html! {
         <details class="card legend-card" open=true>

@@ -72,17 +72,29 @@ pub async fn probe() -> ServiceProbe {
         return ServiceProbe::Absent;
     }
     match send("GET", "api/health", None, None).await {
-        Some((200, _, body)) if body["ok"] == Value::Bool(true) => ServiceProbe::Up,
+        Some((200, _, body)) if body["ok"] == Value::Bool(true) => match serde_json::from_value(body["terms"].clone()) {
+            Ok(terms) => ServiceProbe::Up(terms),
+            // A service that names no licence cannot be agreed to: nothing is sent.
+            Err(_) => ServiceProbe::Down,
+        },
         _ => ServiceProbe::Down,
     }
 }
 
-pub async fn register() -> Result<Credentials, String> {
-    let body = expect(201, "POST", "api/contributors", None, Some("{}".into())).await?;
+/// Registers a contributor who agreed to `licence`.
+pub async fn register(licence: &str) -> Result<Credentials, String> {
+    let body = serde_json::json!({ "licence": licence }).to_string();
+    let body = expect(201, "POST", "api/contributors", None, Some(body)).await?;
     match (body["id"].as_str(), body["token"].as_str()) {
         (Some(id), Some(token)) => Ok(Credentials { id: id.into(), token: token.into() }),
         _ => Err("the service's answer holds no credentials".into()),
     }
+}
+
+/// Records a known contributor's agreement to `licence`.
+pub async fn agree_to_licence(token: &str, licence: &str) -> Result<(), String> {
+    let body = serde_json::json!({ "licence": licence }).to_string();
+    expect(204, "PUT", "api/contributors/me/licence", Some(token), Some(body)).await.map(drop)
 }
 
 pub async fn upload(client_id: String, record: &DemonstrationRecord, token: &str) -> UploadOutcome {

@@ -121,7 +121,8 @@ impl Shell {
         let tuned = storage.policy(TUNED).await?.map(|bytes| self.adopt_tuned(Rc::new(bytes)));
         let credentials = storage.credentials().await?;
         let sync = storage.sync_states().await?;
-        Ok(Restored { session, records, tuned, credentials, sync })
+        let consent = storage.consent().await?;
+        Ok(Restored { session, records, tuned, credentials, sync, consent })
     }
 
     /// Keeps a fine-tuned policy file for the stage to play.
@@ -217,7 +218,10 @@ impl Shell {
                 }
             }
             Effect::ProbeService => self.answer(async { Action::ServiceProbed(super::crowd_http::probe().await) }),
-            Effect::Register => self.answer(async { Action::Registered(super::crowd_http::register().await) }),
+            Effect::Register { licence } => self.answer(async move { Action::Registered(super::crowd_http::register(&licence).await) }),
+            Effect::AgreeToLicence { token, licence } => {
+                self.answer(async move { Action::LicenceAgreed(super::crowd_http::agree_to_licence(&token, &licence).await) })
+            }
             Effect::Upload { key, client_id, record, token } => {
                 self.answer(async move { Action::Uploaded { key, outcome: super::crowd_http::upload(client_id, &record, &token).await } })
             }
@@ -249,6 +253,9 @@ impl Shell {
             Effect::OperatorExport { token } => self.answer(async move { Action::OperatorExported(super::crowd_http::operator_export(&token).await) }),
             Effect::StoreSync { key, state } => self.later(move |s| async move {
                 s.put_sync(key, &state).await.err().map(|error| Action::StorageFailed { what: "outbox", error })
+            }),
+            Effect::StoreConsent(consent) => self.later(move |s| async move {
+                s.put_consent(&consent).await.err().map(|error| Action::StorageFailed { what: "answer about contributing", error })
             }),
             Effect::StoreCredentials(credentials) => self.later(move |s| async move {
                 s.put_credentials(&credentials).await.err().map(|error| Action::StorageFailed { what: "contributor's id", error })

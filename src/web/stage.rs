@@ -16,6 +16,7 @@ use crate::sim::{looks_the_same, Action, Color, Visual, VisualShape, CONTROL_DT}
 use crate::page::address::PageAddress;
 use crate::page::protocol::PolicyRollout;
 use crate::tasks::{Episode, TaskId, SUITE_VERSION};
+use crate::teleop::pointers::Pointers;
 use crate::teleop::{OrbitCamera, Teleop};
 
 /// Who moves the arm.
@@ -63,11 +64,6 @@ const REST_FRAMES_BEFORE_SHARPENING: u32 = 30;
 /// The lowest fraction of the display's resolution drawn.
 const MIN_RENDER_SCALE: f64 = 0.3;
 
-pub(super) enum Drag {
-    Gripper,
-    Camera { x: f32, y: f32 },
-}
-
 pub struct Stage {
     pub(super) episode: Episode,
     pub(super) driver: Driver,
@@ -75,7 +71,8 @@ pub struct Stage {
     pub(super) camera: OrbitCamera,
     renderer: SceneRenderer,
     pub(super) canvas: HtmlCanvasElement,
-    pub(super) drag: Option<Drag>,
+    /// The pointers down on the scene and the gesture they make.
+    pub(super) pointers: Pointers,
     pub(super) recording: Option<Recording>,
     /// What is left of a replayed demonstration.
     replaying: std::collections::VecDeque<Action>,
@@ -130,7 +127,7 @@ impl StageHandle {
             camera: OrbitCamera::default(),
             renderer,
             canvas: canvas.clone(),
-            drag: None,
+            pointers: Pointers::default(),
             recording: None,
             replaying: Default::default(),
             on_demonstration,

@@ -35,6 +35,10 @@ impl Stage {
             if let Some((x, y)) = self.camera.project(Vector::new(ahead.x, ahead.y, self.teleop.desired.z), w, h) {
                 set("data-guide-px", format!("{x:.1} {y:.1}"));
             }
+            // Where the person wants the gripper, on the screen: a finger slides it from there.
+            if let Some((x, y)) = self.camera.project(self.teleop.desired, w, h) {
+                set("data-desired-px", format!("{x:.1} {y:.1}"));
+            }
         }
         set("data-desired-z", format!("{:.4}", self.teleop.desired.z));
         set("data-gripping", self.teleop.gripping.to_string());

@@ -8,7 +8,7 @@ use wasm_bindgen::{JsCast, JsValue};
 
 pub use crate::page::StorageError;
 
-use crate::page::crowd::{Credentials, SyncState};
+use crate::page::crowd::{Consent, Credentials, SyncState};
 use crate::record::DemonstrationRecord;
 use crate::session::Session;
 
@@ -23,6 +23,8 @@ const SYNC: &str = "sync";
 /// The contributor's credentials (kept through a new session).
 const CROWD: &str = "crowd";
 const CONTRIBUTOR: &str = "contributor";
+/// The visitor's answer to contributing under the service's licence (same store).
+const CONSENT: &str = "consent";
 /// The one session the page keeps.
 const CURRENT: &str = "current";
 
@@ -164,8 +166,21 @@ impl Storage {
     }
 
     pub async fn credentials(&self) -> Result<Option<Credentials>, StorageError> {
+        self.crowd_value(CONTRIBUTOR).await
+    }
+
+    pub async fn put_consent(&self, consent: &Consent) -> Result<(), StorageError> {
+        self.put_value(CROWD, JsValue::from_str(CONSENT), consent).await
+    }
+
+    /// The visitor's answer (none stored: not asked yet).
+    pub async fn consent(&self) -> Result<Consent, StorageError> {
+        Ok(self.crowd_value(CONSENT).await?.unwrap_or_default())
+    }
+
+    async fn crowd_value<T: serde::de::DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
         let tx = self.db.transaction(&[CROWD], TransactionMode::ReadOnly).map_err(failed)?;
-        let value = tx.store(CROWD).map_err(failed)?.get(JsValue::from_str(CONTRIBUTOR)).await.map_err(failed)?;
+        let value = tx.store(CROWD).map_err(failed)?.get(JsValue::from_str(key)).await.map_err(failed)?;
         value.map(|v| serde_wasm_bindgen::from_value(v).map_err(|e| StorageError::Corrupt(e.to_string()))).transpose()
     }
 

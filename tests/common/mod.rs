@@ -91,7 +91,8 @@ impl Drop for Service {
 }
 
 pub async fn contributor(client: &reqwest::Client, service: &Service, name: Option<&str>) -> (String, String) {
-    let response = client.post(service.url("/contributors")).json(&json!({ "display_name": name })).send().await.unwrap();
+    // A visitor who agreed to the licence the service collects under (the default).
+    let response = client.post(service.url("/contributors")).json(&json!({ "display_name": name, "licence": "CC-BY-4.0" })).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
     let body: Value = response.json().await.unwrap();
     (body["id"].as_str().unwrap().to_string(), body["token"].as_str().unwrap().to_string())

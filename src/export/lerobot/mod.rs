@@ -16,6 +16,7 @@
 //! the last ones (as LeRobot does when it resumes recording), and only the small
 //! metadata files (`info.json`, `stats.json`, `tasks.parquet`) are rewritten.
 
+pub mod card;
 pub mod stats;
 mod tables;
 

@@ -3,6 +3,7 @@
 //! component re-renders only when its props change.
 
 pub mod comparison;
+pub mod consent;
 pub mod contributor;
 pub mod crowd;
 pub mod curves;

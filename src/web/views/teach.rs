@@ -62,7 +62,7 @@ fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
             <section class="card demo" id="demonstrating" data-task={task.name()}>
                 <p class="eyebrow">{ "Demonstrating" }</p>
                 <h2 class="ask">{ task.instruction() }</h2>
-                <p class="muted small">{ "Drag the gripper with the left mouse button, raise or lower it with the wheel, close it with Space. The demonstration is saved the moment the task succeeds." }</p>
+                <p class="muted small">{ "Drag the gripper with the left mouse button or a finger, raise or lower it with the wheel or the slider beside the scene, close it with Space or Grip. The demonstration is saved the moment the task succeeds." }</p>
                 <div class="buttons">
                     <button id="toggle-grip" onclick={send(dispatch, Action::ToggleGrip)}>{ "Close / open gripper" }</button>
                     <button id="restart-demo" onclick={send(dispatch, Action::Demonstrate { task: *task, chosen_by: *chosen_by })}>{ "↺ Start over" }</button>

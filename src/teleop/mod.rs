@@ -1,7 +1,10 @@
-//! Mouse teleoperation, in plain Rust: an orbit camera with picking rays, and the mapping
-//! from where the person wants the gripper to the action the arm takes.
+//! Teleoperation, in plain Rust: an orbit camera with picking rays, the gestures of
+//! mouse, pen and touch (`pointers`), and the mapping from where the person wants the
+//! gripper to the action the arm takes.
 //!
 //! The web shell only forwards pixels and keys here, so this logic is tested natively.
+
+pub mod pointers;
 
 use rapier3d::prelude::Vector;
 
@@ -122,6 +125,16 @@ impl Teleop {
         }
     }
 
+    /// Slide: the gripper moves in its horizontal plane as far as the point under a
+    /// finger moved there, from the ray `from` to the ray `to` (each an origin and a
+    /// direction).
+    pub fn slide(&mut self, from: (Vector, Vector), to: (Vector, Vector)) {
+        let z = self.desired.z;
+        if let (Some(a), Some(b)) = (hit_horizontal_plane(from.0, from.1, z), hit_horizontal_plane(to.0, to.1, z)) {
+            self.nudge(Vector::new(b.x - a.x, b.y - a.y, 0.0));
+        }
+    }
+
     /// Moves the desired position by `delta` metres.
     pub fn nudge(&mut self, delta: Vector) {
         self.desired = clamp_to_workspace(self.desired + delta);
@@ -177,6 +190,26 @@ mod tests {
             episode.step(teleop.action(episode.tcp_target()));
         }
         assert!((episode.observation().tcp() - wanted).length() < 1e-3);
+    }
+
+    #[test]
+    fn sliding_moves_the_gripper_as_far_as_the_finger_moved_under_it() {
+        let camera = OrbitCamera::default();
+        let start = Vector::new(0.0, 0.55, 0.15);
+        let mut teleop = Teleop::new(start);
+        let z = teleop.desired.z;
+        // A finger lands off the gripper and moves 6 cm along x and 3 cm along y in its plane.
+        let (a, b) = (Vector::new(0.1, 0.5, z), Vector::new(0.16, 0.53, z));
+        let ray = |p: Vector| {
+            let (x, y) = camera.project(p, 390.0, 500.0).unwrap();
+            camera.ray(x, y, 390.0, 500.0)
+        };
+        teleop.slide(ray(a), ray(b));
+        assert!((teleop.desired - (teleop_start(start) + (b - a))).length() < 1e-4, "{:?}", teleop.desired);
+    }
+
+    fn teleop_start(tcp: Vector) -> Vector {
+        Teleop::new(tcp).desired
     }
 
     #[test]

@@ -1,0 +1,177 @@
+// End-to-end test of the page on an emulated phone (touch, Pointer Events), in headless
+// Chromium. Proves: at 360, 390 and 430 px wide in portrait and 844 x 390 in landscape
+// the scene is laid out large and first, nothing is wider than the screen, the scene's
+// controls do not overlap, and the buttons are at least 44 px; one finger slides the
+// gripper, the slider raises it, two fingers turn and zoom the camera, the grip button
+// closes the gripper; and a whole demonstration of the hardest task (pick_place_high,
+// lifting a cube high) is made by touch alone on a 390 x 844 screen.
+// Usage: node tests/e2e/phone.mjs BASE_URL   (screenshots: tests/e2e/artifacts/phone-*)
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import { launchOptions, assert, sleep } from './common.mjs';
+
+const base = process.argv[2] ?? 'http://127.0.0.1:8090/';
+const artifacts = new URL('./artifacts/', import.meta.url).pathname;
+fs.mkdirSync(artifacts, { recursive: true });
+const browser = await chromium.launch(launchOptions());
+const problems = [];
+
+async function phone(width, height) {
+  const context = await browser.newContext({ viewport: { width, height }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  const page = await context.newPage();
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error (${width}x${height}): ${m.text()}`); });
+  page.on('pageerror', (e) => problems.push(`page error (${width}x${height}): ${e.message}`));
+  return { page, context, cdp: await context.newCDPSession(page) };
+}
+
+/** The layout's faults at this size: overflow, overlaps over the scene, small targets. */
+async function layoutFaults(page) {
+  return page.evaluate(() => {
+    const faults = [];
+    const doc = document.documentElement;
+    if (doc.scrollWidth > window.innerWidth + 1) faults.push(`the page is ${doc.scrollWidth} px wide in ${window.innerWidth}`);
+    const rect = (sel) => document.querySelector(sel)?.getBoundingClientRect();
+    const scene = rect('#scene');
+    if (!scene || scene.width < Math.min(300, window.innerWidth * 0.5) || scene.height < 200) faults.push(`the scene is ${scene?.width} x ${scene?.height}`);
+    const over = ['.instruction', '#success-indicator', '.height-slider', '#grip-button'].map((sel) => [sel, rect(sel)]);
+    for (let i = 0; i < over.length; i++) {
+      for (let j = i + 1; j < over.length; j++) {
+        const [a, ra] = over[i], [b, rb] = over[j];
+        if (ra && rb && ra.left < rb.right && rb.left < ra.right && ra.top < rb.bottom && rb.top < ra.bottom) faults.push(`${a} overlaps ${b}`);
+      }
+      const [sel, r] = over[i];
+      if (r && (r.left < scene.left - 1 || r.right > scene.right + 1 || r.top < scene.top - 1 || r.bottom > scene.bottom + 1)) faults.push(`${sel} leaves the scene`);
+    }
+    for (const el of document.querySelectorAll('button, select, summary, input')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || el.closest('details:not([open]) > :not(summary)')) continue;
+      if (r.height < 43.5 && !el.classList.contains('link')) faults.push(`${el.id || el.className || el.tagName} is ${r.height.toFixed(0)} px tall`);
+    }
+    for (const el of document.querySelectorAll('p, li, td, th, label, summary, button')) {
+      const size = parseFloat(getComputedStyle(el).fontSize);
+      if (el.getBoundingClientRect().width > 0 && size < 12) faults.push(`text of ${size} px in ${el.id || el.className || el.tagName}`);
+    }
+    return faults;
+  });
+}
+
+/** One finger (or two) through Chromium's touch input: Pointer Events as a phone sends them. */
+const touch = (cdp, type, points) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: points.map(([x, y], id) => ({ x, y, id })) });
+
+try {
+  for (const [width, height] of [[360, 740], [390, 844], [430, 932], [844, 390]]) {
+    const { page, context } = await phone(width, height);
+    await page.goto(`${base}?task=reach&seed=3`);
+    await page.waitForFunction(() => Number(document.querySelector('#scene')?.dataset.frames ?? 0) > 5, null, { timeout: 60000 });
+    await page.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
+    const faults = await layoutFaults(page);
+    await page.screenshot({ path: `${artifacts}phone-${width}x${height}.png` });
+    console.log(`${width} x ${height}: ${faults.length ? faults.join('; ') : 'nothing cut off, overlapping or too small'}`);
+    assert(faults.length === 0, `layout faults at ${width} x ${height}: ${faults.join('; ')}`);
+    await context.close();
+  }
+
+  // The gestures, on a 390 x 844 phone.
+  const { page, cdp } = await phone(390, 844);
+  const canvas = page.locator('#scene');
+  const numbers = async (name) => (await canvas.getAttribute(name)).split(' ').map(Number);
+  await page.goto(`${base}?task=pick_place_high&seed=4&speed=0.5&guide`);
+  await page.waitForFunction(() => Number(document.querySelector('#scene')?.dataset.frames ?? 0) > 5, null, { timeout: 60000 });
+  const box = await canvas.boundingBox();
+  const at = (x, y) => [box.x + x, box.y + y];
+  const before = await numbers('data-tcp');
+  // One finger off the gripper slides it as far as the finger moves; the page does not scroll.
+  await touch(cdp, 'touchStart', [at(150, 250)]);
+  for (let i = 1; i <= 10; i++) { await touch(cdp, 'touchMove', [at(150 + 6 * i, 250 - 3 * i)]); await sleep(20); }
+  await touch(cdp, 'touchEnd', []);
+  await sleep(800);
+  const slid = await numbers('data-tcp');
+  const moved = Math.hypot(slid[0] - before[0], slid[1] - before[1]);
+  console.log(`one finger slid the gripper ${moved.toFixed(3)} m; the page scrolled ${await page.evaluate(() => window.scrollY)} px`);
+  assert(moved > 0.03, `one finger moved the gripper ${moved.toFixed(3)} m`);
+  assert(await page.evaluate(() => window.scrollY) === 0, 'a finger on the scene scrolled the page');
+  // The slider raises it.
+  const slider = await page.locator('.height-slider').boundingBox();
+  const sx = slider.x + slider.width / 2, sy = slider.y + slider.height / 2;
+  await touch(cdp, 'touchStart', [[sx, sy]]);
+  for (let i = 1; i <= 10; i++) { await touch(cdp, 'touchMove', [[sx, sy - 4 * i]]); await sleep(20); }
+  await touch(cdp, 'touchEnd', []);
+  await sleep(800);
+  const raised = await numbers('data-tcp');
+  console.log(`the slider raised the gripper ${(raised[2] - slid[2]).toFixed(3)} m`);
+  assert(raised[2] - slid[2] > 0.03, 'the slider did not raise the gripper');
+  // Two fingers spread apart and move: the camera zooms and turns (the gripper stays put,
+  // and appears elsewhere on the screen).
+  const shownAt = await numbers('data-tcp-px');
+  await touch(cdp, 'touchStart', [at(150, 300), at(250, 300)]);
+  for (let i = 1; i <= 10; i++) { await touch(cdp, 'touchMove', [at(150 - 4 * i + 3 * i, 300), at(250 + 4 * i + 3 * i, 300)]); await sleep(20); }
+  await touch(cdp, 'touchEnd', []);
+  await sleep(500);
+  const turned = await numbers('data-tcp');
+  const shownNow = await numbers('data-tcp-px');
+  console.log(`two fingers moved the gripper's image ${Math.hypot(shownNow[0] - shownAt[0], shownNow[1] - shownAt[1]).toFixed(0)} px and the gripper ${Math.hypot(turned[0] - raised[0], turned[1] - raised[1]).toFixed(3)} m`);
+  assert(Math.hypot(shownNow[0] - shownAt[0], shownNow[1] - shownAt[1]) > 10, 'two fingers did not move the camera');
+  assert(Math.hypot(turned[0] - raised[0], turned[1] - raised[1]) < 0.01, 'two fingers moved the gripper');
+  await page.screenshot({ path: `${artifacts}phone-gestures.png` });
+
+  // A whole demonstration of pick_place_high by touch: one finger follows the expert's
+  // path (lifted and put down again near the middle when it nears an edge, as a thumb
+  // does), the slider sets the height, the grip button closes and opens the gripper.
+  await page.locator('details.choose summary').click();
+  await page.selectOption('#choose-task', 'pick_place_high');
+  await page.click('#choose');
+  await page.waitForFunction(() => document.querySelector('#scene').dataset.recording === 'true', null, { timeout: 30000 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const grip = await page.locator('#grip-button').boundingBox();
+  const read = () => page.evaluate(() => {
+    const d = document.querySelector('#scene').dataset;
+    return { recording: d.recording === 'true', guide: d.guide.split(' '), px: d.guidePx.split(' ').map(Number), at: d.desiredPx.split(' ').map(Number),
+      z: Number(d.desiredZ), gripping: d.gripping === 'true' };
+  });
+  const home = [box.width * 0.45, box.height * 0.55];
+  let finger = null;
+  let s = await read();
+  let updates = 0;
+  const started = Date.now();
+  while (s.recording && Date.now() - started < 150000) {
+    if ((s.guide[3] === 'true') !== s.gripping) {
+      if (finger) { await touch(cdp, 'touchEnd', []); finger = null; }
+      await page.touchscreen.tap(grip.x + grip.width / 2, grip.y + grip.height / 2);
+    }
+    const dz = Number(s.guide[2]) - s.z;
+    if (Math.abs(dz) > 0.006) {
+      if (finger) { await touch(cdp, 'touchEnd', []); finger = null; }
+      const px = Math.max(-40, Math.min(40, dz / 0.002));
+      await touch(cdp, 'touchStart', [[sx, sy]]);
+      await touch(cdp, 'touchMove', [[sx, sy - px]]);
+      await touch(cdp, 'touchEnd', []);
+    } else {
+      const [dx, dy] = [s.px[0] - s.at[0], s.px[1] - s.at[1]];
+      if (!finger) { finger = [...home]; await touch(cdp, 'touchStart', [at(...finger)]); }
+      const step = Math.min(1, 25 / Math.max(1e-6, Math.hypot(dx, dy)));
+      finger = [finger[0] + dx * step, finger[1] + dy * step];
+      await touch(cdp, 'touchMove', [at(...finger)]);
+      if (finger[0] < 30 || finger[0] > box.width - 80 || finger[1] < 60 || finger[1] > box.height - 30) {
+        await touch(cdp, 'touchEnd', []);
+        finger = null;
+      }
+    }
+    await sleep(25);
+    s = await read();
+    updates++;
+  }
+  if (finger) await touch(cdp, 'touchEnd', []);
+  const succeeded = (await canvas.getAttribute('data-success')) === 'true';
+  await page.screenshot({ path: `${artifacts}phone-demonstrated.png` });
+  console.log(`pick_place_high demonstrated by touch: ${succeeded ? 'success' : 'failed'} after ${((Date.now() - started) / 1000).toFixed(1)} s, ${updates} touch updates`);
+  assert(succeeded, 'the demonstration by touch did not succeed');
+  await page.waitForSelector('#demo-count[data-count="1"], #saved-notice', { state: 'attached', timeout: 30000 });
+  assert(problems.length === 0, `the pages reported problems:\n${problems.join('\n')}`);
+  console.log('phone end-to-end test: ok');
+} catch (error) {
+  console.error(error.message ?? error);
+  if (problems.length) console.error(problems.join('\n'));
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
