@@ -62,6 +62,8 @@ node tests/e2e/teach.mjs "http://127.0.0.1:$port/"
 say "end-to-end test of crowdsourced collection (two visitors, a service outage, a reload)"
 cargo build --locked --features hdf5 --bin amf
 node tests/e2e/crowd.mjs target/debug/amf dist
+say "end-to-end test on an emulated phone (touch, layouts, consent, a demonstration by touch uploaded)"
+node tests/e2e/phone.mjs target/debug/amf dist
 say "fuzzing the demonstration file's import for 60 s (cargo fuzz, libFuzzer)"
 # The machine's one toolchain is stable; RUSTC_BOOTSTRAP lets it take cargo-fuzz's
 # instrumentation flags. Rust code needs no address sanitizer to find panics. A dev

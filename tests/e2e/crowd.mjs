@@ -64,6 +64,8 @@ try {
     page.on('pageerror', (e) => problems.push(`page error (${name}): ${e.message}`));
     await page.goto(`${base}?speed=1`);
     await page.waitForSelector('#crowd-mode[data-mode="service"]', { timeout: 60000 });
+    // Nothing is sent before the visitor agrees to the crowd's licence.
+    await page.click('#consent-agree');
     // The prompt is the crowd's assignment, leased by the service.
     await page.waitForSelector('#prompt[data-source="crowd"][data-task]:not([data-task=""])', { timeout: 120000 });
     firstAsked.push(await page.getAttribute('#prompt', 'data-task'));

@@ -5,21 +5,39 @@
 // gripper, the slider raises it, two fingers turn and zoom the camera, the grip button
 // closes the gripper; and a whole demonstration of the hardest task (pick_place_high,
 // lifting a cube high) is made by touch alone on a 390 x 844 screen.
-// Usage: node tests/e2e/phone.mjs BASE_URL   (screenshots: tests/e2e/artifacts/phone-*)
+// The page is served by a real `amf serve` (SQLite): a first visit is asked for consent
+// before anything is sent, and the demonstration made by touch is uploaded and verified.
+// Usage: node tests/e2e/phone.mjs PATH_TO_AMF DIST   (screenshots: tests/e2e/artifacts/phone-*)
 import { chromium } from 'playwright-core';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { launchOptions, assert, sleep } from './common.mjs';
 
-const base = process.argv[2] ?? 'http://127.0.0.1:8090/';
+const [amf, dist] = [process.argv[2], process.argv[3] ?? 'dist'];
 const artifacts = new URL('./artifacts/', import.meta.url).pathname;
 fs.mkdirSync(artifacts, { recursive: true });
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'amf-phone-'));
+const port = 30000 + Math.floor(Math.random() * 20000);
+const base = `http://127.0.0.1:${port}/`;
+const service = spawn(amf, ['serve', '--db', `sqlite://${work}/crowd.db`, '--addr', `127.0.0.1:${port}`, '--dist', dist, '--retrain-every', '0'],
+  { stdio: ['ignore', 'pipe', 'inherit'] });
+await new Promise((resolve, reject) => {
+  service.stdout.on('data', (d) => { if (String(d).includes('http://')) resolve(); });
+  service.on('exit', (code) => reject(new Error(`amf serve exited (${code})`)));
+});
 const browser = await chromium.launch(launchOptions());
 const problems = [];
 
 async function phone(width, height) {
-  const context = await browser.newContext({ viewport: { width, height }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 });
+  // A phone's emulation: touch, a mobile viewport, three device pixels to a CSS pixel.
+  const context = await browser.newContext({ viewport: { width, height }, isMobile: true, hasTouch: true, deviceScaleFactor: Number(process.env.PHONE_SCALE ?? 3) });
   const page = await context.newPage();
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(`console error (${width}x${height}): ${m.text()}`); });
+  // The service has no shared policy yet: its 404 is the answer the page expects.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.location()?.url?.endsWith('/api/policy')) problems.push(`console error (${width}x${height}): ${m.text()} (${m.location()?.url})`);
+  });
   page.on('pageerror', (e) => problems.push(`page error (${width}x${height}): ${e.message}`));
   return { page, context, cdp: await context.newCDPSession(page) };
 }
@@ -27,9 +45,16 @@ async function phone(width, height) {
 /** The layout's faults at this size: overflow, overlaps over the scene, small targets. */
 async function layoutFaults(page) {
   return page.evaluate(() => {
+    window.scrollTo(0, 0);
     const faults = [];
     const doc = document.documentElement;
-    if (doc.scrollWidth > window.innerWidth + 1) faults.push(`the page is ${doc.scrollWidth} px wide in ${window.innerWidth}`);
+    // A mobile browser widens its layout viewport to content that overflows (and zooms
+    // out): measure against the screen.
+    if (doc.scrollWidth > screen.width + 1) faults.push(`the page is ${doc.scrollWidth} px wide in ${screen.width}`);
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && r.right > screen.width + 1 && !el.closest('#scene')) { faults.push(`${el.id || el.className || el.tagName} ends at ${r.right.toFixed(0)} px`); break; }
+    }
     const rect = (sel) => document.querySelector(sel)?.getBoundingClientRect();
     const scene = rect('#scene');
     if (!scene || scene.width < Math.min(300, window.innerWidth * 0.5) || scene.height < 200) faults.push(`the scene is ${scene?.width} x ${scene?.height}`);
@@ -41,6 +66,8 @@ async function layoutFaults(page) {
       }
       const [sel, r] = over[i];
       if (r && (r.left < scene.left - 1 || r.right > scene.right + 1 || r.top < scene.top - 1 || r.bottom > scene.bottom + 1)) faults.push(`${sel} leaves the scene`);
+      // The scene's controls are on the first screen, without scrolling.
+      if (r && (r.top < 0 || r.bottom > window.innerHeight + 1)) faults.push(`${sel} is off the screen (${r.top.toFixed(0)}-${r.bottom.toFixed(0)} of ${window.innerHeight})`);
     }
     for (const el of document.querySelectorAll('button, select, summary, input')) {
       const r = el.getBoundingClientRect();
@@ -64,8 +91,17 @@ try {
     await page.goto(`${base}?task=reach&seed=3`);
     await page.waitForFunction(() => Number(document.querySelector('#scene')?.dataset.frames ?? 0) > 5, null, { timeout: 60000 });
     await page.waitForSelector('#prompt[data-task]:not([data-task=""])', { timeout: 120000 });
+    // A first visit is asked before anything is sent: the consent card, with the licence.
+    await page.waitForSelector('#consent[data-licence="CC-BY-4.0"]', { timeout: 30000 });
+    assert(await page.getAttribute('#crowd-mode', 'data-consent') === 'false', 'contributing before consent');
     const faults = await layoutFaults(page);
     await page.screenshot({ path: `${artifacts}phone-${width}x${height}.png` });
+    // Agreed, with the crowd's assignment, its reasons and the task chooser open.
+    await page.locator('#consent-agree').tap();
+    await page.waitForSelector('#prompt[data-source="crowd"]', { timeout: 120000 });
+    await page.locator('details.choose summary').tap();
+    faults.push(...await layoutFaults(page));
+    await page.screenshot({ path: `${artifacts}phone-${width}x${height}-full.png`, fullPage: true });
     console.log(`${width} x ${height}: ${faults.length ? faults.join('; ') : 'nothing cut off, overlapping or too small'}`);
     assert(faults.length === 0, `layout faults at ${width} x ${height}: ${faults.join('; ')}`);
     await context.close();
@@ -75,7 +111,7 @@ try {
   const { page, cdp } = await phone(390, 844);
   const canvas = page.locator('#scene');
   const numbers = async (name) => (await canvas.getAttribute(name)).split(' ').map(Number);
-  await page.goto(`${base}?task=pick_place_high&seed=4&speed=0.5&guide`);
+  await page.goto(`${base}?task=pick_place_high&seed=4&guide`);
   await page.waitForFunction(() => Number(document.querySelector('#scene')?.dataset.frames ?? 0) > 5, null, { timeout: 60000 });
   const box = await canvas.boundingBox();
   const at = (x, y) => [box.x + x, box.y + y];
@@ -114,6 +150,15 @@ try {
   assert(Math.hypot(turned[0] - raised[0], turned[1] - raised[1]) < 0.01, 'two fingers moved the gripper');
   await page.screenshot({ path: `${artifacts}phone-gestures.png` });
 
+  // The visitor agrees: they are registered, and the crowd assigns them a task. The
+  // scene then runs at a quarter of real time: each touch event goes through the
+  // debugging protocol and waits for software compositing of a three-times-denser screen.
+  await page.goto(`${base}?task=pick_place_high&seed=4&speed=0.25&guide`);
+  await page.waitForFunction(() => Number(document.querySelector('#scene')?.dataset.frames ?? 0) > 5, null, { timeout: 60000 });
+  await page.locator('#consent-agree').tap();
+  await page.waitForSelector('#crowd-mode[data-consent="true"]', { timeout: 30000 });
+  await page.waitForSelector('#prompt[data-source="crowd"]', { timeout: 120000 });
+
   // A whole demonstration of pick_place_high by touch: one finger follows the expert's
   // path (lifted and put down again near the middle when it nears an edge, as a thumb
   // does), the slider sets the height, the grip button closes and opens the gripper.
@@ -133,7 +178,7 @@ try {
   let s = await read();
   let updates = 0;
   const started = Date.now();
-  while (s.recording && Date.now() - started < 150000) {
+  while (s.recording && Date.now() - started < 240000) {
     if ((s.guide[3] === 'true') !== s.gripping) {
       if (finger) { await touch(cdp, 'touchEnd', []); finger = null; }
       await page.touchscreen.tap(grip.x + grip.width / 2, grip.y + grip.height / 2);
@@ -165,7 +210,11 @@ try {
   await page.screenshot({ path: `${artifacts}phone-demonstrated.png` });
   console.log(`pick_place_high demonstrated by touch: ${succeeded ? 'success' : 'failed'} after ${((Date.now() - started) / 1000).toFixed(1)} s, ${updates} touch updates`);
   assert(succeeded, 'the demonstration by touch did not succeed');
-  await page.waitForSelector('#demo-count[data-count="1"], #saved-notice', { state: 'attached', timeout: 30000 });
+  // Saved here, then uploaded: the service replays it and stores it.
+  await page.waitForSelector('#dataset tr[data-index][data-sync="verified"]', { state: 'attached', timeout: 60000 });
+  const held = await (await fetch(`${base}api/health`)).json();
+  assert(held.demonstrations === 1, `the service holds ${held.demonstrations} demonstrations`);
+  console.log('the demonstration made by touch was uploaded and verified by the service');
   assert(problems.length === 0, `the pages reported problems:\n${problems.join('\n')}`);
   console.log('phone end-to-end test: ok');
 } catch (error) {
@@ -174,4 +223,6 @@ try {
   process.exitCode = 1;
 } finally {
   await browser.close();
+  service.kill('SIGKILL');
+  fs.rmSync(work, { recursive: true, force: true });
 }

@@ -236,7 +236,7 @@ fn reason_chart(reason: &str, table: &Reasons, selector: SelectorKind, shown: &d
         <div class="reason">
             <p class="small">{ reason }</p>
             <table class="reasons" id="reasons">
-                <thead><tr><th>{ "task" }</th><th title={score_title}>{ if is_gain { "gain" } else { "weight" } }</th><th></th><th>{ "success" }</th><th>{ "demos" }</th>
+                <thead><tr><th>{ "task" }</th><th title={score_title}>{ if is_gain { "gain" } else { "weight" } }</th><th class="score"></th><th>{ "success" }</th><th>{ "demos" }</th>
                     if table.pending.is_some() { <th title="asked of other visitors, not arrived yet">{ "on the way" }</th> }
                 </tr></thead>
                 <tbody>
@@ -252,7 +252,7 @@ fn reason_chart(reason: &str, table: &Reasons, selector: SelectorKind, shown: &d
                         <tr class={classes!((Some(task) == proposal).then_some("proposed"))} data-task={task.name()} data-score={format!("{:.5}", sc.score)}>
                             <th>{ task.name() }</th>
                             <td class="bar" title={proxy}><span style={format!("width: {width:.0}%")}></span></td>
-                            <td class="value">{ if is_gain { format!("{:.3}", sc.score) } else { format!("{:.2}", sc.score) } }</td>
+                            <td class="value score">{ if is_gain { format!("{:.3}", sc.score) } else { format!("{:.2}", sc.score) } }</td>
                             <td class="value">{ format!("{:.0}%", 100.0 * table.success.get(sc.task).copied().unwrap_or(0.0)) }</td>
                             <td class="value">{ table.counts.get(sc.task).copied().unwrap_or(0) }</td>
                             if let Some(pending) = table.pending { <td class="value">{ pending.get(sc.task).copied().unwrap_or(0) }</td> }
