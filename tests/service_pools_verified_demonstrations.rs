@@ -172,10 +172,30 @@ async fn the_api_works_on(db: &str) {
     let (status, body) = post(&client, &service, dave_token, json_of(&daves)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 
+    // The leaderboard lists only contributors who chose it, by the name they chose,
+    // counting the demonstrations a person made (not the scripted expert's).
+    let board = || async { client.get(service.url("/crowd")).send().await.unwrap().json::<Value>().await.unwrap()["leaderboard"].clone() };
+    let listed = |yes: bool| client.put(service.url("/contributors/me/leaderboard")).bearer_auth(dave_token).json(&json!({ "listed": yes })).send();
+    assert_eq!(board().await, json!([]), "nobody chose to be listed");
+    let nameless = listed(true).await.unwrap();
+    assert_eq!((nameless.status(), nameless.json::<Value>().await.unwrap()["error"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("display_name")));
+    client.patch(service.url("/contributors/me")).bearer_auth(dave_token).json(&json!({ "display_name": "Dave" })).send().await.unwrap();
+    let expert = DemonstrationRecord::from_expert(TaskId::Reach, 12, 0.0, 1.7e12);
+    let by_hand = DemonstrationRecord::from_person(TaskId::Reach, 12, expert.actions.clone(), true, 1.7e12);
+    let (status, body) = post(&client, &service, dave_token, json_of(&Upload { client_id: "dave-00000002".into(), record: by_hand })).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(board().await, json!([]), "Dave has not chosen to be listed");
+    assert_eq!(listed(true).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(board().await, json!([{ "display_name": "Dave", "demonstrations": 1 }]));
+    let me: Value = client.get(service.url("/contributors/me")).bearer_auth(dave_token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(me["leaderboard"], true);
+    assert_eq!(listed(false).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(board().await, json!([]), "and leaves it when they choose");
+
     // The metrics count what happened.
     let metrics = client.get(service.url("/metrics")).send().await.unwrap().text().await.unwrap();
     for line in [
-        "amf_uploads_accepted_total 5",
+        "amf_uploads_accepted_total 6",
         "amf_uploads_duplicate_total 2",
         "amf_uploads_rejected_total{reason=\"not_successful\"} 1",
         "amf_uploads_rejected_total{reason=\"banned\"} 1",

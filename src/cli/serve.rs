@@ -68,6 +68,9 @@ pub struct ServeArgs {
     /// carry it.
     #[arg(long, default_value = crate::crowd::terms::DEFAULT_LICENCE)]
     licence: String,
+    /// The demonstrations the crowd sets out to collect: the goal visitors see.
+    #[arg(long, default_value_t = 1000)]
+    goal: usize,
     /// The pre-trained policy the crowd's assignments start from.
     #[arg(long, default_value = "www/policy.amfp")]
     policy: PathBuf,
@@ -159,6 +162,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         max_connections: args.max_connections.max(1),
         leases_per_address: args.leases_per_address.max(1),
         terms: crate::crowd::terms::Terms::new(&args.licence).map_err(|e| anyhow::anyhow!("--licence: {e}"))?,
+        goal: args.goal.max(1),
     };
     crate::service::crowd::check_settings(&config.assignments)?;
     if config.retrain_every > 0 {

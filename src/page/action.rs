@@ -144,6 +144,11 @@ pub enum Action {
     /// Set the display name (empty: none).
     Rename(String),
     Renamed(Result<(), String>),
+    /// Join (true) or leave the crowd's leaderboard.
+    SetListed(bool),
+    ListedSet(Result<(), String>),
+    /// Put away what the last verified demonstration did.
+    DismissFeedback,
     /// Withdraw one of the contributor's demonstrations from the service (by its id there).
     Withdraw(i64),
     Withdrawn { id: i64, result: Result<(), String> },
@@ -195,6 +200,7 @@ pub enum Effect {
     ProbeService,
     /// Register a contributor who agreed to `licence`.
     Register { licence: String },
+    SetListed { token: String, listed: bool },
     /// Tell the service a known contributor agreed to `licence`.
     AgreeToLicence { token: String, licence: String },
     StoreConsent(Consent),

@@ -115,6 +115,9 @@ pub enum UploadOutcome {
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct Account {
     pub display_name: Option<String>,
+    /// They chose to be listed on the crowd's leaderboard.
+    #[serde(default)]
+    pub leaderboard: bool,
     pub demonstrations: Vec<Contributed>,
 }
 
@@ -173,6 +176,47 @@ pub struct CrowdStatus {
     /// Uploads the answering instance refused since it started, by reason.
     #[serde(default)]
     pub rejected: BTreeMap<String, u64>,
+    /// The demonstrations the crowd sets out to collect.
+    #[serde(default)]
+    pub goal: usize,
+    /// Contributors who chose to be listed, by name, most demonstrations first.
+    #[serde(default)]
+    pub leaderboard: Vec<Standing>,
+}
+
+/// A contributor on the crowd's leaderboard: the name they chose, and the demonstrations
+/// they made by hand that the service verified.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct Standing {
+    pub display_name: String,
+    pub demonstrations: i64,
+}
+
+/// What the visitor's last verified demonstration did for the crowd, shown until they
+/// dismiss it or demonstrate again.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Feedback {
+    pub task: TaskId,
+    /// The crowd's version of the shared policy when it was verified: a newer one
+    /// since is the crowd's policy moving.
+    pub version_then: i64,
+}
+
+/// Days in a row, up to today or yesterday (UTC), with a demonstration recorded on each,
+/// from the demonstrations' times (ms since the epoch): a visitor's streak.
+pub fn streak_days(recorded_ms: &[f64], now_ms: f64) -> u32 {
+    const DAY_MS: f64 = 86_400_000.0;
+    let day = |ms: f64| (ms / DAY_MS).floor() as i64;
+    let days: std::collections::BTreeSet<i64> = recorded_ms.iter().map(|&ms| day(ms)).collect();
+    let today = day(now_ms);
+    // A streak still stands on a day with no demonstration yet.
+    let mut current = if days.contains(&today) { today } else { today - 1 };
+    let mut streak = 0;
+    while days.contains(&current) {
+        streak += 1;
+        current -= 1;
+    }
+    streak
 }
 
 impl CrowdStatus {
@@ -261,6 +305,8 @@ pub struct Crowd {
     /// curve grows while a person watches; and a refresh is scheduled.
     pub dashboard_open: bool,
     pub refresh_scheduled: bool,
+    /// What the visitor's last verified demonstration did for the crowd.
+    pub feedback: Option<Feedback>,
     /// The version of the crowd's shared policy this page holds (none yet), and whether
     /// a newer one is being fetched.
     pub shared_version: Option<i64>,
@@ -488,6 +534,14 @@ impl PageState {
             UploadOutcome::Retry { why: _, after_ms } => return self.schedule_retry(after_ms, fx),
         };
         self.crowd.failures = 0;
+        if let SyncState::Verified { .. } = state {
+            // What it did for the crowd: read the crowd's state to show it.
+            if let Some(entry) = self.dataset.entries.iter().find(|e| e.key == Some(key)) {
+                let version_then = self.crowd.status.as_ref().map_or(0, |s| s.version);
+                self.crowd.feedback = Some(Feedback { task: entry.record.task, version_then });
+                self.refresh_crowd(fx);
+            }
+        }
         // The service answers again: the crowd's assignment, if it was missed.
         if self.crowd.assignment.is_none() {
             self.ask_for_assignment(None, None, fx);
@@ -567,6 +621,35 @@ impl PageState {
             Ok(()) => self.refresh_account(fx),
             Err(error) => self.notify(NoticeKind::Error, format!("Your display name was not changed: {error}.")),
         }
+    }
+
+    /// Join or leave the crowd's leaderboard (by display name).
+    pub(super) fn set_listed(&mut self, listed: bool, fx: &mut Vec<Effect>) {
+        self.account_request("change your place on the leaderboard", |token| Effect::SetListed { token, listed }, fx);
+    }
+
+    pub(super) fn listed_set(&mut self, result: Result<(), String>, fx: &mut Vec<Effect>) {
+        self.crowd.account_busy = false;
+        match result {
+            Ok(()) => {
+                self.refresh_account(fx);
+                self.refresh_crowd(fx);
+            }
+            Err(error) => self.notify(NoticeKind::Error, format!("Your place on the leaderboard was not changed: {error}.")),
+        }
+    }
+
+    /// This browser's demonstrations the service verified as the visitor's own, and
+    /// their streak of days.
+    pub fn own_verified(&self, now_ms: f64) -> (usize, u32) {
+        let times: Vec<f64> = self
+            .dataset
+            .entries
+            .iter()
+            .filter(|e| matches!(self.crowd.state_of(e.key), Some(SyncState::Verified { .. })))
+            .map(|e| e.record.recorded_at_ms)
+            .collect();
+        (times.len(), streak_days(&times, now_ms))
     }
 
     pub(super) fn withdraw(&mut self, id: i64, fx: &mut Vec<Effect>) {

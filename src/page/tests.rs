@@ -611,6 +611,48 @@ fn nothing_leaves_the_browser_before_the_visitor_agrees_to_the_licence() {
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
 }
 
+/// After a verified upload the page reads the crowd's state to say what it did; the
+/// feedback goes when the visitor demonstrates again or puts it away. Joining the
+/// leaderboard is the contributor's request, and both lists are read again after it.
+#[test]
+fn a_verified_demonstration_is_followed_by_what_it_did_and_the_leaderboard_is_opt_in() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.state.crowd.credentials = Some(credentials());
+    page.state.crowd.consent = agreed();
+    page.act(Action::ServiceProbed(up()));
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    assert!(page.state.crowd.feedback.is_none(), "nothing before the service verified it");
+    page.act(Action::Uploaded { key: 1, outcome: crowd::UploadOutcome::Stored { id: 5 } });
+    assert_eq!(page.state.crowd.feedback.as_ref().map(|f| f.task), Some(TaskId::DoorOpen));
+    assert!(page.has(|e| *e == Effect::FetchCrowd), "the crowd's progress is read: {:?}", page.fx);
+    page.act(Action::CrowdFetched(Ok(crowd_status(&[]))));
+    let recorded = page.state.dataset.entries[0].record.recorded_at_ms;
+    assert_eq!(page.state.own_verified(recorded), (1, 1));
+    page.act(Action::Demonstrate { task: TaskId::Push, chosen_by: ChosenBy::Person });
+    assert!(page.state.crowd.feedback.is_none());
+    page.act(Action::DismissFeedback);
+    let token = credentials().token;
+    page.act(Action::SetListed(true));
+    assert_eq!(page.fx, vec![Effect::SetListed { token: token.clone(), listed: true }]);
+    page.act(Action::ListedSet(Ok(())));
+    assert_eq!(page.fx, vec![Effect::FetchAccount { token }, Effect::FetchCrowd]);
+    page.act(Action::ListedSet(Err("HTTP 422: choose a display name before joining the leaderboard".into())));
+    assert!(page.errors().iter().any(|e| e.contains("leaderboard was not changed")));
+}
+
+#[test]
+fn a_streak_counts_the_days_in_a_row_up_to_today_or_yesterday() {
+    const DAY: f64 = 86_400_000.0;
+    let now = 20_000.0 * DAY + 3_600_000.0;
+    assert_eq!(crowd::streak_days(&[], now), 0);
+    assert_eq!(crowd::streak_days(&[now - 60_000.0], now), 1);
+    // Yesterday and the day before, none yet today: the streak stands at 2.
+    assert_eq!(crowd::streak_days(&[now - DAY, now - 2.0 * DAY, now - 2.0 * DAY + 1.0], now), 2);
+    // A day missed breaks it.
+    assert_eq!(crowd::streak_days(&[now, now - 2.0 * DAY, now - 3.0 * DAY], now), 1);
+    assert_eq!(crowd::streak_days(&[now - 2.0 * DAY], now), 0);
+}
+
 /// A contributor from before consent was asked is asked once; their agreement is sent
 /// before anything else. A demonstration the service refuses for want of an agreement
 /// (the operator changed the licence) waits, and the visitor is asked again.
@@ -810,7 +852,7 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
     page.act(Action::Withdraw(7));
     assert!(page.fx.is_empty(), "nothing else is sent while the account is being fetched");
     let listed = |id, withdrawn| crowd::Contributed { id, client_id: format!("c{id}"), task: "door_open".into(), seed: 1, steps: 90, received_ms: 0, withdrawn };
-    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: None, demonstrations: vec![listed(7, false), listed(9, false)] })));
+    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: None, leaderboard: false, demonstrations: vec![listed(7, false), listed(9, false)] })));
     // A name is sent trimmed; once taken, the account is fetched again to show it as kept.
     page.act(Action::Rename("  Ada ".into()));
     assert_eq!(page.fx, vec![Effect::Rename { token: token.clone(), name: "Ada".into() }]);
@@ -819,7 +861,7 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
     page.act(Action::Rename("Ada".into()));
     page.act(Action::Renamed(Ok(())));
     assert_eq!(page.fx, vec![Effect::FetchAccount { token: token.clone() }]);
-    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: Some("Ada".into()), demonstrations: vec![listed(7, false), listed(9, false)] })));
+    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: Some("Ada".into()), leaderboard: false, demonstrations: vec![listed(7, false), listed(9, false)] })));
     // Withdrawing the demonstration sent from here marks it in both lists and stores it.
     page.act(Action::Withdraw(7));
     assert_eq!(page.fx, vec![Effect::Withdraw { token: token.clone(), id: 7 }]);
@@ -998,6 +1040,8 @@ fn crowd_status(versions: &[(i64, i64, f64)]) -> crowd::CrowdStatus {
         target_weights: vec![1.0; NUM_TASKS],
         contributors: 2,
         rejected: Default::default(),
+        goal: 1000,
+        leaderboard: Vec::new(),
     }
 }
 

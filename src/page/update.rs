@@ -40,6 +40,7 @@ impl PageState {
             Action::Demonstrate { task, chosen_by } => {
                 if matches!(self.phase, Phase::Idle | Phase::TimeUp { .. } | Phase::Demonstrating { .. }) && self.started() {
                     self.just_saved = None;
+                    self.crowd.feedback = None;
                     self.phase = Phase::Demonstrating { task, chosen_by };
                     let seed = self.demonstration_seed(task, chosen_by, &mut fx);
                     fx.push(Effect::StartDemonstration { task, seed, by_expert: self.autopilot });
@@ -198,6 +199,9 @@ impl PageState {
             Action::AccountFetched(result) => self.account_fetched(result),
             Action::Rename(name) => self.rename(name, &mut fx),
             Action::Renamed(result) => self.renamed(result, &mut fx),
+            Action::SetListed(listed) => self.set_listed(listed, &mut fx),
+            Action::ListedSet(result) => self.listed_set(result, &mut fx),
+            Action::DismissFeedback => self.crowd.feedback = None,
             Action::Withdraw(id) => self.withdraw(id, &mut fx),
             Action::Withdrawn { id, result } => self.withdrawn(id, result, &mut fx),
             Action::OperatorExport(token) => self.operator_export(token, &mut fx),

@@ -267,6 +267,25 @@ fn agreed(app: &App, licence: Option<String>) -> ApiResult<Option<String>> {
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listing {
+    listed: bool,
+}
+
+/// A contributor chooses whether the crowd's leaderboard lists them, by their display
+/// name (one without a name cannot be listed: the board shows names, never ids).
+pub async fn set_listed(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Body) -> ApiResult<StatusCode> {
+    limited_by_address(&app, peer, &headers)?;
+    let me = contributor(&app, &headers).await?;
+    let request: Listing = json_body(body, &app).await?;
+    if request.listed && me.display_name.is_none() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "display_name", "choose a display name before joining the leaderboard"));
+    }
+    app.db.set_listed(&me.id, request.listed).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Issues an anonymous contributor id and its secret token (shown once).
 pub async fn new_contributor(
     State(app): State<Arc<App>>,
@@ -301,7 +320,7 @@ pub async fn me(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<Sock
     limited_by_address(&app, peer, &headers)?;
     let me = contributor(&app, &headers).await?;
     let demonstrations = app.db.list_own(&me.id).await?;
-    Ok(Json(json!({ "id": me.id, "display_name": me.display_name, "licence": me.licence, "demonstrations": demonstrations })))
+    Ok(Json(json!({ "id": me.id, "display_name": me.display_name, "licence": me.licence, "leaderboard": me.listed, "demonstrations": demonstrations })))
 }
 
 #[derive(Deserialize)]

@@ -421,8 +421,11 @@ async fn refresh(app: &App, replays: &mut Replays, through: i64) -> Result<Vec<u
     Ok(all)
 }
 
+/// Contributors the crowd's leaderboard shows.
+const LEADERBOARD_SIZE: usize = 10;
+
 /// Where the crowd stands: demonstrations and leases in flight per task, the shared
-/// policy's success, and where assignments went.
+/// policy's success, where assignments went, its goal and its leaderboard.
 pub async fn status(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
     limited_by_address(&app, peer, &headers)?;
     let now = now_ms();
@@ -451,6 +454,9 @@ pub async fn status(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<
         "lease_seconds": app.config.assignments.lease_seconds,
         "target_weights": app.config.assignments.target_weights,
         "leases": leases,
+        "goal": app.config.goal,
+        // Only contributors who chose to be listed, by the name they chose.
+        "leaderboard": app.db.leaderboard(LEADERBOARD_SIZE).await?.into_iter().map(|(name, made)| json!({ "display_name": name, "demonstrations": made })).collect::<Vec<_>>(),
     })))
 }
 

@@ -51,6 +51,8 @@ pub struct Contributor {
     /// The licence they agreed to their demonstrations being published under (none:
     /// not agreed yet).
     pub licence: Option<String>,
+    /// They chose to be listed on the crowd's leaderboard.
+    pub listed: bool,
 }
 
 /// What storing a verified demonstration did.
@@ -258,6 +260,28 @@ impl Db {
         Ok(())
     }
 
+    /// Whether a contributor is listed on the crowd's leaderboard (by display name).
+    pub async fn set_listed(&self, id: &str, listed: bool) -> Result<(), DbError> {
+        sqlx::query("UPDATE contributors SET leaderboard = $1 WHERE id = $2").bind(i64::from(listed)).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The crowd's leaderboard: contributors who chose to be listed and have a display
+    /// name, not banned, by their demonstrations a person made that the service verified
+    /// and that are not withdrawn; the first `limit`.
+    pub async fn leaderboard(&self, limit: usize) -> Result<Vec<(String, i64)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT c.display_name, COUNT(*) AS made FROM contributors c JOIN demonstrations d ON d.contributor_id = c.id \
+             WHERE c.leaderboard = 1 AND c.banned = 0 AND c.display_name IS NOT NULL AND d.withdrawn = 0 AND d.source = $1 \
+             GROUP BY c.id, c.display_name ORDER BY made DESC, MIN(d.id) LIMIT $2",
+        )
+        .bind(crate::record::Source::Person.name())
+        .bind(limit.min(i64::MAX as usize) as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     /// A contributor agrees to `licence` (a new licence replaces the one they agreed to).
     pub async fn agree_to_licence(&self, id: &str, licence: &str) -> Result<(), DbError> {
         sqlx::query("UPDATE contributors SET licence = $1, licence_agreed_ms = $2 WHERE id = $3")
@@ -270,11 +294,17 @@ impl Db {
     }
 
     pub async fn contributor_by_token(&self, token_hash: &str) -> Result<Option<Contributor>, DbError> {
-        let row = sqlx::query("SELECT id, display_name, banned, licence FROM contributors WHERE token_hash = $1")
+        let row = sqlx::query("SELECT id, display_name, banned, licence, leaderboard FROM contributors WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| Contributor { id: r.get(0), display_name: r.get(1), banned: r.get::<i64, _>(2) != 0, licence: r.get(3) }))
+        Ok(row.map(|r| Contributor {
+            id: r.get(0),
+            display_name: r.get(1),
+            banned: r.get::<i64, _>(2) != 0,
+            licence: r.get(3),
+            listed: r.get::<i64, _>(4) != 0,
+        }))
     }
 
     pub async fn set_display_name(&self, id: &str, display_name: Option<&str>) -> Result<(), DbError> {

@@ -81,6 +81,9 @@ pub struct ServiceConfig {
     /// The licence the pooled dataset is published under: contributors agree to it
     /// before their uploads are pooled (default CC-BY-4.0).
     pub terms: crate::crowd::terms::Terms,
+    /// The demonstrations the crowd sets out to collect, shown to visitors as its goal
+    /// (default 1,000).
+    pub goal: usize,
 }
 
 impl Default for ServiceConfig {
@@ -105,6 +108,7 @@ impl Default for ServiceConfig {
             max_connections: 1024,
             leases_per_address: 16,
             terms: crate::crowd::terms::Terms::default(),
+            goal: 1000,
         }
     }
 }
@@ -127,6 +131,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/contributors", post(api::new_contributor))
         .route("/contributors/me", get(api::me).patch(api::rename))
         .route("/contributors/me/licence", put(api::agree_to_licence))
+        .route("/contributors/me/leaderboard", put(api::set_listed))
         .route("/demonstrations", post(api::upload).get(api::list_own))
         .route("/demonstrations/{id}", delete(api::withdraw_own))
         .route("/assignments", post(crowd::assignment))

@@ -17,6 +17,7 @@ use super::views::contributor::ContributorPanel;
 use super::views::crowd::CrowdPanel;
 use super::views::curves::CurvesPanel;
 use super::views::dataset::{read_and_import, DatasetPanel};
+use super::views::feedback::FeedbackCard;
 use super::views::policy::{fetch_policy_bytes, PolicyPanel};
 use super::views::settings::SettingsPanel;
 use super::views::teach::TeachPanel;
@@ -130,6 +131,9 @@ pub fn app() -> Html {
                 </section>
                 <aside>
                     <Notices notices={s.notices.clone()} dispatch={dispatch.clone()} />
+                    if let Some(feedback) = s.crowd.feedback.clone() {
+                        <FeedbackCard feedback={feedback} status={s.crowd.status.clone()} mine={s.own_verified(js_sys::Date::now())} dispatch={dispatch.clone()} />
+                    }
                     if let (true, Some(terms)) = (s.crowd.asks_consent(), s.crowd.terms.clone()) {
                         <ConsentCard terms={terms} returning={s.crowd.credentials.is_some()} waiting={s.crowd.queued()} dispatch={dispatch.clone()} />
                     }

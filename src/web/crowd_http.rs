@@ -128,6 +128,12 @@ pub async fn rename(token: &str, name: &str) -> Result<(), String> {
     expect(204, "PATCH", "api/contributors/me", Some(token), Some(body)).await.map(drop)
 }
 
+/// Joins or leaves the crowd's leaderboard.
+pub async fn set_listed(token: &str, listed: bool) -> Result<(), String> {
+    let body = serde_json::json!({ "listed": listed }).to_string();
+    expect(204, "PUT", "api/contributors/me/leaderboard", Some(token), Some(body)).await.map(drop)
+}
+
 pub async fn withdraw(token: &str, id: i64) -> Result<(), String> {
     expect(204, "DELETE", &format!("api/demonstrations/{id}"), Some(token), None).await.map(drop)
 }

@@ -4,7 +4,8 @@
 // controls do not overlap, and the buttons are at least 44 px; one finger slides the
 // gripper, the slider raises it, two fingers turn and zoom the camera, the grip button
 // closes the gripper; and a whole demonstration of the hardest task (pick_place_high,
-// lifting a cube high) is made by touch alone on a 390 x 844 screen.
+// lifting a cube high) is made by touch alone on a 390 x 844 screen; what it did for the
+// crowd is shown, and the visitor joins the leaderboard by choice.
 // The page is served by a real `amf serve` (SQLite): a first visit is asked for consent
 // before anything is sent, and the demonstration made by touch is uploaded and verified.
 // Usage: node tests/e2e/phone.mjs PATH_TO_AMF DIST   (screenshots: tests/e2e/artifacts/phone-*)
@@ -215,6 +216,20 @@ try {
   const held = await (await fetch(`${base}api/health`)).json();
   assert(held.demonstrations === 1, `the service holds ${held.demonstrations} demonstrations`);
   console.log('the demonstration made by touch was uploaded and verified by the service');
+  // What it did for the crowd, and the visitor's own count.
+  await page.waitForSelector('#feedback[data-mine="1"] #feedback-crowd[data-task-count="1"]', { state: 'attached', timeout: 30000 });
+  console.log(`feedback: ${(await page.textContent('#feedback')).replace(/\s+/g, ' ').trim()}`);
+  await page.locator('#feedback').screenshot({ path: `${artifacts}phone-feedback.png` });
+  // The leaderboard lists nobody until the visitor chooses it, by the name they chose.
+  await page.locator('#crowd > summary').tap();
+  await page.waitForSelector('#leaderboard[data-count="0"]', { state: 'attached', timeout: 30000 });
+  await page.locator('#contributor > summary').tap();
+  await page.fill('#display-name-input', 'Thumbs');
+  await page.locator('#rename-form button[type=submit]').tap();
+  await page.waitForSelector('#join-leaderboard:not([disabled])', { timeout: 30000 });
+  await page.locator('#join-leaderboard').tap();
+  await page.waitForSelector('#leaderboard tr[data-name="Thumbs"][data-count="1"]', { state: 'attached', timeout: 30000 });
+  console.log('the visitor joined the leaderboard by name, with their one demonstration');
   assert(problems.length === 0, `the pages reported problems:\n${problems.join('\n')}`);
   console.log('phone end-to-end test: ok');
 } catch (error) {

@@ -67,6 +67,7 @@ pub fn contributor_panel(props: &ContributorProps) -> Html {
                        value={name.unwrap_or_default()} aria-label="display name" />
                 <button type="submit" disabled={props.busy}>{ "Save name" }</button>
             </form>
+            { leaderboard_choice(props) }
             { contributed_table(props) }
             <details class="operator">
                 <summary class="small">{ "Operator" }</summary>
@@ -79,6 +80,22 @@ pub fn contributor_panel(props: &ContributorProps) -> Html {
                 <p class="small muted">{ "Every verified demonstration not withdrawn, as AMF Studio's demonstration file; its name gives the snapshot (count and last id). The token is sent once and not kept." }</p>
             </details>
         </details>
+    }
+}
+
+/// Joining the crowd's leaderboard is the contributor's choice, by their display name.
+fn leaderboard_choice(props: &ContributorProps) -> Html {
+    let Some(account) = &props.account else { return html! {} };
+    let listed = account.leaderboard;
+    let on_change = {
+        let dispatch = props.dispatch.clone();
+        Callback::from(move |_: Event| dispatch.emit(Action::SetListed(!listed)))
+    };
+    html! {
+        <label class="small leaderboard-choice">
+            <input type="checkbox" id="join-leaderboard" checked={listed} disabled={props.busy || account.display_name.is_none()} onchange={on_change} />
+            { if account.display_name.is_some() { " Show my display name and count on the crowd's leaderboard" } else { " Choose a display name to join the crowd's leaderboard" } }
+        </label>
     }
 }
 

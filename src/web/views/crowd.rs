@@ -32,13 +32,32 @@ pub fn crowd_panel(props: &CrowdProps) -> Html {
         <details class="card crowd" id="crowd" ontoggle={on_toggle}>
             <summary>{ "The crowd" }</summary>
             { match &props.status {
-                Some(status) => status_view(status),
+                Some(status) => html! { <>{ status_view(status) }{ leaderboard(status) }</> },
                 None => html! { <p class="small muted">{ if props.loading { "Asking the service…" } else { "" } }</p> },
             } }
             <div class="buttons">
                 <button class="link" id="refresh-crowd" disabled={props.loading} onclick={send(&props.dispatch, Action::RefreshCrowd)}>{ "Refresh" }</button>
             </div>
         </details>
+    }
+}
+
+/// The contributors who chose to be listed, by name (text, never markup).
+fn leaderboard(status: &CrowdStatus) -> Html {
+    if status.leaderboard.is_empty() {
+        return html! { <p class="small muted" id="leaderboard" data-count="0">{ "Nobody has joined the leaderboard yet (\"Your contributions\")." }</p> };
+    }
+    html! {
+        <table class="history" id="leaderboard" data-count={status.leaderboard.len().to_string()}>
+            <caption class="small">{ "Leaderboard: demonstrations made by hand and verified" }</caption>
+            <tbody>
+            { for status.leaderboard.iter().enumerate().map(|(i, s)| html! {
+                <tr data-name={s.display_name.clone()} data-count={s.demonstrations.to_string()}>
+                    <td>{ i + 1 }</td><th>{ &s.display_name }</th><td class="value">{ s.demonstrations }</td>
+                </tr>
+            }) }
+            </tbody>
+        </table>
     }
 }
 

@@ -8,6 +8,7 @@ pub mod contributor;
 pub mod crowd;
 pub mod curves;
 pub mod dataset;
+pub mod feedback;
 pub mod policy;
 pub mod settings;
 pub mod teach;

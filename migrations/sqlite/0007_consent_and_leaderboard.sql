@@ -4,3 +4,6 @@
 -- collects under.
 ALTER TABLE contributors ADD COLUMN licence TEXT;
 ALTER TABLE contributors ADD COLUMN licence_agreed_ms BIGINT;
+-- Whether the contributor chose to be listed by display name on the crowd's
+-- leaderboard (nobody is listed without choosing it).
+ALTER TABLE contributors ADD COLUMN leaderboard BIGINT NOT NULL DEFAULT 0;
