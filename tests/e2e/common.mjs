@@ -1,5 +1,17 @@
 // Shared by the end-to-end scripts: how to start this machine's Chromium, and checks.
 
+import { spawn } from 'node:child_process';
+
+/** Starts `amf serve` (the binary `amf`) with `args`; resolves with its process once it
+ * listens, rejects if it exits first. */
+export function serve(amf, args, env = process.env) {
+  const child = spawn(amf, ['serve', ...args], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => { if (String(d).includes('http://')) resolve(child); });
+    child.on('exit', (code) => reject(new Error(`amf serve exited (${code})`)));
+  });
+}
+
 export function launchOptions() {
   return {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',

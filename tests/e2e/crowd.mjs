@@ -10,11 +10,10 @@
 // one of their demonstrations, and the operator downloads the crowd's dataset from the page.
 // Usage: node tests/e2e/crowd.mjs PATH_TO_AMF DIST   (screenshots: tests/e2e/artifacts/crowd-*)
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchOptions, assert } from './common.mjs';
+import { launchOptions, assert, serve } from './common.mjs';
 
 const [amf, dist] = [process.argv[2], process.argv[3] ?? 'dist'];
 const artifacts = new URL('./artifacts/', import.meta.url).pathname;
@@ -27,13 +26,8 @@ const base = `http://127.0.0.1:${port}/`;
 let service = null;
 async function startService() {
   // A small shared-policy job, so that a version is trained within the test.
-  service = spawn(amf, ['serve', '--db', `sqlite://${work}/crowd.db`, '--addr', `127.0.0.1:${port}`, '--dist', dist,
-    '--retrain-every', '4', '--train-steps', '100', '--eval-episodes', '2'],
-    { env: { ...process.env, AMF_OPERATOR_TOKEN: token }, stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    service.stdout.on('data', (d) => { if (String(d).includes('http://')) resolve(); });
-    service.on('exit', (code) => reject(new Error(`amf serve exited (${code})`)));
-  });
+  service = await serve(amf, ['--db', `sqlite://${work}/crowd.db`, '--addr', `127.0.0.1:${port}`, '--dist', dist,
+    '--retrain-every', '4', '--train-steps', '100', '--eval-episodes', '2'], { ...process.env, AMF_OPERATOR_TOKEN: token });
 }
 async function stopService() {
   const exited = new Promise((resolve) => service.on('exit', resolve));

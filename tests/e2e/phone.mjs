@@ -10,11 +10,10 @@
 // before anything is sent, and the demonstration made by touch is uploaded and verified.
 // Usage: node tests/e2e/phone.mjs PATH_TO_AMF DIST   (screenshots: tests/e2e/artifacts/phone-*)
 import { chromium } from 'playwright-core';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { launchOptions, assert, sleep } from './common.mjs';
+import { launchOptions, assert, serve, sleep } from './common.mjs';
 
 const [amf, dist] = [process.argv[2], process.argv[3] ?? 'dist'];
 const artifacts = new URL('./artifacts/', import.meta.url).pathname;
@@ -22,12 +21,7 @@ fs.mkdirSync(artifacts, { recursive: true });
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'amf-phone-'));
 const port = 30000 + Math.floor(Math.random() * 20000);
 const base = `http://127.0.0.1:${port}/`;
-const service = spawn(amf, ['serve', '--db', `sqlite://${work}/crowd.db`, '--addr', `127.0.0.1:${port}`, '--dist', dist, '--retrain-every', '0'],
-  { stdio: ['ignore', 'pipe', 'inherit'] });
-await new Promise((resolve, reject) => {
-  service.stdout.on('data', (d) => { if (String(d).includes('http://')) resolve(); });
-  service.on('exit', (code) => reject(new Error(`amf serve exited (${code})`)));
-});
+const service = await serve(amf, ['--db', `sqlite://${work}/crowd.db`, '--addr', `127.0.0.1:${port}`, '--dist', dist, '--retrain-every', '0']);
 const browser = await chromium.launch(launchOptions());
 const problems = [];
 
