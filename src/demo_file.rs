@@ -379,7 +379,9 @@ mod schema_tests {
             duration_seconds: 1.0,
             recorded_at_ms: 0.0,
         };
-        let written = serde_json::to_value(DemonstrationFile::new(&[record], Some(SessionSettings::default()), true)).unwrap();
+        // Every field written, the optional licence too.
+        let file = DemonstrationFile::new(&[record], Some(SessionSettings::default()), true).under_licence("CC-BY-4.0");
+        let written = serde_json::to_value(file).unwrap();
         let keys = |v: &serde_json::Value| -> Vec<String> {
             let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
             k.sort();

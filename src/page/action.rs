@@ -149,6 +149,10 @@ pub enum Action {
     ListedSet(Result<(), String>),
     /// Put away what the last verified demonstration did.
     DismissFeedback,
+    /// Practise the easiest task with the expert's ghost to follow (nothing recorded).
+    Practise,
+    /// The practice is over: back to the proposal.
+    EndPractice,
     /// Withdraw one of the contributor's demonstrations from the service (by its id there).
     Withdraw(i64),
     Withdrawn { id: i64, result: Result<(), String> },
@@ -201,6 +205,9 @@ pub enum Effect {
     /// Register a contributor who agreed to `licence`.
     Register { licence: String },
     SetListed { token: String, listed: bool },
+    /// Show an instance of `task` with the scripted expert's ghost to follow, recording
+    /// nothing.
+    StartPractice { task: TaskId, seed: u64 },
     /// Tell the service a known contributor agreed to `licence`.
     AgreeToLicence { token: String, licence: String },
     StoreConsent(Consent),

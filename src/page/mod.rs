@@ -23,4 +23,4 @@ pub use state::{
     Comparison, Dataset, Deleted, Engine, Entry, Import, JobPlace, Notice, NoticeKind, PageState, Phase, RoundProgress, RoundStage, SaveFor,
     Saving, Storage, Unsaved, WatchRequest, WorkerId, WorkerSlot, Workers,
 };
-pub use update::AUTOPILOT_PAUSE_MS;
+pub use update::{AUTOPILOT_PAUSE_MS, PRACTICE_TASK};

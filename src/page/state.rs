@@ -306,6 +306,11 @@ pub struct PageState {
     pub tuned: bool,
     /// The demonstration counted last (its id), while it may still be discarded.
     pub just_saved: Option<u64>,
+    /// Attempts in a row whose time ran out, and on which task: after two, the page
+    /// offers an easier one.
+    pub failed_in_a_row: (Option<TaskId>, u32),
+    /// A practice is on the stage: the expert's ghost leads, nothing is recorded.
+    pub practising: bool,
     /// The scripted expert demonstrates whatever the selector asks.
     pub autopilot: bool,
     pub import: Option<Import>,
@@ -336,6 +341,8 @@ impl Default for PageState {
             storage: Storage::Unknown,
             tuned: false,
             just_saved: None,
+            failed_in_a_row: (None, 0),
+            practising: false,
             autopilot: false,
             import: None,
             comparison: None,
@@ -357,6 +364,15 @@ impl PageState {
     }
 
     /// The session exists and its start (the prior's assessment) is done.
+    /// The easier task to offer, once the visitor's time ran out twice in a row on the
+    /// task they are trying.
+    pub fn easier_offer(&self) -> Option<TaskId> {
+        match (&self.phase, self.failed_in_a_row) {
+            (Phase::TimeUp { task, .. }, (Some(failed), n)) if *task == failed && n >= 2 => task.easier(),
+            _ => None,
+        }
+    }
+
     pub fn started(&self) -> bool {
         self.session.as_ref().is_some_and(|s| !s.curve.is_empty())
     }

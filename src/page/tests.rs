@@ -496,6 +496,48 @@ fn the_autopilot_demonstrates_the_proposal_after_a_pause() {
     assert!(page.act(Action::AutopilotTick).is_empty());
 }
 
+/// A practice puts the easiest task on the stage with the expert's ghost and records
+/// nothing; it ends when the visitor is ready, or when they demonstrate.
+#[test]
+fn a_practice_records_nothing_and_ends_on_the_proposal() {
+    let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
+    page.act(Action::Practise);
+    assert!(matches!(page.fx[..], [Effect::StartPractice { task: crate::page::PRACTICE_TASK, .. }]), "{:?}", page.fx);
+    assert!(page.state.practising && page.state.phase == Phase::Idle);
+    page.act(Action::EndPractice);
+    assert!(!page.state.practising);
+    assert!(matches!(page.fx[..], [Effect::ShowTask { task: TaskId::DoorOpen, .. }]), "back to the proposal: {:?}", page.fx);
+    page.act(Action::EndPractice);
+    assert!(page.fx.is_empty(), "once");
+    page.act(Action::Practise);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    assert!(!page.state.practising, "a demonstration ends it");
+    assert_eq!(page.state.dataset.entries.len(), 1, "only the demonstration is kept");
+}
+
+/// Two attempts in a row whose time ran out on one task: an easier one is offered; a
+/// success, or a time-up on another task, starts the count again.
+#[test]
+fn a_visitor_who_runs_out_of_time_twice_is_offered_an_easier_task() {
+    let mut page = Page::started(settings(5), &[TaskId::PickPlaceHigh]);
+    let attempt = |page: &mut Page, task| {
+        page.act(Action::Demonstrate { task, chosen_by: ChosenBy::Selector });
+        page.act(Action::DemonstrationEnded(DemonstrationEnd::TimeUp));
+    };
+    attempt(&mut page, TaskId::PickPlaceHigh);
+    assert_eq!(page.state.easier_offer(), None, "once is not yet");
+    attempt(&mut page, TaskId::PickPlaceHigh);
+    assert_eq!(page.state.easier_offer(), Some(TaskId::PickPlace));
+    attempt(&mut page, TaskId::DoorOpen);
+    assert_eq!(page.state.easier_offer(), None, "another task starts the count again");
+    attempt(&mut page, TaskId::DoorOpen);
+    assert_eq!(page.state.easier_offer(), Some(TaskId::Reach));
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    attempt(&mut page, TaskId::DoorOpen);
+    assert_eq!(page.state.easier_offer(), None, "a success starts it again");
+    assert_eq!(TaskId::Reach.easier(), None);
+}
+
 #[test]
 fn a_time_up_can_be_retried_or_left() {
     let mut page = Page::started(settings(2), &[TaskId::DoorOpen]);

@@ -21,6 +21,8 @@ use crate::tasks::NUM_TASKS;
 /// Milliseconds the autopilot waits before demonstrating, so the page shows what was
 /// asked.
 pub const AUTOPILOT_PAUSE_MS: u32 = 700;
+/// What a first visit practises on: the easiest task, reaching a ball.
+pub const PRACTICE_TASK: crate::tasks::TaskId = crate::tasks::TaskId::Reach;
 
 impl PageState {
     /// Applies `action` and returns what the shell must do.
@@ -41,6 +43,7 @@ impl PageState {
                 if matches!(self.phase, Phase::Idle | Phase::TimeUp { .. } | Phase::Demonstrating { .. }) && self.started() {
                     self.just_saved = None;
                     self.crowd.feedback = None;
+                    self.practising = false;
                     self.phase = Phase::Demonstrating { task, chosen_by };
                     let seed = self.demonstration_seed(task, chosen_by, &mut fx);
                     fx.push(Effect::StartDemonstration { task, seed, by_expert: self.autopilot });
@@ -202,6 +205,21 @@ impl PageState {
             Action::SetListed(listed) => self.set_listed(listed, &mut fx),
             Action::ListedSet(result) => self.listed_set(result, &mut fx),
             Action::DismissFeedback => self.crowd.feedback = None,
+            Action::Practise => {
+                if matches!(self.phase, Phase::Idle | Phase::TimeUp { .. }) && self.started() {
+                    self.phase = Phase::Idle;
+                    self.practising = true;
+                    let seed = self.next_seed();
+                    fx.push(Effect::StartPractice { task: PRACTICE_TASK, seed });
+                }
+            }
+            Action::EndPractice => {
+                if std::mem::take(&mut self.practising) {
+                    if let Some(task) = self.proposal() {
+                        return self.update(Action::ShowTask(task));
+                    }
+                }
+            }
             Action::Withdraw(id) => self.withdraw(id, &mut fx),
             Action::Withdrawn { id, result } => self.withdrawn(id, result, &mut fx),
             Action::OperatorExport(token) => self.operator_export(token, &mut fx),
@@ -324,8 +342,13 @@ impl PageState {
     fn demonstration_ended(&mut self, end: DemonstrationEnd, fx: &mut Vec<Effect>) {
         let Phase::Demonstrating { task, chosen_by } = self.phase else { return };
         match end {
-            DemonstrationEnd::TimeUp => self.phase = Phase::TimeUp { task, chosen_by },
+            DemonstrationEnd::TimeUp => {
+                let (last, n) = self.failed_in_a_row;
+                self.failed_in_a_row = (Some(task), if last == Some(task) { n + 1 } else { 1 });
+                self.phase = Phase::TimeUp { task, chosen_by };
+            }
             DemonstrationEnd::Success(record) => {
+                self.failed_in_a_row = (None, 0);
                 self.phase = Phase::Saving { task };
                 self.save(Rc::new(record), SaveFor::Demonstrated(chosen_by), fx);
             }

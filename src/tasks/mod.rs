@@ -176,6 +176,20 @@ impl TaskId {
         TaskId::ALL.into_iter().find(|t| t.name() == name)
     }
 
+    /// A task to offer a person who failed this one: a raised variant's table one, a
+    /// placing task's push, anything else the plain reach (none for reach itself).
+    pub fn easier(self) -> Option<TaskId> {
+        Some(match self {
+            TaskId::Reach => return None,
+            TaskId::PickPlaceHigh => TaskId::PickPlace,
+            TaskId::ButtonPressHigh => TaskId::ButtonPress,
+            TaskId::DrawerOpenHigh => TaskId::DrawerOpen,
+            TaskId::DrawerCloseHigh => TaskId::DrawerClose,
+            TaskId::PickPlace => TaskId::Push,
+            _ => TaskId::Reach,
+        })
+    }
+
     /// Steps a policy gets to succeed (at `CONTROL_HZ`, 200 steps are 10 seconds).
     pub fn horizon(self) -> usize {
         200

@@ -1,9 +1,10 @@
 //! Teleoperation, in plain Rust: an orbit camera with picking rays, the gestures of
-//! mouse, pen and touch (`pointers`), and the mapping from where the person wants the
-//! gripper to the action the arm takes.
+//! mouse, pen and touch (`pointers`), the practice's guide (`ghost`), and the mapping
+//! from where the person wants the gripper to the action the arm takes.
 //!
 //! The web shell only forwards pixels and keys here, so this logic is tested natively.
 
+pub mod ghost;
 pub mod pointers;
 
 use rapier3d::prelude::Vector;

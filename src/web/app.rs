@@ -138,7 +138,7 @@ pub fn app() -> Html {
                         <ConsentCard terms={terms} returning={s.crowd.credentials.is_some()} waiting={s.crowd.queued()} dispatch={dispatch.clone()} />
                     }
                     <TeachPanel phase={s.phase.clone()} session={s.session.clone()} autopilot={s.autopilot}
-                                just_saved={just_saved} dispatch={dispatch.clone()}
+                                just_saved={just_saved} easier={s.easier_offer()} practising={s.practising} dispatch={dispatch.clone()}
                                 crowd={(s.crowd.mode == CrowdMode::Service).then(|| s.crowd.assignment.clone()).flatten()} />
                     if let Some(session) = s.session.clone() {
                         <CurvesPanel session={session} />

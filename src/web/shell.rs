@@ -190,6 +190,7 @@ impl Shell {
             Effect::StartDemonstration { task, seed, by_expert } => self.with_stage(|s| s.start_demonstration(task, seed, by_expert)),
             Effect::AbandonDemonstration => self.with_stage(|s| s.abandon_demonstration()),
             Effect::ToggleGrip => self.with_stage(|s| s.toggle_grip()),
+            Effect::StartPractice { task, seed } => self.with_stage(|s| s.start_practice(task, seed)),
             Effect::Replay(record) => self.with_stage(|s| s.replay(&record)),
             Effect::Watch { what: Watched::Expert, .. } => self.with_stage(|s| s.watch_expert()),
             Effect::Watch { what, ticket } => {

@@ -16,6 +16,7 @@ use crate::sim::{looks_the_same, Action, Color, Visual, VisualShape, CONTROL_DT}
 use crate::page::address::PageAddress;
 use crate::page::protocol::PolicyRollout;
 use crate::tasks::{Episode, TaskId, SUITE_VERSION};
+use crate::teleop::ghost::Ghost;
 use crate::teleop::pointers::Pointers;
 use crate::teleop::{OrbitCamera, Teleop};
 
@@ -73,6 +74,8 @@ pub struct Stage {
     pub(super) canvas: HtmlCanvasElement,
     /// The pointers down on the scene and the gesture they make.
     pub(super) pointers: Pointers,
+    /// The practice's guide, while one is on.
+    pub(super) ghost: Option<Ghost>,
     pub(super) recording: Option<Recording>,
     /// What is left of a replayed demonstration.
     replaying: std::collections::VecDeque<Action>,
@@ -128,6 +131,7 @@ impl StageHandle {
             renderer,
             canvas: canvas.clone(),
             pointers: Pointers::default(),
+            ghost: None,
             recording: None,
             replaying: Default::default(),
             on_demonstration,
@@ -205,6 +209,15 @@ impl StageHandle {
     pub fn toggle_grip(&self) {
         self.stage.borrow_mut().take_over(|teleop| teleop.toggle_grip());
     }
+
+    /// A practice: a fresh instance of `task` the person drives, with the scripted
+    /// expert's ghost to follow; nothing is recorded.
+    pub fn start_practice(&self, task: TaskId, seed: u64) {
+        let mut stage = self.stage.borrow_mut();
+        stage.restart(task, seed, Driver::Person);
+        stage.ghost = Some(Ghost::new(task, seed));
+        let _ = stage.canvas.focus();
+    }
 }
 
 impl Stage {
@@ -216,6 +229,7 @@ impl Stage {
         self.backlog = 0.0;
         self.recording = None;
         self.replaying.clear();
+        self.ghost = None;
     }
 
     /// The person acts: the expert (if it was driving) hands over where the arm is.
@@ -253,6 +267,9 @@ impl Stage {
             };
             self.episode.step(action);
             self.gripping = action[3] > 0.0;
+            if let Some(ghost) = &mut self.ghost {
+                ghost.follow(self.episode.observation().tcp());
+            }
             if let Some(recording) = &mut self.recording {
                 recording.actions.push(action);
             }
@@ -265,6 +282,9 @@ impl Stage {
         }
         let mut visuals = self.episode.visuals();
         visuals.push(gripper_shadow(self.episode.observation().tcp()));
+        if let Some(ghost) = &self.ghost {
+            visuals.push(ghost_visual(ghost));
+        }
         // A scene at rest (the arm holding still while a round trains) is drawn once, at
         // full resolution, and then not again: the canvas keeps its picture and the main
         // thread stays free. A moving scene is drawn every frame at the adapted scale.
@@ -361,6 +381,17 @@ fn gripper_shadow(tcp: Vector) -> Visual {
             Rotation::from_rotation_x(std::f32::consts::FRAC_PI_2),
         ),
         color: Color(20, 25, 40),
+        is_marker: true,
+    }
+}
+
+/// The practice's ghost: a translucent ball where the expert's gripper is, blue while
+/// its gripper is open (goals are green) and orange while it grips.
+fn ghost_visual(ghost: &Ghost) -> Visual {
+    Visual {
+        shape: VisualShape::Ball { radius: 0.03 },
+        pose: Pose::from_translation(ghost.tcp()),
+        color: if ghost.gripping() { Color(230, 126, 0) } else { Color(70, 150, 255) },
         is_marker: true,
     }
 }

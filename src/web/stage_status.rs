@@ -40,6 +40,12 @@ impl Stage {
                 set("data-desired-px", format!("{x:.1} {y:.1}"));
             }
         }
+        // The practice's ghost, while one leads: where it is.
+        let ghost = self.ghost.as_ref().map(|g| g.tcp());
+        set("data-ghost", ghost.map_or(String::new(), |g| format!("{:.4} {:.4} {:.4}", g.x, g.y, g.z)));
+        if let Some((x, y)) = ghost.and_then(|g| self.camera.project(g, w, h)) {
+            set("data-ghost-px", format!("{x:.1} {y:.1}"));
+        }
         set("data-desired-z", format!("{:.4}", self.teleop.desired.z));
         set("data-gripping", self.teleop.gripping.to_string());
         set("data-recording", self.recording.is_some().to_string());

@@ -154,56 +154,82 @@ try {
   await page.waitForSelector('#crowd-mode[data-consent="true"]', { timeout: 30000 });
   await page.waitForSelector('#prompt[data-source="crowd"]', { timeout: 120000 });
 
-  // A whole demonstration of pick_place_high by touch: one finger follows the expert's
-  // path (lifted and put down again near the middle when it nears an edge, as a thumb
-  // does), the slider sets the height, the grip button closes and opens the gripper.
+  /** Follows a target by touch until `going` is false or time runs out: one finger
+   * slides the gripper towards the target on the screen (lifted and put down again near
+   * the middle when it nears an edge, as a thumb does), the slider sets the height, the
+   * grip button closes and opens the gripper. `target` names the canvas's attributes
+   * that give the target (x y z [grip]) and its pixel. Returns the touch updates. */
+  async function followByTouch(target, going, limitMs) {
+    // Boxes are read where the page is scrolled to: at the top, as a thumb sees the scene.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const grip = await page.locator('#grip-button').boundingBox();
+    const read = () => page.evaluate(([name, going]) => {
+      const d = document.querySelector('#scene').dataset;
+      const goal = d[name].split(' ');
+      return { going: d[going] === 'true' || (going === 'unsuccessful' && d.success !== 'true'), goal, px: d[`${name}Px`].split(' ').map(Number),
+        at: d.desiredPx.split(' ').map(Number), z: Number(d.desiredZ), gripping: d.gripping === 'true' };
+    }, [target, going]);
+    const home = [box.width * 0.45, box.height * 0.55];
+    let finger = null;
+    let s = await read();
+    let updates = 0;
+    const started = Date.now();
+    while (s.going && Date.now() - started < limitMs) {
+      if (s.goal[3] !== undefined && (s.goal[3] === 'true') !== s.gripping) {
+        if (finger) { await touch(cdp, 'touchEnd', []); finger = null; }
+        await page.touchscreen.tap(grip.x + grip.width / 2, grip.y + grip.height / 2);
+      }
+      const dz = Number(s.goal[2]) - s.z;
+      if (Math.abs(dz) > 0.006) {
+        if (finger) { await touch(cdp, 'touchEnd', []); finger = null; }
+        const px = Math.max(-40, Math.min(40, dz / 0.002));
+        await touch(cdp, 'touchStart', [[sx, sy]]);
+        await touch(cdp, 'touchMove', [[sx, sy - px]]);
+        await touch(cdp, 'touchEnd', []);
+      } else {
+        const [dx, dy] = [s.px[0] - s.at[0], s.px[1] - s.at[1]];
+        if (!finger) { finger = [...home]; await touch(cdp, 'touchStart', [at(...finger)]); }
+        const step = Math.min(1, 25 / Math.max(1e-6, Math.hypot(dx, dy)));
+        finger = [finger[0] + dx * step, finger[1] + dy * step];
+        await touch(cdp, 'touchMove', [at(...finger)]);
+        if (finger[0] < 30 || finger[0] > box.width - 80 || finger[1] < 60 || finger[1] > box.height - 30) {
+          await touch(cdp, 'touchEnd', []);
+          finger = null;
+        }
+      }
+      await sleep(25);
+      s = await read();
+      updates++;
+    }
+    if (finger) await touch(cdp, 'touchEnd', []);
+    return updates;
+  }
+
+  // A first visit practises: the expert's ghost leads the way to the ball, and
+  // following it succeeds; nothing is recorded.
+  await page.locator('#practise').tap();
+  await page.waitForFunction(() => document.querySelector('#scene').dataset.ghost !== '', null, { timeout: 30000 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const practised = Date.now();
+  await followByTouch('ghost', 'unsuccessful', 90000);
+  assert((await canvas.getAttribute('data-success')) === 'true', 'following the ghost did not reach the ball');
+  await page.screenshot({ path: `${artifacts}phone-practice.png` });
+  assert(Number(await page.getAttribute('#dataset', 'data-count') ?? 0) === 0, 'the practice was recorded');
+  console.log(`practice: following the ghost reached the ball after ${await canvas.getAttribute('data-steps')} steps (${((Date.now() - practised) / 1000).toFixed(1)} s); nothing recorded`);
+  await page.locator('#end-practice').tap();
+
+  // A whole demonstration of pick_place_high by touch, following the expert's path.
   await page.locator('details.choose summary').click();
   await page.selectOption('#choose-task', 'pick_place_high');
   await page.click('#choose');
   await page.waitForFunction(() => document.querySelector('#scene').dataset.recording === 'true', null, { timeout: 30000 });
   await page.evaluate(() => window.scrollTo(0, 0));
-  const grip = await page.locator('#grip-button').boundingBox();
-  const read = () => page.evaluate(() => {
-    const d = document.querySelector('#scene').dataset;
-    return { recording: d.recording === 'true', guide: d.guide.split(' '), px: d.guidePx.split(' ').map(Number), at: d.desiredPx.split(' ').map(Number),
-      z: Number(d.desiredZ), gripping: d.gripping === 'true' };
-  });
-  const home = [box.width * 0.45, box.height * 0.55];
-  let finger = null;
-  let s = await read();
-  let updates = 0;
   const started = Date.now();
-  while (s.recording && Date.now() - started < 240000) {
-    if ((s.guide[3] === 'true') !== s.gripping) {
-      if (finger) { await touch(cdp, 'touchEnd', []); finger = null; }
-      await page.touchscreen.tap(grip.x + grip.width / 2, grip.y + grip.height / 2);
-    }
-    const dz = Number(s.guide[2]) - s.z;
-    if (Math.abs(dz) > 0.006) {
-      if (finger) { await touch(cdp, 'touchEnd', []); finger = null; }
-      const px = Math.max(-40, Math.min(40, dz / 0.002));
-      await touch(cdp, 'touchStart', [[sx, sy]]);
-      await touch(cdp, 'touchMove', [[sx, sy - px]]);
-      await touch(cdp, 'touchEnd', []);
-    } else {
-      const [dx, dy] = [s.px[0] - s.at[0], s.px[1] - s.at[1]];
-      if (!finger) { finger = [...home]; await touch(cdp, 'touchStart', [at(...finger)]); }
-      const step = Math.min(1, 25 / Math.max(1e-6, Math.hypot(dx, dy)));
-      finger = [finger[0] + dx * step, finger[1] + dy * step];
-      await touch(cdp, 'touchMove', [at(...finger)]);
-      if (finger[0] < 30 || finger[0] > box.width - 80 || finger[1] < 60 || finger[1] > box.height - 30) {
-        await touch(cdp, 'touchEnd', []);
-        finger = null;
-      }
-    }
-    await sleep(25);
-    s = await read();
-    updates++;
-  }
-  if (finger) await touch(cdp, 'touchEnd', []);
+  const updates = await followByTouch('guide', 'recording', 240000);
   const succeeded = (await canvas.getAttribute('data-success')) === 'true';
   await page.screenshot({ path: `${artifacts}phone-demonstrated.png` });
-  console.log(`pick_place_high demonstrated by touch: ${succeeded ? 'success' : 'failed'} after ${((Date.now() - started) / 1000).toFixed(1)} s, ${updates} touch updates`);
+  const steps = Number(await canvas.getAttribute('data-steps'));
+  console.log(`pick_place_high demonstrated by touch: ${succeeded ? 'success' : 'failed'} after ${steps} control steps (${(steps / 20).toFixed(1)} s of the person's 30), ${((Date.now() - started) / 1000).toFixed(1)} s of wall time at a quarter speed, ${updates} touch updates`);
   assert(succeeded, 'the demonstration by touch did not succeed');
   // Saved here, then uploaded: the service replays it and stores it.
   await page.waitForSelector('#dataset tr[data-index][data-sync="verified"]', { state: 'attached', timeout: 60000 });
@@ -218,6 +244,7 @@ try {
   await page.locator('#crowd > summary').tap();
   await page.waitForSelector('#leaderboard[data-count="0"]', { state: 'attached', timeout: 30000 });
   await page.locator('#contributor > summary').tap();
+  await page.waitForSelector('#contributed-count[data-count="1"]', { timeout: 30000 });
   await page.fill('#display-name-input', 'Thumbs');
   await page.locator('#rename-form button[type=submit]').tap();
   await page.waitForSelector('#join-leaderboard:not([disabled])', { timeout: 30000 });

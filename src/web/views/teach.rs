@@ -10,6 +10,7 @@ use crate::page::crowd::Leased;
 use crate::page::{Action, Phase, RoundProgress, RoundStage};
 use crate::select::{Proxy, SelectorKind, TaskScore};
 use crate::session::{ChosenBy, Session};
+use crate::page::PRACTICE_TASK;
 use crate::tasks::{TaskId, NUM_TASKS};
 
 #[derive(Properties, PartialEq)]
@@ -21,6 +22,10 @@ pub struct TeachProps {
     pub just_saved: Option<usize>,
     /// The crowd's assignment for this visitor, when a collection service assigns.
     pub crowd: Option<Leased>,
+    /// An easier task to offer after the time ran out twice in a row.
+    pub easier: Option<TaskId>,
+    /// A practice with the expert's ghost is on the stage.
+    pub practising: bool,
     pub dispatch: Callback<Action>,
 }
 
@@ -87,6 +92,11 @@ fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
                 <p>{ "The task was not completed in time, so this attempt is not kept." }</p>
                 <div class="buttons">
                     <button class="primary" id="retry-demo" onclick={send(dispatch, Action::Demonstrate { task: *task, chosen_by: *chosen_by })}>{ "Try again" }</button>
+                    if let Some(easier) = props.easier {
+                        <button id="easier-demo" data-task={easier.name()} onclick={send(dispatch, Action::Demonstrate { task: easier, chosen_by: ChosenBy::Person })}>
+                            { format!("Try an easier one: {}", easier.instruction()) }
+                        </button>
+                    }
                     <button id="discard-demo" onclick={send(dispatch, Action::DiscardAttempt)}>{ "Leave it" }</button>
                 </div>
             </section>
@@ -116,10 +126,26 @@ fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
                 Some(_) => "The crowd's selector asks you to demonstrate".to_string(),
                 None => format!("{} asks you to demonstrate", selector_title(session.settings.selector)),
             };
+            // A first visit is offered a practice; during one, what to do.
+            let practice = if props.practising {
+                html! {
+                    <div class="practice" id="practice">
+                        <p><strong>{ "Practice: " }</strong>{ format!("{}. The glowing blue ball is the expert's gripper: keep yours on it and it leads the way (orange: close the gripper). Nothing is recorded.", PRACTICE_TASK.instruction()) }</p>
+                        <button class="primary" id="end-practice" onclick={send(dispatch, Action::EndPractice)}>{ "I'm ready for the real task" }</button>
+                    </div>
+                }
+            } else if session.curve.len() <= 1 && session.pending.is_empty() {
+                html! {
+                    <button class="link" id="practise" onclick={send(dispatch, Action::Practise)}>{ "New here? Practise first with a guide (nothing is recorded)" }</button>
+                }
+            } else {
+                html! {}
+            };
             html! {
                 <section class="card prompt" id="prompt" data-task={proposal.map(|t| t.name()).unwrap_or("")}
                          data-source={if crowd.is_some() { "crowd" } else { "session" }}>
                     { saved.unwrap_or_default() }
+                    { practice }
                     if let Some(task) = proposal {
                         <p class="eyebrow">{ asker }</p>
                         <h2 class="ask">{ task.instruction() }</h2>
