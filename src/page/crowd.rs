@@ -439,8 +439,9 @@ impl PageState {
                 self.pump(fx);
             }
             Err(error) => {
-                // Asked again: the service did not record the answer.
+                // Asked again (after a reload too): the service did not record the answer.
                 self.crowd.consent = Consent::Unasked;
+                fx.push(Effect::StoreConsent(Consent::Unasked));
                 self.notify(NoticeKind::Error, format!("The collection service did not record your agreement ({error}); your demonstrations stay here until it does."));
             }
         }

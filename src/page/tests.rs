@@ -715,6 +715,12 @@ fn a_contributor_from_before_consent_is_asked_once_and_an_upload_refused_for_the
     assert_eq!(page.fx, vec![Effect::StoreConsent(agreed()), Effect::AgreeToLicence { token, licence: "CC-BY-4.0".into() }]);
     page.act(Action::SyncTick);
     assert!(uploads(&page.fx).is_empty(), "nothing goes before the service holds the agreement");
+    // The service did not record it: asked again, also after a reload.
+    page.act(Action::LicenceAgreed(Err("the service is unavailable".into())));
+    assert_eq!(page.fx, vec![Effect::StoreConsent(crowd::Consent::Unasked)]);
+    assert!(page.state.crowd.asks_consent() && page.errors().iter().any(|e| e.contains("did not record your agreement")));
+    page.act(Action::Dismiss(0));
+    page.act(Action::AnswerConsent(true));
     page.act(Action::LicenceAgreed(Ok(())));
     assert!(page.has(|e| matches!(e, Effect::Assign { .. })));
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
