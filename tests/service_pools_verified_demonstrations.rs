@@ -432,3 +432,41 @@ fn a_strangers_upload_is_refused_before_its_body_is_read() {
     stranger.read_exact(&mut answer).expect("an answer without the body");
     assert_eq!(&answer, b"HTTP/1.1 401");
 }
+
+/// `amf export` from the service's database names the licence: the LeRobot dataset's
+/// card (the Hub's `license:` front matter, the episodes, how many of their
+/// contributors agreed to it) and the demonstration file's field.
+#[tokio::test]
+async fn exports_from_the_database_carry_the_licence() {
+    let (dir, url) = sqlite_url("export-licence");
+    {
+        let service = Service::start(&url);
+        let client = reqwest::Client::new();
+        let (_, token) = contributor(&client, &service, None).await;
+        for (task, seed) in [(TaskId::Reach, 3), (TaskId::Push, 4)] {
+            let (status, body) = post(&client, &service, &token, json_of(&upload(task, seed, &format!("export-{seed:08}")))).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+    }
+    let export = |to: &str, out: &std::path::Path, licence: &str| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
+            .args(["export", "--db", &url, "--to", to, "--out", out.to_str().unwrap(), "--licence", licence])
+            .output()
+            .unwrap();
+        assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    };
+    let agreed = dir.path().join("agreed");
+    export("lerobot", &agreed, "CC-BY-4.0");
+    let card = std::fs::read_to_string(agreed.join("README.md")).unwrap();
+    assert!(card.starts_with("---\nlicense: cc-by-4.0\n"), "{card}");
+    assert!(card.contains("**Episodes:** 2 (") && card.contains("Every contributor agreed"), "{card}");
+    // Under a licence nobody agreed to, the card says so.
+    let other = dir.path().join("other");
+    export("lerobot", &other, "CC0-1.0");
+    let card = std::fs::read_to_string(other.join("README.md")).unwrap();
+    assert!(card.contains("license: cc0-1.0") && card.contains("2 episodes were contributed before the service asked"), "{card}");
+    let file = dir.path().join("demos.json");
+    export("json", &file, "CC-BY-4.0");
+    let parsed = amf_studio::demo_file::parse(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!((parsed.licence.as_deref(), parsed.demonstrations.len()), (Some("CC-BY-4.0"), 2));
+}
