@@ -363,7 +363,6 @@ impl PageState {
         self.dataset.entries.len().saturating_sub(pending)
     }
 
-    /// The session exists and its start (the prior's assessment) is done.
     /// The easier task to offer, once the visitor's time ran out twice in a row on the
     /// task they are trying.
     pub fn easier_offer(&self) -> Option<TaskId> {
@@ -373,6 +372,7 @@ impl PageState {
         }
     }
 
+    /// The session exists and its start (the prior's assessment) is done.
     pub fn started(&self) -> bool {
         self.session.as_ref().is_some_and(|s| !s.curve.is_empty())
     }

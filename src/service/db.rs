@@ -155,7 +155,6 @@ pub struct Snapshot {
     pub last_id: i64,
 }
 
-/// Rows of (task name, count) as counts in the suite's order.
 /// A stored demonstration's columns, as [`record_of`] reads them.
 const RECORD_COLUMNS: &str = "id, task, seed, suite_version, actions, source, duration_seconds, recorded_at_ms";
 
@@ -180,14 +179,20 @@ fn record_of(row: &sqlx::any::AnyRow) -> Result<(i64, DemonstrationRecord), DbEr
     Ok((row.get::<i64, _>(0), record))
 }
 
-fn per_task(rows: &[sqlx::any::AnyRow]) -> Vec<usize> {
+/// Rows of (task name, count, ...) as the counts of column `column` in the suite's order.
+fn per_task_in(rows: &[sqlx::any::AnyRow], column: usize) -> Vec<usize> {
     let mut counts = vec![0; crate::tasks::NUM_TASKS];
     for row in rows {
         if let Some(task) = TaskId::from_name(&row.get::<String, _>(0)) {
-            counts[task.index()] = row.get::<i64, _>(1) as usize;
+            counts[task.index()] = row.get::<i64, _>(column) as usize;
         }
     }
     counts
+}
+
+/// Rows of (task name, count) as counts in the suite's order.
+fn per_task(rows: &[sqlx::any::AnyRow]) -> Vec<usize> {
+    per_task_in(rows, 1)
 }
 
 pub fn now_ms() -> i64 {
@@ -533,15 +538,7 @@ impl Db {
         .bind(through)
         .fetch_all(&self.pool)
         .await?;
-        let mut all = vec![0; crate::tasks::NUM_TASKS];
-        let mut through = vec![0; crate::tasks::NUM_TASKS];
-        for row in &rows {
-            if let Some(task) = TaskId::from_name(&row.get::<String, _>(0)) {
-                all[task.index()] = row.get::<i64, _>(1) as usize;
-                through[task.index()] = row.get::<i64, _>(2) as usize;
-            }
-        }
-        Ok((all, through))
+        Ok((per_task(&rows), per_task_in(&rows, 2)))
     }
 
     /// Takes the crowd's assignment lock: on PostgreSQL a session advisory lock on a

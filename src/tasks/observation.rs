@@ -61,6 +61,11 @@ impl Observation {
         self.0[OPENING]
     }
 
+    /// Whether the fingers are closed (or closing on something): under 4 cm apart.
+    pub fn gripper_closed(&self) -> bool {
+        self.opening() < 0.04
+    }
+
     pub fn object_position(&self) -> Vector {
         self.vector(OBJECT_POSITION)
     }

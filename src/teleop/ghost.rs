@@ -35,7 +35,7 @@ impl Ghost {
 
     /// Whether the ghost's gripper is closed (the person should grip too).
     pub fn gripping(&self) -> bool {
-        self.episode.observation().opening() < 0.04
+        self.episode.observation().gripper_closed()
     }
 }
 

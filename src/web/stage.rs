@@ -240,7 +240,7 @@ impl Stage {
             if let Some(recording) = &mut self.recording {
                 recording.source = Source::Person;
             }
-            let gripping = self.episode.observation().opening() < 0.04;
+            let gripping = self.episode.observation().gripper_closed();
             self.teleop = Teleop { desired: self.episode.tcp_target(), gripping };
         }
         change(&mut self.teleop);
