@@ -2,6 +2,7 @@
 //! selectors. Plain Rust, no browser: everything here builds and is tested natively, and
 //! the web shell and the command-line runner are thin layers over it.
 
+pub mod assessment;
 pub mod bench;
 pub mod crowd;
 pub mod demo_file;
@@ -17,6 +18,7 @@ pub mod session;
 pub mod sim;
 pub mod tasks;
 pub mod teleop;
+pub mod terms;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

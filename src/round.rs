@@ -3,7 +3,7 @@
 //! so far, evaluate the result by rollouts, and let the selector choose the next batch.
 //! Who demonstrates between rounds is the caller's business: a person in the page
 //! ([`RoundJob`], run in the page's training worker), the scripted experts in the
-//! runner's experiments and the page's live comparison ([`crate::experiment::tabletop`]).
+//! runner's experiments and the page's live comparison (`experiment::tabletop`).
 //!
 //! Round `k` is the one after the `k`-th batch; round 0 only evaluates the pre-trained
 //! policy and selects. Everything random in round `k` is seeded by the run's seed and
@@ -14,15 +14,15 @@
 use burn::prelude::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::{weighted_mean, CurvePoint};
+pub use crate::assessment::{assess, Assessment};
 use crate::policy::{
-    finetune_with_fallback, BcConfig, BcError, Checkpointing, Dataset, Demonstration, Evaluator, FineTunedPolicy, Policy, PortableSnapshot,
-    Predictive, PretrainConfig, Snapshot, TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
+    finetune_with_fallback, BcConfig, BcError, Checkpointing, Dataset, Demonstration, FineTunedPolicy, Policy, PortableSnapshot,
+    Predictive, PretrainConfig, Snapshot, TrainingProgress, PRETRAIN_TASKS,
 };
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::select::tabletop::TabletopView;
 use crate::select::{GpConfig, PoolSample, SelectError, Selection, SelectorKind};
-use crate::tasks::{Observation, TaskId, NUM_TASKS};
+use crate::tasks::{TaskId, NUM_TASKS};
 
 /// Gradient steps of a fine-tuning round, in the page, the runner and the collection
 /// service alike. Measured on the runner's tabletop comparison (10 seeds, paired by
@@ -109,6 +109,24 @@ impl RoundConfig {
     }
 }
 
+/// One evaluation of a run's policy, after `demonstrations` demonstrations.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CurvePoint {
+    pub demonstrations: usize,
+    /// Success rate per task.
+    pub per_task: Vec<f64>,
+    /// Success averaged over the target tasks with their weights.
+    pub mean_success: f64,
+    /// The integrator's mean final distance to the goal over the targets (metres).
+    pub mean_error: Option<f64>,
+}
+
+/// The `mu`-weighted mean of per-task values.
+pub fn weighted_mean(values: &[f64], weights: &[f64]) -> f64 {
+    let total: f64 = weights.iter().sum();
+    values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total.max(f64::MIN_POSITIVE)
+}
+
 /// What a round reports while it works.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum RoundEvent {
@@ -120,32 +138,6 @@ pub enum RoundEvent {
     /// Fraction of the evaluation rollouts done.
     Evaluating(f32),
     Selecting,
-}
-
-/// A policy's evaluation: success per task and the states it visited on each (the
-/// selector's proxies for tasks without demonstrations).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Assessment {
-    pub per_task: Vec<f64>,
-    pub visited: Vec<Vec<Observation>>,
-}
-
-/// Rollouts per progress report while evaluating.
-const EVAL_REPORT_EVERY: usize = 10;
-
-/// Rolls `policy` out on the evaluation seeds of every task, reporting progress.
-pub fn assess(policy: &dyn Predictive, episodes: usize, events: &mut dyn FnMut(RoundEvent)) -> Assessment {
-    let mut evaluator = Evaluator::new(&TaskId::ALL, episodes, EVAL_FIRST_SEED);
-    let mut advances = 0;
-    while evaluator.advance(policy) {
-        advances += 1;
-        if advances % EVAL_REPORT_EVERY == 0 {
-            events(RoundEvent::Evaluating(evaluator.progress()));
-        }
-    }
-    let evaluation = evaluator.evaluation();
-    let per_task = TaskId::ALL.iter().map(|&t| evaluation.success_of(t).unwrap_or(0.0)).collect();
-    Assessment { per_task, visited: evaluator.visited_states().to_vec() }
 }
 
 /// One round's inputs besides the device and the pre-trained policy.
@@ -300,11 +292,13 @@ pub struct RoundJob {
 }
 
 impl RoundJob {
-    /// Replays the records, then runs the round.
+    /// Replays the records, then runs the round; `prior_assessment`, the pre-trained
+    /// policy's if known (the shipped one's file), spares the start its rollouts.
     pub async fn run(
         &self,
         device: &Device,
         prior: &Policy,
+        prior_assessment: Option<&Assessment>,
         clock: &dyn Fn() -> f64,
         events: &mut dyn FnMut(RoundEvent),
     ) -> Result<RoundOutput, RoundError> {
@@ -315,7 +309,7 @@ impl RoundJob {
             .map(|(index, record)| record.replay().map_err(|error| RoundError::Replay { index, task: record.task.name(), error }))
             .collect::<Result<Vec<Demonstration>, _>>()?;
         let resume = self.resume.as_ref().map(Snapshot::from_portable).transpose().map_err(RoundError::Snapshot)?;
-        let input = RoundInput { config: &self.config, demonstrations: &demonstrations, weights: &[], seed: self.seed, round: self.round, resume, prior_assessment: None };
+        let input = RoundInput { config: &self.config, demonstrations: &demonstrations, weights: &[], seed: self.seed, round: self.round, resume, prior_assessment };
         run_round(device, prior, input, clock, events).await
     }
 }
@@ -354,7 +348,7 @@ mod tests {
             ticks.set(ticks.get() + 0.5);
             ticks.get()
         };
-        let out = block_on(job.run(&cpu(), &prior, &clock, &mut |e| {
+        let out = block_on(job.run(&cpu(), &prior, None, &clock, &mut |e| {
             if matches!(e, RoundEvent::Evaluating(_)) {
                 evaluating += 1;
             }
@@ -381,7 +375,7 @@ mod tests {
             resume: None,
         };
         let mut steps = 0;
-        let out = block_on(job.run(&cpu(), &prior, &|| 0.0, &mut |e| {
+        let out = block_on(job.run(&cpu(), &prior, None, &|| 0.0, &mut |e| {
             if let RoundEvent::Training(p) = e {
                 steps = p.step;
             }
@@ -409,7 +403,7 @@ mod tests {
         let prior = shipped_prior();
         let job = RoundJob { records: vec![record(TaskId::Reach, 4)], config: RoundConfig { budget: 1, ..config() }, seed: 3, round: 1, resume: None };
         let mut selecting = false;
-        let out = block_on(job.run(&cpu(), &prior, &|| 0.0, &mut |e| selecting |= e == RoundEvent::Selecting)).unwrap();
+        let out = block_on(job.run(&cpu(), &prior, None, &|| 0.0, &mut |e| selecting |= e == RoundEvent::Selecting)).unwrap();
         assert!(out.selection.is_none() && !selecting);
         assert!(out.policy.is_some());
     }
@@ -421,7 +415,7 @@ mod tests {
         bad.actions.truncate(3);
         let job = RoundJob { records: vec![record(TaskId::Reach, 4), bad], config: config(), seed: 7, round: 1, resume: None };
         let mut trained = false;
-        let error = block_on(job.run(&cpu(), &prior, &|| 0.0, &mut |e| trained |= matches!(e, RoundEvent::Training(_)))).err().unwrap();
+        let error = block_on(job.run(&cpu(), &prior, None, &|| 0.0, &mut |e| trained |= matches!(e, RoundEvent::Training(_)))).err().unwrap();
         assert!(matches!(error, RoundError::Replay { index: 1, task: "drawer_close", .. }), "{error}");
         assert!(!trained);
     }

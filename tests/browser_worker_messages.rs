@@ -52,11 +52,15 @@ fn record(task: TaskId, seed: u64) -> DemonstrationRecord {
 #[wasm_bindgen_test]
 async fn messages_to_the_worker_cross_intact() {
     let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
-    let prior = ToWorker::Prior { bytes: bytes.clone() };
+    let prior = ToWorker::Prior { bytes: bytes.clone(), assessment: Some(bytes[..5000].to_vec()) };
     let value = encode(&prior).unwrap();
-    let js_bytes = js_sys::Reflect::get(&js_sys::Reflect::get(&value, &"Prior".into()).unwrap(), &"bytes".into()).unwrap();
-    assert!(js_bytes.is_instance_of::<js_sys::Uint8Array>(), "policy files cross as typed arrays, not number arrays");
+    for field in ["bytes", "assessment"] {
+        let js_bytes = js_sys::Reflect::get(&js_sys::Reflect::get(&value, &"Prior".into()).unwrap(), &field.into()).unwrap();
+        assert!(js_bytes.is_instance_of::<js_sys::Uint8Array>(), "{field}: files cross as typed arrays, not number arrays");
+    }
     assert_eq!(decode::<ToWorker>(cross(&value).await).unwrap(), prior);
+    let without = ToWorker::Prior { bytes: bytes.clone(), assessment: None };
+    assert_eq!(decode::<ToWorker>(cross(&encode(&without).unwrap()).await).unwrap(), without);
 
     let job = ToWorker::Run(RoundJob {
         records: vec![record(TaskId::DrawerClose, 4), record(TaskId::LeverPull, 5)],

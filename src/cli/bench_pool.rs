@@ -40,7 +40,7 @@ pub fn run(args: PoolBenchArgs) -> anyhow::Result<()> {
     tokio::runtime::Runtime::new()?.block_on(async move {
         let db = Db::open(&args.db, 4).await.with_context(|| format!("cannot open {}", args.db))?;
         if db.contributor_by_token(CONTRIBUTOR).await?.is_none() {
-            db.add_contributor(CONTRIBUTOR, CONTRIBUTOR, Some("the pool benchmark"), Some(crate::crowd::terms::DEFAULT_LICENCE)).await?;
+            db.add_contributor(CONTRIBUTOR, CONTRIBUTOR, Some("the pool benchmark"), Some(crate::terms::DEFAULT_LICENCE)).await?;
         }
         let (mut stored, _) = db.counts().await?;
         let started = Instant::now();

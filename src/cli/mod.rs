@@ -94,6 +94,9 @@ enum Command {
     Pretrain(policy::PretrainArgs),
     /// Success rate of a policy file on every task, by rollouts.
     Eval(policy::EvalArgs),
+    /// Write a pre-trained policy's assessment file (`.amfa`), which the page ships
+    /// beside it so that a session's start needs no rollouts.
+    Assess(policy::AssessArgs),
     /// Fine-tune a pre-trained policy on scripted demonstrations of one task.
     Finetune(policy::FinetuneArgs),
     /// Compare task selectors: select, demonstrate, fine-tune, evaluate; curves and plots.
@@ -131,6 +134,7 @@ pub fn run() -> anyhow::Result<()> {
         Command::Bench { which } => bench::run(which),
         Command::Pretrain(args) => policy::run_pretrain(args),
         Command::Eval(args) => policy::run_eval(args),
+        Command::Assess(args) => policy::run_assess(args),
         Command::Finetune(args) => policy::run_finetune(args),
         Command::Experiment(args) => experiment::run(args),
         Command::Collect(args) => dataset::run_collect(args),

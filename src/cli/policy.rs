@@ -1,14 +1,15 @@
 //! `amf pretrain`, `amf eval` and `amf finetune`: the policy from the command line.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
 
+use crate::assessment::{assess, AssessmentFile};
 use crate::policy::{
     collect_expert_demonstrations, evaluate, finetune, pretrain, Actor, BcConfig, Checkpoint, Evaluation,
-    PretrainConfig, Regularizer, TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
+    Predictive, PretrainConfig, Regularizer, TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
 };
 use crate::tasks::TaskId;
 
@@ -32,6 +33,20 @@ pub struct PretrainArgs {
     /// Evaluation episodes per task afterwards (0: none).
     #[arg(long, default_value_t = 20)]
     eval_episodes: usize,
+}
+
+#[derive(Args)]
+pub struct AssessArgs {
+    /// The pre-trained policy file to assess.
+    #[arg(long, default_value = "www/policy.amfp")]
+    policy: PathBuf,
+    /// Episodes per task: a session's start uses the file only if it rolls out as many
+    /// (default: the page's).
+    #[arg(long, default_value_t = crate::session::SessionSettings::default().eval_episodes)]
+    episodes: usize,
+    /// Where to write it (default: beside the policy, as `.amfa`).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -113,10 +128,33 @@ pub fn run_pretrain(args: PretrainArgs) -> anyhow::Result<()> {
     }
     std::fs::write(&args.out, &bytes).with_context(|| format!("cannot write {}", args.out.display()))?;
     eprintln!("wrote {} ({} bytes)", args.out.display(), bytes.len());
+    // Its assessment beside it, as the page's session start reads it.
+    let Checkpoint::Pretrained { policy, .. } = &checkpoint else { unreachable!("built as a pre-trained policy above") };
+    write_assessment(&bytes, policy, crate::session::SessionSettings::default().eval_episodes, &args.out.with_extension("amfa"))?;
     if args.eval_episodes > 0 {
         print_evaluation(&evaluate(actor(&checkpoint), &TaskId::ALL, args.eval_episodes, EVAL_FIRST_SEED));
     }
     Ok(())
+}
+
+/// Rolls the policy in `policy_file` out as a session's start would and writes the
+/// assessment's file to `out`.
+fn write_assessment(policy_file: &[u8], policy: &dyn Predictive, episodes: usize, out: &Path) -> anyhow::Result<()> {
+    let assessment = assess(policy, episodes, &mut |_| {});
+    let bytes = AssessmentFile::new(policy_file, episodes, assessment).to_bytes()?;
+    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    eprintln!("wrote {} ({} bytes, {episodes} episodes a task)", out.display(), bytes.len());
+    Ok(())
+}
+
+pub fn run_assess(args: AssessArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.episodes > 0, "--episodes must be at least 1");
+    let bytes = std::fs::read(&args.policy).with_context(|| format!("cannot read {}", args.policy.display()))?;
+    let Checkpoint::Pretrained { policy, .. } = Checkpoint::from_bytes(&bytes).with_context(|| format!("cannot load {}", args.policy.display()))? else {
+        anyhow::bail!("{} is fine-tuned: the file is for the shipped, pre-trained policy", args.policy.display());
+    };
+    let out = args.out.unwrap_or_else(|| args.policy.with_extension("amfa"));
+    write_assessment(&bytes, &policy, args.episodes, &out)
 }
 
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {

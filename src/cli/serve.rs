@@ -66,7 +66,7 @@ pub struct ServeArgs {
     /// The licence the crowd's dataset is published under (an SPDX identifier): the page
     /// shows it, contributors agree to it before their uploads are pooled, and exports
     /// carry it.
-    #[arg(long, default_value = crate::crowd::terms::DEFAULT_LICENCE)]
+    #[arg(long, default_value = crate::terms::DEFAULT_LICENCE)]
     licence: String,
     /// The demonstrations the crowd sets out to collect: the goal visitors see.
     #[arg(long, default_value_t = 1000)]
@@ -161,7 +161,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         body_timeout: seconds("--body-timeout", args.body_timeout)?,
         max_connections: args.max_connections.max(1),
         leases_per_address: args.leases_per_address.max(1),
-        terms: crate::crowd::terms::Terms::new(&args.licence).map_err(|e| anyhow::anyhow!("--licence: {e}"))?,
+        terms: crate::terms::Terms::new(&args.licence).map_err(|e| anyhow::anyhow!("--licence: {e}"))?,
         goal: args.goal.max(1),
     };
     crate::service::crowd::check_settings(&config.assignments)?;
@@ -201,7 +201,7 @@ pub struct ExportArgs {
     append: bool,
     /// The licence the dataset is published under (the service's `--licence`): the
     /// export names it, in LeRobot's dataset card and in the demonstration file.
-    #[arg(long, default_value = crate::crowd::terms::DEFAULT_LICENCE)]
+    #[arg(long, default_value = crate::terms::DEFAULT_LICENCE)]
     licence: String,
 }
 
@@ -228,7 +228,7 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         None
     };
     let after = existing.as_ref().map_or(0, |(_, last_id)| *last_id);
-    let terms = crate::crowd::terms::Terms::new(&args.licence).map_err(|e| anyhow::anyhow!("--licence: {e}"))?;
+    let terms = crate::terms::Terms::new(&args.licence).map_err(|e| anyhow::anyhow!("--licence: {e}"))?;
     let (records, snapshot, agreements) = tokio::runtime::Runtime::new()?.block_on(async {
         let db = Db::open(&args.db, 2).await?;
         let exported = async {

@@ -1,10 +1,9 @@
 //! Crowdsourced collection, the parts that are plain Rust: what an upload is and how it
 //! is verified by replay (`upload`), which task the crowd's next visitor is asked
 //! for (`assign`), which of the pool a version of the shared policy trains on
-//! (`sample`), and what is collected under which licence (`terms`). The service that
-//! runs them is `crate::service`.
+//! (`sample`). The service that runs them is `service`; what is collected under which
+//! licence is `terms`, below the exports that name it.
 
 pub mod assign;
 pub mod sample;
-pub mod terms;
 pub mod upload;

@@ -14,19 +14,8 @@ pub mod plot;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::round::{weighted_mean, CurvePoint};
 use crate::select::SelectorKind;
-
-/// One evaluation of a run's policy, after `demonstrations` demonstrations.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CurvePoint {
-    pub demonstrations: usize,
-    /// Success rate per task.
-    pub per_task: Vec<f64>,
-    /// Success averaged over the target tasks with their weights.
-    pub mean_success: f64,
-    /// The integrator's mean final distance to the goal over the targets (metres).
-    pub mean_error: Option<f64>,
-}
 
 /// One round's choice.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,8 +42,3 @@ pub struct Run {
     pub rounds: Vec<RoundRecord>,
 }
 
-/// The `mu`-weighted mean of per-task values.
-pub fn weighted_mean(values: &[f64], weights: &[f64]) -> f64 {
-    let total: f64 = weights.iter().sum();
-    values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total.max(f64::MIN_POSITIVE)
-}

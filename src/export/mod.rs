@@ -12,7 +12,7 @@ use thiserror::Error;
 
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::sim::{Action, ACTION_DIM, CONTROL_HZ};
-use crate::tasks::{observation, Episode, Observation, TaskId, OBS_DIM};
+use crate::tasks::{observation, Episode, Observation, TaskId};
 
 /// Control steps per second: one frame of an exported episode per step.
 pub const FPS: u32 = CONTROL_HZ as u32;
@@ -23,15 +23,9 @@ pub const ROBOT_TYPE: &str = "amf_studio_tabletop_arm";
 /// The action's components, as the formats name them.
 pub const ACTION_NAMES: [&str; ACTION_DIM] = ["dx", "dy", "dz", "grip"];
 
-/// The observation's components, in order (see `tasks::observation` for the layout).
+/// The observation's components, in order (named where its layout is defined).
 pub fn observation_names() -> Vec<String> {
-    let mut names: Vec<String> = ["tcp.x", "tcp.y", "tcp.z", "finger_gap"].map(String::from).to_vec();
-    names.extend(["object.x", "object.y", "object.z", "object.qx", "object.qy", "object.qz", "object.qw"].map(String::from));
-    names.extend(["goal.x", "goal.y", "goal.z"].map(String::from));
-    names.extend(TaskId::ALL.iter().map(|t| format!("task.{}", t.name())));
-    debug_assert_eq!(names.len(), OBS_DIM);
-    debug_assert_eq!(observation::TASK_ONE_HOT.start, 14);
-    names
+    observation::component_names()
 }
 
 /// One demonstration, replayed: everything the formats hold per step.
@@ -133,6 +127,6 @@ mod tests {
         let error = replay_all(&[records[0].clone(), stalled]).unwrap_err();
         assert!(matches!(error, ExportError::Replay { index: 1, task: "drawer_open", .. }), "{error}");
         assert!(matches!(replay_all(&[]), Err(ExportError::Empty)));
-        assert_eq!(observation_names().len(), OBS_DIM);
+        assert_eq!(observation_names().len(), crate::tasks::OBS_DIM);
     }
 }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::action::{Action, Effect};
 use super::state::{NoticeKind, PageState};
 use crate::crowd::assign::Assignment;
-pub use crate::crowd::terms::Terms;
+pub use crate::terms::Terms;
 use crate::crowd::upload::fingerprint;
 use crate::experiment::CurvePoint;
 use crate::session::{ChosenBy, Session};

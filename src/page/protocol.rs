@@ -42,10 +42,14 @@ pub struct Choice {
 /// Page to worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
-    /// The pre-trained policy's file; sent once, first.
+    /// The pre-trained policy's file; sent once, first. With it, the file of its
+    /// assessment shipped beside it, if the page has one: the session's start and the
+    /// comparison use it instead of rolling the policy out (if it is the policy's).
     Prior {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
+        #[serde(with = "serde_bytes")]
+        assessment: Option<Vec<u8>>,
     },
     /// Choose where rounds train (the WebGPU worker measures both for `Auto`); answered
     /// by [`FromWorker::Chosen`].

@@ -80,7 +80,7 @@ pub struct ServiceConfig {
     pub leases_per_address: usize,
     /// The licence the pooled dataset is published under: contributors agree to it
     /// before their uploads are pooled (default CC-BY-4.0).
-    pub terms: crate::crowd::terms::Terms,
+    pub terms: crate::terms::Terms,
     /// The demonstrations the crowd sets out to collect, shown to visitors as its goal
     /// (default 1,000).
     pub goal: usize,
@@ -107,7 +107,7 @@ impl Default for ServiceConfig {
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,
             leases_per_address: 16,
-            terms: crate::crowd::terms::Terms::default(),
+            terms: crate::terms::Terms::default(),
             goal: 1000,
         }
     }

@@ -162,3 +162,23 @@ impl Episode {
 pub fn run_expert(task: TaskId, seed: u64) -> RolloutSummary {
     Episode::new(task, seed).rollout(|obs| task.expert_action(obs))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scene_at_rest_looks_the_same_and_a_moving_one_does_not() {
+        let mut episode = Episode::new(TaskId::Push, 2);
+        // Let it settle, holding still.
+        for _ in 0..40 {
+            episode.step([0.0, 0.0, 0.0, -1.0]);
+        }
+        let before = episode.visuals();
+        episode.step([0.0, 0.0, 0.0, -1.0]);
+        assert!(crate::sim::looks_the_same(&before, &episode.visuals(), 1e-4), "a scene at rest changed");
+        episode.step([1.0, 0.0, 0.0, -1.0]);
+        assert!(!crate::sim::looks_the_same(&before, &episode.visuals(), 1e-4), "a moving arm looked the same");
+        assert!(!crate::sim::looks_the_same(&before, &before[1..], 1e-4));
+    }
+}

@@ -33,6 +33,19 @@ pub const ROBOT_STATE: std::ops::Range<usize> = TCP.start..OPENING + 1;
 pub const ENVIRONMENT_STATE: std::ops::Range<usize> = OBJECT_POSITION.start..OBS_DIM;
 const _: () = assert!(TCP.start == 0 && TCP.end == OPENING && OPENING + 1 == OBJECT_POSITION.start && TASK_ONE_HOT.end == OBS_DIM);
 
+/// The components before the task's one-hot, named as the dataset exports name them.
+const PHYSICAL_NAMES: [&str; TASK_ONE_HOT.start] = [
+    "tcp.x", "tcp.y", "tcp.z", "finger_gap",
+    "object.x", "object.y", "object.z", "object.qx", "object.qy", "object.qz", "object.qw",
+    "goal.x", "goal.y", "goal.z",
+];
+
+/// Every component's name, in order: the physical ones, then `task.<name>` for each
+/// task of the one-hot.
+pub fn component_names() -> Vec<String> {
+    PHYSICAL_NAMES.iter().map(|n| n.to_string()).chain(TaskId::ALL.iter().map(|t| format!("task.{}", t.name()))).collect()
+}
+
 /// One observation; see the module documentation for the layout.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Observation(#[serde(with = "serde_big_array")] pub [f32; OBS_DIM]);
@@ -101,5 +114,23 @@ mod serde_big_array {
         let v = Vec::<f32>::deserialize(d)?;
         let len = v.len();
         v.try_into().map_err(|_| D::Error::invalid_length(len, &"an observation vector"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_component_has_one_name_in_the_layout_order() {
+        let names = component_names();
+        assert_eq!(names.len(), OBS_DIM);
+        assert_eq!(names[OPENING], "finger_gap");
+        assert_eq!(names[GOAL.end - 1], "goal.z");
+        assert_eq!(names[TASK_ONE_HOT.start + TaskId::Push.index()], "task.push");
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), OBS_DIM);
     }
 }

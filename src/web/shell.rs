@@ -28,6 +28,8 @@ pub struct Shell {
     /// The policies' files: the page checks their headers and hands them to workers,
     /// which alone link the network (to train, or to play one for the stage).
     prior: RefCell<Option<Rc<Vec<u8>>>>,
+    /// The prior's shipped assessment file, handed to workers with the prior.
+    prior_assessment: RefCell<Option<Rc<Vec<u8>>>>,
     tuned: RefCell<Option<Rc<Vec<u8>>>>,
     /// The crowd's shared policy, from the collection service.
     crowd_policy: RefCell<Option<Rc<Vec<u8>>>>,
@@ -44,6 +46,7 @@ impl Shell {
             publish: Box::new(publish),
             storage: RefCell::new(None),
             prior: RefCell::new(None),
+            prior_assessment: RefCell::new(None),
             tuned: RefCell::new(None),
             crowd_policy: RefCell::new(None),
             workers: RefCell::new(HashMap::new()),
@@ -94,8 +97,10 @@ impl Shell {
         }
     }
 
-    /// Reads the shipped policy and what storage holds, then tells the reducer.
-    pub async fn load(self: &Rc<Self>, prior_bytes: Result<Vec<u8>, String>) {
+    /// Reads the shipped policy (and its assessment, if shipped) and what storage holds,
+    /// then tells the reducer.
+    pub async fn load(self: &Rc<Self>, prior_bytes: Result<Vec<u8>, String>, assessment_bytes: Option<Vec<u8>>) {
+        *self.prior_assessment.borrow_mut() = assessment_bytes.map(Rc::new);
         let prior = prior_bytes.and_then(|bytes| match kind_of(&bytes)? {
             CheckpointKind::Pretrained => {
                 *self.prior.borrow_mut() = Some(Rc::new(bytes));
@@ -285,9 +290,10 @@ impl Shell {
             _ => TrainingWorker::spawn(WorkerModule::Cpu, "amf-training", on_message, on_error),
         };
         let bytes = self.prior.borrow().clone();
+        let assessment = self.prior_assessment.borrow().clone();
         let started = spawned.and_then(|worker| {
             if let Some(bytes) = bytes {
-                worker.send(&ToWorker::Prior { bytes: bytes.as_ref().clone() })?;
+                worker.send(&ToWorker::Prior { bytes: bytes.as_ref().clone(), assessment: assessment.map(|file| file.as_ref().clone()) })?;
             }
             Ok(worker)
         });

@@ -26,6 +26,7 @@ use web_sys::{Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, ErrorEvent, Mes
 use yew::Callback;
 
 pub use crate::page::protocol::{Choice, FromWorker, PolicyRollout, RoundResult, ToWorker, WorkerError};
+use crate::assessment::{policy_digest, AssessmentFile};
 use crate::page::WatchFailure;
 use crate::policy::{Checkpoint, Policy, PolicyConfig};
 use crate::round::{RoundEvent, RoundJob};
@@ -306,6 +307,9 @@ pub(crate) fn describe(error: JsValue) -> String {
 
 struct Served {
     prior: Option<(Policy, PolicyConfig)>,
+    /// The prior's shipped assessment, with the digest of the prior's file it must
+    /// match ([`AssessmentFile::for_rollouts`]).
+    shipped: Option<([u8; 32], Rc<AssessmentFile>)>,
     /// The WebGPU device rounds train on, once `Choose` picked it.
     #[cfg(feature = "webgpu")]
     gpu: Option<super::gpu::WebGpu>,
@@ -316,6 +320,7 @@ pub fn serve() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let state = Rc::new(RefCell::new(Served {
         prior: None,
+        shipped: None,
         #[cfg(feature = "webgpu")]
         gpu: None,
     }));
@@ -343,9 +348,17 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
         Err(error) => return post(scope, &FromWorker::Failed(WorkerError::BadMessage(error))),
     };
     match message {
-        ToWorker::Prior { bytes } => match Checkpoint::from_bytes(&bytes) {
+        ToWorker::Prior { bytes, assessment } => match Checkpoint::from_bytes(&bytes) {
             Ok(Checkpoint::Pretrained { policy, header }) => {
-                state.borrow_mut().prior = Some((policy, header.policy));
+                let mut state = state.borrow_mut();
+                state.prior = Some((policy, header.policy));
+                state.shipped = assessment.and_then(|file| match AssessmentFile::from_bytes(&file) {
+                    Ok(file) => Some((policy_digest(&bytes), Rc::new(file))),
+                    Err(error) => {
+                        web_sys::console::warn_1(&format!("the shipped assessment is not used: {error}").into());
+                        None
+                    }
+                });
                 post(scope, &FromWorker::Ready);
             }
             Ok(Checkpoint::FineTuned { .. }) => post(scope, &FromWorker::Failed(WorkerError::BadPrior("it is not a pre-trained policy".into()))),
@@ -372,8 +385,9 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
             let Some((prior, _)) = state.borrow().prior.clone() else {
                 return post(scope, &FromWorker::Failed(WorkerError::NoPrior));
             };
+            let shipped = shipped_assessment(state, settings.round.eval_episodes);
             let started = super::seconds_now();
-            let outcome = crate::experiment::tabletop::run_reporting(selector, seed, &prior, None, &settings, &super::seconds_now, &mut |picks, point| {
+            let outcome = crate::experiment::tabletop::run_reporting(selector, seed, &prior, shipped.as_ref().map(|file| &file.assessment), &settings, &super::seconds_now, &mut |picks, point| {
                 post(scope, &FromWorker::Compared { point: point.clone(), picks: picks.to_vec() });
             });
             post(scope, &match outcome {
@@ -422,6 +436,14 @@ fn training_device(state: &Rc<RefCell<Served>>) -> burn::prelude::Device {
     crate::policy::cpu()
 }
 
+/// The prior's shipped assessment, if it was rolled out as `episodes` a task would be
+/// (a session may ask for other counts: then the start rolls the prior out).
+fn shipped_assessment(state: &Rc<RefCell<Served>>, episodes: usize) -> Option<Rc<AssessmentFile>> {
+    let state = state.borrow();
+    let (digest, file) = state.shipped.as_ref()?;
+    file.for_rollouts(digest, episodes).is_ok().then(|| file.clone())
+}
+
 async fn run(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, job: &RoundJob) -> Result<FromWorker, WorkerError> {
     let (prior, config) = state.borrow().prior.clone().ok_or(WorkerError::NoPrior)?;
     let device = training_device(state);
@@ -434,7 +456,8 @@ async fn run(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, jo
             post(scope, &FromWorker::Event(event));
         }
     };
-    let output = job.run(&device, &prior, &super::seconds_now, &mut on_event).await?;
+    let shipped = shipped_assessment(state, job.config.eval_episodes);
+    let output = job.run(&device, &prior, shipped.as_ref().map(|file| &file.assessment), &super::seconds_now, &mut on_event).await?;
     let policy = match output.policy {
         Some(tuned) => {
             let mut trained_on: Vec<_> = job.records.iter().map(|r| r.task).collect();

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::{DatasetFile, INFO_PATH};
-use crate::crowd::terms::Terms;
+use crate::terms::Terms;
 use crate::export::ExportError;
 
 pub const CARD_PATH: &str = "README.md";

@@ -5,7 +5,7 @@
 use yew::prelude::*;
 
 use super::send;
-use crate::crowd::terms::{Terms, COLLECTED};
+use crate::terms::{Terms, COLLECTED};
 use crate::page::Action;
 
 #[derive(Properties, PartialEq)]

@@ -15,16 +15,27 @@ use crate::tasks::TaskId;
 
 /// Where trunk puts the shipped weights.
 pub const POLICY_URL: &str = "policy.amfp";
+/// And their assessment (`crate::assessment`), which spares a session's start the
+/// rollouts.
+pub const ASSESSMENT_URL: &str = "policy.amfa";
 
 /// Fetches the shipped pre-trained policy's file.
 pub async fn fetch_policy_bytes() -> Result<Vec<u8>, String> {
+    fetch_bytes(POLICY_URL).await
+}
+
+/// Fetches the shipped policy's assessment; without it (a build that has none, a
+/// broken download) the session's start rolls the policy out, as it always could.
+pub async fn fetch_assessment_bytes() -> Option<Vec<u8>> {
+    fetch_bytes(ASSESSMENT_URL).await.inspect_err(|error| gloo::console::warn!(format!("no shipped assessment: {error}"))).ok()
+}
+
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let window = gloo::utils::window();
-    let response = JsFuture::from(window.fetch_with_str(POLICY_URL))
-        .await
-        .map_err(|_| format!("could not fetch {POLICY_URL}"))?;
+    let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|_| format!("could not fetch {url}"))?;
     let response: Response = response.dyn_into().map_err(|_| "fetch returned no response".to_string())?;
     if !response.ok() {
-        return Err(format!("{POLICY_URL}: HTTP {}", response.status()));
+        return Err(format!("{url}: HTTP {}", response.status()));
     }
     let buffer = JsFuture::from(response.array_buffer().map_err(|_| "unreadable response".to_string())?)
         .await
