@@ -11,6 +11,7 @@ pub mod export;
 pub mod integrator;
 pub mod policy;
 pub mod page;
+pub mod quality;
 pub mod record;
 pub mod round;
 pub mod select;

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["sim"],
     &["tasks"],
     &["policy", "teleop"],
-    &["record", "select", "terms"],
+    &["record", "select", "terms", "quality"],
     &["round", "assessment", "export", "integrator"],
     &["experiment", "crowd"],
     &["session"],

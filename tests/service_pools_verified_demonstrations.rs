@@ -56,6 +56,10 @@ async fn the_api_works_on(db: &str) {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let id = body["id"].as_i64().unwrap();
     assert!(body["verified_by"].as_str().unwrap().contains("suite"));
+    // Its quality, measured on the replay that verified it, comes with the answer.
+    let quality: amf_studio::quality::Quality = serde_json::from_value(body["quality"].clone()).unwrap();
+    assert_eq!(quality.version, amf_studio::quality::QUALITY_VERSION);
+    assert!(quality.score > 0.0 && quality.score <= 1.0 && quality.steps == good.record.actions.len(), "{quality:?}");
     let (status, body) = post(&client, &service, &alice_token, json_of(&good)).await;
     assert_eq!((status, body["id"].as_i64(), body["status"].as_str()), (StatusCode::OK, Some(id), Some("duplicate")));
     let mut copied = good.clone();
@@ -469,4 +473,42 @@ async fn exports_from_the_database_carry_the_licence() {
     export("json", &file, "CC-BY-4.0");
     let parsed = amf_studio::demo_file::parse(&std::fs::read(&file).unwrap()).unwrap();
     assert_eq!((parsed.licence.as_deref(), parsed.demonstrations.len()), (Some("CC-BY-4.0"), 2));
+}
+
+/// Each stored demonstration carries its quality; rows stored before it was measured (or
+/// by an older version of the measures) are measured by `amf quality`, and only they.
+#[tokio::test]
+async fn the_backfill_measures_the_rows_that_have_no_quality() {
+    let (_dir, url) = sqlite_url("quality");
+    let mut scores = Vec::new();
+    {
+        let service = Service::start(&url);
+        let client = reqwest::Client::new();
+        let (_, token) = contributor(&client, &service, None).await;
+        for (task, seed) in [(TaskId::Reach, 3), (TaskId::DrawerOpen, 4), (TaskId::Push, 5)] {
+            let (status, body) = post(&client, &service, &token, json_of(&upload(task, seed, &format!("quality-{seed:06}")))).await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            scores.push(body["quality"]["score"].as_f64().unwrap());
+        }
+    }
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+    let stored = || async {
+        let rows = sqlx::query("SELECT quality_score, quality_version FROM demonstrations ORDER BY id").fetch_all(&pool).await.unwrap();
+        rows.iter().map(|r| (sqlx::Row::get::<Option<f64>, _>(r, 0), sqlx::Row::get::<Option<i64>, _>(r, 1))).collect::<Vec<_>>()
+    };
+    let version = Some(i64::from(amf_studio::quality::QUALITY_VERSION));
+    assert_eq!(stored().await, scores.iter().map(|&s| (Some(s), version)).collect::<Vec<_>>());
+    // As a row from before the measures, and one of an older version.
+    sqlx::query("UPDATE demonstrations SET quality = NULL, quality_score = NULL, quality_version = NULL WHERE id = 1").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE demonstrations SET quality_score = -1, quality_version = 0 WHERE id = 3").execute(&pool).await.unwrap();
+    let backfill = || {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_amf")).args(["quality", "--db", &url, "--batch", "1"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert!(backfill().starts_with("2 demonstrations measured"));
+    assert_eq!(stored().await, scores.iter().map(|&s| (Some(s), version)).collect::<Vec<_>>(), "measured again as at the upload");
+    assert!(backfill().starts_with("0 demonstrations measured"), "nothing left to measure");
+    pool.close().await;
 }

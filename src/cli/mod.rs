@@ -113,6 +113,9 @@ enum Command {
     /// Export the crowd's dataset from the service's database.
     #[cfg(feature = "service")]
     Export(serve::ExportArgs),
+    /// Measure the quality of the stored demonstrations that have none of this version.
+    #[cfg(feature = "service")]
+    Quality(serve::QualityArgs),
     /// Simulated visitors against a running service, and their runs summarised.
     #[cfg(feature = "tools")]
     Crowd {
@@ -144,6 +147,8 @@ pub fn run() -> anyhow::Result<()> {
         Command::Serve(args) => serve::run_serve(args),
         #[cfg(feature = "service")]
         Command::Export(args) => serve::run_export(args),
+        #[cfg(feature = "service")]
+        Command::Quality(args) => serve::run_quality(args),
         #[cfg(feature = "tools")]
         Command::Crowd { which } => crowd::run(which),
     }

@@ -205,6 +205,58 @@ pub struct ExportArgs {
     licence: String,
 }
 
+#[derive(Args)]
+pub struct QualityArgs {
+    /// The service's database (`sqlite://FILE` or `postgres://...`).
+    #[arg(long, env = "AMF_DATABASE_URL")]
+    db: String,
+    /// Demonstrations replayed and written per batch.
+    #[arg(long, default_value_t = 200)]
+    batch: usize,
+}
+
+/// Measures the quality of every stored demonstration that has none of this version
+/// (stored before it was measured, or by an older version), replaying each: the
+/// backfill a new version of the measures needs. Safe beside a running service.
+pub fn run_quality(args: QualityArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.batch > 0, "--batch must be at least 1");
+    tokio::runtime::Runtime::new()?.block_on(async {
+        let db = Db::open(&args.db, 2).await?;
+        let measured = async {
+            let (mut after, mut measured, mut unreplayable) = (0, 0usize, 0usize);
+            loop {
+                let batch = db.unmeasured(after, args.batch).await?;
+                let Some(&(last, _)) = batch.last() else { break };
+                after = last;
+                let qualities: Vec<(i64, Result<crate::quality::Quality, String>)> = tokio::task::spawn_blocking(move || {
+                    use rayon::prelude::*;
+                    batch.into_par_iter().map(|(id, record)| (id, record.replay().map(|d| crate::quality::measure(&d)).map_err(|e| e.to_string()))).collect()
+                })
+                .await?;
+                for (id, quality) in qualities {
+                    match quality {
+                        Ok(quality) => {
+                            db.set_quality(id, &quality).await?;
+                            measured += 1;
+                        }
+                        Err(error) => {
+                            unreplayable += 1;
+                            eprintln!("demonstration {id} does not replay with this build: {error}");
+                        }
+                    }
+                }
+                eprintln!("measured {measured} demonstrations (through id {after})");
+            }
+            Ok::<_, anyhow::Error>((measured, unreplayable))
+        }
+        .await;
+        db.close().await;
+        let (measured, unreplayable) = measured?;
+        println!("{measured} demonstrations measured (quality version {}), {unreplayable} not replayable", crate::quality::QUALITY_VERSION);
+        Ok(())
+    })
+}
+
 /// Where a LeRobot export from a collection service stood: read back by `--append`.
 const SNAPSHOT_PATH: &str = "meta/amf_studio_snapshot.json";
 

@@ -7,6 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::record::hex;
+use crate::quality::{self, Quality};
 use crate::record::{content_fingerprint, DemonstrationRecord, ReplayError, Source};
 use crate::tasks::{TaskId, SUITE_VERSION};
 
@@ -86,6 +87,8 @@ pub struct Verified {
     /// again (under any id) is stored once.
     pub fingerprint: String,
     pub verified_by: String,
+    /// Measured on the replay that verified it.
+    pub quality: Quality,
 }
 
 impl Verified {
@@ -135,13 +138,13 @@ pub fn verify(upload: &Upload) -> Result<Verified, Rejection> {
     }
     // The client's word on success is not taken: replay as if it claimed success.
     let claimed = DemonstrationRecord { success: true, ..record.clone() };
-    match claimed.replay() {
-        Ok(_) => {}
+    let replayed = match claimed.replay() {
+        Ok(replayed) => replayed,
         Err(ReplayError::SuiteVersion { found, .. }) => return Err(Rejection::SuiteVersion { found, current: SUITE_VERSION }),
         Err(ReplayError::TooLong { actions, limit }) => return Err(Rejection::TooLong { actions, limit }),
         Err(ReplayError::BadAction { step }) => return Err(Rejection::BadAction { step }),
         Err(ReplayError::SuccessMismatch { .. }) => return Err(Rejection::NotSuccessful),
-    }
+    };
     Ok(Verified {
         client_id: upload.client_id.clone(),
         task: record.task,
@@ -153,6 +156,7 @@ pub fn verify(upload: &Upload) -> Result<Verified, Rejection> {
         recorded_at_ms: record.recorded_at_ms,
         fingerprint: fingerprint(record),
         verified_by: verifier_build(),
+        quality: quality::measure(&replayed),
     })
 }
 

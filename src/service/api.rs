@@ -376,14 +376,14 @@ pub async fn upload(
             app.metrics.accepted(false);
             // The visitor's lease on this task and seed, if any, is fulfilled.
             app.db.fulfil(&me.id, verified.task, verified.seed, id).await?;
-            Ok((StatusCode::CREATED, Json(json!({ "id": id, "status": "stored", "verified_by": verified.verified_by }))))
+            Ok((StatusCode::CREATED, Json(json!({ "id": id, "status": "stored", "verified_by": verified.verified_by, "quality": verified.quality }))))
         }
         Stored::Duplicate { id, yours } => {
             app.metrics.accepted(true);
             // The same content from another contributor is in the dataset already: the
             // visitor did what their lease asked, but the demonstration is not theirs.
             app.db.fulfil(&me.id, verified.task, verified.seed, id).await?;
-            let mut answer = json!({ "id": id, "status": "duplicate", "verified_by": verified.verified_by });
+            let mut answer = json!({ "id": id, "status": "duplicate", "verified_by": verified.verified_by, "quality": verified.quality });
             if !yours {
                 answer["contributed_by"] = json!("another contributor");
             }

@@ -12,6 +12,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Row};
 
 use crate::crowd::upload::Verified;
+use crate::quality::Quality;
 use crate::record::{DemonstrationRecord, Source};
 use crate::tasks::TaskId;
 
@@ -336,10 +337,11 @@ impl Db {
                 return Ok(found);
             }
             let actions = serde_json::to_string(&demo.actions).map_err(|e| DbError::Corrupt(e.to_string()))?;
+            let quality = serde_json::to_string(&demo.quality).map_err(|e| DbError::Corrupt(e.to_string()))?;
             let inserted = sqlx::query(
                 "INSERT INTO demonstrations (contributor_id, client_id, fingerprint, task, seed, suite_version, actions, source, \
-                 duration_seconds, recorded_at_ms, verified_by, received_ms, withdrawn) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0) RETURNING id",
+                 duration_seconds, recorded_at_ms, verified_by, received_ms, withdrawn, quality, quality_score, quality_version) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14, $15) RETURNING id",
             )
             .bind(contributor)
             .bind(&demo.client_id)
@@ -353,6 +355,9 @@ impl Db {
             .bind(demo.recorded_at_ms)
             .bind(&demo.verified_by)
             .bind(now_ms())
+            .bind(quality)
+            .bind(demo.quality.score)
+            .bind(i64::from(demo.quality.version))
             .fetch_one(&self.pool)
             .await;
             match inserted {
@@ -470,6 +475,52 @@ impl Db {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(record_of).collect()
+    }
+
+    /// Up to `limit` demonstrations (withdrawn ones too) with an id above `after` whose
+    /// quality was never measured or was measured by an older version, oldest first.
+    pub async fn unmeasured(&self, after: i64, limit: usize) -> Result<Vec<(i64, DemonstrationRecord)>, DbError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {RECORD_COLUMNS} FROM demonstrations WHERE id > $1 AND (quality_version IS NULL OR quality_version < $2) ORDER BY id LIMIT $3"
+        ))
+        .bind(after)
+        .bind(i64::from(crate::quality::QUALITY_VERSION))
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(record_of).collect()
+    }
+
+    /// Stores demonstration `id`'s quality.
+    pub async fn set_quality(&self, id: i64, quality: &Quality) -> Result<(), DbError> {
+        let json = serde_json::to_string(quality).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        sqlx::query("UPDATE demonstrations SET quality = $1, quality_score = $2, quality_version = $3 WHERE id = $4")
+            .bind(json)
+            .bind(quality.score)
+            .bind(i64::from(quality.version))
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The quality of each demonstration among `ids` that has one of this version.
+    pub async fn qualities(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, Quality>, DbError> {
+        let mut found = std::collections::HashMap::new();
+        for batch in ids.chunks(BY_ID_BATCH) {
+            let places: Vec<String> = (2..=batch.len() + 1).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT id, quality FROM demonstrations WHERE quality_version = $1 AND id IN ({})", places.join(", "));
+            let mut query = sqlx::query(&sql).bind(i64::from(crate::quality::QUALITY_VERSION));
+            for &id in batch {
+                query = query.bind(id);
+            }
+            for row in &query.fetch_all(&self.pool).await? {
+                let json: String = row.try_get(1)?;
+                let quality = serde_json::from_str(&json).map_err(|e| DbError::Corrupt(format!("demonstration {}'s quality: {e}", row.get::<i64, _>(0))))?;
+                found.insert(row.try_get(0)?, quality);
+            }
+        }
+        Ok(found)
     }
 
     /// The demonstrations not withdrawn among `ids`, with their ids, in id order (read in
