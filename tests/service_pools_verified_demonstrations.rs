@@ -479,7 +479,7 @@ async fn exports_from_the_database_carry_the_licence() {
 /// by an older version of the measures) are measured by `amf quality`, and only they.
 #[tokio::test]
 async fn the_backfill_measures_the_rows_that_have_no_quality() {
-    let (_dir, url) = sqlite_url("quality");
+    let (dir, url) = sqlite_url("quality");
     let mut scores = Vec::new();
     {
         let service = Service::start(&url);
@@ -510,5 +510,22 @@ async fn the_backfill_measures_the_rows_that_have_no_quality() {
     assert!(backfill().starts_with("2 demonstrations measured"));
     assert_eq!(stored().await, scores.iter().map(|&s| (Some(s), version)).collect::<Vec<_>>(), "measured again as at the upload");
     assert!(backfill().starts_with("0 demonstrations measured"), "nothing left to measure");
+    // The operator exports only what scores at least a threshold.
+    let threshold = scores.iter().cloned().fold(f64::NAN, f64::max);
+    let file = dir.path().join("best.json");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
+        .args(["export", "--db", &url, "--to", "json", "--out", file.to_str().unwrap(), "--min-quality", &threshold.to_string()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let kept = amf_studio::demo_file::parse(&std::fs::read(&file).unwrap()).unwrap().demonstrations;
+    assert_eq!(kept.len(), scores.iter().filter(|&&s| s >= threshold).count());
+    // A row without a quality of this version is not exported blind.
+    sqlx::query("UPDATE demonstrations SET quality_version = NULL WHERE id = 2").execute(&pool).await.unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
+        .args(["export", "--db", &url, "--to", "json", "--out", file.to_str().unwrap(), "--min-quality", "0.5"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("run `amf quality`"));
     pool.close().await;
 }

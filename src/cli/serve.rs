@@ -203,6 +203,10 @@ pub struct ExportArgs {
     /// export names it, in LeRobot's dataset card and in the demonstration file.
     #[arg(long, default_value = crate::terms::DEFAULT_LICENCE)]
     licence: String,
+    /// Only the demonstrations whose quality score (`amf quality`, 0 to 1) is at least
+    /// this; every demonstration must have been measured by this build's version.
+    #[arg(long)]
+    min_quality: Option<f64>,
 }
 
 #[derive(Args)]
@@ -257,6 +261,22 @@ pub fn run_quality(args: QualityArgs) -> anyhow::Result<()> {
     })
 }
 
+/// The demonstrations after id `after` whose quality score is at least `min`, and the
+/// snapshot of everything considered (an append goes on after the last id, kept or not).
+async fn at_least(db: &Db, after: i64, min: f64) -> anyhow::Result<(Vec<crate::record::DemonstrationRecord>, crate::service::db::Snapshot)> {
+    anyhow::ensure!((0.0..=1.0).contains(&min), "--min-quality is a score from 0 to 1");
+    let rows = db.records_after(after).await?;
+    let last_id = rows.last().map_or(after, |(id, _)| *id);
+    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+    let qualities = db.qualities(&ids).await?;
+    let unmeasured = ids.iter().filter(|id| !qualities.contains_key(id)).count();
+    anyhow::ensure!(unmeasured == 0, "{unmeasured} demonstrations have no quality of this version: run `amf quality` on the database first");
+    let records: Vec<_> = rows.into_iter().filter(|(id, _)| qualities[id].score >= min).map(|(_, record)| record).collect();
+    eprintln!("{} of {} demonstrations have a quality score of at least {min}", records.len(), ids.len());
+    let demonstrations = records.len();
+    Ok((records, crate::service::db::Snapshot { demonstrations, last_id }))
+}
+
 /// Where a LeRobot export from a collection service stood: read back by `--append`.
 const SNAPSHOT_PATH: &str = "meta/amf_studio_snapshot.json";
 
@@ -284,13 +304,16 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     let (records, snapshot, agreements) = tokio::runtime::Runtime::new()?.block_on(async {
         let db = Db::open(&args.db, 2).await?;
         let exported = async {
-            let (records, snapshot) = db.export_after(after).await?;
+            let (records, snapshot) = match args.min_quality {
+                None => db.export_after(after).await?,
+                Some(min) => at_least(&db, after, min).await?,
+            };
             let agreements = db.agreements(&terms.licence, snapshot.last_id).await?;
-            Ok::<_, crate::service::db::DbError>((records, snapshot, agreements))
+            anyhow::Ok((records, snapshot, agreements))
         }
         .await;
         db.close().await;
-        anyhow::Ok(exported?)
+        exported
     })?;
     let card = |files: &[lerobot::DatasetFile]| lerobot::card::card(files, &terms, agreements);
     match (args.to, existing) {

@@ -12,6 +12,8 @@ use thiserror::Error;
 
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::sim::{Action, ACTION_DIM, CONTROL_HZ};
+use crate::policy::Demonstration;
+use crate::quality::{self, Quality};
 use crate::tasks::{observation, Episode, Observation, TaskId};
 
 /// Control steps per second: one frame of an exported episode per step.
@@ -50,6 +52,18 @@ impl ReplayedEpisode {
 
     pub fn is_empty(&self) -> bool {
         self.record.actions.is_empty()
+    }
+
+    /// Its quality, measured on this replay (as the service measured it on its own).
+    pub fn quality(&self) -> Quality {
+        let replayed = Demonstration {
+            task: self.record.task,
+            seed: self.record.seed,
+            observations: self.observations[..self.len()].to_vec(),
+            actions: self.record.actions.clone(),
+            success: self.record.success,
+        };
+        quality::measure(&replayed)
     }
 }
 

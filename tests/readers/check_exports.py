@@ -146,6 +146,9 @@ def check_lerobot(root, demos):
         assert row["episode_index"] == i
         assert stop - start == n == row["length"], (i, start, stop, n)
         assert row["task_name"] == demo["task"]
+        # Each episode's quality, measured on the export's replay.
+        assert row["quality/version"] >= 1 and 0.0 <= row["quality/score"] <= 1.0, (i, row["quality/score"])
+        assert 0.0 <= row["quality/idle_share"] <= 1.0 and row["quality/extra_grasps"] >= 0
         assert (episode_of[start:stop] == i).all()
         assert (frame_index[start:stop] == np.arange(n)).all()
         assert (task_index[start:stop] == tasks.loc[row["tasks"][0], "task_index"]).all()

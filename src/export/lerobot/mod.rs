@@ -507,6 +507,11 @@ mod tests {
         let episodes_table = table(&std::fs::read(folder.join(episodes_path(0, 1))).unwrap());
         assert_eq!(ints(&episodes_table, "episode_index"), vec![2, 3]);
         assert_eq!(ints(&episodes_table, "meta/episodes/file_index"), vec![1, 1]);
+        // Each episode's quality is measured on the export's replay, as at the upload.
+        let version = i64::from(crate::quality::QUALITY_VERSION);
+        assert_eq!(ints(&episodes_table, "quality/version"), vec![version, version]);
+        let scores = episodes_table.column_by_name("quality/score").unwrap().as_any().downcast_ref::<arrow_array::Float64Array>().unwrap().values().to_vec();
+        assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)), "{scores:?}");
 
         // The totals and statistics are those of the whole dataset written at once.
         let whole = dataset(&[first.clone(), second.clone()].concat()).unwrap();

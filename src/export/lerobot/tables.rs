@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{Float64Builder, Int64Builder, ListBuilder, StringBuilder};
-use arrow_array::{Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Float64Array, Int64Array, RecordBatch, StringArray, UInt64Array};
 use arrow_schema::{DataType, Field, Schema};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
@@ -107,6 +107,17 @@ pub(super) fn episodes_table(episodes: &[Placed], stats: &[Vec<Stats>], meta_chu
     push("seed".into(), Arc::new(UInt64Array::from_iter_values(episodes.iter().map(|p| p.episode.record.seed))));
     push("source".into(), Arc::new(StringArray::from_iter_values(episodes.iter().map(|p| p.episode.record.source.name()))));
     push("success".into(), Arc::new(BooleanArray::from_iter(episodes.iter().map(|p| Some(p.episode.record.success)))));
+    // Each episode's quality (`quality::Quality`, measured on this replay), for
+    // LeRobot's episode filters and the operator's own (`amf export --min-quality`).
+    let qualities: Vec<_> = episodes.iter().map(|p| p.episode.quality()).collect();
+    let floats = |f: &dyn Fn(&crate::quality::Quality) -> f64| -> ArrayRef { Arc::new(Float64Array::from_iter_values(qualities.iter().map(f))) };
+    push("quality/version".into(), Arc::new(Int64Array::from_iter_values(qualities.iter().map(|q| i64::from(q.version)))));
+    push("quality/score".into(), floats(&|q| q.score));
+    push("quality/idle_share".into(), floats(&|q| q.idle_share));
+    push("quality/steps_ratio".into(), floats(&|q| q.expert_steps as f64 / q.steps.max(1) as f64));
+    push("quality/path_ratio".into(), floats(&|q| if q.path_m > 0.0 { q.expert_path_m / q.path_m } else { 1.0 }));
+    push("quality/jerk_mm".into(), floats(&|q| q.jerk_mm));
+    push("quality/extra_grasps".into(), Arc::new(Int64Array::from_iter_values(qualities.iter().map(|q| q.closings.saturating_sub(q.expert_closings) as i64))));
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| ExportError::write("the episodes table", e))
 }
 
