@@ -16,6 +16,7 @@ use crate::crowd::upload::fingerprint;
 use crate::experiment::CurvePoint;
 use crate::session::{ChosenBy, Session};
 use crate::tasks::TaskId;
+use crate::quality::Quality;
 
 /// Backoff after the first transient failure, doubled each time up to the cap (ms).
 pub const FIRST_BACKOFF_MS: u32 = 1_000;
@@ -98,7 +99,9 @@ impl SyncState {
 /// What an upload came to.
 #[derive(Clone, Debug, PartialEq)]
 pub enum UploadOutcome {
-    Stored { id: i64 },
+    /// Stored, with its quality as the service measured it (a service from before the
+    /// measures sends none).
+    Stored { id: i64, quality: Option<Quality> },
     /// The same content is in the dataset already, from another contributor.
     StoredByAnother { id: i64 },
     /// This contributor withdrew this demonstration before: it stays out.
@@ -200,6 +203,8 @@ pub struct Feedback {
     /// The crowd's version of the shared policy when it was verified: a newer one
     /// since is the crowd's policy moving.
     pub version_then: i64,
+    /// How it went, as the service measured it.
+    pub quality: Option<Quality>,
 }
 
 /// Days in a row, up to today or yesterday (UTC), with a demonstration recorded on each,
@@ -508,8 +513,12 @@ impl PageState {
             return;
         }
         self.crowd.uploading = None;
+        let mut quality = None;
         let state = match outcome {
-            UploadOutcome::Stored { id } => SyncState::Verified { id },
+            UploadOutcome::Stored { id, quality: measured } => {
+                quality = measured;
+                SyncState::Verified { id }
+            }
             UploadOutcome::StoredByAnother { id } => SyncState::Elsewhere { id },
             UploadOutcome::WithdrawnBefore { id } => SyncState::Withdrawn { id },
             // The service asks for an agreement it does not hold (a contributor from
@@ -539,7 +548,7 @@ impl PageState {
             // What it did for the crowd: read the crowd's state to show it.
             if let Some(entry) = self.dataset.entries.iter().find(|e| e.key == Some(key)) {
                 let version_then = self.crowd.status.as_ref().map_or(0, |s| s.version);
-                self.crowd.feedback = Some(Feedback { task: entry.record.task, version_then });
+                self.crowd.feedback = Some(Feedback { task: entry.record.task, version_then, quality });
                 self.refresh_crowd(fx);
             }
         }

@@ -664,8 +664,10 @@ fn a_verified_demonstration_is_followed_by_what_it_did_and_the_leaderboard_is_op
     page.act(Action::ServiceProbed(up()));
     page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
     assert!(page.state.crowd.feedback.is_none(), "nothing before the service verified it");
-    page.act(Action::Uploaded { key: 1, outcome: crowd::UploadOutcome::Stored { id: 5 } });
-    assert_eq!(page.state.crowd.feedback.as_ref().map(|f| f.task), Some(TaskId::DoorOpen));
+    // The service's word on how it went comes with it, for the visitor to read.
+    let measured = crate::quality::measure(&crate::policy::expert_demonstration(TaskId::DoorOpen, 1, 0.0));
+    page.act(Action::Uploaded { key: 1, outcome: crowd::UploadOutcome::Stored { id: 5, quality: Some(measured.clone()) } });
+    assert_eq!(page.state.crowd.feedback.as_ref().map(|f| (f.task, f.quality.clone())), Some((TaskId::DoorOpen, Some(measured))));
     assert!(page.has(|e| *e == Effect::FetchCrowd), "the crowd's progress is read: {:?}", page.fx);
     page.act(Action::CrowdFetched(Ok(crowd_status(&[]))));
     let recorded = page.state.dataset.entries[0].record.recorded_at_ms;
@@ -824,7 +826,7 @@ fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_veri
     }
     assert_eq!(waits, vec![1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 60_000, 60_000]);
     // Stored: the next one goes; refused: it says why and stays in the dataset.
-    page.act(Action::Uploaded { key: 1, outcome: crowd::UploadOutcome::Stored { id: 41 } });
+    page.act(Action::Uploaded { key: 1, outcome: crowd::UploadOutcome::Stored { id: 41, quality: None } });
     assert!(page.has(|e| *e == Effect::StoreSync { key: 1, state: crowd::SyncState::Verified { id: 41 } }));
     assert_eq!(uploads(&page.fx)[0].0, 2);
     let refused = crowd::UploadOutcome::Rejected { code: "not_successful".into(), reason: "its replay does not succeed at the task".into() };

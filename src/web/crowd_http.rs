@@ -102,7 +102,7 @@ pub async fn upload(client_id: String, record: &DemonstrationRecord, token: &str
     match send("POST", "api/demonstrations", Some(token), Some(body)).await {
         Some((200 | 201, _, body)) => match body["id"].as_i64() {
             Some(id) if body["contributed_by"].is_string() => UploadOutcome::StoredByAnother { id },
-            Some(id) => UploadOutcome::Stored { id },
+            Some(id) => UploadOutcome::Stored { id, quality: serde_json::from_value(body["quality"].clone()).ok() },
             None => UploadOutcome::Retry { why: "the service's answer holds no id".into(), after_ms: None },
         },
         Some((409, _, body)) if body["error"] == "withdrawn" && body["id"].is_i64() => {

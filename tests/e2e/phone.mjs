@@ -238,6 +238,10 @@ try {
   console.log('the demonstration made by touch was uploaded and verified by the service');
   // What it did for the crowd, and the visitor's own count.
   await page.waitForSelector('#feedback[data-mine="1"] #feedback-crowd[data-task-count="1"]', { state: 'attached', timeout: 30000 });
+  // How it went, as the service measured it on its replay: a score and a kind word.
+  const score = Number(await page.getAttribute('#feedback-quality', 'data-score'));
+  assert(score > 0 && score <= 1, `the feedback's quality score is ${score}`);
+  assert(/ s; the robot's script takes \d+ s\.$/.test(await page.textContent('#feedback-quality')), 'the feedback says how long it took');
   console.log(`feedback: ${(await page.textContent('#feedback')).replace(/\s+/g, ' ').trim()}`);
   await page.locator('#feedback').screenshot({ path: `${artifacts}phone-feedback.png` });
   // The leaderboard lists nobody until the visitor chooses it, by the name they chose.

@@ -1,4 +1,5 @@
-//! What a visitor's verified demonstration did for the crowd: the crowd's progress on
+//! What a visitor's verified demonstration did for the crowd, and a word on how it went
+//! (its quality, as the service measured it): the crowd's progress on
 //! its task and towards its goal, the shared policy's success moving when a version is
 //! published, and the visitor's own count and streak.
 
@@ -51,6 +52,9 @@ pub fn feedback_card(props: &FeedbackProps) -> Html {
     html! {
         <section class="card feedback" id="feedback" data-task={task.name()} data-mine={mine.to_string()} data-streak={streak.to_string()}>
             <h2>{ "Thank you: verified and pooled" }</h2>
+            if let Some(quality) = &props.feedback.quality {
+                <p id="feedback-quality" data-score={format!("{:.3}", quality.score)}>{ crate::quality::feedback(quality) }</p>
+            }
             { for crowd }
             <p class="small">
                 { format!("You have given the crowd {mine} verified demonstration{} from this browser", if mine == 1 { "" } else { "s" }) }
