@@ -51,6 +51,8 @@ struct Report {
     p50_ms: f64,
     p99_ms: f64,
     replays_per_second_one_core: f64,
+    /// The same demonstrations replayed without the quality measure.
+    replay_only_per_second: f64,
     cores: usize,
     /// Verified uploads per second over replay speed times cores.
     ratio_to_limit: f64,
@@ -87,6 +89,16 @@ pub fn run(args: UploadBenchArgs) -> anyhow::Result<()> {
         verify(upload).map_err(|e| anyhow::anyhow!("a benchmark demonstration does not verify: {e}"))?;
     }
     let replays_per_second_one_core = sample.len() as f64 / started.elapsed().as_secs_f64();
+    // What the quality measure costs verification: the replay alone, in the same run.
+    let started = Instant::now();
+    for upload in sample {
+        upload.record.replay().map_err(|e| anyhow::anyhow!("a benchmark demonstration does not replay: {e}"))?;
+    }
+    let replay_only_per_second = sample.len() as f64 / started.elapsed().as_secs_f64();
+    eprintln!(
+        "verification on one core: {replays_per_second_one_core:.1}/s with the quality measure, {replay_only_per_second:.1}/s the replay alone (ratio {:.2})",
+        replays_per_second_one_core / replay_only_per_second
+    );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
 
     tokio::runtime::Runtime::new()?.block_on(async move {
@@ -160,6 +172,7 @@ pub fn run(args: UploadBenchArgs) -> anyhow::Result<()> {
             p50_ms: percentile(&mut latencies, 0.5),
             p99_ms: percentile(&mut latencies, 0.99),
             replays_per_second_one_core,
+            replay_only_per_second,
             cores,
             ratio_to_limit: verified_per_second / (replays_per_second_one_core * cores as f64),
             exported_new: after - before,

@@ -94,6 +94,10 @@ pub struct ExperimentArgs {
     /// docs/people.md.
     #[arg(long, default_value = "expert", value_parser = parse_demonstrator)]
     demonstrator: Demonstrator,
+    /// Tabletop: how each demonstration weighs in training: alike (`none`), by its
+    /// quality score (`quality`), or by its length against the expert's (`length`).
+    #[arg(long, value_enum, default_value_t = crate::experiment::tabletop::Curation::None)]
+    curation: crate::experiment::tabletop::Curation,
 }
 
 /// `expert`, a profile's name, `human` (the typical profile) or `crowd`.
@@ -265,6 +269,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             round.target_weights = parse_targets(&args.targets)?;
             round.demonstrable = parse_demonstrable(&args.demonstrable)?;
             settings.demonstrator = args.demonstrator.clone();
+            settings.curation = args.curation;
             let (_, prior) = super::load_pretrained(&args.policy)?;
             let prior_assessment = assess(&prior, settings.round.eval_episodes, &mut |_| {});
             let prior_mean = crate::experiment::weighted_mean(&prior_assessment.per_task, &settings.round.target_weights);

@@ -20,11 +20,45 @@ pub struct TabletopSettings {
     /// Who demonstrates (default: the scripted experts).
     #[serde(default)]
     pub demonstrator: Demonstrator,
+    /// How each demonstration weighs in training (default: alike).
+    #[serde(default)]
+    pub curation: Curation,
+}
+
+/// How each demonstration weighs in training, from its quality (`quality::measure`,
+/// as the service measures an upload): the curation the quality issue judges by the
+/// policy it trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum Curation {
+    /// Every demonstration alike.
+    #[default]
+    None,
+    /// Each weighs its quality score.
+    Quality,
+    /// Each weighs its length's ratio to the expert's alone (the control: most proposed
+    /// quality metrics are the episode's length in disguise).
+    Length,
+}
+
+impl Curation {
+    /// `demonstration`'s weight in training.
+    pub fn weight(self, demonstration: &Demonstration) -> f32 {
+        match self {
+            Curation::None => 1.0,
+            Curation::Quality => crate::quality::measure(demonstration).score as f32,
+            Curation::Length => {
+                let quality = crate::quality::measure(demonstration);
+                (quality.expert_steps as f32 / quality.steps.max(1) as f32).min(1.0)
+            }
+        }
+    }
 }
 
 impl Default for TabletopSettings {
     fn default() -> Self {
-        TabletopSettings { round: RoundConfig::default(), demo_noise: 0.1, demonstrator: Demonstrator::default() }
+        TabletopSettings { round: RoundConfig::default(), demo_noise: 0.1, demonstrator: Demonstrator::default(), curation: Curation::default() }
     }
 }
 
@@ -76,12 +110,17 @@ pub fn run_reporting(
     let config = RoundConfig { selector, ..settings.round.clone() };
     let device = cpu();
     let mut demonstrations: Vec<Demonstration> = Vec::new();
+    // Each demonstration's weight, in their order (empty: alike).
+    let mut weights: Vec<f32> = Vec::new();
     let mut curve = Vec::new();
     let mut rounds: Vec<RoundRecord> = Vec::new();
     let mut round = 0;
     let mut asked = 0;
     loop {
-        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed, round, resume: None, prior_assessment };
+        if settings.curation != Curation::None {
+            weights.extend(demonstrations[weights.len()..].iter().map(|d| settings.curation.weight(d)));
+        }
+        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &weights, seed, round, resume: None, prior_assessment };
         let output = futures_lite::future::block_on(run_round(&device, prior, input, clock, &mut |_| {}))?;
         let point = config.curve_point(demonstrations.len(), output.assessment.per_task);
         on_round(rounds.last().map_or(&[], |r| r.picks.as_slice()), &point);
@@ -126,4 +165,24 @@ pub fn run_reporting(
         round += 1;
     }
     Ok(Run { selector, seed, task_names: TaskId::ALL.iter().map(|t| t.name().to_string()).collect(), curve, rounds })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curation_weighs_a_demonstration_by_its_quality_or_its_length() {
+        let expert = expert_demonstration(TaskId::DrawerOpen, 5, 0.0);
+        // The same run with 30 steps held still halfway: as long as a detour, but idle.
+        let mut paused = expert.clone();
+        let middle = paused.observations.len() / 2;
+        paused.observations.splice(middle..middle, std::iter::repeat_n(paused.observations[middle], 30));
+        paused.actions.splice(middle..middle, std::iter::repeat_n([0.0, 0.0, 0.0, paused.actions[middle][3]], 30));
+        assert_eq!(Curation::None.weight(&paused), 1.0);
+        assert_eq!((Curation::Quality.weight(&expert), Curation::Length.weight(&expert)), (1.0, 1.0));
+        let length = Curation::Length.weight(&paused);
+        assert!((length - expert.actions.len() as f32 / paused.actions.len() as f32).abs() < 1e-6);
+        assert!(Curation::Quality.weight(&paused) < 1.0);
+    }
 }
