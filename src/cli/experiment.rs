@@ -36,9 +36,12 @@ pub struct ExperimentArgs {
     /// Comma-separated: amf, uniform, round-robin, uncertainty, rebalancing.
     #[arg(long, default_value = "amf,uniform,round-robin,uncertainty,rebalancing")]
     selectors: String,
-    /// Seeds 0..S for every selector.
+    /// Seeds F..F+S for every selector (F: --first-seed).
     #[arg(long, default_value_t = 10)]
     seeds: u64,
+    /// The first seed: settings are chosen on seeds apart from the ones reported.
+    #[arg(long, default_value_t = 0)]
+    first_seed: u64,
     /// Demonstrations per run (default: 40 on the tabletop, 12 on the integrator).
     #[arg(long)]
     budget: Option<usize>,
@@ -251,7 +254,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
     let embedding = Embedding::parse(&args.embedding).context("--embedding must be last-layer, loss-gradient or centred-loss-gradient")?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("cannot create {}", args.out.display()))?;
     let started = Instant::now();
-    let jobs: Vec<(SelectorKind, u64)> = selectors.iter().flat_map(|&s| (0..args.seeds).map(move |seed| (s, seed))).collect();
+    let jobs: Vec<(SelectorKind, u64)> = selectors.iter().flat_map(|&s| (args.first_seed..args.first_seed + args.seeds).map(move |seed| (s, seed))).collect();
     let (runs, sweep, tabletop_settings, integrator_settings, covered) = match args.env {
         Env::Tabletop => {
             let mut settings = TabletopSettings::default();

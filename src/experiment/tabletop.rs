@@ -43,7 +43,29 @@ pub enum Curation {
 }
 
 impl Curation {
-    /// `demonstration`'s weight in training.
+    /// The demonstrations' weights in training: each one's [`Curation::weight`], divided
+    /// by the mean of its task's, so that a task's share of the training draws stays its
+    /// share of the demonstrations and only its own demonstrations are ranked (a task
+    /// that is harder to demonstrate well is not learned less for it).
+    pub fn weights(self, demonstrations: &[Demonstration]) -> Vec<f32> {
+        let raw: Vec<f32> = demonstrations.iter().map(|d| self.weight(d)).collect();
+        let mut sums = [0.0f32; crate::tasks::NUM_TASKS];
+        let mut counts = [0usize; crate::tasks::NUM_TASKS];
+        for (d, w) in demonstrations.iter().zip(&raw) {
+            sums[d.task.index()] += w;
+            counts[d.task.index()] += 1;
+        }
+        demonstrations
+            .iter()
+            .zip(&raw)
+            .map(|(d, w)| {
+                let mean = sums[d.task.index()] / counts[d.task.index()] as f32;
+                if mean > 0.0 { w / mean } else { 1.0 }
+            })
+            .collect()
+    }
+
+    /// `demonstration`'s weight in training, before its task's normalisation.
     pub fn weight(self, demonstration: &Demonstration) -> f32 {
         match self {
             Curation::None => 1.0,
@@ -118,7 +140,7 @@ pub fn run_reporting(
     let mut asked = 0;
     loop {
         if settings.curation != Curation::None {
-            weights.extend(demonstrations[weights.len()..].iter().map(|d| settings.curation.weight(d)));
+            weights = settings.curation.weights(&demonstrations);
         }
         let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &weights, seed, round, resume: None, prior_assessment };
         let output = futures_lite::future::block_on(run_round(&device, prior, input, clock, &mut |_| {}))?;
@@ -184,5 +206,11 @@ mod tests {
         let length = Curation::Length.weight(&paused);
         assert!((length - expert.actions.len() as f32 / paused.actions.len() as f32).abs() < 1e-6);
         assert!(Curation::Quality.weight(&paused) < 1.0);
+        // Normalised within each task: the expert's run outweighs the paused one, and a
+        // task's weights average 1 whatever its demonstrations' quality.
+        let other = expert_demonstration(TaskId::Reach, 2, 0.0);
+        let weights = Curation::Quality.weights(&[expert.clone(), paused, other]);
+        assert!(weights[0] > 1.0 && weights[1] < 1.0 && (weights[0] + weights[1] - 2.0).abs() < 1e-5, "{weights:?}");
+        assert_eq!(weights[2], 1.0);
     }
 }
