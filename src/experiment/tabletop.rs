@@ -40,6 +40,9 @@ pub enum Curation {
     /// Each weighs its length's ratio to the expert's alone (the control: most proposed
     /// quality metrics are the episode's length in disguise).
     Length,
+    /// Those scoring under half their task's mean quality score are left out; the rest
+    /// weigh alike.
+    Filter,
 }
 
 impl Curation {
@@ -60,7 +63,11 @@ impl Curation {
             .zip(&raw)
             .map(|(d, w)| {
                 let mean = sums[d.task.index()] / counts[d.task.index()] as f32;
-                if mean > 0.0 { w / mean } else { 1.0 }
+                match self {
+                    Curation::Filter => f32::from(u8::from(*w >= 0.5 * mean)),
+                    _ if mean > 0.0 => w / mean,
+                    _ => 1.0,
+                }
             })
             .collect()
     }
@@ -69,7 +76,7 @@ impl Curation {
     pub fn weight(self, demonstration: &Demonstration) -> f32 {
         match self {
             Curation::None => 1.0,
-            Curation::Quality => crate::quality::measure(demonstration).score as f32,
+            Curation::Quality | Curation::Filter => crate::quality::measure(demonstration).score as f32,
             Curation::Length => {
                 let quality = crate::quality::measure(demonstration);
                 (quality.expert_steps as f32 / quality.steps.max(1) as f32).min(1.0)
@@ -212,5 +219,9 @@ mod tests {
         let weights = Curation::Quality.weights(&[expert.clone(), paused, other]);
         assert!(weights[0] > 1.0 && weights[1] < 1.0 && (weights[0] + weights[1] - 2.0).abs() < 1e-5, "{weights:?}");
         assert_eq!(weights[2], 1.0);
+        let mut stalled = expert.clone();
+        stalled.observations.splice(5..5, std::iter::repeat_n(stalled.observations[5], 1000));
+        stalled.actions.splice(5..5, std::iter::repeat_n([0.0, 0.0, 0.0, stalled.actions[5][3]], 1000));
+        assert_eq!(Curation::Filter.weights(&[expert.clone(), stalled, other]), vec![1.0, 0.0, 1.0]);
     }
 }
