@@ -216,7 +216,7 @@ mod tests {
         // Normalised within each task: the expert's run outweighs the paused one, and a
         // task's weights average 1 whatever its demonstrations' quality.
         let other = expert_demonstration(TaskId::Reach, 2, 0.0);
-        let weights = Curation::Quality.weights(&[expert.clone(), paused, other]);
+        let weights = Curation::Quality.weights(&[expert.clone(), paused, other.clone()]);
         assert!(weights[0] > 1.0 && weights[1] < 1.0 && (weights[0] + weights[1] - 2.0).abs() < 1e-5, "{weights:?}");
         assert_eq!(weights[2], 1.0);
         let mut stalled = expert.clone();
