@@ -1,7 +1,7 @@
 //! A policy's assessment (success per task and the states its rollouts visited) and its
 //! file, `.amfa`: the shipped policy's assessment is shipped beside it, so that a
-//! session's start, the live comparison and the collection service's first assignment
-//! need no rollouts of a policy every visitor would evaluate identically.
+//! session's start in the page needs no rollouts of a policy every visitor would
+//! evaluate identically.
 //!
 //! The file is keyed by what the rollouts depend on: the policy file's SHA-256, the
 //! suite's version, the first evaluation seed and the episodes per task. A file whose key

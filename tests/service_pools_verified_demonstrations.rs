@@ -39,6 +39,27 @@ fn json_of(upload: &Upload) -> Vec<u8> {
     serde_json::to_vec(upload).unwrap()
 }
 
+/// Starts a service on `url`, has one contributor upload a scripted demonstration of
+/// each of `tasks` (ids from `prefix` and the seed), stops it, and gives each upload's
+/// answer.
+async fn pooled(url: &str, prefix: &str, tasks: &[(TaskId, u64)]) -> Vec<Value> {
+    let service = Service::start(url);
+    let client = reqwest::Client::new();
+    let (_, token) = contributor(&client, &service, None).await;
+    let mut answers = Vec::new();
+    for &(task, seed) in tasks {
+        let (status, body) = post(&client, &service, &token, json_of(&upload(task, seed, &format!("{prefix}-{seed:08}")))).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        answers.push(body);
+    }
+    answers
+}
+
+/// Runs `amf ARGS` on the service's database, as an operator would.
+fn amf(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_amf")).args(args).output().unwrap()
+}
+
 /// Every behaviour of the API, on the database at `db`.
 async fn the_api_works_on(db: &str) {
     let service = Service::start(db);
@@ -443,20 +464,9 @@ fn a_strangers_upload_is_refused_before_its_body_is_read() {
 #[tokio::test]
 async fn exports_from_the_database_carry_the_licence() {
     let (dir, url) = sqlite_url("export-licence");
-    {
-        let service = Service::start(&url);
-        let client = reqwest::Client::new();
-        let (_, token) = contributor(&client, &service, None).await;
-        for (task, seed) in [(TaskId::Reach, 3), (TaskId::Push, 4)] {
-            let (status, body) = post(&client, &service, &token, json_of(&upload(task, seed, &format!("export-{seed:08}")))).await;
-            assert_eq!(status, StatusCode::CREATED, "{body}");
-        }
-    }
+    pooled(&url, "export", &[(TaskId::Reach, 3), (TaskId::Push, 4)]).await;
     let export = |to: &str, out: &std::path::Path, licence: &str| {
-        let status = std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
-            .args(["export", "--db", &url, "--to", to, "--out", out.to_str().unwrap(), "--licence", licence])
-            .output()
-            .unwrap();
+        let status = amf(&["export", "--db", &url, "--to", to, "--out", out.to_str().unwrap(), "--licence", licence]);
         assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
     };
     let agreed = dir.path().join("agreed");
@@ -480,17 +490,8 @@ async fn exports_from_the_database_carry_the_licence() {
 #[tokio::test]
 async fn the_backfill_measures_the_rows_that_have_no_quality() {
     let (dir, url) = sqlite_url("quality");
-    let mut scores = Vec::new();
-    {
-        let service = Service::start(&url);
-        let client = reqwest::Client::new();
-        let (_, token) = contributor(&client, &service, None).await;
-        for (task, seed) in [(TaskId::Reach, 3), (TaskId::DrawerOpen, 4), (TaskId::Push, 5)] {
-            let (status, body) = post(&client, &service, &token, json_of(&upload(task, seed, &format!("quality-{seed:06}")))).await;
-            assert_eq!(status, StatusCode::CREATED, "{body}");
-            scores.push(body["quality"]["score"].as_f64().unwrap());
-        }
-    }
+    let answers = pooled(&url, "quality", &[(TaskId::Reach, 3), (TaskId::DrawerOpen, 4), (TaskId::Push, 5)]).await;
+    let scores: Vec<f64> = answers.iter().map(|a| a["quality"]["score"].as_f64().unwrap()).collect();
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&url).await.unwrap();
     let stored = || async {
@@ -503,7 +504,7 @@ async fn the_backfill_measures_the_rows_that_have_no_quality() {
     sqlx::query("UPDATE demonstrations SET quality = NULL, quality_score = NULL, quality_version = NULL WHERE id = 1").execute(&pool).await.unwrap();
     sqlx::query("UPDATE demonstrations SET quality_score = -1, quality_version = 0 WHERE id = 3").execute(&pool).await.unwrap();
     let backfill = || {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_amf")).args(["quality", "--db", &url, "--batch", "1"]).output().unwrap();
+        let out = amf(&["quality", "--db", &url, "--batch", "1"]);
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
@@ -513,19 +514,13 @@ async fn the_backfill_measures_the_rows_that_have_no_quality() {
     // The operator exports only what scores at least a threshold.
     let threshold = scores.iter().cloned().fold(f64::NAN, f64::max);
     let file = dir.path().join("best.json");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
-        .args(["export", "--db", &url, "--to", "json", "--out", file.to_str().unwrap(), "--min-quality", &threshold.to_string()])
-        .output()
-        .unwrap();
+    let out = amf(&["export", "--db", &url, "--to", "json", "--out", file.to_str().unwrap(), "--min-quality", &threshold.to_string()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let kept = amf_studio::demo_file::parse(&std::fs::read(&file).unwrap()).unwrap().demonstrations;
     assert_eq!(kept.len(), scores.iter().filter(|&&s| s >= threshold).count());
     // A row without a quality of this version is not exported blind.
     sqlx::query("UPDATE demonstrations SET quality_version = NULL WHERE id = 2").execute(&pool).await.unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amf"))
-        .args(["export", "--db", &url, "--to", "json", "--out", file.to_str().unwrap(), "--min-quality", "0.5"])
-        .output()
-        .unwrap();
+    let out = amf(&["export", "--db", &url, "--to", "json", "--out", file.to_str().unwrap(), "--min-quality", "0.5"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("run `amf quality`"));
     pool.close().await;
 }

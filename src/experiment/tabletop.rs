@@ -52,15 +52,21 @@ impl Curation {
     /// that is harder to demonstrate well is not learned less for it).
     pub fn weights(self, demonstrations: &[Demonstration]) -> Vec<f32> {
         let raw: Vec<f32> = demonstrations.iter().map(|d| self.weight(d)).collect();
+        self.normalised(demonstrations, &raw)
+    }
+
+    /// `raw` ([`Curation::weight`] of each of `demonstrations`) divided by its task's
+    /// mean, or for the filter, 0 under half of it and 1 otherwise.
+    pub fn normalised(self, demonstrations: &[Demonstration], raw: &[f32]) -> Vec<f32> {
         let mut sums = [0.0f32; crate::tasks::NUM_TASKS];
         let mut counts = [0usize; crate::tasks::NUM_TASKS];
-        for (d, w) in demonstrations.iter().zip(&raw) {
+        for (d, w) in demonstrations.iter().zip(raw) {
             sums[d.task.index()] += w;
             counts[d.task.index()] += 1;
         }
         demonstrations
             .iter()
-            .zip(&raw)
+            .zip(raw)
             .map(|(d, w)| {
                 let mean = sums[d.task.index()] / counts[d.task.index()] as f32;
                 match self {
@@ -139,15 +145,18 @@ pub fn run_reporting(
     let config = RoundConfig { selector, ..settings.round.clone() };
     let device = cpu();
     let mut demonstrations: Vec<Demonstration> = Vec::new();
-    // Each demonstration's weight, in their order (empty: alike).
+    // Each demonstration's weight, in their order (empty: alike), from its own measure
+    // (taken once: it runs the expert on the instance) normalised among this round's.
     let mut weights: Vec<f32> = Vec::new();
+    let mut raw: Vec<f32> = Vec::new();
     let mut curve = Vec::new();
     let mut rounds: Vec<RoundRecord> = Vec::new();
     let mut round = 0;
     let mut asked = 0;
     loop {
         if settings.curation != Curation::None {
-            weights = settings.curation.weights(&demonstrations);
+            raw.extend(demonstrations[raw.len()..].iter().map(|d| settings.curation.weight(d)));
+            weights = settings.curation.normalised(&demonstrations, &raw);
         }
         let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &weights, seed, round, resume: None, prior_assessment };
         let output = futures_lite::future::block_on(run_round(&device, prior, input, clock, &mut |_| {}))?;

@@ -43,8 +43,9 @@ pub struct Choice {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
     /// The pre-trained policy's file; sent once, first. With it, the file of its
-    /// assessment shipped beside it, if the page has one: the session's start and the
-    /// comparison use it instead of rolling the policy out (if it is the policy's).
+    /// assessment shipped beside it, if the page has one: a session's start uses it
+    /// instead of rolling the policy out (if it is the policy's, rolled out as many
+    /// episodes as the session asks).
     Prior {
         #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,

@@ -508,8 +508,7 @@ impl Db {
     pub async fn qualities(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, Quality>, DbError> {
         let mut found = std::collections::HashMap::new();
         for batch in ids.chunks(BY_ID_BATCH) {
-            let places: Vec<String> = (2..=batch.len() + 1).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT id, quality FROM demonstrations WHERE quality_version = $1 AND id IN ({})", places.join(", "));
+            let sql = format!("SELECT id, quality FROM demonstrations WHERE quality_version = $1 AND id IN ({})", placeholders(2, batch.len()));
             let mut query = sqlx::query(&sql).bind(i64::from(crate::quality::QUALITY_VERSION));
             for &id in batch {
                 query = query.bind(id);
@@ -528,8 +527,7 @@ impl Db {
     pub async fn records_by_ids(&self, ids: &[i64]) -> Result<Vec<(i64, DemonstrationRecord)>, DbError> {
         let mut records = Vec::with_capacity(ids.len());
         for batch in ids.chunks(BY_ID_BATCH) {
-            let places: Vec<String> = (1..=batch.len()).map(|i| format!("${i}")).collect();
-            let sql = format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE withdrawn = 0 AND id IN ({}) ORDER BY id", places.join(", "));
+            let sql = format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE withdrawn = 0 AND id IN ({}) ORDER BY id", placeholders(1, batch.len()));
             let mut query = sqlx::query(&sql);
             for &id in batch {
                 query = query.bind(id);

@@ -385,9 +385,8 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
             let Some((prior, _)) = state.borrow().prior.clone() else {
                 return post(scope, &FromWorker::Failed(WorkerError::NoPrior));
             };
-            let shipped = shipped_assessment(state, settings.round.eval_episodes);
             let started = super::seconds_now();
-            let outcome = crate::experiment::tabletop::run_reporting(selector, seed, &prior, shipped.as_ref().map(|file| &file.assessment), &settings, &super::seconds_now, &mut |picks, point| {
+            let outcome = crate::experiment::tabletop::run_reporting(selector, seed, &prior, None, &settings, &super::seconds_now, &mut |picks, point| {
                 post(scope, &FromWorker::Compared { point: point.clone(), picks: picks.to_vec() });
             });
             post(scope, &match outcome {
