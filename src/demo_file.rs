@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::session::SessionSettings;
-use crate::tasks::observation::{ENVIRONMENT_STATE, ROBOT_STATE, TASK_ONE_HOT};
+use crate::tasks::observation::{self, ENVIRONMENT_STATE, ROBOT_STATE, TASK_ONE_HOT};
 use crate::tasks::{Observation, SUITE_VERSION};
 
 /// The `format` field of every file.
@@ -241,20 +241,15 @@ fn check(entry: &FileDemonstration) -> Result<(), Rejection> {
 }
 
 /// The largest difference between a recorded state and the replayed one. A state
-/// recorded in an older suite is shorter: its one-hot named fewer tasks, and the suite
-/// grows at its end, so it must equal the start of today's observation, whose rest (the
-/// newer tasks' places) is zero. Its width must be that of a suite from the record's
-/// on (a record of suite 1 may carry states written by a later build).
+/// recorded in an older suite is laid out as that suite's observation was
+/// ([`observation::as_in_suite`]: shorter, without the velocity before suite 3); its
+/// width must be that of a suite from the record's on (a record of suite 1 may carry
+/// states written by a later build).
 fn state_difference(recorded: &[f32], replayed: &Observation, suite: u32) -> f32 {
-    let width_of = |version: u32| TASK_ONE_HOT.start + crate::tasks::tasks_in_suite(version);
-    if !(suite..=SUITE_VERSION).any(|version| width_of(version) == recorded.len()) {
+    let Some(written) = (suite..=SUITE_VERSION).find(|&version| observation::width_in_suite(version) == recorded.len()).and_then(|version| observation::as_in_suite(replayed, version)) else {
         return f32::INFINITY;
-    }
-    let (known, newer) = replayed.0.split_at(recorded.len());
-    if newer.iter().any(|&x| x != 0.0) {
-        return f32::INFINITY;
-    }
-    recorded.iter().zip(known).map(|(a, b)| if a.is_finite() { (a - b).abs() } else { f32::INFINITY }).fold(0.0, f32::max)
+    };
+    recorded.iter().zip(&written).map(|(a, b)| if a.is_finite() { (a - b).abs() } else { f32::INFINITY }).fold(0.0, f32::max)
 }
 
 #[cfg(test)]
@@ -400,9 +395,9 @@ mod schema_tests {
         assert_eq!(keys(&schema["properties"]["settings"]["properties"]), keys(&written["settings"]));
         assert_eq!(keys(&schema["$defs"]["state_part"]["properties"]), keys(&written["observation"]["robot_state"]));
         let layout = &written["observation"];
-        assert_eq!(layout["robot_state"]["names"], serde_json::json!(["tcp.x", "tcp.y", "tcp.z", "finger_gap"]));
-        assert_eq!((layout["robot_state"]["to"].clone(), layout["environment_state"]["from"].clone()), (4.into(), 4.into()));
-        assert_eq!(layout["environment_state"]["names"].as_array().unwrap().len(), OBS_DIM - 4);
+        assert_eq!(layout["robot_state"]["names"], serde_json::json!(["tcp.x", "tcp.y", "tcp.z", "finger_gap", "tcp.vx", "tcp.vy", "tcp.vz"]));
+        assert_eq!((layout["robot_state"]["to"].clone(), layout["environment_state"]["from"].clone()), (7.into(), 7.into()));
+        assert_eq!(layout["environment_state"]["names"].as_array().unwrap().len(), OBS_DIM - 7);
         assert_eq!(schema["properties"]["format"]["const"], FORMAT_NAME);
         assert_eq!(schema["properties"]["version"]["const"], FORMAT_VERSION);
     }

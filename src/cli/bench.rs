@@ -99,6 +99,7 @@ pub fn run(which: BenchCommand) -> anyhow::Result<()> {
                 let json = serde_json::json!({
                     "rows": data.len(),
                     "obs_dim": crate::tasks::OBS_DIM,
+                    "one_hot_start": crate::tasks::observation::TASK_ONE_HOT.start,
                     "action_dim": crate::sim::ACTION_DIM,
                     "observations": data.observations,
                     "actions": data.actions,

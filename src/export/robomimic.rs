@@ -8,7 +8,7 @@
 //!     states     (N, 30)     the observation vector (the simulation restarts from the seed)
 //!     rewards    (N,)        1 when the task is achieved after the action
 //!     dones      (N,)        1 at the last step
-//!     obs/<key>  (N, d)      the robot's: tcp_pos, finger_gap; the environment's: object_pos,
+//!     obs/<key>  (N, d)      the robot's: tcp_pos, finger_gap, tcp_vel; the environment's: object_pos,
 //!                            object_quat, goal_pos, task_one_hot, and all four as `object`
 //!     next_obs/<key>         the same, one step later
 //! mask/train, mask/valid     demonstration names (every tenth is held out for validation)
@@ -24,12 +24,13 @@ use super::{observation_names, ExportError, ReplayedEpisode, FPS, ROBOT_TYPE};
 use crate::tasks::{observation, Observation, TaskId, SUITE_VERSION};
 
 /// The observation's parts, as robomimic's `obs` group names them: the robot's own
-/// state (`tcp_pos`, `finger_gap`), the environment's part by part, and the environment's
+/// state (`tcp_pos`, `finger_gap`, `tcp_vel`), the environment's part by part, and the environment's
 /// state whole as `object` (the key robomimic's own datasets give it), so a config can
 /// take either.
-pub const OBS_KEYS: [(&str, std::ops::Range<usize>); 7] = [
+pub const OBS_KEYS: [(&str, std::ops::Range<usize>); 8] = [
     ("tcp_pos", observation::TCP),
     ("finger_gap", observation::OPENING..observation::OPENING + 1),
+    ("tcp_vel", observation::TCP_VELOCITY),
     ("object_pos", observation::OBJECT_POSITION),
     ("object_quat", observation::OBJECT_ROTATION),
     ("goal_pos", observation::GOAL),
@@ -38,7 +39,7 @@ pub const OBS_KEYS: [(&str, std::ops::Range<usize>); 7] = [
 ];
 /// Which keys are the robot's own state and which the environment's (as LeRobot's
 /// export splits `observation.state` from `observation.environment_state`).
-const ROBOT_STATE_KEYS: [&str; 2] = ["tcp_pos", "finger_gap"];
+const ROBOT_STATE_KEYS: [&str; 3] = ["tcp_pos", "finger_gap", "tcp_vel"];
 const ENVIRONMENT_STATE_KEYS: [&str; 4] = ["object_pos", "object_quat", "goal_pos", "task_one_hot"];
 
 /// Every tenth demonstration goes to the validation mask.

@@ -359,7 +359,7 @@ fn a_session_stored_by_an_older_suite_gives_way_to_a_new_one_and_keeps_its_demon
     let tuned = Some(Err("the policy was trained for task suite 1".to_string()));
     let page = Page::load(Ok(Restored { session: Some(older), records: records.clone(), tuned, ..Restored::default() }), settings(2));
     let infos: Vec<&str> = page.state.notices.iter().filter(|n| n.kind == NoticeKind::Info).map(|n| n.text.as_str()).collect();
-    assert!(infos.iter().any(|n| n.contains("earlier set of tasks") && n.contains("demonstrations are kept")), "{infos:?}");
+    assert!(infos.iter().any(|n| n.contains("earlier version of the tasks") && n.contains("demonstrations are kept")), "{infos:?}");
     assert!(page.errors().is_empty(), "{:?}", page.errors());
     // The demonstration stays in the dataset; the new session keeps the visitor's
     // targets, the new tasks not among them, and starts over with today's policy.
@@ -380,6 +380,25 @@ fn a_session_stored_by_an_older_suite_gives_way_to_a_new_one_and_keeps_its_demon
     // Where every task was a target alike, the new tasks join them.
     let everything = SessionSettings { target_weights: vec![1.0; 10], ..settings(2) }.for_this_suite();
     assert_eq!(everything.target_weights, vec![1.0; NUM_TASKS]);
+}
+
+#[test]
+fn a_session_stored_before_the_observation_had_a_velocity_gives_way_to_a_new_one() {
+    // Suite 2 stored sessions without a suite version: all sixteen tasks, a policy that
+    // reads no velocity.
+    let mut stored = Session::new(3, SessionSettings { target_weights: vec![1.0; NUM_TASKS], ..settings(2) });
+    stored.start(vec![0.2; NUM_TASKS], Some(selection(&[TaskId::DoorOpen])));
+    let mut json = serde_json::to_value(&stored).unwrap();
+    json.as_object_mut().unwrap().remove("suite_version").expect("sessions say their suite");
+    let older: Session = serde_json::from_value(json).unwrap();
+    assert_eq!(older.suite_version, 2);
+    assert!(!older.is_of_this_suite() && stored.is_of_this_suite());
+    let tuned = Some(Err("the policy was trained for task suite 2".to_string()));
+    let page = Page::load(Ok(Restored { session: Some(older), tuned, ..Restored::default() }), settings(2));
+    assert!(page.errors().is_empty(), "{:?}", page.errors());
+    let session = page.state.session.as_ref().unwrap();
+    assert!(session.is_of_this_suite() && session.curve.is_empty());
+    assert_eq!(session.settings.target_weights, vec![1.0; NUM_TASKS], "the visitor's targets are kept");
 }
 
 #[test]

@@ -288,7 +288,7 @@ impl PageState {
         let mut carried = None;
         if let Some(older) = session.take_if(|s| !s.is_of_this_suite()) {
             self.info(format!(
-                "Your session was made with an earlier set of tasks. Its demonstrations are kept; a new session starts with today's {NUM_TASKS} tasks."
+                "Your session was made with an earlier version of the tasks and their policy. Its demonstrations are kept; a new session starts with today's {NUM_TASKS} tasks."
             ));
             carried = Some(older.settings.for_this_suite());
         }

@@ -12,7 +12,7 @@ use crate::experiment::{weighted_mean, CurvePoint};
 use crate::policy::BcConfig;
 use crate::round::RoundConfig;
 use crate::select::{Selection, SelectorKind};
-use crate::tasks::{TaskId, NUM_TASKS};
+use crate::tasks::{TaskId, NUM_TASKS, SUITE_VERSION};
 
 /// Where fine-tuning runs in the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,6 +200,14 @@ pub struct Session {
     /// Trained demonstrations deleted from the dataset since (the history keeps them).
     #[serde(default)]
     pub deleted: usize,
+    /// The task suite the session's policies were made for (sessions stored before
+    /// suite 3 do not say: suite 2's have its sixteen tasks, suite 1's fewer).
+    #[serde(default = "suite_before_it_was_stored")]
+    pub suite_version: u32,
+}
+
+fn suite_before_it_was_stored() -> u32 {
+    2
 }
 
 /// Where rounds train for a backend preference, and why.
@@ -222,6 +230,7 @@ impl Session {
             declined: Vec::new(),
             backend: None,
             deleted: 0,
+            suite_version: SUITE_VERSION,
         }
     }
 
@@ -311,10 +320,13 @@ impl Session {
     }
 
     /// Whether the session was made with this build's task suite: its weights and every
-    /// point of its curve have one entry per task. One of an older suite is measured on
-    /// fewer tasks by a policy this build cannot read.
+    /// point of its curve have one entry per task, and its policies read this build's
+    /// observation. One of an older suite was measured by policies this build cannot
+    /// read, on fewer tasks or on an observation without the gripper's velocity.
     pub fn is_of_this_suite(&self) -> bool {
-        self.settings.target_weights.len() == NUM_TASKS && self.curve.iter().all(|p| p.per_task.len() == NUM_TASKS)
+        self.suite_version == SUITE_VERSION
+            && self.settings.target_weights.len() == NUM_TASKS
+            && self.curve.iter().all(|p| p.per_task.len() == NUM_TASKS)
     }
 
     /// Brings the session in line with the stored demonstrations (`tasks`, oldest

@@ -10,7 +10,7 @@ use rapier3d::prelude::Vector;
 use serde::{Deserialize, Serialize};
 
 use super::{uniform, Observation, TaskId, TaskObjects};
-use crate::sim::{Action, Scene, Visual};
+use crate::sim::{Action, Scene, Visual, ACTION_SCALE_M};
 
 /// A running episode.
 pub struct Episode {
@@ -20,6 +20,8 @@ pub struct Episode {
     objects: Box<dyn TaskObjects>,
     steps: usize,
     succeeded: bool,
+    /// Where the TCP was before the last control step (its velocity is observed).
+    previous_tcp: Vector,
 }
 
 /// What a finished rollout leaves behind.
@@ -46,7 +48,8 @@ impl Episode {
         let mut scene = Scene::new(tcp);
         let objects = task.build(&mut scene, &mut rng);
         let succeeded = objects.is_success(&scene);
-        Episode { task, seed, scene, objects, steps: 0, succeeded }
+        let previous_tcp = scene.arm.tcp(&scene.physics);
+        Episode { task, seed, scene, objects, steps: 0, succeeded, previous_tcp }
     }
 
     pub fn task(&self) -> TaskId {
@@ -93,6 +96,7 @@ impl Episode {
         Observation::new(
             self.task,
             self.scene.arm.tcp(physics),
+            (self.scene.arm.tcp(physics) - self.previous_tcp) / ACTION_SCALE_M,
             self.scene.arm.opening(physics),
             self.objects.object_pose(&self.scene),
             self.objects.goal(),
@@ -101,6 +105,7 @@ impl Episode {
 
     /// Applies one action for one control step; returns whether the task succeeds now.
     pub fn step(&mut self, action: Action) -> bool {
+        self.previous_tcp = self.scene.arm.tcp(&self.scene.physics);
         self.scene.step(action);
         self.steps += 1;
         let now = self.objects.is_success(&self.scene);

@@ -35,8 +35,9 @@ use crate::sim::{Action, Scene};
 
 /// Version of the task suite: bumped whenever a task is added or a change would alter a
 /// replayed episode (then that task's [`TaskId::changed_in`] moves to the new version).
-/// Version 1 had the first ten tasks; version 2 added the six variants.
-pub const SUITE_VERSION: u32 = 2;
+/// Version 1 had the first ten tasks; version 2 added the six variants; version 3 added
+/// the gripper's velocity to the observation (every policy's input; no episode changed).
+pub const SUITE_VERSION: u32 = 3;
 
 /// Every task of the suite. The order is the task's index in the observation's one-hot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -3,21 +3,21 @@
 // Chromium, once per TF.js backend (cpu, wasm, webgpu), and reports samples per second.
 // Usage: node tests/e2e/tfjs_peer.mjs BASE_URL DATA_JSON [STEPS] [OUT_JSON]
 //   BASE_URL  a static server of the project that serves /node_modules/ (serve-dist.mjs)
-//   DATA_JSON {"rows", "obs_dim": 30, "action_dim": 4, "observations": [rows*30], "actions": [rows*4],
+//   DATA_JSON {"rows", "obs_dim": 33, "one_hot_start": 17, "action_dim": 4, "observations": [rows*33], "actions": [rows*4],
 //             "task_descriptors": [tasks][10]} (`amf bench train --dump-data`; optional
 //             "norm_mean"/"norm_std" override the statistics computed from it)
 //   STEPS     timed training steps per backend (default 1000), after 20 warm-up steps
 // Environment: TFJS_BACKENDS (default "cpu,wasm,webgpu"), TFJS_WEBGPU_STEPS (timed steps
 // for webgpu only, for software WebGPU), TFJS_PEER_TIMEOUT_S (per backend, default 1800),
 // TFJS_LOG_STD: "per_task" (default; network.rs now: a [tasks, 4] table of log std looked
-// up by the task one-hot, log_std(obs) = obs[:, 14..] @ table) or "shared" (the
+// up by the task one-hot, log_std(obs) = obs[:, one_hot_start..] @ table) or "shared" (the
 // earlier network: one log std of shape [4] broadcast over the rows).
-// The first layer reads the normalised state (columns 0..14) and the task's descriptor
+// The first layer reads the normalised state (columns 0..one_hot_start) and the task's descriptor
 // (the one-hot times "task_descriptors"), as network.rs does; the descriptor's weights
 // start at zero.
 //
 // What matches ours: the normalisation (population mean and std of the data, std >= 1e-3,
-// the task one-hot columns 14.. left as they are, applied in the forward pass), Linear
+// the task one-hot columns one_hot_start.. left as they are, applied in the forward pass), Linear
 // layers initialised U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias (burn's
 // default), LayerNorm (biased variance, epsilon 1e-5, trainable gamma and beta), log_std
 // (per task or shared, see TFJS_LOG_STD) initialised to 0 (network.rs's default), loss = mse + nll with the error detached in the nll, Adam (lr 1e-3,
@@ -76,10 +76,12 @@ async function runBackend({ backend, logStdMode, steps, warmup, batchSize, infer
     throw new Error('DATA_JSON: observations or actions have the wrong length');
   }
   // NormStats::from_observations: population statistics in f64, std clamped >= 1e-3; the
-  // task one-hot (columns 14.. of the observation) is left at mean 0, std 1.
-  const oneHot = [14, obsDim];
+  // task one-hot (columns one_hot_start.. of the observation) is left at mean 0, std 1.
+  const stateDim = data.one_hot_start;
+  if (!Number.isInteger(stateDim) || stateDim <= 0 || stateDim >= obsDim) throw new Error('DATA_JSON: one_hot_start must say where the task one-hot begins (amf bench train --dump-data)');
+  const oneHot = [stateDim, obsDim];
   const descriptors = data.task_descriptors;
-  if (!descriptors || descriptors.length !== obsDim - 14) throw new Error('DATA_JSON: task_descriptors must have one row per task (amf bench train --dump-data)');
+  if (!descriptors || descriptors.length !== obsDim - stateDim) throw new Error('DATA_JSON: task_descriptors must have one row per task (amf bench train --dump-data)');
   const descriptorDim = descriptors[0].length;
   let normMean = data.norm_mean, normStd = data.norm_std;
   if (!normMean || !normStd) {
@@ -124,9 +126,9 @@ async function runBackend({ backend, logStdMode, steps, warmup, batchSize, infer
     obsMean: tf.tensor1d(normMean),
     obsInvStd: tf.tensor1d(normStd.map((s) => 1 / s)),
     hidden1: (() => {
-      const layer = linear('hidden1', 14 + descriptorDim, hidden);
+      const layer = linear('hidden1', stateDim + descriptorDim, hidden);
       // The descriptor's rows start at zero (network.rs's first_layer).
-      layer.weight.assign(tf.concat([tf.slice(layer.weight, [0, 0], [14, hidden]), tf.zeros([descriptorDim, hidden])], 0));
+      layer.weight.assign(tf.concat([tf.slice(layer.weight, [0, 0], [stateDim, hidden]), tf.zeros([descriptorDim, hidden])], 0));
       return layer;
     })(),
     descriptors: tf.tensor2d(descriptors),
@@ -151,7 +153,7 @@ async function runBackend({ backend, logStdMode, steps, warmup, batchSize, infer
   const forward = (obs) => {
     const normalised = tf.mul(tf.sub(obs, net.obsMean), net.obsInvStd);
     const task = tf.matMul(tf.slice(obs, [0, oneHot[0]], [-1, oneHot[1] - oneHot[0]]), net.descriptors);
-    const x = tf.concat([tf.slice(normalised, [0, 0], [-1, 14]), task], 1);
+    const x = tf.concat([tf.slice(normalised, [0, 0], [-1, stateDim]), task], 1);
     const h1 = tf.relu(norm(net.norm1, dense(net.hidden1, x)));
     const h2 = tf.relu(norm(net.norm2, dense(net.hidden2, h1)));
     return dense(net.meanHead, h2);
@@ -272,7 +274,7 @@ const report = {
   rows,
   batch_size: 256,
   steps,
-  log_std: logStdMode === 'per_task' ? `per_task [${JSON.parse(dataText).obs_dim - 14}, 4]` : 'shared [4]',
+  log_std: logStdMode === 'per_task' ? `per_task [${JSON.parse(dataText).obs_dim - JSON.parse(dataText).one_hot_start}, 4]` : 'shared [4]',
   backends: results,
 };
 if (webgpuSteps !== steps && backends.includes('webgpu')) {

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 NUM_TASKS = 16  # task suite 2
-OBS_DIM = 14 + NUM_TASKS  # the observation: 14 numbers, then the task's one-hot
+OBS_DIM = 17 + NUM_TASKS  # the observation: 17 numbers, then the task's one-hot
 ACTION_DIM = 4
 
 
@@ -37,7 +37,7 @@ def load_source(path):
     return demos
 
 
-ROBOT_DIM = 4  # the gripper's position and opening: LeRobot's observation.state
+ROBOT_DIM = 7  # the gripper's position, opening and velocity: LeRobot's observation.state
 QUANTILES = [(0.01, "q01"), (0.10, "q10"), (0.50, "q50"), (0.90, "q90"), (0.99, "q99")]
 STAT_KEYS = ["min", "max", "mean", "std", "count"] + [k for _, k in QUANTILES]
 
@@ -206,7 +206,7 @@ def check_robomimic(path, demos):
             assert g["rewards"].shape == (n,) and g["dones"].shape == (n,)
             assert np.array_equal(g["actions"][()], np.asarray(demo["actions"], dtype=np.float32))
             assert np.array_equal(g["states"][()], np.asarray(demo["states"], dtype=np.float32))
-            widths = {"tcp_pos": 3, "finger_gap": 1, "object_pos": 3, "object_quat": 4, "goal_pos": 3, "task_one_hot": NUM_TASKS, "object": OBS_DIM - 4}
+            widths = {"tcp_pos": 3, "finger_gap": 1, "tcp_vel": 3, "object_pos": 3, "object_quat": 4, "goal_pos": 3, "task_one_hot": NUM_TASKS, "object": OBS_DIM - ROBOT_DIM}
             for key, width in widths.items():
                 assert g["obs"][key].shape == (n, width), (key, g["obs"][key].shape)
                 assert g["next_obs"][key].shape == (n, width)

@@ -431,8 +431,8 @@ mod tests {
         let info: Value = serde_json::from_slice(&find(&files, INFO_PATH).bytes).unwrap();
         assert_eq!((info["total_frames"].as_u64(), info["total_tasks"].as_u64(), info["fps"].as_u64()), (Some(frames as u64), Some(2), Some(20)));
         let features = &info["features"];
-        assert_eq!(features["observation.state"]["names"], json!(["tcp.x", "tcp.y", "tcp.z", "finger_gap"]));
-        assert_eq!(features["observation.environment_state"]["shape"], json!([OBS_DIM - 4]));
+        assert_eq!(features["observation.state"]["names"], json!(["tcp.x", "tcp.y", "tcp.z", "finger_gap", "tcp.vx", "tcp.vy", "tcp.vz"]));
+        assert_eq!(features["observation.environment_state"]["shape"], json!([OBS_DIM - 7]));
         assert_eq!(features["observation.environment_state"]["names"][0], "object.x");
 
         // Each episode's statistics, as LeRobot's writer puts them in the episodes table.
