@@ -8,6 +8,7 @@
 # demonstrations. SERVE_FLAGS go to every service (the ablation in
 # docs/results/crowd-arrivals-in-flight: SERVE_FLAGS=--arrivals-in-flight
 # OUT=docs/results/crowd-arrivals-in-flight ARMS="amf amf-ignoring-pending amf-one-visitor").
+# CROWD_FLAGS go to every `amf crowd run` (visitors who are people: CROWD_FLAGS="--demonstrator crowd").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -43,7 +44,7 @@ for seed in $(seq "$seeds"); do
     pid=$!
     for _ in $(seq 100); do grep -q 'http://' "$work/serve.log" && break; sleep 0.1; done
     url=$(grep -o 'http://[0-9.:]*' "$work/serve.log" | head -n1)
-    if ! "$amf" crowd run --url "$url" --arm "$arm" --seed "$seed" --visitors "$crowd" --budget "$budget" --out "$out/$arm-$seed.json"; then
+    if ! "$amf" crowd run --url "$url" --arm "$arm" --seed "$seed" --visitors "$crowd" --budget "$budget" ${CROWD_FLAGS:-} --out "$out/$arm-$seed.json"; then
       echo "the run $arm seed $seed failed; the service said:" >&2
       cat "$work/serve.log" >&2
       exit 1

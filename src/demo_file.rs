@@ -13,7 +13,7 @@ use thiserror::Error;
 
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::session::SessionSettings;
-use crate::tasks::observation::{self, ENVIRONMENT_STATE, ROBOT_STATE, TASK_ONE_HOT};
+use crate::tasks::observation::{self, ENVIRONMENT_STATE, ROBOT_STATE};
 use crate::tasks::{Observation, SUITE_VERSION};
 
 /// The `format` field of every file.

@@ -173,6 +173,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_observation_carries_the_grippers_move_over_the_last_step() {
+        let mut episode = Episode::new(TaskId::Reach, 3);
+        assert_eq!(episode.observation().velocity(), Vector::ZERO, "at rest after a reset");
+        let before = episode.observation().tcp();
+        episode.step([0.5, -0.25, 0.0, -1.0]);
+        let after = episode.observation();
+        assert!((after.velocity() - (after.tcp() - before) / ACTION_SCALE_M).length() < 1e-5);
+        // The palm follows its commanded target within the step: the velocity reads as
+        // the motion last commanded.
+        assert!((after.velocity() - Vector::new(0.5, -0.25, 0.0)).length() < 0.02, "{:?}", after.velocity());
+        episode.step([0.0, 0.0, 0.0, -1.0]);
+        assert!(episode.observation().velocity().length() < 0.02, "held still: {:?}", episode.observation().velocity());
+    }
+
+    #[test]
     fn a_scene_at_rest_looks_the_same_and_a_moving_one_does_not() {
         let mut episode = Episode::new(TaskId::Push, 2);
         // Let it settle, holding still.
