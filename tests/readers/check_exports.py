@@ -110,7 +110,7 @@ def check_lerobot(root, demos):
     features = info["features"]
     # The robot's own state apart from the environment's, each component named.
     assert features["observation.state"]["shape"] == [ROBOT_DIM]
-    assert features["observation.state"]["names"] == ["tcp.x", "tcp.y", "tcp.z", "finger_gap"]
+    assert features["observation.state"]["names"] == ["tcp.x", "tcp.y", "tcp.z", "finger_gap", "tcp.vx", "tcp.vy", "tcp.vz"]
     assert features["observation.environment_state"]["shape"] == [OBS_DIM - ROBOT_DIM]
     assert len(features["observation.environment_state"]["names"]) == OBS_DIM - ROBOT_DIM
     assert features["action"]["shape"] == [ACTION_DIM]
@@ -214,7 +214,7 @@ def check_robomimic(path, demos):
             # environment's whole.
             keys = env["env_kwargs"]["robot_state_keys"] + env["env_kwargs"]["environment_state_keys"]
             assert np.array_equal(np.concatenate([g["obs"][k][()] for k in keys], axis=1), g["states"][()])
-            assert np.array_equal(g["obs/object"][()], g["states"][()][:, 4:])
+            assert np.array_equal(g["obs/object"][()], g["states"][()][:, ROBOT_DIM:])
             assert np.array_equal(g["next_obs/tcp_pos"][: n - 1], g["obs/tcp_pos"][1:])
             assert g["dones"][-1] == 1 and g["dones"][:-1].sum() == 0
             assert bool(g.attrs["success"]) == (g["rewards"][-1] == 1.0) == demo["success"]
