@@ -5,7 +5,7 @@
 //! data                       attrs: total (frames), env_args (JSON)
 //!   demo_0                   attrs: num_samples, task, instruction, seed, source, success
 //!     actions    (N, 4)      [dx, dy, dz, grip]
-//!     states     (N, 30)     the observation vector (the simulation restarts from the seed)
+//!     states     (N, 33)     the observation vector (the simulation restarts from the seed)
 //!     rewards    (N,)        1 when the task is achieved after the action
 //!     dones      (N,)        1 at the last step
 //!     obs/<key>  (N, d)      the robot's: tcp_pos, finger_gap, tcp_vel; the environment's: object_pos,

@@ -93,10 +93,11 @@ impl Episode {
 
     pub fn observation(&self) -> Observation {
         let physics = &self.scene.physics;
+        let tcp = self.scene.arm.tcp(physics);
         Observation::new(
             self.task,
-            self.scene.arm.tcp(physics),
-            (self.scene.arm.tcp(physics) - self.previous_tcp) / ACTION_SCALE_M,
+            tcp,
+            (tcp - self.previous_tcp) / ACTION_SCALE_M,
             self.scene.arm.opening(physics),
             self.objects.object_pose(&self.scene),
             self.objects.goal(),

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-NUM_TASKS = 16  # task suite 2
+NUM_TASKS = 16  # task suites 2 and 3
 OBS_DIM = 17 + NUM_TASKS  # the observation: 17 numbers, then the task's one-hot
 ACTION_DIM = 4
 
