@@ -8,18 +8,32 @@ Used for settings that change every run (e.g. the round's gradient steps), where
 runner's own paired columns (against uniform, against AMF) do not apply. Also counts,
 per selector, the rounds whose batch (as a multiset of tasks) is the same in both, and
 the runs whose every batch is."""
+import csv
 import json
+import os
 import random
 import sys
 
 
+def curves(folder):
+    """Each run's curve, (selector, seed) -> [(demonstrations, mean success)]: from
+    runs.json, or from curves.csv where only that was kept (runs.json is not tracked)."""
+    if os.path.exists(f"{folder}/runs.json"):
+        return {(run["selector"], run["seed"]): [(p["demonstrations"], p["mean_success"]) for p in run["curve"]] for run in json.load(open(f"{folder}/runs.json"))}
+    points = {}
+    with open(f"{folder}/curves.csv") as rows:
+        for row in csv.DictReader(rows):
+            points.setdefault((row["selector"], int(row["seed"])), []).append((int(row["demonstrations"]), float(row["mean_success"])))
+    return points
+
+
 def load(folder):
     runs = {}
-    for run in json.load(open(f"{folder}/runs.json")):
-        xs = [p["demonstrations"] for p in run["curve"]]
-        ys = [p["mean_success"] for p in run["curve"]]
+    for key, curve in curves(folder).items():
+        xs = [x for x, _ in curve]
+        ys = [y for _, y in curve]
         area = sum((xs[i + 1] - xs[i]) * (ys[i] + ys[i + 1]) / 2 for i in range(len(xs) - 1)) / (xs[-1] - xs[0])
-        runs[(run["selector"], run["seed"])] = (ys[-1], area)
+        runs[key] = (ys[-1], area)
     return runs
 
 
@@ -35,6 +49,9 @@ def batches(folder):
 
 
 def same_choices(base_dir, new_dir):
+    if not all(os.path.exists(f"{d}/runs.json") for d in (base_dir, new_dir)):
+        print("(the batches are compared only where both folders keep runs.json)")
+        return
     base, new = batches(base_dir), batches(new_dir)
     for selector in sorted({s for s, _ in base}):
         keys = [k for k in base if k[0] == selector and k in new]

@@ -11,7 +11,8 @@ CARGO_FUZZ_VERSION=0.13.2
 # The CLI must match the wasm-bindgen crate that Cargo.lock pins.
 WASM_BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# Each stage's line carries the minutes since the start, so a run's log says where its time went.
+say() { printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_updated=0
 apt_install() {

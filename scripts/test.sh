@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 source scripts/env.sh
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+# Each stage's line carries the minutes since the start, so a run's log says where its time went.
+say() { printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
 
 say "native tests (the collection service's against SQLite and a throwaway PostgreSQL)"
 source scripts/postgres.sh
