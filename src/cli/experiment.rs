@@ -77,6 +77,10 @@ pub struct ExperimentArgs {
     /// actions as recorded; see `policy::Labels`).
     #[arg(long, default_value_t = crate::policy::Labels::default().lookahead)]
     lookahead: usize,
+    /// Tabletop: the share of a round's steps, at its end, over which the learning rate
+    /// falls to zero (0: constant).
+    #[arg(long, default_value_t = crate::round::RoundConfig::default().bc.decay_share)]
+    decay_share: f64,
     /// Tabletop: train on the steps where the demonstrator held still too.
     #[arg(long)]
     keep_still: bool,
@@ -262,6 +266,8 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             round.budget = args.budget.unwrap_or(round.budget);
             round.batch = args.batch.unwrap_or(round.batch);
             round.bc.steps = args.steps;
+            anyhow::ensure!((0.0..=1.0).contains(&args.decay_share), "--decay-share must be between 0 and 1");
+            round.bc.decay_share = args.decay_share;
             round.bc.regularizer = args.regularizer.with(super::DEFAULT_GATE_PENALTY, super::DEFAULT_L2_WEIGHT);
             round.eval_episodes = args.eval_episodes;
             round.gp.embedding = embedding;

@@ -40,6 +40,11 @@ pub struct BcConfig {
     pub batch_size: usize,
     /// Adam's learning rate (default: 1e-3).
     pub learning_rate: f64,
+    /// The share of the run, at its end, over which the learning rate falls linearly to
+    /// zero (default 0: constant). A run's last iterate is what is kept, and with noisy
+    /// labels a constant rate leaves it wherever the last minibatches pushed it.
+    #[serde(default)]
+    pub decay_share: f64,
     /// Seeds the initial weights and the minibatches (default: 0).
     pub seed: u64,
     /// Default: the adaptive prior with a gate penalty of 0.001.
@@ -61,10 +66,25 @@ impl Default for BcConfig {
             steps: 2000,
             batch_size: 256,
             learning_rate: 1e-3,
+            decay_share: 0.0,
             seed: 0,
             regularizer: Regularizer::AdaptivePrior { gate_penalty: 0.001 },
             transfer_to: Vec::new(),
             labels: Labels::default(),
+        }
+    }
+}
+
+impl BcConfig {
+    /// The learning rate of step `step` (from 0): constant, then falling linearly over
+    /// the last `decay_share` of the steps to a last step that still moves a little.
+    pub fn learning_rate_at(&self, step: usize) -> f64 {
+        let decaying = (self.decay_share.clamp(0.0, 1.0) * self.steps as f64).round() as usize;
+        let left = self.steps.saturating_sub(step);
+        if decaying == 0 || left > decaying {
+            self.learning_rate
+        } else {
+            self.learning_rate * left as f64 / (decaying + 1) as f64
         }
     }
 }
@@ -370,7 +390,7 @@ async fn fit<M: Module>(
             return Err(stop(BcError::Diverged { step, loss: total_value }, &snapshot));
         }
         let gradients = GradientsParams::from_grads(total.backward(), &model);
-        model = optimizer.step(bc.learning_rate, model, gradients);
+        model = optimizer.step(bc.learning_rate_at(step), model, gradients);
         let action_mse = match mse.into_scalar_async::<f32>().await {
             Ok(v) => v,
             Err(e) => return Err(stop(device_failed(e), &snapshot)),
@@ -405,6 +425,17 @@ mod tests {
         data.weights = vec![0.0; 3];
         assert!(matches!(data.validate(), Err(DatasetError::Weights(_))));
     }
+    #[test]
+    fn the_learning_rate_falls_over_the_last_share_of_the_steps() {
+        let constant = BcConfig { steps: 10, ..BcConfig::default() };
+        assert!((0..10).all(|s| constant.learning_rate_at(s) == constant.learning_rate));
+        let decaying = BcConfig { steps: 10, decay_share: 0.4, ..constant.clone() };
+        let rates: Vec<f64> = (0..10).map(|s| decaying.learning_rate_at(s) / decaying.learning_rate).collect();
+        assert!(rates[..6].iter().all(|&r| r == 1.0), "{rates:?}");
+        assert!(rates[6..].windows(2).all(|w| w[1] < w[0]), "falls step by step: {rates:?}");
+        assert!(rates[6] < 1.0 && rates[9] > 0.0, "every step still moves: {rates:?}");
+    }
+
     use crate::policy::{expert_demonstration, Actor};
     use crate::tasks::{Episode, TaskId};
 
