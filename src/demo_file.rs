@@ -206,14 +206,11 @@ pub fn parse(bytes: &[u8]) -> Result<DemonstrationFile, FileError> {
 /// that are not in `existing` (nor earlier in the file).
 pub fn verify(file: &DemonstrationFile, existing: &[DemonstrationRecord]) -> ImportReport {
     let mut report = ImportReport::default();
-    let same = |a: &DemonstrationRecord, b: &DemonstrationRecord| a.task == b.task && a.seed == b.seed && a.actions == b.actions;
+    // Duplicates by content fingerprint, as the collection service finds them.
+    let mut held: std::collections::HashSet<String> = existing.iter().map(DemonstrationRecord::fingerprint).collect();
     for (index, entry) in file.demonstrations.iter().enumerate() {
         let record = &entry.record;
-        let checked = check(entry);
-        let outcome = match checked {
-            Ok(()) if existing.iter().chain(&report.accepted).any(|r| same(r, record)) => Err(Rejection::Duplicate),
-            other => other,
-        };
+        let outcome = check(entry).and_then(|()| if held.insert(record.fingerprint()) { Ok(()) } else { Err(Rejection::Duplicate) });
         match outcome {
             Ok(()) => report.accepted.push(record.clone()),
             Err(why) => report.rejected.push((index, record.task.name(), why)),

@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::policy::Demonstration;
 use crate::sim::Action;
-use crate::tasks::{Episode, TaskId, SUITE_VERSION};
+use crate::tasks::{Episode, Observation, TaskId, SUITE_VERSION};
 
 /// Who demonstrated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +29,10 @@ impl Source {
             Source::ScriptedExpert => "scripted_expert",
         }
     }
+
+    pub fn from_name(name: &str) -> Option<Source> {
+        [Source::Person, Source::ScriptedExpert].into_iter().find(|s| s.name() == name)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -47,7 +51,18 @@ pub struct DemonstrationRecord {
     pub recorded_at_ms: f64,
 }
 
-#[derive(Debug, Error, PartialEq)]
+/// What a record's replay saw ([`DemonstrationRecord::trace`]).
+#[derive(Clone, Debug)]
+pub struct Trace {
+    /// The demonstration, with the state before each action.
+    pub demonstration: Demonstration,
+    /// The state after the last action.
+    pub last: Observation,
+    /// Whether the task was achieved right after each action.
+    pub achieved: Vec<bool>,
+}
+
+#[derive(Clone, Debug, Error, PartialEq)]
 pub enum ReplayError {
     #[error("recorded with task suite version {found}; this build replays {task} as recorded in versions {from} to {SUITE_VERSION}")]
     SuiteVersion { task: TaskId, found: u32, from: u32 },
@@ -107,6 +122,13 @@ impl DemonstrationRecord {
     /// A record of an older suite replays if its task has not changed since
     /// ([`TaskId::replays_from`]).
     pub fn replay(&self) -> Result<Demonstration, ReplayError> {
+        Ok(self.trace()?.demonstration)
+    }
+
+    /// [`DemonstrationRecord::replay`], with what the exports also keep: the state after
+    /// the last action and whether the task was achieved right after each action. One
+    /// replay serves verification and export alike.
+    pub fn trace(&self) -> Result<Trace, ReplayError> {
         if !self.task.replays_from(self.suite_version) {
             return Err(ReplayError::SuiteVersion { task: self.task, found: self.suite_version, from: self.task.changed_in() });
         }
@@ -119,9 +141,10 @@ impl DemonstrationRecord {
         }
         let mut episode = Episode::new(self.task, self.seed);
         let mut observations = Vec::with_capacity(self.actions.len());
+        let mut achieved = Vec::with_capacity(self.actions.len());
         for &action in &self.actions {
             observations.push(episode.observation());
-            episode.step(action);
+            achieved.push(episode.step(action));
         }
         let replayed = episode.is_success();
         if replayed != self.success {
@@ -131,7 +154,14 @@ impl DemonstrationRecord {
                 replayed: word(replayed),
             });
         }
-        Ok(Demonstration { task: self.task, seed: self.seed, observations, actions: self.actions.clone(), success: replayed })
+        let demonstration = Demonstration { task: self.task, seed: self.seed, observations, actions: self.actions.clone(), success: replayed };
+        Ok(Trace { demonstration, last: episode.observation(), achieved })
+    }
+
+    /// Its content's fingerprint ([`content_fingerprint`]): the one identity by which
+    /// uploads and imports alike find a demonstration they hold already.
+    pub fn fingerprint(&self) -> String {
+        content_fingerprint(self.task, self.seed, &self.actions)
     }
 }
 

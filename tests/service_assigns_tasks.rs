@@ -14,13 +14,15 @@ use amf_studio::tasks::TaskId;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use common::{contributor, postgres, sqlite_url, Service};
+use amf_studio::crowd::contract::{CrowdStatus, Leased};
+use common::{contributor, per_contract, postgres, sqlite_url, Service};
 
 async fn ask(client: &reqwest::Client, service: &Service, token: &str, body: Value) -> Value {
     let response = client.post(service.url("/assignments")).bearer_auth(token).json(&body).send().await.unwrap();
     let status = response.status();
     let body: Value = response.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    per_contract::<Leased>(&body);
     body
 }
 
@@ -29,7 +31,9 @@ fn task_of(answer: &Value) -> String {
 }
 
 async fn crowd(client: &reqwest::Client, service: &Service) -> Value {
-    client.get(service.url("/crowd")).send().await.unwrap().json().await.unwrap()
+    let status: Value = client.get(service.url("/crowd")).send().await.unwrap().json().await.unwrap();
+    per_contract::<CrowdStatus>(&status);
+    status
 }
 
 fn index_of(task: &str) -> usize {

@@ -16,7 +16,8 @@ use amf_studio::tasks::{TaskId, SUITE_VERSION};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use common::{contributor, postgres, sqlite_url, Service, OPERATOR};
+use amf_studio::crowd::contract;
+use common::{contributor, per_contract, postgres, sqlite_url, Service, OPERATOR};
 
 fn upload(task: TaskId, seed: u64, id: &str) -> Upload {
     Upload { client_id: id.into(), record: DemonstrationRecord::from_expert(task, seed, 0.05, 1.7e12) }
@@ -40,19 +41,19 @@ fn json_of(upload: &Upload) -> Vec<u8> {
 }
 
 /// Starts a service on `url`, has one contributor upload a scripted demonstration of
-/// each of `tasks` (ids from `prefix` and the seed), stops it, and gives each upload's
-/// answer.
-async fn pooled(url: &str, prefix: &str, tasks: &[(TaskId, u64)]) -> Vec<Value> {
+/// each of `tasks` (ids from `prefix` and the seed), stops it, and gives the
+/// contributor's id and each upload's answer.
+async fn pooled(url: &str, prefix: &str, tasks: &[(TaskId, u64)]) -> (String, Vec<Value>) {
     let service = Service::start(url);
     let client = reqwest::Client::new();
-    let (_, token) = contributor(&client, &service, None).await;
+    let (id, token) = contributor(&client, &service, None).await;
     let mut answers = Vec::new();
     for &(task, seed) in tasks {
         let (status, body) = post(&client, &service, &token, json_of(&upload(task, seed, &format!("{prefix}-{seed:08}")))).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         answers.push(body);
     }
-    answers
+    (id, answers)
 }
 
 /// Runs `amf ARGS` on the service's database, as an operator would.
@@ -65,6 +66,7 @@ async fn the_api_works_on(db: &str) {
     let service = Service::start(db);
     let client = reqwest::Client::new();
     let health: Value = client.get(service.url("/health")).send().await.unwrap().json().await.unwrap();
+    per_contract::<contract::Health>(&health);
     assert_eq!((health["ok"].as_bool(), health["suite_version"].as_u64()), (Some(true), Some(u64::from(SUITE_VERSION))));
     assert_eq!((health["terms"]["licence"].as_str(), health["terms"]["licence_url"].as_str()), (Some("CC-BY-4.0"), Some("https://creativecommons.org/licenses/by/4.0/")));
 
@@ -75,6 +77,7 @@ async fn the_api_works_on(db: &str) {
     let good = upload(TaskId::DrawerOpen, 3, "alice-0001");
     let (status, body) = post(&client, &service, &alice_token, json_of(&good)).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
+    per_contract::<contract::Uploaded>(&body);
     let id = body["id"].as_i64().unwrap();
     assert!(body["verified_by"].as_str().unwrap().contains("suite"));
     // Its quality, measured on the replay that verified it, comes with the answer.
@@ -88,6 +91,7 @@ async fn the_api_works_on(db: &str) {
     let (status, body) = post(&client, &service, &bob_token, json_of(&copied)).await;
     assert_eq!((status, body["id"].as_i64()), (StatusCode::OK, Some(id)), "the same demonstration is stored once");
     assert_eq!(body["contributed_by"], "another contributor", "Bob is told it is not his: {body}");
+    assert!(per_contract::<contract::Uploaded>(&body).by_another());
 
     // Every rejection, each with its reason, nothing stored.
     let reject = |mut u: Upload, change: fn(&mut Upload)| {
@@ -109,6 +113,7 @@ async fn the_api_works_on(db: &str) {
     ] {
         let (got, answer) = post(&client, &service, &alice_token, body).await;
         assert_eq!((got.as_u16(), answer["error"].as_str()), (status, Some(code)), "{answer}");
+        per_contract::<contract::Refusal>(&answer);
         assert!(!answer["message"].as_str().unwrap_or_default().is_empty());
     }
     let anonymous = client.post(service.url("/demonstrations")).body(json_of(&base)).send().await.unwrap();
@@ -120,6 +125,7 @@ async fn the_api_works_on(db: &str) {
     let (status, _) = post(&client, &service, &bob_token, json_of(&upload(TaskId::LeverPull, 8, "bob-00000002"))).await;
     assert_eq!(status, StatusCode::CREATED);
     let mine: Value = client.get(service.url("/demonstrations")).bearer_auth(&alice_token).send().await.unwrap().json().await.unwrap();
+    per_contract::<contract::OwnDemonstrations>(&mine);
     let mine = mine["demonstrations"].as_array().unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!((mine[0]["contributor_id"].as_str(), mine[0]["task"].as_str()), (Some(alice.as_str()), Some("drawer_open")));
@@ -144,6 +150,7 @@ async fn the_api_works_on(db: &str) {
     let renamed = client.patch(service.url("/contributors/me")).bearer_auth(&alice_token).json(&json!({ "display_name": " <b>Alice</b>\u{7} " })).send().await.unwrap();
     assert_eq!(renamed.status(), StatusCode::NO_CONTENT);
     let me: Value = client.get(service.url("/contributors/me")).bearer_auth(&alice_token).send().await.unwrap().json().await.unwrap();
+    per_contract::<contract::Account>(&me);
     assert_eq!((me["id"].as_str(), me["display_name"].as_str()), (Some(alice.as_str()), Some("<b>Alice</b>")));
     assert_eq!((me["demonstrations"][0]["id"].as_i64(), me["demonstrations"][0]["withdrawn"].as_bool()), (Some(id), Some(true)));
     let too_long = client.patch(service.url("/contributors/me")).bearer_auth(&alice_token).json(&json!({ "display_name": "x".repeat(41) })).send().await.unwrap();
@@ -464,7 +471,7 @@ fn a_strangers_upload_is_refused_before_its_body_is_read() {
 #[tokio::test]
 async fn exports_from_the_database_carry_the_licence() {
     let (dir, url) = sqlite_url("export-licence");
-    pooled(&url, "export", &[(TaskId::Reach, 3), (TaskId::Push, 4)]).await;
+    let (contributor, _) = pooled(&url, "export", &[(TaskId::Reach, 3), (TaskId::Push, 4)]).await;
     let export = |to: &str, out: &std::path::Path, licence: &str| {
         let status = amf(&["export", "--db", &url, "--to", to, "--out", out.to_str().unwrap(), "--licence", licence]);
         assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
@@ -473,6 +480,14 @@ async fn exports_from_the_database_carry_the_licence() {
     export("lerobot", &agreed, "CC-BY-4.0");
     let card = std::fs::read_to_string(agreed.join("README.md")).unwrap();
     assert!(card.starts_with("---\nlicense: cc-by-4.0\n"), "{card}");
+    // Each episode names its contributor by the service's anonymous id.
+    let table = std::fs::read(agreed.join("meta/episodes/chunk-000/file-000.parquet")).unwrap();
+    let mut batches = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(table)).unwrap().build().unwrap();
+    let episodes = batches.next().unwrap().unwrap();
+    let column = episodes.column_by_name("contributor").expect("a contributor column");
+    let contributors = column.as_any().downcast_ref::<arrow_array::StringArray>().unwrap();
+    let listed: Vec<Option<&str>> = contributors.iter().collect();
+    assert_eq!(listed, vec![Some(contributor.as_str()); 2]);
     assert!(card.contains("**Episodes:** 2 (") && card.contains("Every contributor agreed"), "{card}");
     // Under a licence nobody agreed to, the card says so.
     let other = dir.path().join("other");
@@ -490,7 +505,7 @@ async fn exports_from_the_database_carry_the_licence() {
 #[tokio::test]
 async fn the_backfill_measures_the_rows_that_have_no_quality() {
     let (dir, url) = sqlite_url("quality");
-    let answers = pooled(&url, "quality", &[(TaskId::Reach, 3), (TaskId::DrawerOpen, 4), (TaskId::Push, 5)]).await;
+    let (_, answers) = pooled(&url, "quality", &[(TaskId::Reach, 3), (TaskId::DrawerOpen, 4), (TaskId::Push, 5)]).await;
     let scores: Vec<f64> = answers.iter().map(|a| a["quality"]["score"].as_f64().unwrap()).collect();
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&url).await.unwrap();

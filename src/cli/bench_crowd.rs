@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Args;
 use serde::Serialize;
-use serde_json::{json, Value};
+use crate::crowd::contract::{AssignmentRequest, CrowdStatus};
 
 use super::percentile;
 use crate::crowd::upload::Upload;
@@ -123,7 +123,7 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
                 let (client, url) = (client.clone(), url.clone());
                 async move {
                     let sent = Instant::now();
-                    let response = client.post(&url).bearer_auth(&token).json(&json!({})).send().await?;
+                    let response = client.post(&url).bearer_auth(&token).json(&AssignmentRequest::default()).send().await?;
                     anyhow::ensure!(response.status().as_u16() == 201, "an assignment was refused: {}", response.text().await.unwrap_or_default());
                     anyhow::Ok(sent.elapsed().as_secs_f64() * 1000.0)
                 }
@@ -133,7 +133,8 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
         let first_assignment_after_start_ms = args.service_started_ms.map(|started| crate::service::db::now_ms() as f64 - started as f64);
         // The service is ready once it has assessed the pre-trained policy (at start).
         let ready = Instant::now() + Duration::from_secs(args.max_seconds);
-        while client.get(format!("{base}/crowd")).send().await?.json::<Value>().await?["success"].is_null() && Instant::now() < ready {
+        let status = || async { anyhow::Ok(client.get(format!("{base}/crowd")).send().await?.json::<CrowdStatus>().await?) };
+        while status().await?.success.is_none() && Instant::now() < ready {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         // Assignments: every visitor asks, again and again, all at once.
@@ -185,7 +186,7 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
         upload_all(&client, &base, &tokens, vec![last], "kth").await?;
         let kth = Instant::now();
         let deadline = kth + Duration::from_secs(args.max_seconds);
-        let training_now = || async { anyhow::Ok(client.get(format!("{base}/crowd")).send().await?.json::<Value>().await?["training"] == true) };
+        let training_now = || async { anyhow::Ok(status().await?.training) };
         // The job notices the K-th within its poll: upload once it trains.
         while !training_now().await? && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -194,8 +195,7 @@ pub fn run(args: CrowdBenchArgs) -> anyhow::Result<()> {
         let overlapped = training_now().await?;
         let mut published = None;
         while Instant::now() < deadline {
-            let status: Value = client.get(format!("{base}/crowd")).send().await?.json().await?;
-            if status["versions"].as_array().is_some_and(|v| !v.is_empty()) {
+            if !status().await?.versions.is_empty() {
                 published = Some(kth.elapsed().as_secs_f64());
                 break;
             }

@@ -24,7 +24,7 @@ use clap::{Args, Subcommand};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use crate::crowd::contract::{AssignmentRequest, Health, Leased, NewContributor, Registered};
 
 use crate::crowd::upload::Upload;
 use crate::experiment::stats::{auc_of, bootstrap_mean};
@@ -137,25 +137,30 @@ pub fn run(command: CrowdCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: &Value) -> anyhow::Result<(u16, Value)> {
+/// Posts `body` as JSON: the answer's status and text.
+async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: &impl Serialize) -> anyhow::Result<(u16, String)> {
     let mut request = client.post(url).json(body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
     let response = request.send().await?;
     let status = response.status().as_u16();
-    Ok((status, response.json().await.unwrap_or(Value::Null)))
+    Ok((status, response.text().await.unwrap_or_default()))
+}
+
+/// An answer read as `A` if its status is `ok`; otherwise `what` was refused, and why.
+fn answer<A: serde::de::DeserializeOwned>((status, text): (u16, String), ok: u16, what: &str) -> anyhow::Result<A> {
+    anyhow::ensure!(status == ok, "{what} refused (HTTP {status}): {text}");
+    serde_json::from_str(&text).with_context(|| format!("the answer to {what} cannot be read: {text}"))
 }
 
 /// Registers a contributor at the service under `base` (its `/api`), who agrees to the
 /// licence the service collects under, as a visitor does on the page: their id and token.
 pub(super) async fn register(client: &reqwest::Client, base: &str, display_name: Option<&str>) -> anyhow::Result<(String, String)> {
-    let health: Value = client.get(format!("{base}/health")).send().await?.json().await?;
-    let licence = health["terms"]["licence"].as_str().context("the service names no licence")?;
-    let (status, body) = post(client, &format!("{base}/contributors"), None, &json!({ "display_name": display_name, "licence": licence })).await?;
-    anyhow::ensure!(status == 201, "registration refused: {body}");
-    let field = |name: &str| body[name].as_str().map(str::to_string).with_context(|| format!("no {name} in {body}"));
-    Ok((field("id")?, field("token")?))
+    let health: Health = client.get(format!("{base}/health")).send().await?.json().await?;
+    let request = NewContributor { display_name: display_name.map(str::to_string), licence: Some(health.terms.licence) };
+    let registered: Registered = answer(post(client, &format!("{base}/contributors"), None, &request).await?, 201, "registration")?;
+    Ok((registered.id, registered.token))
 }
 
 /// One visitor, until the crowd has stored the budget.
@@ -167,11 +172,9 @@ async fn visitor(client: reqwest::Client, args: Arc<RunArgs>, index: usize, stor
     let mut decline: Option<String> = None;
     let mut uploads = 0;
     while stored.load(Ordering::SeqCst) < args.budget {
-        let (status, answer) = post(&client, &format!("{base}/assignments"), Some(&token), &json!({ "decline": decline.take() })).await?;
-        anyhow::ensure!(status == 201, "assignment refused: {answer}");
-        let lease = answer["lease"].as_str().context("no lease")?.to_string();
-        let task = TaskId::from_name(answer["assignment"]["task"].as_str().context("no task")?).context("unknown task")?;
-        let seed = answer["assignment"]["seed"].as_u64().context("no seed")?;
+        let request = AssignmentRequest { decline: decline.take(), ..AssignmentRequest::default() };
+        let leased: Leased = answer(post(&client, &format!("{base}/assignments"), Some(&token), &request).await?, 201, "an assignment")?;
+        let (lease, task, seed) = (leased.lease, leased.assignment.task, leased.assignment.seed);
         // Reading the prompt.
         tokio::time::sleep(pause(&mut rng, 2.0)).await;
         let roll: f64 = rng.random();
@@ -198,7 +201,7 @@ async fn visitor(client: reqwest::Client, args: Arc<RunArgs>, index: usize, stor
         }
         uploads += 1;
         let upload = Upload { client_id: format!("sim-{index:03}-{uploads:06}"), record };
-        let (status, body) = post(&client, &format!("{base}/demonstrations"), Some(&token), &serde_json::to_value(&upload)?).await?;
+        let (status, body) = post(&client, &format!("{base}/demonstrations"), Some(&token), &upload).await?;
         match (garbage, status) {
             (true, 200 | 201) => {
                 tally.garbage_stored.fetch_add(1, Ordering::Relaxed);

@@ -6,10 +6,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::contract::RefusalCode;
 pub use crate::record::hex;
 use crate::quality::{self, Quality};
-use crate::record::{content_fingerprint, DemonstrationRecord, ReplayError, Source};
-use crate::tasks::{TaskId, SUITE_VERSION};
+use crate::record::{DemonstrationRecord, ReplayError};
+use crate::tasks::SUITE_VERSION;
 
 /// The largest upload body the service reads (bytes): one demonstration at a person's
 /// time limit with every number written out at full length fits several times over.
@@ -36,75 +37,59 @@ pub enum Rejection {
     Malformed(String),
     #[error("the upload's id must be 8 to 64 letters, digits or dashes")]
     ClientId,
-    #[error("it was recorded with task suite version {found}, in which the service (suite {current}) cannot replay its task")]
-    SuiteVersion { found: u32, current: u32 },
     #[error("it has no actions")]
     Empty,
-    #[error("it has {actions} actions, more than a demonstration's limit of {limit}")]
-    TooLong { actions: usize, limit: usize },
-    #[error("action {step} holds a value outside [-1, 1] or not a number")]
-    BadAction { step: usize },
-    #[error("its replay does not succeed at the task")]
-    NotSuccessful,
     #[error("its duration or date is not a plausible number")]
     BadTiming,
+    /// Its replay refused it (its suite, length or actions) or did not succeed.
+    #[error(transparent)]
+    Replay(#[from] ReplayError),
     #[error("the same id was uploaded before with another demonstration")]
     IdConflict,
 }
 
 impl Rejection {
-    pub fn code(&self) -> &'static str {
+    /// The refusal's code in the service's API.
+    pub fn code(&self) -> RefusalCode {
         match self {
-            Rejection::Malformed(_) => "malformed",
-            Rejection::ClientId => "client_id",
-            Rejection::SuiteVersion { .. } => "suite_version",
-            Rejection::Empty => "empty",
-            Rejection::TooLong { .. } => "too_long",
-            Rejection::BadAction { .. } => "bad_action",
-            Rejection::NotSuccessful => "not_successful",
-            Rejection::BadTiming => "bad_timing",
-            Rejection::IdConflict => "id_conflict",
+            Rejection::Malformed(_) => RefusalCode::Malformed,
+            Rejection::ClientId => RefusalCode::ClientId,
+            Rejection::Empty => RefusalCode::Empty,
+            Rejection::BadTiming => RefusalCode::BadTiming,
+            Rejection::Replay(ReplayError::SuiteVersion { .. }) => RefusalCode::SuiteVersion,
+            Rejection::Replay(ReplayError::TooLong { .. }) => RefusalCode::TooLong,
+            Rejection::Replay(ReplayError::BadAction { .. }) => RefusalCode::BadAction,
+            Rejection::Replay(ReplayError::SuccessMismatch { .. }) => RefusalCode::NotSuccessful,
+            Rejection::IdConflict => RefusalCode::IdConflict,
         }
     }
 
-    /// Every code, for metrics that list each reason from the start.
-    pub const CODES: [&'static str; 9] =
-        ["malformed", "client_id", "suite_version", "empty", "too_long", "bad_action", "not_successful", "bad_timing", "id_conflict"];
+    /// Every code a rejection can have, for metrics that list each reason from the start.
+    pub const CODES: [RefusalCode; 9] = [
+        RefusalCode::Malformed,
+        RefusalCode::ClientId,
+        RefusalCode::SuiteVersion,
+        RefusalCode::Empty,
+        RefusalCode::TooLong,
+        RefusalCode::BadAction,
+        RefusalCode::NotSuccessful,
+        RefusalCode::BadTiming,
+        RefusalCode::IdConflict,
+    ];
 }
 
 /// A demonstration that replayed to success, as the service stores it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Verified {
     pub client_id: String,
-    pub task: TaskId,
-    pub seed: u64,
-    pub suite_version: u32,
-    pub actions: Vec<[f32; 4]>,
-    pub source: Source,
-    pub duration_seconds: f64,
-    pub recorded_at_ms: f64,
-    /// The SHA-256 of the task, seed and actions: the same demonstration uploaded
-    /// again (under any id) is stored once.
+    /// The record as uploaded, its success as replayed.
+    pub record: DemonstrationRecord,
+    /// The record's [`DemonstrationRecord::fingerprint`]: the same demonstration
+    /// uploaded again (under any id) is stored once.
     pub fingerprint: String,
     pub verified_by: String,
     /// Measured on the replay that verified it.
     pub quality: Quality,
-}
-
-impl Verified {
-    /// The record as the project's files and exports carry it (success as replayed).
-    pub fn record(&self) -> DemonstrationRecord {
-        DemonstrationRecord {
-            task: self.task,
-            seed: self.seed,
-            suite_version: self.suite_version,
-            actions: self.actions.clone(),
-            success: true,
-            source: self.source,
-            duration_seconds: self.duration_seconds,
-            recorded_at_ms: self.recorded_at_ms,
-        }
-    }
 }
 
 /// Reads an upload's body; anything but one well-formed upload is refused.
@@ -120,12 +105,6 @@ pub fn parse(body: &[u8]) -> Result<Upload, Rejection> {
     Ok(upload)
 }
 
-/// The fingerprint of a demonstration's content (task, seed, actions' exact bits).
-pub fn fingerprint(record: &DemonstrationRecord) -> String {
-    content_fingerprint(record.task, record.seed, &record.actions)
-}
-
-
 /// Replays the upload with this build's simulation; keeps it only if it succeeds.
 pub fn verify(upload: &Upload) -> Result<Verified, Rejection> {
     let record = &upload.record;
@@ -138,23 +117,11 @@ pub fn verify(upload: &Upload) -> Result<Verified, Rejection> {
     }
     // The client's word on success is not taken: replay as if it claimed success.
     let claimed = DemonstrationRecord { success: true, ..record.clone() };
-    let replayed = match claimed.replay() {
-        Ok(replayed) => replayed,
-        Err(ReplayError::SuiteVersion { found, .. }) => return Err(Rejection::SuiteVersion { found, current: SUITE_VERSION }),
-        Err(ReplayError::TooLong { actions, limit }) => return Err(Rejection::TooLong { actions, limit }),
-        Err(ReplayError::BadAction { step }) => return Err(Rejection::BadAction { step }),
-        Err(ReplayError::SuccessMismatch { .. }) => return Err(Rejection::NotSuccessful),
-    };
+    let replayed = claimed.replay()?;
     Ok(Verified {
         client_id: upload.client_id.clone(),
-        task: record.task,
-        seed: record.seed,
-        suite_version: record.suite_version,
-        actions: record.actions.clone(),
-        source: record.source,
-        duration_seconds: record.duration_seconds,
-        recorded_at_ms: record.recorded_at_ms,
-        fingerprint: fingerprint(record),
+        fingerprint: claimed.fingerprint(),
+        record: claimed,
         verified_by: verifier_build(),
         quality: quality::measure(&replayed),
     })
@@ -163,6 +130,7 @@ pub fn verify(upload: &Upload) -> Result<Verified, Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tasks::TaskId;
 
     fn upload(task: TaskId, seed: u64) -> Upload {
         Upload { client_id: format!("demo-{seed:08}"), record: DemonstrationRecord::from_expert(task, seed, 0.05, 1.7e12) }
@@ -176,7 +144,7 @@ mod tests {
     fn a_real_demonstration_verifies_and_keeps_what_the_replay_says() {
         let up = upload(TaskId::DrawerOpen, 3);
         let verified = verify(&parse(&body(&up)).unwrap()).unwrap();
-        assert_eq!(verified.record(), up.record);
+        assert_eq!(verified.record, up.record);
         assert_eq!(verified.fingerprint.len(), 64);
         assert!(verified.verified_by.contains(&format!("suite {SUITE_VERSION}")));
         // A client that calls its success a failure is not believed either way.
@@ -195,7 +163,7 @@ mod tests {
         let reject = |change: &dyn Fn(&mut Upload)| {
             let mut up = good.clone();
             change(&mut up);
-            parse(&body(&up)).and_then(|u| verify(&u)).unwrap_err().code()
+            parse(&body(&up)).and_then(|u| verify(&u)).unwrap_err().code().name()
         };
         assert_eq!(reject(&|u| u.client_id = "short".into()), "client_id");
         assert_eq!(reject(&|u| u.client_id = "has spaces in it".into()), "client_id");
@@ -207,19 +175,18 @@ mod tests {
         assert!(verify(&older).is_ok());
         let mut variant = upload(TaskId::ButtonPressHigh, 4);
         variant.record.suite_version = 1;
-        assert_eq!(verify(&variant).unwrap_err().code(), "suite_version");
+        assert_eq!(verify(&variant).unwrap_err().code(), RefusalCode::SuiteVersion);
         assert_eq!(reject(&|u| u.record.actions.clear()), "empty");
         assert_eq!(reject(&|u| u.record.actions = vec![[0.0; 4]; u.record.task.demonstration_limit() + 1]), "too_long");
         assert_eq!(reject(&|u| u.record.actions[2][0] = 1.5), "bad_action");
         assert_eq!(reject(&|u| u.record.actions.iter_mut().for_each(|a| *a = [0.0, 0.0, 0.0, -1.0])), "not_successful");
         assert_eq!(reject(&|u| u.record.duration_seconds = -1.0), "bad_timing");
-        assert_eq!(parse(b"{\"client_id\": 3}").unwrap_err().code(), "malformed");
-        assert_eq!(parse(b"not json").unwrap_err().code(), "malformed");
-        assert_eq!(parse(&vec![b' '; MAX_UPLOAD_BYTES + 1]).unwrap_err().code(), "malformed");
+        assert_eq!(parse(b"{\"client_id\": 3}").unwrap_err().code(), RefusalCode::Malformed);
+        assert_eq!(parse(b"not json").unwrap_err().code(), RefusalCode::Malformed);
+        assert_eq!(parse(&vec![b' '; MAX_UPLOAD_BYTES + 1]).unwrap_err().code(), RefusalCode::Malformed);
         // Fields the format does not have are refused, not ignored (no "states" to trust).
         let mut with_states = serde_json::to_value(&good).unwrap();
         with_states["states"] = serde_json::json!([[0.0]]);
-        assert_eq!(parse(&serde_json::to_vec(&with_states).unwrap()).unwrap_err().code(), "malformed");
-        assert!(Rejection::CODES.iter().all(|c| !c.is_empty()));
+        assert_eq!(parse(&serde_json::to_vec(&with_states).unwrap()).unwrap_err().code(), RefusalCode::Malformed);
     }
 }

@@ -14,7 +14,7 @@ use crate::record::{DemonstrationRecord, ReplayError};
 use crate::sim::{Action, ACTION_DIM, CONTROL_HZ};
 use crate::policy::Demonstration;
 use crate::quality::{self, Quality};
-use crate::tasks::{observation, Episode, Observation, TaskId};
+use crate::tasks::{observation, Observation, TaskId};
 
 /// Control steps per second: one frame of an exported episode per step.
 pub const FPS: u32 = CONTROL_HZ as u32;
@@ -39,6 +39,8 @@ pub struct ReplayedEpisode {
     pub observations: Vec<Observation>,
     /// Whether the task is achieved right after each action.
     pub achieved: Vec<bool>,
+    /// Who contributed it to a collection service (its anonymous id), where known.
+    pub contributor: Option<String>,
 }
 
 impl ReplayedEpisode {
@@ -100,16 +102,10 @@ pub fn replay_all(records: &[DemonstrationRecord]) -> Result<Vec<ReplayedEpisode
                 return Err(ExportError::NoActions { index, task });
             }
             // Checks the suite version, the length, the actions' range and the success.
-            record.replay().map_err(|why| ExportError::Replay { index, task, why })?;
-            let mut episode = Episode::new(record.task, record.seed);
-            let mut observations = Vec::with_capacity(record.actions.len() + 1);
-            let mut achieved = Vec::with_capacity(record.actions.len());
-            for &action in &record.actions {
-                observations.push(episode.observation());
-                achieved.push(episode.step(action));
-            }
-            observations.push(episode.observation());
-            Ok(ReplayedEpisode { record: record.clone(), observations, achieved })
+            let trace = record.trace().map_err(|why| ExportError::Replay { index, task, why })?;
+            let mut observations = trace.demonstration.observations;
+            observations.push(trace.last);
+            Ok(ReplayedEpisode { record: record.clone(), observations, achieved: trace.achieved, contributor: None })
         })
         .collect()
 }

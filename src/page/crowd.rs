@@ -10,9 +10,9 @@ use serde::{Deserialize, Serialize};
 
 use super::action::{Action, Effect};
 use super::state::{NoticeKind, PageState};
-use crate::crowd::assign::Assignment;
+pub use crate::crowd::contract::{Account, Contributed, CrowdStatus, Leased};
+use crate::crowd::contract::RefusalCode;
 pub use crate::terms::Terms;
-use crate::crowd::upload::fingerprint;
 use crate::experiment::CurvePoint;
 use crate::session::{ChosenBy, Session};
 use crate::tasks::TaskId;
@@ -75,7 +75,7 @@ pub enum SyncState {
     /// The service replayed and stored it (its id there).
     Verified { id: i64 },
     /// The service refused it, for good.
-    Rejected { code: String, reason: String },
+    Rejected { code: RefusalCode, reason: String },
     /// It was verified, then its contributor withdrew it from the service.
     Withdrawn { id: i64 },
     /// The same demonstration is in the crowd's dataset already, contributed by someone
@@ -107,92 +107,10 @@ pub enum UploadOutcome {
     /// This contributor withdrew this demonstration before: it stays out.
     WithdrawnBefore { id: i64 },
     /// Refused for a reason a retry cannot change.
-    Rejected { code: String, reason: String },
+    Rejected { code: RefusalCode, reason: String },
     /// Not now (the service is down, busy or rate-limiting): try again later, after
     /// `after_ms` if the service said.
     Retry { why: String, after_ms: Option<u32> },
-}
-
-/// What the service holds of this contributor: their display name and every
-/// demonstration they contributed (withdrawn ones marked), as the service lists them.
-#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
-pub struct Account {
-    pub display_name: Option<String>,
-    /// They chose to be listed on the crowd's leaderboard.
-    #[serde(default)]
-    pub leaderboard: bool,
-    pub demonstrations: Vec<Contributed>,
-}
-
-/// One demonstration on the service, as its contributor sees it.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Contributed {
-    pub id: i64,
-    pub client_id: String,
-    pub task: String,
-    pub seed: u64,
-    pub steps: usize,
-    pub received_ms: i64,
-    pub withdrawn: bool,
-}
-
-/// The crowd's task for this visitor: the service's assignment and its lease.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Leased {
-    pub lease: String,
-    pub expires_ms: f64,
-    /// "selector", or "visitor" for a task they chose.
-    pub chosen_by: String,
-    pub assignment: Assignment,
-    /// The shared policy's version the service assigned with (0: the pre-trained one).
-    #[serde(default)]
-    pub version: i64,
-}
-
-/// Where the crowd stands, as the service tells it (`GET /api/crowd`).
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct CrowdStatus {
-    pub demonstrations: Vec<usize>,
-    /// Assignments in flight per task.
-    pub pending: Vec<usize>,
-    /// The shared policy's success per task (none before its first assessment).
-    pub success: Option<Vec<f64>>,
-    pub selector: String,
-    pub pending_aware: bool,
-    pub lease_seconds: u64,
-    pub leases: Vec<LeaseCount>,
-    /// The shared policy's version assignments use (0: the pre-trained one).
-    #[serde(default)]
-    pub version: i64,
-    /// The shared policy's versions, oldest first: the crowd's learning curve.
-    #[serde(default)]
-    pub versions: Vec<VersionSummary>,
-    /// The pre-trained policy's success per task, once the service assessed it (where
-    /// the curve starts).
-    #[serde(default)]
-    pub prior_success: Option<Vec<f64>>,
-    /// `mu(c)` per task, the operator's targets.
-    #[serde(default)]
-    pub target_weights: Vec<f64>,
-    #[serde(default)]
-    pub contributors: i64,
-    /// Uploads the answering instance refused since it started, by reason.
-    #[serde(default)]
-    pub rejected: BTreeMap<String, u64>,
-    /// The demonstrations the crowd sets out to collect.
-    #[serde(default)]
-    pub goal: usize,
-    /// Contributors who chose to be listed, by name, most demonstrations first.
-    #[serde(default)]
-    pub leaderboard: Vec<Standing>,
-}
-
-/// A contributor on the crowd's leaderboard: the name they chose, and the demonstrations
-/// they made by hand that the service verified.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct Standing {
-    pub display_name: String,
-    pub demonstrations: i64,
 }
 
 /// What the visitor's last verified demonstration did for the crowd, shown until they
@@ -249,25 +167,6 @@ impl CrowdStatus {
             }))
             .collect()
     }
-}
-
-/// One version of the crowd's shared policy.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct VersionSummary {
-    pub id: i64,
-    pub demonstrations: i64,
-    pub mean_success: f64,
-    pub success: Vec<f64>,
-    pub train_seconds: f64,
-}
-
-/// How many leases of a task, chosen by the selector or the visitor, ended how.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
-pub struct LeaseCount {
-    pub chosen_by: String,
-    pub task: String,
-    pub state: String,
-    pub count: i64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -348,7 +247,7 @@ impl Crowd {
 /// The id an upload carries: stable for a demonstration (its content's fingerprint),
 /// so a retry after a reload is known to the service as the same upload.
 pub fn client_id(record: &crate::record::DemonstrationRecord) -> String {
-    format!("fp-{}", &fingerprint(record)[..40])
+    format!("fp-{}", &record.fingerprint()[..40])
 }
 
 impl PageState {
@@ -524,7 +423,7 @@ impl PageState {
             // The service asks for an agreement it does not hold (a contributor from
             // before consent was asked, or a changed licence): the demonstration waits,
             // and the visitor is asked.
-            UploadOutcome::Rejected { code, .. } if code == "licence" => {
+            UploadOutcome::Rejected { code: RefusalCode::Licence, .. } => {
                 self.crowd.consent = Consent::Unasked;
                 fx.push(Effect::StoreConsent(Consent::Unasked));
                 self.notify(NoticeKind::Info, "The crowd asks you to agree to the licence its dataset is published under before it takes your demonstrations; they wait here until you answer.".to_string());
@@ -533,7 +432,7 @@ impl PageState {
             UploadOutcome::Rejected { code, reason } => {
                 let number = self.dataset.entries.iter().position(|e| e.key == Some(key)).map_or(0, |i| i + 1);
                 self.notify(NoticeKind::Error, format!("The collection service refused demonstration {number}: {reason}. It stays in your dataset here."));
-                if code == "unauthorised" {
+                if code == RefusalCode::Unauthorised {
                     // The service forgot this contributor (a new database): register again.
                     self.crowd.credentials = None;
                     self.register(fx);

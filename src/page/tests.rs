@@ -3,6 +3,7 @@
 
 use super::protocol::{Choice, FromWorker, RoundResult, ToWorker, WorkerError};
 use super::*;
+use crate::crowd::contract::RefusalCode;
 use crate::experiment::CurvePoint;
 use crate::policy::{PortableSnapshot, TrainingProgress};
 use crate::record::{DemonstrationRecord, Source};
@@ -746,7 +747,7 @@ fn a_contributor_from_before_consent_is_asked_once_and_an_upload_refused_for_the
     assert!(page.has(|e| matches!(e, Effect::Assign { .. })));
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
     // The licence changed on the service meanwhile: the upload waits, the visitor is asked.
-    let refused = crowd::UploadOutcome::Rejected { code: "licence".into(), reason: "agree to the licence".into() };
+    let refused = crowd::UploadOutcome::Rejected { code: RefusalCode::Licence, reason: "agree to the licence".into() };
     page.act(Action::Uploaded { key: 1, outcome: refused });
     assert_eq!(page.state.crowd.sync.get(&1), Some(&crowd::SyncState::Queued));
     assert_eq!(page.fx, vec![Effect::StoreConsent(crowd::Consent::Unasked)]);
@@ -848,9 +849,9 @@ fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_veri
     page.act(Action::Uploaded { key: 1, outcome: crowd::UploadOutcome::Stored { id: 41, quality: None } });
     assert!(page.has(|e| *e == Effect::StoreSync { key: 1, state: crowd::SyncState::Verified { id: 41 } }));
     assert_eq!(uploads(&page.fx)[0].0, 2);
-    let refused = crowd::UploadOutcome::Rejected { code: "not_successful".into(), reason: "its replay does not succeed at the task".into() };
+    let refused = crowd::UploadOutcome::Rejected { code: RefusalCode::NotSuccessful, reason: "its replay does not succeed at the task".into() };
     page.act(Action::Uploaded { key: 2, outcome: refused });
-    assert!(matches!(page.state.crowd.sync.get(&2), Some(crowd::SyncState::Rejected { code, .. }) if code == "not_successful"));
+    assert!(matches!(page.state.crowd.sync.get(&2), Some(crowd::SyncState::Rejected { code: RefusalCode::NotSuccessful, .. })));
     assert!(page.errors().iter().any(|e| e.contains("refused demonstration 2: its replay does not succeed")));
     assert_eq!(page.state.dataset.entries.len(), 2);
     assert_eq!(page.state.crowd.queued(), 0);
@@ -890,7 +891,7 @@ fn a_reload_resumes_the_outbox_as_the_same_contributor() {
     assert!(!page.has(|e| matches!(e, Effect::Register { .. })), "the stored contributor is kept");
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![2], "only what was not verified is sent");
     // The service lost its database: the page registers again and sends it again.
-    page.act(Action::Uploaded { key: 2, outcome: crowd::UploadOutcome::Rejected { code: "unauthorised".into(), reason: "unknown token".into() } });
+    page.act(Action::Uploaded { key: 2, outcome: crowd::UploadOutcome::Rejected { code: RefusalCode::Unauthorised, reason: "unknown token".into() } });
     assert_eq!(page.fx, vec![register()]);
     assert_eq!(page.state.crowd.sync.get(&2), Some(&crowd::SyncState::Queued));
     page.act(Action::Registered(Ok(crowd::Credentials { id: "c-2".into(), token: "new".into() })));
@@ -920,8 +921,18 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
     assert_eq!(page.fx, vec![Effect::FetchAccount { token: token.clone() }]);
     page.act(Action::Withdraw(7));
     assert!(page.fx.is_empty(), "nothing else is sent while the account is being fetched");
-    let listed = |id, withdrawn| crowd::Contributed { id, client_id: format!("c{id}"), task: "door_open".into(), seed: 1, steps: 90, received_ms: 0, withdrawn };
-    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: None, leaderboard: false, demonstrations: vec![listed(7, false), listed(9, false)] })));
+    let listed = |id, withdrawn| crowd::Contributed {
+        id,
+        client_id: format!("c{id}"),
+        contributor_id: String::new(),
+        task: "door_open".into(),
+        seed: 1,
+        steps: 90,
+        received_ms: 0,
+        verified_by: String::new(),
+        withdrawn,
+    };
+    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: None, demonstrations: vec![listed(7, false), listed(9, false)], ..Default::default() })));
     // A name is sent trimmed; once taken, the account is fetched again to show it as kept.
     page.act(Action::Rename("  Ada ".into()));
     assert_eq!(page.fx, vec![Effect::Rename { token: token.clone(), name: "Ada".into() }]);
@@ -930,7 +941,7 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
     page.act(Action::Rename("Ada".into()));
     page.act(Action::Renamed(Ok(())));
     assert_eq!(page.fx, vec![Effect::FetchAccount { token: token.clone() }]);
-    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: Some("Ada".into()), leaderboard: false, demonstrations: vec![listed(7, false), listed(9, false)] })));
+    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: Some("Ada".into()), demonstrations: vec![listed(7, false), listed(9, false)], ..Default::default() })));
     // Withdrawing the demonstration sent from here marks it in both lists and stores it.
     page.act(Action::Withdraw(7));
     assert_eq!(page.fx, vec![Effect::Withdraw { token: token.clone(), id: 7 }]);
@@ -954,8 +965,8 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
 fn leased(task: TaskId, seed: u64, lease: &str) -> crowd::Leased {
     crowd::Leased {
         lease: lease.into(),
-        expires_ms: 0.0,
-        chosen_by: "selector".into(),
+        expires_ms: 0,
+        chosen_by: crate::crowd::contract::TaskChooser::Selector,
         version: 0,
         assignment: crate::crowd::assign::Assignment {
             task,
@@ -1093,6 +1104,8 @@ fn a_fine_tuned_policy_that_cannot_be_played_is_dropped_with_a_notice() {
 
 fn crowd_status(versions: &[(i64, i64, f64)]) -> crowd::CrowdStatus {
     crowd::CrowdStatus {
+        tasks: TaskId::ALL.iter().map(|t| t.name().to_string()).collect(),
+        training: false,
         demonstrations: vec![0; NUM_TASKS],
         pending: vec![0; NUM_TASKS],
         success: None,
@@ -1103,7 +1116,15 @@ fn crowd_status(versions: &[(i64, i64, f64)]) -> crowd::CrowdStatus {
         version: versions.last().map_or(0, |v| v.0),
         versions: versions
             .iter()
-            .map(|&(id, demonstrations, mean_success)| crowd::VersionSummary { id, demonstrations, mean_success, success: vec![mean_success; NUM_TASKS], train_seconds: 1.0 })
+            .map(|&(id, demonstrations, mean_success)| crate::crowd::contract::PolicyVersion {
+                id,
+                created_ms: 0,
+                demonstrations,
+                last_demonstration_id: demonstrations,
+                mean_success,
+                success: vec![mean_success; NUM_TASKS],
+                train_seconds: 1.0,
+            })
             .collect(),
         prior_success: Some((0..NUM_TASKS).map(|t| if t < NUM_TASKS / 2 { 1.0 } else { 0.0 }).collect()),
         target_weights: vec![1.0; NUM_TASKS],

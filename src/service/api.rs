@@ -1,5 +1,7 @@
-//! The JSON API under `/api/`. Every refusal is a status with a body
-//! `{"error": code, "message": text}` whose code the page keys its message on.
+//! The JSON API under `/api/`, in the types of `crowd::contract`. Who may call an
+//! endpoint is its extractors' business ([`Limited`], [`Caller`], [`Operator`]), and
+//! its body is read last ([`Contract`]). Every refusal is a status with a [`Refusal`]
+//! body, `{"error": code, "message": text}`, whose code the page keys its message on.
 
 use std::error::Error as _;
 use std::net::{IpAddr, SocketAddr};
@@ -7,16 +9,17 @@ use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
-use serde_json::json;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use super::db::{Contributor, Stored};
 use super::App;
+use crate::crowd::contract::{self, Agreement, Listing, NewContributor, Refusal, RefusalCode, Rename, UploadStatus, Uploaded};
 use crate::crowd::upload::{self, Rejection};
 use crate::demo_file::DemonstrationFile;
 
@@ -24,7 +27,7 @@ use crate::demo_file::DemonstrationFile;
 #[derive(Clone, Debug)]
 pub struct ApiError {
     status: StatusCode,
-    code: &'static str,
+    code: RefusalCode,
     message: String,
     retry_after: Option<u64>,
     /// The stored demonstration the refusal is about, if any.
@@ -32,7 +35,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: RefusalCode, message: impl Into<String>) -> ApiError {
         ApiError { status, code, message: message.into(), retry_after: None, id: None }
     }
 
@@ -41,20 +44,17 @@ impl ApiError {
     }
 
     fn unauthorised() -> ApiError {
-        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorised", "a contributor token is needed: Authorization: Bearer <token>")
+        ApiError::new(StatusCode::UNAUTHORIZED, RefusalCode::Unauthorised, "a contributor token is needed: Authorization: Bearer <token>")
     }
 
-    fn busy(code: &'static str, message: &str, seconds: u64) -> ApiError {
+    fn busy(code: RefusalCode, message: &str, seconds: u64) -> ApiError {
         ApiError { retry_after: Some(seconds), ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.code, "message": self.message });
-        if let Some(id) = self.id {
-            body["id"] = json!(id);
-        }
+        let body = Refusal { error: self.code, message: self.message, id: self.id };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
@@ -66,7 +66,7 @@ impl IntoResponse for ApiError {
 impl From<super::db::DbError> for ApiError {
     fn from(error: super::db::DbError) -> ApiError {
         log_error(&error);
-        let unavailable = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database", "the database is not available; try again shortly");
+        let unavailable = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, RefusalCode::Database, "the database is not available; try again shortly");
         ApiError { retry_after: Some(DATABASE_RETRY_AFTER_S), ..unavailable }
     }
 }
@@ -114,7 +114,7 @@ pub fn client_address(peer: IpAddr, hops: &[&str], trusted: usize) -> IpAddr {
 }
 
 /// [`limited`] by the client's address ([`client_ip`]), which it answers.
-pub(super) fn limited_by_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> ApiResult<IpAddr> {
+fn limited_by_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> ApiResult<IpAddr> {
     let address = client_ip(app, peer, headers);
     limited(app, format!("ip:{address}"))?;
     Ok(address)
@@ -124,30 +124,81 @@ pub(super) fn limited(app: &App, key: String) -> ApiResult<()> {
     match app.limits.check_key(&key) {
         Ok(()) => Ok(()),
         Err(_) => {
-            app.metrics.rejected("rate_limited");
-            Err(ApiError::busy("rate_limited", "too many requests; slow down", 2))
+            app.metrics.rejected(RefusalCode::RateLimited);
+            Err(ApiError::busy(RefusalCode::RateLimited, "too many requests; slow down", 2))
         }
     }
 }
 
-pub(super) async fn contributor(app: &App, headers: &HeaderMap) -> ApiResult<Contributor> {
+async fn contributor(app: &App, headers: &HeaderMap) -> ApiResult<Contributor> {
     let token = bearer(headers).ok_or_else(ApiError::unauthorised)?;
     let found = app.db.contributor_by_token(&hash_token(token)).await?.ok_or_else(ApiError::unauthorised)?;
     if found.banned {
-        app.metrics.rejected("banned");
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "banned", "this contributor may no longer contribute"));
+        app.metrics.rejected(RefusalCode::Banned);
+        return Err(ApiError::new(StatusCode::FORBIDDEN, RefusalCode::Banned, "this contributor may no longer contribute"));
     }
     Ok(found)
 }
 
 fn operator(app: &App, headers: &HeaderMap) -> ApiResult<()> {
     let Some(expected) = &app.config.operator_token else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "no_operator", "this service has no operator token set"));
+        return Err(ApiError::new(StatusCode::FORBIDDEN, RefusalCode::NoOperator, "this service has no operator token set"));
     };
     // Compared as hashes, so the time taken says nothing about the token.
     match bearer(headers) {
         Some(given) if hash_token(given) == hash_token(expected) => Ok(()),
-        _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorised", "the operator token is needed")),
+        _ => Err(ApiError::new(StatusCode::UNAUTHORIZED, RefusalCode::Unauthorised, "the operator token is needed")),
+    }
+}
+
+/// A request within its address's rate limit ([`limited_by_address`]): the client's
+/// address. Every endpoint anyone may call takes it first.
+pub struct Limited(pub IpAddr);
+
+impl FromRequestParts<Arc<App>> for Limited {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> ApiResult<Limited> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
+        limited_by_address(app, peer, &parts.headers).map(Limited)
+    }
+}
+
+/// The contributor a request comes from, by their bearer token, once their address (the
+/// second field) is within its rate limit: what every contributor's endpoint takes
+/// before its body, so a stranger's body is never read.
+pub struct Caller(pub Contributor, pub IpAddr);
+
+impl FromRequestParts<Arc<App>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> ApiResult<Caller> {
+        let Limited(address) = Limited::from_request_parts(parts, app).await?;
+        Ok(Caller(contributor(app, &parts.headers).await?, address))
+    }
+}
+
+/// The operator, by their token.
+pub struct Operator;
+
+impl FromRequestParts<Arc<App>> for Operator {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> ApiResult<Operator> {
+        operator(app, &parts.headers).map(|()| Operator)
+    }
+}
+
+/// A JSON body of the contract's type `T`, read as [`read_body`] reads it (an empty
+/// body is `{}`); anything else is refused as `malformed`. The last extractor a handler
+/// takes, after those that say who may send it.
+pub struct Contract<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<App>> for Contract<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, app: &Arc<App>) -> ApiResult<Contract<T>> {
+        json_body(request.into_body(), app).await.map(Contract)
     }
 }
 
@@ -160,7 +211,7 @@ fn clean_name(name: Option<String>) -> ApiResult<Option<String>> {
     let shown = |c: &char| !c.is_control() && c.general_category() != GeneralCategory::Format;
     let name: String = name.chars().filter(shown).collect::<String>().trim().to_string();
     if name.chars().count() > 40 {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "display_name", "a display name has at most 40 characters"));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, RefusalCode::DisplayName, "a display name has at most 40 characters"));
     }
     Ok((!name.is_empty()).then_some(name))
 }
@@ -174,14 +225,14 @@ fn clean_name(name: Option<String>) -> ApiResult<Option<String>> {
 /// connection reset before it reads the answer.
 pub(super) async fn read_body(body: Body, app: &App) -> ApiResult<Bytes> {
     let too_large = || {
-        app.metrics.rejected("too_large");
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES))
+        app.metrics.rejected(RefusalCode::TooLarge);
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, RefusalCode::TooLarge, format!("a request body has at most {} bytes", upload::MAX_UPLOAD_BYTES))
     };
     let Ok(read) = tokio::time::timeout(app.config.body_timeout, axum::body::to_bytes(body, 4 * upload::MAX_UPLOAD_BYTES)).await else {
-        app.metrics.rejected("timeout");
+        app.metrics.rejected(RefusalCode::Timeout);
         return Err(ApiError::new(
             StatusCode::REQUEST_TIMEOUT,
-            "timeout",
+            RefusalCode::Timeout,
             format!("the request's body did not arrive within {} s", app.config.body_timeout.as_secs()),
         ));
     };
@@ -190,8 +241,8 @@ pub(super) async fn read_body(body: Body, app: &App) -> ApiResult<Bytes> {
         Ok(_) => Err(too_large()),
         Err(error) if error.source().is_some_and(|e| e.is::<http_body_util::LengthLimitError>()) => Err(too_large()),
         Err(error) => {
-            app.metrics.rejected("incomplete");
-            Err(ApiError::new(StatusCode::BAD_REQUEST, "incomplete", format!("the request's body could not be read whole: {error}")))
+            app.metrics.rejected(RefusalCode::Incomplete);
+            Err(ApiError::new(StatusCode::BAD_REQUEST, RefusalCode::Incomplete, format!("the request's body could not be read whole: {error}")))
         }
     }
 }
@@ -202,56 +253,40 @@ fn json_content(headers: &HeaderMap, app: &App) -> ApiResult<()> {
     if media.as_deref() == Some("application/json") {
         return Ok(());
     }
-    app.metrics.rejected("content_type");
-    Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "content_type", "an upload is a JSON document, sent with Content-Type: application/json"))
+    app.metrics.rejected(RefusalCode::ContentType);
+    Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, RefusalCode::ContentType, "an upload is a JSON document, sent with Content-Type: application/json"))
 }
 
 /// A demonstration's or contributor's id from the path, or a JSON 400 that says so.
 fn path_id<T>(id: Result<Path<T>, PathRejection>) -> ApiResult<T> {
-    id.map(|Path(id)| id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_id", format!("the id in the path is not one: {e}")))
+    id.map(|Path(id)| id).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, RefusalCode::BadId, format!("the id in the path is not one: {e}")))
 }
 
 /// Reads a request's JSON body (an empty one is `{}`), as [`read_body`].
-pub(super) async fn json_body<T: for<'de> Deserialize<'de>>(body: Body, app: &App) -> ApiResult<T> {
+async fn json_body<T: DeserializeOwned>(body: Body, app: &App) -> ApiResult<T> {
     let bytes = read_body(body, app).await?;
     if bytes.is_empty() {
-        return serde_json::from_slice(b"{}").map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()));
+        return serde_json::from_slice(b"{}").map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, RefusalCode::Malformed, e.to_string()));
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed", e.to_string()))
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, RefusalCode::Malformed, e.to_string()))
 }
 
-pub async fn health(State(app): State<Arc<App>>) -> ApiResult<Json<serde_json::Value>> {
+pub async fn health(State(app): State<Arc<App>>) -> ApiResult<Json<contract::Health>> {
     let (demonstrations, contributors) = app.db.counts().await?;
-    Ok(Json(json!({
-        "ok": true,
-        "database": format!("{:?}", app.db.kind).to_lowercase(),
-        "suite_version": crate::tasks::SUITE_VERSION,
-        "build": upload::verifier_build(),
-        "demonstrations": demonstrations,
-        "contributors": contributors,
-        // What is collected under which licence: the page shows it before asking consent.
-        "terms": app.config.terms,
-    })))
+    Ok(Json(contract::Health {
+        ok: true,
+        database: format!("{:?}", app.db.kind).to_lowercase(),
+        suite_version: crate::tasks::SUITE_VERSION,
+        build: upload::verifier_build(),
+        demonstrations,
+        contributors,
+        terms: app.config.terms.clone(),
+    }))
 }
 
 pub async fn metrics(State(app): State<Arc<App>>) -> ApiResult<Response> {
     let (stored, contributors) = app.db.counts().await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render(stored, contributors)).into_response())
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct NewContributor {
-    display_name: Option<String>,
-    /// The licence the visitor agreed to (the service's, from `/api/health`); without
-    /// it, their uploads are refused until they agree.
-    licence: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Agreement {
-    licence: String,
 }
 
 /// The licence a contributor says they agreed to, if it is the one this service collects
@@ -260,27 +295,18 @@ fn agreed(app: &App, licence: Option<String>) -> ApiResult<Option<String>> {
     match licence {
         Some(licence) if licence != app.config.terms.licence => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "licence",
+            RefusalCode::Licence,
             format!("this service collects under {}, not {licence}", app.config.terms.licence),
         )),
         agreed => Ok(agreed),
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Listing {
-    listed: bool,
-}
-
 /// A contributor chooses whether the crowd's leaderboard lists them, by their display
 /// name (one without a name cannot be listed: the board shows names, never ids).
-pub async fn set_listed(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Body) -> ApiResult<StatusCode> {
-    limited_by_address(&app, peer, &headers)?;
-    let me = contributor(&app, &headers).await?;
-    let request: Listing = json_body(body, &app).await?;
+pub async fn set_listed(State(app): State<Arc<App>>, Caller(me, _): Caller, Contract(request): Contract<Listing>) -> ApiResult<StatusCode> {
     if request.listed && me.display_name.is_none() {
-        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "display_name", "choose a display name before joining the leaderboard"));
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, RefusalCode::DisplayName, "choose a display name before joining the leaderboard"));
     }
     app.db.set_listed(&me.id, request.listed).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -289,26 +315,20 @@ pub async fn set_listed(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectI
 /// Issues an anonymous contributor id and its secret token (shown once).
 pub async fn new_contributor(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    limited_by_address(&app, peer, &headers)?;
-    let request: NewContributor = json_body(body, &app).await?;
+    _: Limited,
+    Contract(request): Contract<NewContributor>,
+) -> ApiResult<(StatusCode, Json<contract::Registered>)> {
     let name = clean_name(request.display_name)?;
     let licence = agreed(&app, request.licence)?;
     let id = uuid::Uuid::new_v4().to_string();
     let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
     app.db.add_contributor(&id, &hash_token(&token), name.as_deref(), licence.as_deref()).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "id": id, "token": token, "display_name": name, "licence": licence }))))
+    Ok((StatusCode::CREATED, Json(contract::Registered { id, token, display_name: name, licence })))
 }
 
 /// A contributor agrees to the service's licence (one from before consent was asked, or
 /// after the operator changed it).
-pub async fn agree_to_licence(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap, body: Body) -> ApiResult<StatusCode> {
-    limited_by_address(&app, peer, &headers)?;
-    let me = contributor(&app, &headers).await?;
-    let request: Agreement = json_body(body, &app).await?;
+pub async fn agree_to_licence(State(app): State<Arc<App>>, Caller(me, _): Caller, Contract(request): Contract<Agreement>) -> ApiResult<StatusCode> {
     let licence = agreed(&app, Some(request.licence))?.expect("given");
     app.db.agree_to_licence(&me.id, &licence).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -316,43 +336,26 @@ pub async fn agree_to_licence(State(app): State<Arc<App>>, ConnectInfo(peer): Co
 
 /// Who the token's contributor is: id, display name, and their demonstrations (withdrawn
 /// ones too, marked), so the page can list them.
-pub async fn me(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
-    limited_by_address(&app, peer, &headers)?;
-    let me = contributor(&app, &headers).await?;
+pub async fn me(State(app): State<Arc<App>>, Caller(me, _): Caller) -> ApiResult<Json<contract::Account>> {
     let demonstrations = app.db.list_own(&me.id).await?;
-    Ok(Json(json!({ "id": me.id, "display_name": me.display_name, "licence": me.licence, "leaderboard": me.listed, "demonstrations": demonstrations })))
+    Ok(Json(contract::Account { id: me.id, display_name: me.display_name, licence: me.licence, leaderboard: me.listed, demonstrations }))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rename {
-    display_name: Option<String>,
-}
-
-pub async fn rename(State(app): State<Arc<App>>, headers: HeaderMap, body: Body) -> ApiResult<StatusCode> {
-    let me = contributor(&app, &headers).await?;
-    let request: Rename = json_body(body, &app).await?;
+pub async fn rename(State(app): State<Arc<App>>, Caller(me, _): Caller, Contract(request): Contract<Rename>) -> ApiResult<StatusCode> {
     app.db.set_display_name(&me.id, clean_name(request.display_name)?.as_deref()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// An upload: replayed on the verification pool, stored once if it succeeds.
-pub async fn upload(
-    State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: Body,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    limited_by_address(&app, peer, &headers)?;
-    let me = contributor(&app, &headers).await?;
+pub async fn upload(State(app): State<Arc<App>>, Caller(me, _): Caller, headers: HeaderMap, body: Body) -> ApiResult<(StatusCode, Json<Uploaded>)> {
     limited(&app, format!("contributor:{}", me.id))?;
     // Nothing is pooled from a contributor who has not agreed to the licence the pool is
     // published under; the page keeps the demonstration and asks them.
     if me.licence.as_deref() != Some(app.config.terms.licence.as_str()) {
-        app.metrics.rejected("licence");
+        app.metrics.rejected(RefusalCode::Licence);
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "licence",
+            RefusalCode::Licence,
             format!("agree to the licence the crowd's dataset is published under ({}) before contributing", app.config.terms.licence),
         ));
     }
@@ -367,57 +370,52 @@ pub async fn upload(
     let verified = match app.verifier.verify(parsed, &app.metrics).await {
         Ok(outcome) => outcome.map_err(refuse)?,
         Err(_) => {
-            app.metrics.rejected("overloaded");
-            return Err(ApiError::busy("overloaded", "the service is verifying as fast as it can; retry shortly", 1));
+            app.metrics.rejected(RefusalCode::Overloaded);
+            return Err(ApiError::busy(RefusalCode::Overloaded, "the service is verifying as fast as it can; retry shortly", 1));
         }
     };
     match app.db.store(&me.id, &verified).await? {
         Stored::New(id) => {
             app.metrics.accepted(false);
             // The visitor's lease on this task and seed, if any, is fulfilled.
-            app.db.fulfil(&me.id, verified.task, verified.seed, id).await?;
-            Ok((StatusCode::CREATED, Json(json!({ "id": id, "status": "stored", "verified_by": verified.verified_by, "quality": verified.quality }))))
+            app.db.fulfil(&me.id, verified.record.task, verified.record.seed, id).await?;
+            let answer = Uploaded { id, status: UploadStatus::Stored, verified_by: verified.verified_by, quality: Some(verified.quality), contributed_by: None };
+            Ok((StatusCode::CREATED, Json(answer)))
         }
         Stored::Duplicate { id, yours } => {
             app.metrics.accepted(true);
             // The same content from another contributor is in the dataset already: the
             // visitor did what their lease asked, but the demonstration is not theirs.
-            app.db.fulfil(&me.id, verified.task, verified.seed, id).await?;
-            let mut answer = json!({ "id": id, "status": "duplicate", "verified_by": verified.verified_by, "quality": verified.quality });
-            if !yours {
-                answer["contributed_by"] = json!("another contributor");
-            }
+            app.db.fulfil(&me.id, verified.record.task, verified.record.seed, id).await?;
+            let contributed_by = (!yours).then(|| Uploaded::ANOTHER_CONTRIBUTOR.to_string());
+            let answer = Uploaded { id, status: UploadStatus::Duplicate, verified_by: verified.verified_by, quality: Some(verified.quality), contributed_by };
             Ok((StatusCode::OK, Json(answer)))
         }
         Stored::Withdrawn(id) => {
-            app.metrics.rejected("withdrawn");
+            app.metrics.rejected(RefusalCode::Withdrawn);
             let message = format!("you withdrew this demonstration (#{id}) from the crowd's dataset; it stays out");
-            Err(ApiError::new(StatusCode::CONFLICT, "withdrawn", message).with_id(id))
+            Err(ApiError::new(StatusCode::CONFLICT, RefusalCode::Withdrawn, message).with_id(id))
         }
         Stored::IdConflict => Err(refuse(Rejection::IdConflict)),
     }
 }
 
-pub async fn list_own(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
-    limited_by_address(&app, peer, &headers)?;
-    let me = contributor(&app, &headers).await?;
-    Ok(Json(json!({ "demonstrations": app.db.list_own(&me.id).await? })))
+pub async fn list_own(State(app): State<Arc<App>>, Caller(me, _): Caller) -> ApiResult<Json<contract::OwnDemonstrations>> {
+    Ok(Json(contract::OwnDemonstrations { demonstrations: app.db.list_own(&me.id).await? }))
 }
 
-pub async fn withdraw_own(State(app): State<Arc<App>>, headers: HeaderMap, id: Result<Path<i64>, PathRejection>) -> ApiResult<StatusCode> {
+pub async fn withdraw_own(State(app): State<Arc<App>>, Caller(me, _): Caller, id: Result<Path<i64>, PathRejection>) -> ApiResult<StatusCode> {
     let id = path_id(id)?;
-    let me = contributor(&app, &headers).await?;
     if app.db.withdraw(id, Some(&me.id)).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such demonstration of yours"))
+        Err(ApiError::new(StatusCode::NOT_FOUND, RefusalCode::NotFound, "no such demonstration of yours"))
     }
 }
 
 /// The operator's download: the pooled dataset as the project's demonstration file,
 /// named for the snapshot it was taken at.
-pub async fn export(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResult<Response> {
-    operator(&app, &headers)?;
+pub async fn export(State(app): State<Arc<App>>, _: Operator) -> ApiResult<Response> {
     let (records, snapshot) = app.db.export().await?;
     let json = DemonstrationFile::new(&records, None, false).under_licence(&app.config.terms.licence).to_json();
     let name = format!("amf-studio-crowd-{}-demonstrations-to-{}.json", snapshot.demonstrations, snapshot.last_id);
@@ -433,28 +431,26 @@ pub async fn export(State(app): State<Arc<App>>, headers: HeaderMap) -> ApiResul
         .into_response())
 }
 
-pub async fn withdraw_any(State(app): State<Arc<App>>, headers: HeaderMap, id: Result<Path<i64>, PathRejection>) -> ApiResult<StatusCode> {
+pub async fn withdraw_any(State(app): State<Arc<App>>, _: Operator, id: Result<Path<i64>, PathRejection>) -> ApiResult<StatusCode> {
     let id = path_id(id)?;
-    operator(&app, &headers)?;
     if app.db.withdraw(id, None).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such demonstration"))
+        Err(ApiError::new(StatusCode::NOT_FOUND, RefusalCode::NotFound, "no such demonstration"))
     }
 }
 
-pub async fn ban(State(app): State<Arc<App>>, headers: HeaderMap, id: Result<Path<String>, PathRejection>) -> ApiResult<StatusCode> {
+pub async fn ban(State(app): State<Arc<App>>, _: Operator, id: Result<Path<String>, PathRejection>) -> ApiResult<StatusCode> {
     let id = path_id(id)?;
-    operator(&app, &headers)?;
     if app.db.ban(&id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such contributor"))
+        Err(ApiError::new(StatusCode::NOT_FOUND, RefusalCode::NotFound, "no such contributor"))
     }
 }
 
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    ApiError::new(StatusCode::NOT_FOUND, RefusalCode::NotFound, "no such endpoint")
 }
 
 #[cfg(test)]

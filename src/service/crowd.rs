@@ -13,20 +13,18 @@
 use std::collections::{BTreeMap, HashSet};
 
 use rayon::prelude::*;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::json;
 
-use super::api::{contributor, json_body, limited_by_address, ApiError, ApiResult};
+use super::api::{ApiError, ApiResult, Caller, Contract, Limited};
 use super::db::{now_ms, Lease};
 use super::metrics::SelectorSize;
 use super::App;
 use crate::crowd::assign::{assign_batch, Assignment, AssignmentSettings, CrowdState, Request};
+use crate::crowd::contract::{AssignmentRequest, CrowdStatus, Leased, RefusalCode, Standing, TaskChooser};
 use crate::policy::{Demonstration, FineTunedPolicy, Policy, PolicyConfig, Predictive};
 use crate::round::{assess, Assessment};
 use crate::select::{PoolSample, Prepared};
@@ -185,18 +183,8 @@ impl CrowdCache {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct AssignmentRequest {
-    /// The lease the visitor declines (its task is not asked of them again for a while).
-    decline: Option<String>,
-    /// A task the visitor chose themself, and the seed they demonstrate it on.
-    task: Option<String>,
-    seed: Option<u32>,
-}
-
 fn unavailable() -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_assignments", "this service has no policy to choose tasks with")
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, RefusalCode::NoAssignments, "this service has no policy to choose tasks with")
 }
 
 /// Assigns this visitor a task (or records the one they chose) and leases it to them.
@@ -208,15 +196,12 @@ fn unavailable() -> ApiError {
 /// each assignment costs one scoring and one rank-k update.
 pub async fn assignment(
     State(app): State<Arc<App>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    body: axum::body::Body,
-) -> ApiResult<(StatusCode, Json<serde_json::Value>)> {
-    let address = limited_by_address(&app, peer, &headers)?.to_string();
-    let me = contributor(&app, &headers).await?;
-    let request: AssignmentRequest = json_body(body, &app).await?;
+    Caller(me, address): Caller,
+    Contract(request): Contract<AssignmentRequest>,
+) -> ApiResult<(StatusCode, Json<Leased>)> {
+    let address = address.to_string();
     let chosen = match request.task.as_deref().map(|name| TaskId::from_name(name).ok_or(name)) {
-        Some(Err(name)) => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "task", format!("there is no task {name:?}"))),
+        Some(Err(name)) => return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, RefusalCode::Task, format!("there is no task {name:?}"))),
         Some(Ok(task)) => Some(task),
         None => None,
     };
@@ -246,17 +231,16 @@ pub async fn assignment(
             }
         }
     };
-    let (lease, assignment) = answer.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "assignments", "the assignment was dropped"))??;
+    let (lease, assignment) = answer.map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, RefusalCode::Assignments, "the assignment was dropped"))??;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "lease": lease.id,
-            "expires_ms": lease.expires_ms,
-            "chosen_by": lease.chosen_by,
-            "assignment": assignment,
-            // The shared policy's version the assignment was made with (0: pre-trained).
-            "version": app.crowd.version().max(0),
-        })),
+        Json(Leased {
+            lease: lease.id,
+            expires_ms: lease.expires_ms,
+            chosen_by: lease.chosen_by,
+            assignment,
+            version: app.crowd.version().max(0),
+        }),
     ))
 }
 
@@ -319,7 +303,7 @@ async fn answer_batch(app: Arc<App>, mut replays: tokio::sync::OwnedMutexGuard<R
 /// advisory lock shared by every instance).
 async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], choosing: &mut f64) -> Result<Vec<(Lease, Assignment)>, ApiError> {
     let settings = &app.config.assignments;
-    if !ensure_policy(app).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy", e.to_string()))? {
+    if !ensure_policy(app).await.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, RefusalCode::Policy, e.to_string()))? {
         return Err(unavailable());
     }
     let lock = app.db.lock_assignments().await?;
@@ -372,7 +356,7 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
         });
         *choosing = started.elapsed().as_secs_f64();
         let assignments =
-            assignments.ok_or_else(unavailable)?.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "selector", e.to_string()))?;
+            assignments.ok_or_else(unavailable)?.map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, RefusalCode::Selector, e.to_string()))?;
         let leases: Vec<Lease> = batch
             .iter()
             .zip(&assignments)
@@ -381,8 +365,8 @@ async fn assign_waiting(app: &App, replays: &mut Replays, batch: &[Waiting], cho
                 contributor_id: w.contributor.clone(),
                 task: assignment.task,
                 seed: assignment.seed,
-                chosen_by: if w.chosen.is_some() { "visitor" } else { "selector" }.into(),
-                selector: if w.chosen.is_some() { "visitor".into() } else { settings.selector.name().into() },
+                chosen_by: if w.chosen.is_some() { TaskChooser::Visitor } else { TaskChooser::Selector },
+                selector: if w.chosen.is_some() { TaskChooser::Visitor.name().into() } else { settings.selector.name().into() },
                 created_ms: now,
                 expires_ms: now + settings.lease_seconds as i64 * 1000,
                 address: w.address.clone(),
@@ -426,47 +410,43 @@ const LEADERBOARD_SIZE: usize = 10;
 
 /// Where the crowd stands: demonstrations and leases in flight per task, the shared
 /// policy's success, where assignments went, its goal and its leaderboard.
-pub async fn status(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<Json<serde_json::Value>> {
-    limited_by_address(&app, peer, &headers)?;
+pub async fn status(State(app): State<Arc<App>>, _: Limited) -> ApiResult<Json<CrowdStatus>> {
     let now = now_ms();
-    let demonstrations = app.db.demonstrations_per_task().await?;
     let (_, contributors) = app.db.counts().await?;
-    let leases: Vec<serde_json::Value> = app
-        .db
-        .lease_counts()
-        .await?
-        .into_iter()
-        .map(|(chosen_by, task, state, count)| json!({ "chosen_by": chosen_by, "task": task, "state": state, "count": count }))
-        .collect();
-    Ok(Json(json!({
-        "tasks": TaskId::ALL.iter().map(|t| t.name()).collect::<Vec<_>>(),
-        "demonstrations": demonstrations,
-        "pending": app.db.pending_per_task(now).await?,
-        "success": app.crowd.with_policy(|_, assessment, _, _| assessment.per_task.clone()),
-        "prior_success": app.crowd.prior_success.get(),
-        "contributors": contributors,
-        "rejected": app.metrics.rejected_counts(),
-        "version": app.crowd.version(),
-        "training": app.crowd.training.load(std::sync::atomic::Ordering::Relaxed),
-        "versions": app.db.versions().await?,
-        "selector": app.config.assignments.selector.name(),
-        "pending_aware": app.config.assignments.pending_aware,
-        "lease_seconds": app.config.assignments.lease_seconds,
-        "target_weights": app.config.assignments.target_weights,
-        "leases": leases,
-        "goal": app.config.goal,
+    Ok(Json(CrowdStatus {
+        tasks: TaskId::ALL.iter().map(|t| t.name().to_string()).collect(),
+        demonstrations: app.db.demonstrations_per_task().await?,
+        pending: app.db.pending_per_task(now).await?,
+        success: app.crowd.with_policy(|_, assessment, _, _| assessment.per_task.clone()),
+        prior_success: app.crowd.prior_success.get().cloned(),
+        contributors,
+        rejected: app.metrics.rejected_counts(),
+        version: app.crowd.version(),
+        training: app.crowd.training.load(std::sync::atomic::Ordering::Relaxed),
+        versions: app.db.versions().await?,
+        selector: app.config.assignments.selector.name().to_string(),
+        pending_aware: app.config.assignments.pending_aware,
+        lease_seconds: app.config.assignments.lease_seconds,
+        target_weights: app.config.assignments.target_weights.clone(),
+        leases: app.db.lease_counts().await?,
+        goal: app.config.goal,
         // Only contributors who chose to be listed, by the name they chose.
-        "leaderboard": app.db.leaderboard(LEADERBOARD_SIZE).await?.into_iter().map(|(name, made)| json!({ "display_name": name, "demonstrations": made })).collect::<Vec<_>>(),
-    })))
+        leaderboard: app
+            .db
+            .leaderboard(LEADERBOARD_SIZE)
+            .await?
+            .into_iter()
+            .map(|(display_name, demonstrations)| Standing { display_name, demonstrations })
+            .collect(),
+    }))
 }
 
 /// The latest version of the shared policy: the project's policy file (fine-tuned), as
 /// the page loads it; 404 before the first version.
-pub async fn latest_policy(State(app): State<Arc<App>>, ConnectInfo(peer): ConnectInfo<SocketAddr>, headers: HeaderMap) -> ApiResult<axum::response::Response> {
-    limited_by_address(&app, peer, &headers)?;
+pub async fn latest_policy(State(app): State<Arc<App>>, _: Limited) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let Some(version) = super::training::latest_of_this_suite(&app).await? else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "no_version", "the crowd's policy has no version yet"));
+        return Err(ApiError::new(StatusCode::NOT_FOUND, RefusalCode::NoVersion, "the crowd's policy has no version yet"));
     };
     let weights = app.db.version_weights(version.id).await?;
     Ok((

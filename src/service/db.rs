@@ -11,6 +11,8 @@ use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Row};
 
+use crate::crowd::contract::{Contributed, LeaseCount, LeaseState, TaskChooser};
+pub use crate::crowd::contract::PolicyVersion;
 use crate::crowd::upload::Verified;
 use crate::quality::Quality;
 use crate::record::{DemonstrationRecord, Source};
@@ -70,20 +72,6 @@ pub enum Stored {
     IdConflict,
 }
 
-/// A stored demonstration as its contributor or the operator sees it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Listed {
-    pub id: i64,
-    pub client_id: String,
-    pub contributor_id: String,
-    pub task: String,
-    pub seed: u64,
-    pub steps: usize,
-    pub received_ms: i64,
-    pub verified_by: String,
-    pub withdrawn: bool,
-}
-
 /// A PostgreSQL session advisory lock, held by its own connection until [`Db::unlock`]
 /// (a crashed instance's lock goes with its connection).
 pub struct AdvisoryLock {
@@ -127,26 +115,13 @@ pub struct Lease {
     pub contributor_id: String,
     pub task: TaskId,
     pub seed: u64,
-    /// "selector" or "visitor".
-    pub chosen_by: String,
+    pub chosen_by: TaskChooser,
     /// The selector's name, or "visitor".
     pub selector: String,
     pub created_ms: i64,
     pub expires_ms: i64,
     /// The client address it was given to.
     pub address: String,
-}
-
-/// A version of the crowd's shared policy (its weights are read apart).
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct PolicyVersion {
-    pub id: i64,
-    pub created_ms: i64,
-    pub demonstrations: i64,
-    pub last_demonstration_id: i64,
-    pub success: Vec<f64>,
-    pub mean_success: f64,
-    pub train_seconds: f64,
 }
 
 /// Where an export was taken: how many demonstrations it holds and the last id.
@@ -173,7 +148,7 @@ fn record_of(row: &sqlx::any::AnyRow) -> Result<(i64, DemonstrationRecord), DbEr
         suite_version: row.get::<i64, _>(3) as u32,
         actions: serde_json::from_str(&actions).map_err(|e| DbError::Corrupt(e.to_string()))?,
         success: true,
-        source: if source == Source::ScriptedExpert.name() { Source::ScriptedExpert } else { Source::Person },
+        source: Source::from_name(&source).ok_or_else(|| DbError::Corrupt(format!("unknown source {source}")))?,
         duration_seconds: row.get(6),
         recorded_at_ms: row.get(7),
     };
@@ -336,7 +311,7 @@ impl Db {
             if let Some(found) = self.find(contributor, demo).await? {
                 return Ok(found);
             }
-            let actions = serde_json::to_string(&demo.actions).map_err(|e| DbError::Corrupt(e.to_string()))?;
+            let actions = serde_json::to_string(&demo.record.actions).map_err(|e| DbError::Corrupt(e.to_string()))?;
             let quality = serde_json::to_string(&demo.quality).map_err(|e| DbError::Corrupt(e.to_string()))?;
             let inserted = sqlx::query(
                 "INSERT INTO demonstrations (contributor_id, client_id, fingerprint, task, seed, suite_version, actions, source, \
@@ -346,13 +321,13 @@ impl Db {
             .bind(contributor)
             .bind(&demo.client_id)
             .bind(&demo.fingerprint)
-            .bind(demo.task.name())
-            .bind(demo.seed as i64)
-            .bind(i64::from(demo.suite_version))
+            .bind(demo.record.task.name())
+            .bind(demo.record.seed as i64)
+            .bind(i64::from(demo.record.suite_version))
             .bind(actions)
-            .bind(demo.source.name())
-            .bind(demo.duration_seconds)
-            .bind(demo.recorded_at_ms)
+            .bind(demo.record.source.name())
+            .bind(demo.record.duration_seconds)
+            .bind(demo.record.recorded_at_ms)
             .bind(&demo.verified_by)
             .bind(now_ms())
             .bind(quality)
@@ -405,9 +380,9 @@ impl Db {
 
     const LISTED: &'static str = "SELECT id, client_id, contributor_id, task, seed, actions, received_ms, verified_by, withdrawn FROM demonstrations";
 
-    fn listed(row: &sqlx::any::AnyRow) -> Listed {
+    fn listed(row: &sqlx::any::AnyRow) -> Contributed {
         let actions: String = row.get(5);
-        Listed {
+        Contributed {
             id: row.get(0),
             client_id: row.get(1),
             contributor_id: row.get(2),
@@ -421,7 +396,7 @@ impl Db {
     }
 
     /// A contributor's own demonstrations, withdrawn ones included, oldest first.
-    pub async fn list_own(&self, contributor: &str) -> Result<Vec<Listed>, DbError> {
+    pub async fn list_own(&self, contributor: &str) -> Result<Vec<Contributed>, DbError> {
         let rows = sqlx::query(&format!("{} WHERE contributor_id = $1 ORDER BY id", Self::LISTED)).bind(contributor).fetch_all(&self.pool).await?;
         Ok(rows.iter().map(Self::listed).collect())
     }
@@ -517,6 +492,22 @@ impl Db {
                 let json: String = row.try_get(1)?;
                 let quality = serde_json::from_str(&json).map_err(|e| DbError::Corrupt(format!("demonstration {}'s quality: {e}", row.get::<i64, _>(0))))?;
                 found.insert(row.try_get(0)?, quality);
+            }
+        }
+        Ok(found)
+    }
+
+    /// The contributor (their anonymous id) of each of `ids` that exists.
+    pub async fn contributors_of(&self, ids: &[i64]) -> Result<HashMap<i64, String>, DbError> {
+        let mut found = HashMap::new();
+        for batch in ids.chunks(BY_ID_BATCH) {
+            let sql = format!("SELECT id, contributor_id FROM demonstrations WHERE id IN ({})", placeholders(1, batch.len()));
+            let mut query = sqlx::query(&sql);
+            for &id in batch {
+                query = query.bind(id);
+            }
+            for row in &query.fetch_all(&self.pool).await? {
+                found.insert(row.try_get(0)?, row.try_get(1)?);
             }
         }
         Ok(found)
@@ -635,7 +626,7 @@ impl Db {
                     .bind(&lease.contributor_id)
                     .bind(lease.task.name())
                     .bind(lease.seed as i64)
-                    .bind(&lease.chosen_by)
+                    .bind(lease.chosen_by.name())
                     .bind(&lease.selector)
                     .bind(lease.created_ms)
                     .bind(lease.expires_ms)
@@ -803,9 +794,19 @@ impl Db {
     }
 
     /// Leases per selector and task and how they ended (for the dashboard).
-    pub async fn lease_counts(&self) -> Result<Vec<(String, String, String, i64)>, DbError> {
+    pub async fn lease_counts(&self) -> Result<Vec<LeaseCount>, DbError> {
         let rows = sqlx::query("SELECT chosen_by, task, state, COUNT(*) FROM leases GROUP BY chosen_by, task, state ORDER BY chosen_by, task, state").fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(|r| (r.get(0), r.get(1), r.get(2), r.get(3))).collect())
+        rows.iter()
+            .map(|r| {
+                let (chosen_by, state): (String, String) = (r.get(0), r.get(2));
+                Ok(LeaseCount {
+                    chosen_by: TaskChooser::from_name(&chosen_by).ok_or_else(|| DbError::Corrupt(format!("a lease chosen by {chosen_by:?}")))?,
+                    task: r.get(1),
+                    state: LeaseState::from_name(&state).ok_or_else(|| DbError::Corrupt(format!("a lease in state {state:?}")))?,
+                    count: r.get(3),
+                })
+            })
+            .collect()
     }
 
     /// Deletes every demonstration and contributor (a test's fresh start, or an

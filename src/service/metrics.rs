@@ -5,19 +5,30 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
+use crate::crowd::contract::RefusalCode;
 use crate::crowd::upload::Rejection;
 
 /// Upper bounds of the verification latency buckets (seconds).
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
-/// Refusals that are not about the demonstration itself.
-pub const REFUSALS: [&str; 9] = ["too_large", "incomplete", "timeout", "withdrawn", "content_type", "rate_limited", "overloaded", "banned", "licence"];
+/// Refusals of uploads that are not about the demonstration itself.
+pub const REFUSALS: [RefusalCode; 9] = [
+    RefusalCode::TooLarge,
+    RefusalCode::Incomplete,
+    RefusalCode::Timeout,
+    RefusalCode::Withdrawn,
+    RefusalCode::ContentType,
+    RefusalCode::RateLimited,
+    RefusalCode::Overloaded,
+    RefusalCode::Banned,
+    RefusalCode::Licence,
+];
 
 #[derive(Default)]
 pub struct Metrics {
     accepted: AtomicU64,
     duplicates: AtomicU64,
-    rejected: Mutex<Vec<(&'static str, u64)>>,
+    rejected: Mutex<std::collections::BTreeMap<RefusalCode, u64>>,
     /// Count per bucket (cumulative when rendered), the sum and the count.
     latency: Mutex<([u64; BUCKETS.len()], f64, u64)>,
     pub queue_depth: AtomicU64,
@@ -43,17 +54,13 @@ impl Metrics {
         if duplicate { &self.duplicates } else { &self.accepted }.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn rejected(&self, code: &'static str) {
-        let mut rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner());
-        match rejected.iter_mut().find(|(c, _)| *c == code) {
-            Some((_, n)) => *n += 1,
-            None => rejected.push((code, 1)),
-        }
+    pub fn rejected(&self, code: RefusalCode) {
+        *self.rejected.lock().unwrap_or_else(|e| e.into_inner()).entry(code).or_default() += 1;
     }
 
     /// Uploads refused by this instance since it started, by reason.
-    pub fn rejected_counts(&self) -> std::collections::BTreeMap<&'static str, u64> {
-        self.rejected.lock().unwrap_or_else(|e| e.into_inner()).iter().copied().collect()
+    pub fn rejected_counts(&self) -> std::collections::BTreeMap<RefusalCode, u64> {
+        self.rejected.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn verified_in(&self, seconds: f64) {
@@ -85,7 +92,7 @@ impl Metrics {
         out += "# HELP amf_uploads_rejected_total Uploads refused, by reason.\n# TYPE amf_uploads_rejected_total counter\n";
         let rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner()).clone();
         for code in Rejection::CODES.iter().chain(REFUSALS.iter()) {
-            let n = rejected.iter().find(|(c, _)| c == code).map_or(0, |(_, n)| *n);
+            let n = rejected.get(code).copied().unwrap_or(0);
             out += &format!("amf_uploads_rejected_total{{reason=\"{code}\"}} {n}\n");
         }
         out += "# HELP amf_verification_seconds Time to replay an upload.\n# TYPE amf_verification_seconds histogram\n";
@@ -133,9 +140,9 @@ mod tests {
         let m = Metrics::default();
         m.accepted(false);
         m.accepted(true);
-        m.rejected("not_successful");
-        m.rejected("not_successful");
-        m.rejected("rate_limited");
+        m.rejected(RefusalCode::NotSuccessful);
+        m.rejected(RefusalCode::NotSuccessful);
+        m.rejected(RefusalCode::RateLimited);
         m.verified_in(0.004);
         m.verified_in(0.3);
         m.selector_sized(SelectorSize { pool: 3000, replays: 128, data_states: 2048, query_states: 768 });

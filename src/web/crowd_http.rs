@@ -2,11 +2,11 @@
 //! answered as an action: whether a service is there, registration, and an upload
 //! sorted into stored, refused for good, or to retry later.
 
-use serde_json::Value;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{Headers, Request, RequestInit, Response};
 
+use crate::crowd::contract::{Agreement, AssignmentRequest, Health, Listing, NewContributor, Refusal, RefusalCode, Registered, Rename, Uploaded};
 use crate::crowd::upload::Upload;
 use crate::page::crowd::{Account, CrowdStatus, Credentials, Leased, ServiceProbe, UploadOutcome};
 use crate::record::DemonstrationRecord;
@@ -35,23 +35,28 @@ async fn text_of(response: &Response) -> String {
     }
 }
 
-/// Sends a request and reads its JSON answer: status, `Retry-After` in seconds, body.
-async fn send(method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Option<(u16, Option<u32>, Value)> {
+/// Sends a request and reads its answer: status, `Retry-After` in seconds, body.
+async fn send(method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Option<(u16, Option<u32>, String)> {
     let response = request(method, path, token, body).await?;
     let retry_after = response.headers().get("retry-after").ok().flatten().and_then(|v| v.trim().parse::<u32>().ok());
-    let text = text_of(&response).await;
-    Some((response.status(), retry_after, serde_json::from_str(&text).unwrap_or(Value::Null)))
+    Some((response.status(), retry_after, text_of(&response).await))
 }
 
 /// A refusal's words: the service's reason, or the status.
-fn refusal(status: u16, body: &Value) -> String {
-    format!("HTTP {status}: {}", body["message"].as_str().unwrap_or("no reason given"))
+fn refusal(status: u16, body: &str) -> String {
+    let reason = serde_json::from_str::<Refusal>(body).map_or_else(|_| "no reason given".to_string(), |r| r.message);
+    format!("HTTP {status}: {reason}")
 }
 
 const UNREACHABLE: &str = "the service cannot be reached";
 
-/// Sends a request and expects `ok` for an answer: its JSON body, or why not.
-async fn expect(ok: u16, method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Result<Value, String> {
+/// A request's body as the contract writes it.
+fn json<T: serde::Serialize>(body: &T) -> Option<String> {
+    serde_json::to_string(body).ok()
+}
+
+/// Sends a request and expects `ok` for an answer: its body, or why not.
+async fn expect(ok: u16, method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Result<String, String> {
     match send(method, path, token, body).await {
         Some((status, _, body)) if status == ok => Ok(body),
         Some((status, _, body)) => Err(refusal(status, &body)),
@@ -61,7 +66,7 @@ async fn expect(ok: u16, method: &str, path: &str, token: Option<&str>, body: Op
 
 /// [`expect`], the body read as `T`.
 async fn expect_json<T: serde::de::DeserializeOwned>(ok: u16, method: &str, path: &str, token: Option<&str>, body: Option<String>) -> Result<T, String> {
-    serde_json::from_value(expect(ok, method, path, token, body).await?).map_err(|e| format!("the service's answer cannot be read ({e})"))
+    serde_json::from_str(&expect(ok, method, path, token, body).await?).map_err(|e| format!("the service's answer cannot be read ({e})"))
 }
 
 /// Whether a collection service serves this page (it marks the page's HTML; a static
@@ -72,10 +77,10 @@ pub async fn probe() -> ServiceProbe {
         return ServiceProbe::Absent;
     }
     match send("GET", "api/health", None, None).await {
-        Some((200, _, body)) if body["ok"] == Value::Bool(true) => match serde_json::from_value(body["terms"].clone()) {
-            Ok(terms) => ServiceProbe::Up(terms),
-            // A service that names no licence cannot be agreed to: nothing is sent.
-            Err(_) => ServiceProbe::Down,
+        // A service that names no licence cannot be agreed to: nothing is sent.
+        Some((200, _, body)) => match serde_json::from_str::<Health>(&body) {
+            Ok(health) if health.ok => ServiceProbe::Up(health.terms),
+            _ => ServiceProbe::Down,
         },
         _ => ServiceProbe::Down,
     }
@@ -83,37 +88,32 @@ pub async fn probe() -> ServiceProbe {
 
 /// Registers a contributor who agreed to `licence`.
 pub async fn register(licence: &str) -> Result<Credentials, String> {
-    let body = serde_json::json!({ "licence": licence }).to_string();
-    let body = expect(201, "POST", "api/contributors", None, Some(body)).await?;
-    match (body["id"].as_str(), body["token"].as_str()) {
-        (Some(id), Some(token)) => Ok(Credentials { id: id.into(), token: token.into() }),
-        _ => Err("the service's answer holds no credentials".into()),
-    }
+    let body = json(&NewContributor { display_name: None, licence: Some(licence.into()) });
+    let registered: Registered = expect_json(201, "POST", "api/contributors", None, body).await?;
+    Ok(Credentials { id: registered.id, token: registered.token })
 }
 
 /// Records a known contributor's agreement to `licence`.
 pub async fn agree_to_licence(token: &str, licence: &str) -> Result<(), String> {
-    let body = serde_json::json!({ "licence": licence }).to_string();
-    expect(204, "PUT", "api/contributors/me/licence", Some(token), Some(body)).await.map(drop)
+    let body = json(&Agreement { licence: licence.into() });
+    expect(204, "PUT", "api/contributors/me/licence", Some(token), body).await.map(drop)
 }
 
 pub async fn upload(client_id: String, record: &DemonstrationRecord, token: &str) -> UploadOutcome {
     let body = serde_json::to_string(&Upload { client_id, record: record.clone() }).unwrap_or_default();
     match send("POST", "api/demonstrations", Some(token), Some(body)).await {
-        Some((200 | 201, _, body)) => match body["id"].as_i64() {
-            Some(id) if body["contributed_by"].is_string() => UploadOutcome::StoredByAnother { id },
-            Some(id) => UploadOutcome::Stored { id, quality: serde_json::from_value(body["quality"].clone()).ok() },
-            None => UploadOutcome::Retry { why: "the service's answer holds no id".into(), after_ms: None },
+        Some((200 | 201, _, body)) => match serde_json::from_str::<Uploaded>(&body) {
+            Ok(answer) if answer.by_another() => UploadOutcome::StoredByAnother { id: answer.id },
+            Ok(answer) => UploadOutcome::Stored { id: answer.id, quality: answer.quality },
+            Err(e) => UploadOutcome::Retry { why: format!("the service's answer cannot be read ({e})"), after_ms: None },
         },
-        Some((409, _, body)) if body["error"] == "withdrawn" && body["id"].is_i64() => {
-            UploadOutcome::WithdrawnBefore { id: body["id"].as_i64().unwrap_or_default() }
-        }
         Some((status @ (408 | 429 | 500..), retry_after, _)) => {
             UploadOutcome::Retry { why: format!("HTTP {status}"), after_ms: retry_after.map(|s| s.saturating_mul(1000)) }
         }
-        Some((_, _, body)) => UploadOutcome::Rejected {
-            code: body["error"].as_str().unwrap_or("refused").into(),
-            reason: body["message"].as_str().unwrap_or("refused without a reason").into(),
+        Some((_, _, body)) => match serde_json::from_str::<Refusal>(&body) {
+            Ok(Refusal { error: RefusalCode::Withdrawn, id: Some(id), .. }) => UploadOutcome::WithdrawnBefore { id },
+            Ok(refusal) => UploadOutcome::Rejected { code: refusal.error, reason: refusal.message },
+            Err(_) => UploadOutcome::Rejected { code: RefusalCode::Unknown, reason: "refused without a reason".into() },
         },
         None => UploadOutcome::Retry { why: UNREACHABLE.into(), after_ms: None },
     }
@@ -124,14 +124,13 @@ pub async fn account(token: &str) -> Result<Account, String> {
 }
 
 pub async fn rename(token: &str, name: &str) -> Result<(), String> {
-    let body = serde_json::json!({ "display_name": (!name.is_empty()).then_some(name) }).to_string();
-    expect(204, "PATCH", "api/contributors/me", Some(token), Some(body)).await.map(drop)
+    let body = json(&Rename { display_name: (!name.is_empty()).then(|| name.to_string()) });
+    expect(204, "PATCH", "api/contributors/me", Some(token), body).await.map(drop)
 }
 
 /// Joins or leaves the crowd's leaderboard.
 pub async fn set_listed(token: &str, listed: bool) -> Result<(), String> {
-    let body = serde_json::json!({ "listed": listed }).to_string();
-    expect(204, "PUT", "api/contributors/me/leaderboard", Some(token), Some(body)).await.map(drop)
+    expect(204, "PUT", "api/contributors/me/leaderboard", Some(token), json(&Listing { listed })).await.map(drop)
 }
 
 pub async fn withdraw(token: &str, id: i64) -> Result<(), String> {
@@ -144,7 +143,7 @@ pub async fn operator_export(token: &str) -> Result<(String, Vec<u8>), String> {
     let response = request("GET", "api/operator/export", Some(token), None).await.ok_or(UNREACHABLE)?;
     let text = text_of(&response).await;
     if response.status() != 200 {
-        return Err(refusal(response.status(), &serde_json::from_str(&text).unwrap_or(Value::Null)));
+        return Err(refusal(response.status(), &text));
     }
     let disposition = response.headers().get("content-disposition").ok().flatten().unwrap_or_default();
     let name = disposition.split("filename=\"").nth(1).and_then(|rest| rest.split('"').next()).filter(|n| !n.is_empty());
@@ -154,8 +153,9 @@ pub async fn operator_export(token: &str) -> Result<(String, Vec<u8>), String> {
 /// Asks for this visitor's next task: declining a lease, or recording a task and seed
 /// they chose.
 pub async fn assign(token: &str, decline: Option<String>, choose: Option<(crate::tasks::TaskId, u64)>) -> Result<Leased, String> {
-    let body = serde_json::json!({ "decline": decline, "task": choose.map(|c| c.0.name()), "seed": choose.map(|c| c.1) }).to_string();
-    expect_json(201, "POST", "api/assignments", Some(token), Some(body)).await
+    let seed = choose.map(|(_, seed)| u32::try_from(seed).map_err(|_| format!("seed {seed} is not one the service takes"))).transpose()?;
+    let body = json(&AssignmentRequest { decline, task: choose.map(|(task, _)| task.name().to_string()), seed });
+    expect_json(201, "POST", "api/assignments", Some(token), body).await
 }
 
 pub async fn crowd_status() -> Result<CrowdStatus, String> {
@@ -169,7 +169,7 @@ pub async fn shared_policy() -> Result<Option<(i64, Vec<u8>)>, String> {
     match response.status() {
         200 => {}
         404 => return Ok(None),
-        status => return Err(refusal(status, &serde_json::from_str(&text_of(&response).await).unwrap_or(Value::Null))),
+        status => return Err(refusal(status, &text_of(&response).await)),
     }
     let version = response.headers().get("x-policy-version").ok().flatten().and_then(|v| v.parse().ok()).ok_or("the answer names no version")?;
     let buffer = response.array_buffer().map_err(|_| "the answer cannot be read".to_string())?;

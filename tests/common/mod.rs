@@ -90,12 +90,20 @@ impl Drop for Service {
     }
 }
 
+/// `answer` read as the crowd's contract's `T` and written back to the same JSON: the
+/// service answers as the contract says, with no field more or fewer.
+pub fn per_contract<T: serde::Serialize + serde::de::DeserializeOwned>(answer: &Value) -> T {
+    let read: T = serde_json::from_value(answer.clone()).unwrap_or_else(|e| panic!("not as the contract says ({e}): {answer}"));
+    assert_eq!(serde_json::to_value(&read).unwrap(), *answer, "the contract writes this answer otherwise");
+    read
+}
+
 pub async fn contributor(client: &reqwest::Client, service: &Service, name: Option<&str>) -> (String, String) {
     // A visitor who agreed to the licence the service collects under (the default).
     let response = client.post(service.url("/contributors")).json(&json!({ "display_name": name, "licence": "CC-BY-4.0" })).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::CREATED);
-    let body: Value = response.json().await.unwrap();
-    (body["id"].as_str().unwrap().to_string(), body["token"].as_str().unwrap().to_string())
+    let registered: amf_studio::crowd::contract::Registered = per_contract(&response.json().await.unwrap());
+    (registered.id, registered.token)
 }
 
 pub fn sqlite_url(name: &str) -> (tempfile::TempDir, String) {

@@ -149,6 +149,8 @@ def check_lerobot(root, demos):
         # Each episode's quality, measured on the export's replay.
         assert row["quality/version"] >= 1 and 0.0 <= row["quality/score"] <= 1.0, (i, row["quality/score"])
         assert 0.0 <= row["quality/idle_share"] <= 1.0 and row["quality/extra_grasps"] >= 0
+        # A file's episodes name no contributor (a service's export names its ids).
+        assert pd.isna(row["contributor"]), (i, row["contributor"])
         assert (episode_of[start:stop] == i).all()
         assert (frame_index[start:stop] == np.arange(n)).all()
         assert (task_index[start:stop] == tasks.loc[row["tasks"][0], "task_index"]).all()

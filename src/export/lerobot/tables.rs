@@ -106,6 +106,9 @@ pub(super) fn episodes_table(episodes: &[Placed], stats: &[Vec<Stats>], meta_chu
     push("task_name".into(), Arc::new(StringArray::from_iter_values(episodes.iter().map(|p| p.episode.record.task.name()))));
     push("seed".into(), Arc::new(UInt64Array::from_iter_values(episodes.iter().map(|p| p.episode.record.seed))));
     push("source".into(), Arc::new(StringArray::from_iter_values(episodes.iter().map(|p| p.episode.record.source.name()))));
+    // Who contributed it to a collection service, by the service's anonymous id (null
+    // for episodes that came from a file), so a dataset can be filtered by contributor.
+    push("contributor".into(), Arc::new(StringArray::from(episodes.iter().map(|p| p.episode.contributor.as_deref()).collect::<Vec<_>>())));
     push("success".into(), Arc::new(BooleanArray::from_iter(episodes.iter().map(|p| Some(p.episode.record.success)))));
     // Each episode's quality (`quality::Quality`, measured on this replay), for
     // LeRobot's episode filters and the operator's own (`amf export --min-quality`).

@@ -6,7 +6,7 @@
 use yew::prelude::*;
 
 use super::send;
-use crate::page::crowd::CrowdStatus;
+use crate::crowd::contract::{CrowdStatus, LeaseState, TaskChooser};
 use crate::page::Action;
 use crate::session::chart::learning_curves_svg;
 use crate::tasks::{TaskId, NUM_TASKS};
@@ -63,7 +63,7 @@ fn leaderboard(status: &CrowdStatus) -> Html {
 
 fn status_view(status: &CrowdStatus) -> Html {
     let total: usize = status.demonstrations.iter().sum();
-    let count = |task: &str, chosen_by: Option<&str>, state: Option<&str>| -> i64 {
+    let count = |task: &str, chosen_by: Option<TaskChooser>, state: Option<LeaseState>| -> i64 {
         status
             .leases
             .iter()
@@ -71,13 +71,13 @@ fn status_view(status: &CrowdStatus) -> Html {
             .map(|l| l.count)
             .sum()
     };
-    let by_state = |state: &str| -> i64 { status.leases.iter().filter(|l| l.state == state).map(|l| l.count).sum() };
+    let by_state = |state: LeaseState| -> i64 { status.leases.iter().filter(|l| l.state == state).map(|l| l.count).sum() };
     html! {
         <>
             <p class="small" id="crowd-summary" data-demonstrations={total.to_string()}>
                 { format!("{total} verified demonstrations from {} contributors; tasks assigned by {}{}, leases of {} s. Assignments: {} fulfilled, {} declined, {} superseded, {} open.",
                     status.contributors, status.selector, if status.pending_aware { " (accounting for those in flight)" } else { " (each as if alone)" }, status.lease_seconds,
-                    by_state("fulfilled"), by_state("declined"), by_state("superseded"), by_state("open")) }
+                    by_state(LeaseState::Fulfilled), by_state(LeaseState::Declined), by_state(LeaseState::Superseded), by_state(LeaseState::Open)) }
             </p>
             <table class="demos crowd-table">
                 <thead><tr><th>{ "task" }</th><th>{ "demos" }</th><th title="assigned, not arrived yet">{ "due" }</th><th title="assigned by the selector">{ "asked" }</th><th title="chosen by visitors">{ "chosen" }</th><th title="declined by visitors">{ "declined" }</th><th>{ "success" }</th></tr></thead>
@@ -89,9 +89,9 @@ fn status_view(status: &CrowdStatus) -> Html {
                             <th>{ t.name() }</th>
                             <td class="value">{ status.demonstrations.get(i).copied().unwrap_or(0) }</td>
                             <td class="value">{ status.pending.get(i).copied().unwrap_or(0) }</td>
-                            <td class="value">{ count(t.name(), Some("selector"), None) }</td>
-                            <td class="value">{ count(t.name(), Some("visitor"), None) }</td>
-                            <td class="value">{ count(t.name(), None, Some("declined")) }</td>
+                            <td class="value">{ count(t.name(), Some(TaskChooser::Selector), None) }</td>
+                            <td class="value">{ count(t.name(), Some(TaskChooser::Visitor), None) }</td>
+                            <td class="value">{ count(t.name(), None, Some(LeaseState::Declined)) }</td>
                             <td class="value">{ status.success.as_ref().and_then(|s| s.get(i)).map_or("–".to_string(), |v| format!("{:.0}%", 100.0 * v)) }</td>
                         </tr>
                     }
