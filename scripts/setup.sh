@@ -13,6 +13,10 @@ WASM_BINDGEN_VERSION=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's
 
 # Each stage's line carries the minutes since the start, so a run's log says where its time went.
 say() { printf '\033[1m==> [%d:%02d] %s\033[0m\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+# Tools are built without link-time optimisation and in parallel codegen units: trunk's
+# own release profile (fat LTO, one unit) took most of a fresh machine's install, and
+# these tools' speed is not what the build waits on.
+install_tool() { CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 apt_updated=0
 apt_install() {
@@ -31,13 +35,13 @@ cargo fetch --locked --quiet
 if [ "$(wasm-bindgen --version 2>/dev/null | cut -d' ' -f2)" != "$WASM_BINDGEN_VERSION" ]; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (a few minutes)"
   # Not --locked: one of its locked dependency versions is not on the registry.
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  install_tool wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 if [ "$(trunk --version 2>/dev/null)" != "trunk $TRUNK_VERSION" ]; then
   say "installing trunk $TRUNK_VERSION (a few minutes)"
   # --locked: without it trunk 0.21.14 does not compile; 0.22 needs a newer rustc.
-  cargo install trunk --version "$TRUNK_VERSION" --locked
+  install_tool trunk --version "$TRUNK_VERSION" --locked
 fi
 
 if ! command -v npm >/dev/null; then
@@ -77,10 +81,10 @@ if [ "$purpose" = test ]; then
   fi
   if [ "$(cargo fuzz --version 2>/dev/null | cut -d' ' -f2)" != "$CARGO_FUZZ_VERSION" ]; then
     say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
-    cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+    install_tool cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
   if [ "$(geckodriver --version 2>/dev/null | head -n1 | cut -d' ' -f2)" != "$GECKODRIVER_VERSION" ]; then
     say "installing geckodriver $GECKODRIVER_VERSION"
-    cargo install geckodriver --version "$GECKODRIVER_VERSION"
+    install_tool geckodriver --version "$GECKODRIVER_VERSION"
   fi
 fi
