@@ -73,13 +73,20 @@ fn stat_column(stats: &[&Stats], key: &str) -> ArrayRef {
     Arc::new(lists.finish())
 }
 
+/// The episodes table's column of each episode's contributor (the collection service's
+/// anonymous id; null for an episode from a file).
+const CONTRIBUTOR: &str = "contributor";
+
 /// The episodes table, LeRobot's columns in its writer's order (with each episode's
 /// statistics as `stats/<feature>/<statistic>`), then the record's provenance.
 pub(super) fn episodes_table(episodes: &[Placed], stats: &[Vec<Stats>], meta_chunk: i64, meta_file: i64) -> Result<RecordBatch, ExportError> {
     let mut fields = Vec::new();
     let mut columns: Vec<ArrayRef> = Vec::new();
     let mut push = |name: String, column: ArrayRef| {
-        fields.push(Field::new(name, column.data_type().clone(), false));
+        // A value may be missing only where a file's episode has no contributor; the
+        // column's type does not depend on the data, so appended files agree.
+        let nullable = name == CONTRIBUTOR;
+        fields.push(Field::new(name, column.data_type().clone(), nullable));
         columns.push(column);
     };
     let ints = |f: &dyn Fn(&Placed) -> i64| -> ArrayRef { Arc::new(Int64Array::from_iter_values(episodes.iter().map(f))) };
@@ -108,7 +115,7 @@ pub(super) fn episodes_table(episodes: &[Placed], stats: &[Vec<Stats>], meta_chu
     push("source".into(), Arc::new(StringArray::from_iter_values(episodes.iter().map(|p| p.episode.record.source.name()))));
     // Who contributed it to a collection service, by the service's anonymous id (null
     // for episodes that came from a file), so a dataset can be filtered by contributor.
-    push("contributor".into(), Arc::new(StringArray::from(episodes.iter().map(|p| p.episode.contributor.as_deref()).collect::<Vec<_>>())));
+    push(CONTRIBUTOR.into(), Arc::new(StringArray::from(episodes.iter().map(|p| p.episode.contributor.as_deref()).collect::<Vec<_>>())));
     push("success".into(), Arc::new(BooleanArray::from_iter(episodes.iter().map(|p| Some(p.episode.record.success)))));
     // Each episode's quality (`quality::Quality`, measured on this replay), for
     // LeRobot's episode filters and the operator's own (`amf export --min-quality`).
