@@ -18,7 +18,9 @@ trap - EXIT
 
 say "dataset exports read back by the reference readers (pyarrow, pandas, h5py)"
 exports=$(mktemp -d)
-amf() { cargo run --locked --quiet --features hdf5 --bin amf -- "$@"; }
+# The binary the native tests built: `cargo run` here would rebuild every crate whose
+# features the test-only dependencies unify differently (minutes of a cold run).
+amf() { target/debug/amf "$@"; }
 amf collect --episodes 2 --noise 0.05 --out "$exports/demos.json"
 amf convert "$exports/demos.json" --to lerobot --out "$exports/lerobot"
 amf convert "$exports/demos.json" --to robomimic --out "$exports/demos.hdf5"
@@ -61,7 +63,6 @@ node tests/e2e/page.mjs "http://127.0.0.1:$port/"
 say "end-to-end test of the teaching loop (Playwright, headless Chromium)"
 node tests/e2e/teach.mjs "http://127.0.0.1:$port/"
 say "end-to-end test of crowdsourced collection (two visitors, a service outage, a reload)"
-cargo build --locked --features hdf5 --bin amf
 node tests/e2e/crowd.mjs target/debug/amf dist
 say "end-to-end test on an emulated phone (touch, layouts, consent, a demonstration by touch uploaded)"
 node tests/e2e/phone.mjs target/debug/amf dist
