@@ -10,7 +10,7 @@ use clap::{Args, ValueEnum};
 use crate::crowd::assign::AssignmentSettings;
 use crate::export::lerobot;
 use crate::select::SelectorKind;
-use crate::service::db::Db;
+use crate::service::db::{Db, Exported, Snapshot};
 use crate::service::ServiceConfig;
 
 #[derive(Args)]
@@ -261,21 +261,19 @@ pub fn run_quality(args: QualityArgs) -> anyhow::Result<()> {
     })
 }
 
-/// The demonstrations after id `after` whose quality score is at least `min`, with their
-/// ids, and the snapshot of everything considered (an append goes on after the last id,
-/// kept or not).
-async fn at_least(db: &Db, after: i64, min: f64) -> anyhow::Result<(Vec<(i64, crate::record::DemonstrationRecord)>, crate::service::db::Snapshot)> {
+/// The demonstrations after id `after` whose quality score is at least `min`, and the
+/// snapshot of everything considered (an append goes on after the last id, kept or not).
+async fn at_least(db: &Db, after: i64, min: f64) -> anyhow::Result<(Vec<Exported>, Snapshot)> {
     anyhow::ensure!((0.0..=1.0).contains(&min), "--min-quality is a score from 0 to 1");
-    let rows = db.records_after(after).await?;
-    let last_id = rows.last().map_or(after, |(id, _)| *id);
-    let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
+    let (rows, Snapshot { last_id, .. }) = db.export_after(after).await?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let qualities = db.qualities(&ids).await?;
     let unmeasured = ids.iter().filter(|id| !qualities.contains_key(id)).count();
     anyhow::ensure!(unmeasured == 0, "{unmeasured} demonstrations have no quality of this version: run `amf quality` on the database first");
-    let records: Vec<_> = rows.into_iter().filter(|(id, _)| qualities[id].score >= min).collect();
-    eprintln!("{} of {} demonstrations have a quality score of at least {min}", records.len(), ids.len());
-    let demonstrations = records.len();
-    Ok((records, crate::service::db::Snapshot { demonstrations, last_id }))
+    let kept: Vec<_> = rows.into_iter().filter(|row| qualities[&row.id].score >= min).collect();
+    eprintln!("{} of {} demonstrations have a quality score of at least {min}", kept.len(), ids.len());
+    let snapshot = Snapshot { demonstrations: kept.len(), last_id };
+    Ok((kept, snapshot))
 }
 
 /// Where a LeRobot export from a collection service stood: read back by `--append`.
@@ -302,34 +300,27 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     };
     let after = existing.as_ref().map_or(0, |(_, last_id)| *last_id);
     let terms = crate::terms::Terms::new(&args.licence).map_err(|e| anyhow::anyhow!("--licence: {e}"))?;
-    let (rows, contributors, snapshot, agreements) = tokio::runtime::Runtime::new()?.block_on(async {
+    let (rows, snapshot, agreements) = tokio::runtime::Runtime::new()?.block_on(async {
         let db = Db::open(&args.db, 2).await?;
         let exported = async {
             let (rows, snapshot) = match args.min_quality {
-                None => {
-                    let rows = db.records_after(after).await?;
-                    let last_id = rows.last().map_or(after, |(id, _)| *id);
-                    let snapshot = crate::service::db::Snapshot { demonstrations: rows.len(), last_id };
-                    (rows, snapshot)
-                }
+                None => db.export_after(after).await?,
                 Some(min) => at_least(&db, after, min).await?,
             };
-            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-            let contributors = db.contributors_of(&ids).await?;
             let agreements = db.agreements(&terms.licence, snapshot.last_id).await?;
-            anyhow::Ok((rows, contributors, snapshot, agreements))
+            anyhow::Ok((rows, snapshot, agreements))
         }
         .await;
         db.close().await;
         exported
     })?;
-    let records: Vec<_> = rows.iter().map(|(_, record)| record.clone()).collect();
+    let records: Vec<_> = rows.iter().map(|row| row.record.clone()).collect();
     // Each episode names its contributor by the service's anonymous id, for the
     // dataset's own filters.
     let replay_all = |records: &[crate::record::DemonstrationRecord]| -> anyhow::Result<Vec<crate::export::ReplayedEpisode>> {
         let mut episodes = crate::export::replay_all(records)?;
-        for (episode, (id, _)) in episodes.iter_mut().zip(&rows) {
-            episode.contributor = contributors.get(id).cloned();
+        for (episode, row) in episodes.iter_mut().zip(&rows) {
+            episode.contributor = Some(row.contributor.clone());
         }
         Ok(episodes)
     };

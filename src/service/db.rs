@@ -131,6 +131,15 @@ pub struct Snapshot {
     pub last_id: i64,
 }
 
+/// A stored demonstration as an export takes it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Exported {
+    pub id: i64,
+    pub record: DemonstrationRecord,
+    /// Who contributed it (their anonymous id).
+    pub contributor: String,
+}
+
 /// A stored demonstration's columns, as [`record_of`] reads them.
 const RECORD_COLUMNS: &str = "id, task, seed, suite_version, actions, source, duration_seconds, recorded_at_ms";
 
@@ -413,7 +422,8 @@ impl Db {
 
     /// Every demonstration not withdrawn, oldest first, and the snapshot it makes.
     pub async fn export(&self) -> Result<(Vec<DemonstrationRecord>, Snapshot), DbError> {
-        self.export_after(0).await
+        let (rows, snapshot) = self.export_after(0).await?;
+        Ok((rows.into_iter().map(|row| row.record).collect(), snapshot))
     }
 
     /// Over the demonstrations not withdrawn through id `through`: how many were
@@ -433,23 +443,23 @@ impl Db {
     }
 
     /// Every demonstration not withdrawn with an id above `after` (what came since an
-    /// earlier snapshot), oldest first, and the snapshot it makes (its last id is
-    /// `after` if nothing came).
-    pub async fn export_after(&self, after: i64) -> Result<(Vec<DemonstrationRecord>, Snapshot), DbError> {
-        let rows = self.records_after(after).await?;
-        let last_id = rows.last().map_or(after, |(id, _)| *id);
-        let records: Vec<DemonstrationRecord> = rows.into_iter().map(|(_, r)| r).collect();
-        let snapshot = Snapshot { demonstrations: records.len(), last_id };
-        Ok((records, snapshot))
-    }
-
-    /// The demonstrations not withdrawn with an id above `after`, with their ids.
-    pub async fn records_after(&self, after: i64) -> Result<Vec<(i64, DemonstrationRecord)>, DbError> {
-        let rows = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE withdrawn = 0 AND id > $1 ORDER BY id"))
+    /// earlier snapshot), oldest first, with its id and contributor, and the snapshot it
+    /// makes (its last id is `after` if nothing came).
+    pub async fn export_after(&self, after: i64) -> Result<(Vec<Exported>, Snapshot), DbError> {
+        let rows = sqlx::query(&format!("SELECT {RECORD_COLUMNS}, contributor_id FROM demonstrations WHERE withdrawn = 0 AND id > $1 ORDER BY id"))
             .bind(after)
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(record_of).collect()
+        let exported = rows
+            .iter()
+            .map(|row| {
+                let (id, record) = record_of(row)?;
+                Ok(Exported { id, record, contributor: row.try_get(8)? })
+            })
+            .collect::<Result<Vec<_>, DbError>>()?;
+        let last_id = exported.last().map_or(after, |row| row.id);
+        let snapshot = Snapshot { demonstrations: exported.len(), last_id };
+        Ok((exported, snapshot))
     }
 
     /// Up to `limit` demonstrations (withdrawn ones too) with an id above `after` whose
@@ -492,22 +502,6 @@ impl Db {
                 let json: String = row.try_get(1)?;
                 let quality = serde_json::from_str(&json).map_err(|e| DbError::Corrupt(format!("demonstration {}'s quality: {e}", row.get::<i64, _>(0))))?;
                 found.insert(row.try_get(0)?, quality);
-            }
-        }
-        Ok(found)
-    }
-
-    /// The contributor (their anonymous id) of each of `ids` that exists.
-    pub async fn contributors_of(&self, ids: &[i64]) -> Result<HashMap<i64, String>, DbError> {
-        let mut found = HashMap::new();
-        for batch in ids.chunks(BY_ID_BATCH) {
-            let sql = format!("SELECT id, contributor_id FROM demonstrations WHERE id IN ({})", placeholders(1, batch.len()));
-            let mut query = sqlx::query(&sql);
-            for &id in batch {
-                query = query.bind(id);
-            }
-            for row in &query.fetch_all(&self.pool).await? {
-                found.insert(row.try_get(0)?, row.try_get(1)?);
             }
         }
         Ok(found)
