@@ -14,7 +14,7 @@ use thiserror::Error;
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::session::SessionSettings;
 use crate::tasks::observation::{self, ENVIRONMENT_STATE, ROBOT_STATE};
-use crate::tasks::{Observation, SUITE_VERSION};
+use crate::tasks::{Observation, TaskId, SUITE_VERSION};
 
 /// The `format` field of every file.
 pub const FORMAT_NAME: &str = "amf-studio/demonstrations";
@@ -114,6 +114,8 @@ pub enum Rejection {
     StateMismatch { step: usize, difference: f32 },
     #[error("it is already in the dataset")]
     Duplicate,
+    #[error("it is nearly a copy of a demonstration in the dataset (the same instance, its actions alike)")]
+    NearCopy,
 }
 
 /// What an import found: the demonstrations that passed, and those that did not.
@@ -206,11 +208,27 @@ pub fn parse(bytes: &[u8]) -> Result<DemonstrationFile, FileError> {
 /// that are not in `existing` (nor earlier in the file).
 pub fn verify(file: &DemonstrationFile, existing: &[DemonstrationRecord]) -> ImportReport {
     let mut report = ImportReport::default();
-    // Duplicates by content fingerprint, as the collection service finds them.
+    // Duplicates by content fingerprint and near-copies of one instance, as the
+    // collection service finds them.
     let mut held: std::collections::HashSet<String> = existing.iter().map(DemonstrationRecord::fingerprint).collect();
+    let mut by_instance: std::collections::HashMap<(TaskId, u64), Vec<&DemonstrationRecord>> = std::collections::HashMap::new();
+    for record in existing {
+        by_instance.entry((record.task, record.seed)).or_default().push(record);
+    }
     for (index, entry) in file.demonstrations.iter().enumerate() {
         let record = &entry.record;
-        let outcome = check(entry).and_then(|()| if held.insert(record.fingerprint()) { Ok(()) } else { Err(Rejection::Duplicate) });
+        let outcome = check(entry).and_then(|()| {
+            if held.contains(&record.fingerprint()) {
+                return Err(Rejection::Duplicate);
+            }
+            let takes = by_instance.entry((record.task, record.seed)).or_default();
+            if takes.iter().any(|taken| record.near_copy_of(taken)) {
+                return Err(Rejection::NearCopy);
+            }
+            held.insert(record.fingerprint());
+            takes.push(record);
+            Ok(())
+        });
         match outcome {
             Ok(()) => report.accepted.push(record.clone()),
             Err(why) => report.rejected.push((index, record.task.name(), why)),
@@ -277,6 +295,19 @@ mod tests {
         assert_eq!(report.accepted, records[1..]);
         assert_eq!(report.rejected.len(), 1);
         assert!(matches!(report.rejected[0], (0, "drawer_close", Rejection::Duplicate)));
+        // A copy with one action nudged is found by the same rule the service uses,
+        // in the dataset and within the file alike.
+        let mut nudged = records[1].clone();
+        let step = nudged.actions.iter().position(|a| a[0].abs() > 0.2).unwrap();
+        nudged.actions[step][0] *= 0.9;
+        assert!(nudged.replay().unwrap().success && nudged.fingerprint() != records[1].fingerprint());
+        let with_nudged = DemonstrationFile::new(&[nudged.clone()], None, false);
+        let report = verify(&with_nudged, &records);
+        assert!(matches!(report.rejected[..], [(0, "lever_pull", Rejection::NearCopy)]), "{:?}", report.rejection_lines());
+        let both = DemonstrationFile::new(&[records[1].clone(), nudged], None, false);
+        let report = verify(&both, &[]);
+        assert_eq!(report.accepted, records[1..2]);
+        assert!(matches!(report.rejected[..], [(1, "lever_pull", Rejection::NearCopy)]));
     }
 
     #[test]

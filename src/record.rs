@@ -165,6 +165,58 @@ impl DemonstrationRecord {
     }
 }
 
+/// Two actions this close in every component are alike: half of what one pixel of the
+/// page's pointer commands (about 0.2 of the arm's step), far under a person's tremor.
+pub const ALIKE_ACTION: f32 = 0.1;
+/// Two takes of one instance whose moving steps differ in at most this share are one
+/// demonstration nudged, not two.
+pub const NEAR_COPY_SHARE: f64 = 0.1;
+/// The shifts in time (steps) under which two takes are compared: a copy with a few
+/// idle steps put in front is still a copy.
+pub const NEAR_COPY_SHIFT: usize = 5;
+
+impl DemonstrationRecord {
+    /// Whether `self` is `other` nudged: the same task and instance, and, at the best of
+    /// a few shifts in time, at most [`NEAR_COPY_SHARE`] of the steps where either takes
+    /// commands motion differ by more than [`ALIKE_ACTION`] or in the grip. Steps where
+    /// both hold still are not counted, so two genuine takes that both wait a long time
+    /// are not made alike by their waiting. Uploads and imports use this one rule beside
+    /// the fingerprint (which finds exact copies).
+    pub fn near_copy_of(&self, other: &DemonstrationRecord) -> bool {
+        if self.task != other.task || self.seed != other.seed {
+            return false;
+        }
+        let still = |a: &Action| a[..3].iter().all(|v| v.abs() < crate::policy::STILL_MOTION);
+        let alike = |a: &Action, b: &Action| a[3] == b[3] && a[..3].iter().zip(&b[..3]).all(|(x, y)| (x - y).abs() <= ALIKE_ACTION);
+        let differing_share = |ahead: &[Action], behind: &[Action], shift: usize| {
+            let idle = [0.0, 0.0, 0.0, behind.first().map_or(0.0, |a| a[3])];
+            let (mut moving, mut differing) = (0usize, 0usize);
+            for t in 0..ahead.len().max(behind.len() + shift) {
+                let a = ahead.get(t);
+                // `behind` starts `shift` steps late, holding still until then.
+                let b = if t < shift { Some(&idle) } else { behind.get(t - shift) };
+                match (a, b) {
+                    (Some(a), Some(b)) if still(a) && still(b) && a[3] == b[3] => {}
+                    (Some(a), Some(b)) => {
+                        moving += 1;
+                        differing += usize::from(!alike(a, b));
+                    }
+                    (Some(x), None) | (None, Some(x)) if still(x) => {}
+                    _ => {
+                        moving += 1;
+                        differing += 1;
+                    }
+                }
+            }
+            if moving == 0 { 0.0 } else { differing as f64 / moving as f64 }
+        };
+        let best = (0..=NEAR_COPY_SHIFT)
+            .flat_map(|shift| [differing_share(&self.actions, &other.actions, shift), differing_share(&other.actions, &self.actions, shift)])
+            .fold(f64::INFINITY, f64::min);
+        best <= NEAR_COPY_SHARE
+    }
+}
+
 /// The fingerprint of a demonstration's content (task, seed, actions' exact bits), by which
 /// the service stores it once: a replayed demonstration has the same one as
 /// the record it came from (the selector's sample of a pool is chosen by it).
@@ -201,6 +253,40 @@ mod tests {
             duration_seconds: 5.0,
             recorded_at_ms: 0.0,
         }
+    }
+
+    #[test]
+    fn a_nudged_or_delayed_copy_is_near_and_two_peoples_takes_of_one_instance_are_not() {
+        use crate::policy::{People, Profile};
+        let task = TaskId::ButtonPress;
+        let people = People::only(Profile::Typical);
+        let take = |hand: u64| {
+            let demo = people.demonstrate_by(task, 7, hand).demonstration;
+            DemonstrationRecord::from_person(task, 7, demo.actions, demo.success, 0.0)
+        };
+        let first = take(1);
+        assert!(first.near_copy_of(&first));
+        // One action nudged, every action nudged a little, a few idle steps put first.
+        let mut nudged = first.clone();
+        let moving = nudged.actions.iter().position(|a| a[0].abs() > 0.3).unwrap();
+        nudged.actions[moving][0] = -nudged.actions[moving][0];
+        assert!(nudged.near_copy_of(&first) && first.near_copy_of(&nudged));
+        let mut shaken = first.clone();
+        shaken.actions.iter_mut().for_each(|a| a[1] = (a[1] + 0.03).min(1.0));
+        assert!(shaken.near_copy_of(&first));
+        let mut delayed = first.clone();
+        delayed.actions.splice(0..0, std::iter::repeat_n([0.0, 0.0, 0.0, first.actions[0][3]], 4));
+        assert!(delayed.near_copy_of(&first) && first.near_copy_of(&delayed));
+        // Another person's take of the same instance, or the same actions on another
+        // instance, is a demonstration of its own.
+        for hand in 2..6 {
+            assert!(!take(hand).near_copy_of(&first), "hand {hand}");
+        }
+        let elsewhere = DemonstrationRecord { seed: 8, ..first.clone() };
+        assert!(!elsewhere.near_copy_of(&first));
+        // The scripted expert's takes under different execution noise differ too.
+        let expert = |noise: f32| DemonstrationRecord::from_expert(task, 7, noise, 0.0);
+        assert!(!expert(0.05).near_copy_of(&expert(0.0)));
     }
 
     #[test]

@@ -281,6 +281,114 @@ async fn two_instances_and_a_crash_on(db: &str) {
     eprintln!("{} of {} uploads acknowledged before the kill; all of them stored", acknowledged.len(), uploads.len());
 }
 
+/// A minimal demonstration that barely passes: the arm left still for all but the last
+/// 60 steps of a person's time, then the scripted expert's way.
+fn dawdled(task: TaskId, seed: u64) -> DemonstrationRecord {
+    let mut episode = amf_studio::tasks::Episode::new(task, seed);
+    let mut actions = Vec::new();
+    while !episode.is_demonstration_over() {
+        let action = if actions.len() + 60 < task.demonstration_limit() { [0.0, 0.0, 0.0, -1.0] } else { episode.expert_action() };
+        actions.push(action);
+        episode.step(action);
+    }
+    DemonstrationRecord::from_person(task, seed, actions, episode.is_success(), 1.7e12)
+}
+
+/// What verification lets through, caught: a near-copy of a live demonstration (one
+/// action nudged) is refused whoever sends it, while another person's take of the same
+/// instance is welcome; a burst of minimal demonstrations is flagged by the operator's
+/// review, listed worst, and withdrawn by its score.
+async fn near_copies_and_bursts_on(db: &str) {
+    use amf_studio::policy::{People, Profile};
+    let service = Service::start(db);
+    let client = reqwest::Client::new();
+    let (_erin, erin_token) = contributor(&client, &service, None).await;
+    let (mallory, mallory_token) = contributor(&client, &service, None).await;
+    let send = |token: &str, id: &str, record: &DemonstrationRecord| {
+        let body = json_of(&Upload { client_id: id.into(), record: record.clone() });
+        let token = token.to_string();
+        let client = &client;
+        let service = &service;
+        async move { post(client, service, &token, body).await }
+    };
+
+    let task = TaskId::ButtonPress;
+    let people = People::only(Profile::Typical);
+    let take = |hand: u64| {
+        let demo = people.demonstrate_by(task, 21, hand).demonstration;
+        assert!(demo.success, "hand {hand}");
+        DemonstrationRecord::from_person(task, 21, demo.actions, true, 1.7e12)
+    };
+    let erins = take(1);
+    let (status, body) = send(&erin_token, "erin-00000001", &erins).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let erins_id = body["id"].as_i64().unwrap();
+    let mut nudged = erins.clone();
+    let step = nudged.actions.iter().position(|a| a[0].abs() > 0.3).unwrap();
+    nudged.actions[step][0] *= 0.9;
+    assert!(nudged.replay().unwrap().success);
+    for (token, id) in [(&mallory_token, "mallory-0000001"), (&erin_token, "erin-00000002")] {
+        let (status, body) = send(token, id, &nudged).await;
+        assert_eq!((status, body["error"].as_str(), body["id"].as_i64()), (StatusCode::CONFLICT, Some("near_copy"), Some(erins_id)), "{body}");
+        per_contract::<contract::Refusal>(&body);
+    }
+    let (status, body) = send(&mallory_token, "mallory-0000002", &take(7)).await;
+    assert_eq!(status, StatusCode::CREATED, "another person's take of the instance: {body}");
+    let others_take = body["id"].as_i64().unwrap();
+
+    // Twelve careful contributors reach once each; Mallory uploads thirty minimal
+    // reaches back to back, each of which verifies.
+    for k in 0..12u64 {
+        let (_, token) = contributor(&client, &service, None).await;
+        let (status, body) = send(&token, &format!("careful-{k:07}"), &DemonstrationRecord::from_expert(TaskId::Reach, 100 + k, 0.05, 1.7e12)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    for k in 0..30u64 {
+        let (status, body) = send(&mallory_token, &format!("burst-{k:08}"), &dawdled(TaskId::Reach, 200 + k)).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+
+    let review = || async {
+        let response = client.get(service.url("/operator/quality")).bearer_auth(OPERATOR).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        per_contract::<contract::QualityReview>(&response.json().await.unwrap())
+    };
+    let seen = review().await;
+    assert_eq!((seen.demonstrations, seen.unmeasured, seen.contributors_total), (2 + 12 + 30, 0, 14));
+    let flagged = &seen.contributors[0];
+    assert_eq!((&flagged.contributor, flagged.demonstrations), (&mallory, 31));
+    assert_eq!(flagged.flags, vec![contract::ReviewFlag::Burst, contract::ReviewFlag::Poor], "{flagged:?}");
+    assert!(seen.contributors[1..].iter().all(|c| c.flags.is_empty()));
+    assert!(seen.worst.iter().all(|w| w.contributor == mallory && w.task == "reach"), "{:?}", seen.worst);
+    let reach = seen.tasks.iter().find(|t| t.task == "reach").unwrap();
+    assert_eq!((reach.demonstrations, reach.histogram.iter().sum::<usize>()), (42, 42));
+
+    // The operator withdraws the reaches that score no better than the worst listed.
+    let bar = seen.worst.iter().map(|w| w.score).fold(0.0, f64::max) + 1e-9;
+    let withdraw = |body: Value, token: &'static str| client.post(service.url("/operator/withdraw")).bearer_auth(token).json(&body).send();
+    assert_eq!(withdraw(json!({ "below": bar }), "wrong-token").await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    for refused in [json!({ "ids": [1], "below": 0.5 }), json!({ "below": 1.5 }), json!({}), json!({ "below": 0.5, "task": "juggle" })] {
+        let response = withdraw(refused.clone(), OPERATOR).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        per_contract::<contract::Refusal>(&response.json().await.unwrap());
+    }
+    let done: Value = withdraw(json!({ "below": bar, "task": "reach" }), OPERATOR).await.unwrap().json().await.unwrap();
+    let below = per_contract::<contract::WithdrawnCount>(&done).withdrawn;
+    assert!((seen.worst.len() as u64..=30).contains(&below), "{done}");
+    let done: Value = withdraw(json!({ "ids": [others_take, others_take] }), OPERATOR).await.unwrap().json().await.unwrap();
+    assert_eq!(done["withdrawn"], 1);
+    let after = review().await;
+    assert_eq!(after.demonstrations as u64, seen.demonstrations as u64 - below - 1, "{after:?}");
+    let left = after.contributors.iter().find(|c| c.contributor == mallory).map_or(0, |c| c.demonstrations);
+    assert_eq!(left as u64, 30 - below, "only Mallory's were withdrawn");
+}
+
+#[tokio::test]
+async fn near_copies_and_bursts_on_sqlite() {
+    let (_dir, url) = sqlite_url("review");
+    near_copies_and_bursts_on(&url).await;
+}
+
 #[tokio::test]
 async fn the_api_works_on_sqlite() {
     let (_dir, url) = sqlite_url("api");
@@ -295,11 +403,13 @@ async fn two_instances_and_a_crash_on_sqlite() {
 
 /// The PostgreSQL cases run one after the other on the one test database.
 #[tokio::test]
-async fn the_api_two_instances_and_a_crash_on_postgres() {
+async fn the_api_two_instances_a_crash_and_near_copies_on_postgres() {
     let Some(url) = postgres().await else { return };
     the_api_works_on(&url).await;
     let url = postgres().await.unwrap();
     two_instances_and_a_crash_on(&url).await;
+    let url = postgres().await.unwrap();
+    near_copies_and_bursts_on(&url).await;
 }
 
 /// SIGTERM stops the service within its shutdown deadline even while a client holds a

@@ -65,6 +65,9 @@ pub enum RefusalCode {
     // The dataset.
     /// The contributor withdrew this demonstration before: it stays out.
     Withdrawn,
+    /// A live demonstration of the same instance has nearly the same actions: one
+    /// demonstration nudged is not a second one.
+    NearCopy,
     /// No such endpoint, demonstration or contributor.
     NotFound,
     /// The crowd's shared policy has no version yet.
@@ -89,11 +92,11 @@ pub enum RefusalCode {
 
 impl RefusalCode {
     /// Every code but [`RefusalCode::Unknown`], in the enum's order.
-    pub const ALL: [RefusalCode; 30] = {
+    pub const ALL: [RefusalCode; 31] = {
         use RefusalCode::*;
         [
             Unauthorised, Banned, NoOperator, Licence, RateLimited, Malformed, TooLarge, Incomplete, Timeout, ContentType, BadId, DisplayName,
-            Task, ClientId, SuiteVersion, Empty, TooLong, BadAction, NotSuccessful, BadTiming, IdConflict, Withdrawn, NotFound, NoVersion,
+            Task, ClientId, SuiteVersion, Empty, TooLong, BadAction, NotSuccessful, BadTiming, IdConflict, Withdrawn, NearCopy, NotFound, NoVersion,
             Overloaded, Database, NoAssignments, Policy, Assignments, Selector,
         ]
     };
@@ -124,6 +127,7 @@ impl RefusalCode {
             BadTiming => "bad_timing",
             IdConflict => "id_conflict",
             Withdrawn => "withdrawn",
+            NearCopy => "near_copy",
             NotFound => "not_found",
             NoVersion => "no_version",
             Overloaded => "overloaded",
@@ -451,6 +455,94 @@ pub struct CrowdStatus {
     pub leaderboard: Vec<Standing>,
 }
 
+/// `GET /api/operator/quality`: the pool's quality as the operator reviews it
+/// (computed by [`super::review::review`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QualityReview {
+    /// The quality measures' version the scores are of.
+    pub version: u32,
+    /// Live demonstrations, and those among them with no score of this version yet
+    /// (`amf quality` measures them).
+    pub demonstrations: usize,
+    pub unmeasured: usize,
+    /// Per task that has demonstrations, in the suite's order.
+    pub tasks: Vec<TaskQuality>,
+    /// The contributors, flagged ones first, then by their median score, lowest first
+    /// (at most [`super::review::CONTRIBUTORS_LISTED`]).
+    pub contributors: Vec<ContributorQuality>,
+    /// Contributors in all.
+    pub contributors_total: usize,
+    /// The lowest-scoring demonstrations, lowest first (at most
+    /// [`super::review::WORST_LISTED`]).
+    pub worst: Vec<ReviewedDemonstration>,
+}
+
+/// One task's scores.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskQuality {
+    pub task: String,
+    pub demonstrations: usize,
+    /// Scores in ten equal bins of [0, 1].
+    pub histogram: Vec<usize>,
+    /// The 10th, 50th and 90th percentiles (none without a score).
+    pub p10: Option<f64>,
+    pub median: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+/// One contributor's demonstrations, as their quality and pace show them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContributorQuality {
+    /// The service's anonymous id.
+    pub contributor: String,
+    pub demonstrations: usize,
+    pub median: Option<f64>,
+    /// Their scored demonstrations under their task's 10th percentile, a share.
+    pub low_share: f64,
+    /// Their most uploads within any [`super::review::BURST_WINDOW_MS`].
+    pub busiest_window: usize,
+    pub flags: Vec<ReviewFlag>,
+}
+
+/// Why a contributor is worth the operator's look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewFlag {
+    /// More uploads within the burst window than a person demonstrating back to back
+    /// makes.
+    Burst,
+    /// Most of their demonstrations score under their task's 10th percentile.
+    Poor,
+}
+
+/// A demonstration in the review's list of the worst.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ReviewedDemonstration {
+    pub id: i64,
+    pub task: String,
+    pub contributor: String,
+    pub score: f64,
+}
+
+/// `POST /api/operator/withdraw`: withdraws the listed demonstrations, or every live
+/// one scoring under `below` (of `task` only, if named). One of the two.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ids: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub below: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+}
+
+/// The answer to a [`WithdrawRequest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WithdrawnCount {
+    pub withdrawn: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,6 +612,18 @@ mod tests {
             goal: 100,
             leaderboard: vec![Standing { display_name: "Ada".into(), demonstrations: 4 }],
         });
+        round_trips(QualityReview {
+            version: 1,
+            demonstrations: 3,
+            unmeasured: 1,
+            tasks: vec![TaskQuality { task: "push".into(), demonstrations: 3, histogram: vec![0, 1, 0, 0, 0, 0, 0, 0, 1, 0], p10: Some(0.1), median: Some(0.5), p90: Some(0.8) }],
+            contributors: vec![ContributorQuality { contributor: "c".into(), demonstrations: 3, median: None, low_share: 0.5, busiest_window: 3, flags: vec![ReviewFlag::Burst, ReviewFlag::Poor] }],
+            contributors_total: 1,
+            worst: vec![ReviewedDemonstration { id: 2, task: "push".into(), contributor: "c".into(), score: 0.1 }],
+        });
+        round_trips(WithdrawRequest { ids: vec![1, 2], below: None, task: None });
+        round_trips(WithdrawRequest { ids: vec![], below: Some(0.2), task: Some("push".into()) });
+        round_trips(WithdrawnCount { withdrawn: 3 });
     }
 
     #[test]

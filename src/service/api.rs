@@ -22,6 +22,7 @@ use super::App;
 use crate::crowd::contract::{self, Agreement, Listing, NewContributor, Refusal, RefusalCode, Rename, UploadStatus, Uploaded};
 use crate::crowd::upload::{self, Rejection};
 use crate::demo_file::DemonstrationFile;
+use crate::tasks::TaskId;
 
 /// A refusal as the API answers it.
 #[derive(Clone, Debug)]
@@ -397,6 +398,11 @@ pub async fn upload(State(app): State<Arc<App>>, Caller(me, _): Caller, headers:
             Err(ApiError::new(StatusCode::CONFLICT, RefusalCode::Withdrawn, message).with_id(id))
         }
         Stored::IdConflict => Err(refuse(Rejection::IdConflict)),
+        Stored::NearCopy(id) => {
+            app.metrics.rejected(RefusalCode::NearCopy);
+            let message = format!("this is nearly a copy of demonstration #{id}: the same task and instance, with nearly the same actions; demonstrate it anew");
+            Err(ApiError::new(StatusCode::CONFLICT, RefusalCode::NearCopy, message).with_id(id))
+        }
     }
 }
 
@@ -430,6 +436,34 @@ pub async fn export(State(app): State<Arc<App>>, _: Operator) -> ApiResult<Respo
     )
         .into_response())
 }
+
+/// The operator's review of the pool's quality (`crowd::review`).
+pub async fn quality_review(State(app): State<Arc<App>>, _: Operator) -> ApiResult<Json<contract::QualityReview>> {
+    // A sort of the pool's scores: milliseconds at 50,000 rows, no need to leave the
+    // runtime's thread.
+    Ok(Json(crate::crowd::review::review(&app.db.review_rows().await?)))
+}
+
+/// The operator withdraws demonstrations by id, or every one scoring under a bar.
+pub async fn withdraw_selected(State(app): State<Arc<App>>, _: Operator, Contract(request): Contract<contract::WithdrawRequest>) -> ApiResult<Json<contract::WithdrawnCount>> {
+    let unprocessable = |message: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, RefusalCode::Malformed, message);
+    let withdrawn = match (&request.ids[..], request.below) {
+        ([], Some(below)) if (0.0..=1.0).contains(&below) => {
+            let task = match request.task.as_deref() {
+                Some(name) => Some(TaskId::from_name(name).ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, RefusalCode::Task, format!("no task {name}")))?),
+                None => None,
+            };
+            app.db.withdraw_below(below, task).await?
+        }
+        ([], Some(_)) => return Err(unprocessable("`below` is a score between 0 and 1")),
+        (ids, None) if !ids.is_empty() && request.task.is_none() && ids.len() <= MAX_WITHDRAWN_IDS => app.db.withdraw_ids(ids).await?,
+        _ => return Err(unprocessable(&format!("name up to {MAX_WITHDRAWN_IDS} `ids`, or a score `below` (and a `task`), not both"))),
+    };
+    Ok(Json(contract::WithdrawnCount { withdrawn }))
+}
+
+/// The most ids one withdrawal names.
+const MAX_WITHDRAWN_IDS: usize = 1000;
 
 pub async fn withdraw_any(State(app): State<Arc<App>>, _: Operator, id: Result<Path<i64>, PathRejection>) -> ApiResult<StatusCode> {
     let id = path_id(id)?;

@@ -70,6 +70,9 @@ pub enum Stored {
     Withdrawn(i64),
     /// The contributor used this client id before for another demonstration.
     IdConflict,
+    /// A live demonstration, this id, is of the same instance with nearly the same
+    /// actions ([`DemonstrationRecord::near_copy_of`]): one demonstration nudged.
+    NearCopy(i64),
 }
 
 /// A PostgreSQL session advisory lock, held by its own connection until [`Db::unlock`]
@@ -384,7 +387,23 @@ impl Db {
             .bind(&demo.fingerprint)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(live.map(|row| Stored::Duplicate { id: row.get(0), yours: false }))
+        if let Some(row) = live {
+            return Ok(Some(Stored::Duplicate { id: row.get(0), yours: false }));
+        }
+        // Not the same content: a near-copy of a live take of the same instance, from
+        // anyone, is refused (two concurrent near-copies may both pass this look-up).
+        let takes = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE task = $1 AND seed = $2 AND withdrawn = 0 ORDER BY id"))
+            .bind(demo.record.task.name())
+            .bind(demo.record.seed as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &takes {
+            let (id, take) = record_of(row)?;
+            if demo.record.near_copy_of(&take) {
+                return Ok(Some(Stored::NearCopy(id)));
+            }
+        }
+        Ok(None)
     }
 
     const LISTED: &'static str = "SELECT id, client_id, contributor_id, task, seed, actions, received_ms, verified_by, withdrawn FROM demonstrations";
@@ -487,6 +506,58 @@ impl Db {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Every live demonstration as the operator's review reads it: its score where it
+    /// was measured by this version of the measures. One pass over the table's small
+    /// columns (no actions, no quality records): 50,000 rows are a few megabytes.
+    pub async fn review_rows(&self) -> Result<Vec<crate::crowd::review::Reviewed>, DbError> {
+        let rows = sqlx::query(
+            "SELECT id, task, contributor_id, CASE WHEN quality_version = $1 THEN quality_score ELSE -1.0 END, received_ms \
+             FROM demonstrations WHERE withdrawn = 0 ORDER BY id",
+        )
+        .bind(i64::from(crate::quality::QUALITY_VERSION))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let task: String = row.try_get(1)?;
+                let score: f64 = row.try_get(3)?;
+                Ok(crate::crowd::review::Reviewed {
+                    id: row.try_get(0)?,
+                    task: TaskId::from_name(&task).ok_or_else(|| DbError::Corrupt(format!("unknown task {task}")))?,
+                    contributor: row.try_get(2)?,
+                    score: (score >= 0.0).then_some(score),
+                    received_ms: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Withdraws the live demonstrations among `ids`; how many were.
+    pub async fn withdraw_ids(&self, ids: &[i64]) -> Result<u64, DbError> {
+        let mut withdrawn = 0;
+        for batch in ids.chunks(BY_ID_BATCH) {
+            let sql = format!("UPDATE demonstrations SET withdrawn = 1 WHERE withdrawn = 0 AND id IN ({})", placeholders(1, batch.len()));
+            let mut query = sqlx::query(&sql);
+            for &id in batch {
+                query = query.bind(id);
+            }
+            withdrawn += query.execute(&self.pool).await?.rows_affected();
+        }
+        Ok(withdrawn)
+    }
+
+    /// Withdraws every live demonstration whose score (of this version of the
+    /// measures) is under `below`, of `task` only if given; how many were.
+    pub async fn withdraw_below(&self, below: f64, task: Option<TaskId>) -> Result<u64, DbError> {
+        let of_task = if task.is_some() { " AND task = $3" } else { "" };
+        let sql = format!("UPDATE demonstrations SET withdrawn = 1 WHERE withdrawn = 0 AND quality_version = $1 AND quality_score < $2{of_task}");
+        let mut query = sqlx::query(&sql).bind(i64::from(crate::quality::QUALITY_VERSION)).bind(below);
+        if let Some(task) = task {
+            query = query.bind(task.name());
+        }
+        Ok(query.execute(&self.pool).await?.rows_affected())
     }
 
     /// The quality of each demonstration among `ids` that has one of this version.

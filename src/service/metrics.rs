@@ -12,11 +12,12 @@ use crate::crowd::upload::Rejection;
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
 /// Refusals of uploads that are not about the demonstration itself.
-pub const REFUSALS: [RefusalCode; 9] = [
+pub const REFUSALS: [RefusalCode; 10] = [
     RefusalCode::TooLarge,
     RefusalCode::Incomplete,
     RefusalCode::Timeout,
     RefusalCode::Withdrawn,
+    RefusalCode::NearCopy,
     RefusalCode::ContentType,
     RefusalCode::RateLimited,
     RefusalCode::Overloaded,

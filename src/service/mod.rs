@@ -138,6 +138,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/crowd", get(crowd::status))
         .route("/policy", get(crowd::latest_policy))
         .route("/operator/export", get(api::export))
+        .route("/operator/quality", get(api::quality_review))
+        .route("/operator/withdraw", post(api::withdraw_selected))
         .route("/operator/demonstrations/{id}/withdraw", post(api::withdraw_any))
         .route("/operator/contributors/{id}/ban", post(api::ban))
         .fallback(api::not_found)

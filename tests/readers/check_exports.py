@@ -74,16 +74,16 @@ def recomputed_stats(values):
 
 
 def aggregated(parts):
-    """LeRobot's aggregation of episodes' statistics (aggregate_feature_stats)."""
+    """LeRobot 0.6.1's aggregation of episodes' statistics (aggregate_feature_stats):
+    quantiles are the count-weighted mean of the parts'."""
     counts = np.array([p["count"][0] for p in parts], dtype=np.float64)
     means = np.stack([p["mean"] for p in parts])
     total = counts.sum()
     mean = (means * counts[:, None]).sum(0) / total
     variance = ((np.stack([p["std"] for p in parts]) ** 2 + (means - mean) ** 2) * counts[:, None]).sum(0) / total
     out = {"min": np.stack([p["min"] for p in parts]).min(0), "max": np.stack([p["max"] for p in parts]).max(0), "mean": mean, "std": np.sqrt(variance), "count": [int(total)]}
-    for q, key in QUANTILES:
-        stacked = np.stack([p[key] for p in parts])
-        out[key] = stacked.min(0) if q <= 0.5 else stacked.max(0)
+    for _, key in QUANTILES:
+        out[key] = (np.stack([p[key] for p in parts]) * counts[:, None]).sum(0) / total
     return out
 
 

@@ -2,10 +2,13 @@
 //! them: per episode, each feature's min, max, mean, population standard deviation,
 //! count and the quantiles q01, q10, q50, q90, q99 (from a 5,000-bin histogram, as
 //! LeRobot's `RunningQuantileStats`); over the dataset, LeRobot's aggregation of the
-//! episodes' statistics (weighted mean, pooled variance, and for the quantiles the
-//! envelope LeRobot keeps: the lowest of the episodes' lower quantiles, the highest of
-//! their upper ones). We compute in f64 where LeRobot computes float32 features in
-//! float32: the values agree to float32 rounding.
+//! episodes' statistics as its released version (0.6.1) aggregates them: weighted mean,
+//! pooled variance, and each quantile the count-weighted mean of the episodes'. That is
+//! what LeRobot's own writer and its editing tools (delete, split, merge) write, so a
+//! dataset reads the same before and after an edit. (LeRobot's main branch, unreleased,
+//! keeps an envelope instead: the lowest lower and the highest upper quantile.) We
+//! compute in f64 where LeRobot computes float32 features in float32: the values agree
+//! to float32 rounding.
 
 use serde_json::{json, Map, Value};
 
@@ -64,11 +67,7 @@ impl Stats {
             .map(|k| (parts.iter().map(|s| (s.std[k].powi(2) + (s.mean[k] - mean[k]).powi(2)) * s.count as f64).sum::<f64>() / count as f64).sqrt())
             .collect();
         let quantiles = std::array::from_fn(|i| {
-            if QUANTILES[i].0 <= 0.5 {
-                each(&|s, k| s.quantiles[i][k], f64::min, f64::INFINITY)
-            } else {
-                each(&|s, k| s.quantiles[i][k], f64::max, f64::NEG_INFINITY)
-            }
+            each(&|s, k| s.quantiles[i][k] * s.count as f64, |a, b| a + b, 0.0).into_iter().map(|v| v / count as f64).collect()
         });
         Stats {
             min: each(&|s, k| s.min[k], f64::min, f64::INFINITY),
@@ -174,7 +173,7 @@ mod tests {
     }
 
     #[test]
-    fn aggregation_pools_means_and_variances_exactly_and_keeps_the_quantiles_envelope() {
+    fn aggregation_pools_means_and_variances_exactly_and_weighs_the_quantiles_by_count() {
         let a: Vec<f64> = (0..30).map(|i| (i as f64 * 0.37).sin()).collect();
         let b: Vec<f64> = (0..70).map(|i| 2.0 + (i as f64 * 0.11).cos()).collect();
         let (sa, sb) = (Stats::of(&[a.clone()]), Stats::of(&[b.clone()]));
@@ -183,8 +182,12 @@ mod tests {
         assert_eq!(pooled.count, 100);
         assert!(close(pooled.mean[0], whole.mean[0], 1e-12) && close(pooled.std[0], whole.std[0], 1e-12));
         assert_eq!((pooled.min[0], pooled.max[0]), (whole.min[0], whole.max[0]));
-        assert_eq!(pooled.quantiles[0][0], sa.quantiles[0][0].min(sb.quantiles[0][0]));
-        assert_eq!(pooled.quantiles[4][0], sa.quantiles[4][0].max(sb.quantiles[4][0]));
+        for i in 0..QUANTILES.len() {
+            let weighted = (sa.quantiles[i][0] * 30.0 + sb.quantiles[i][0] * 70.0) / 100.0;
+            assert!(close(pooled.quantiles[i][0], weighted, 1e-12), "{}: {} against {weighted}", QUANTILES[i].1, pooled.quantiles[i][0]);
+        }
+        // Not the envelope LeRobot's unreleased main branch keeps.
+        assert!(pooled.quantiles[0][0] > sa.quantiles[0][0].min(sb.quantiles[0][0]));
         assert_eq!(Stats::from_json(&pooled.to_json()), Some(pooled));
     }
 }
