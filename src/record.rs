@@ -183,8 +183,15 @@ impl DemonstrationRecord {
     /// are not made alike by their waiting. Uploads and imports use this one rule beside
     /// the fingerprint (which finds exact copies).
     pub fn near_copy_of(&self, other: &DemonstrationRecord) -> bool {
+        self.differing_share(other).is_some_and(|share| share <= NEAR_COPY_SHARE)
+    }
+
+    /// The share of moving steps in which two takes of one instance differ, at the best
+    /// of the shifts [`DemonstrationRecord::near_copy_of`] tries; `None` for takes of two
+    /// instances.
+    pub fn differing_share(&self, other: &DemonstrationRecord) -> Option<f64> {
         if self.task != other.task || self.seed != other.seed {
-            return false;
+            return None;
         }
         let still = |a: &Action| a[..3].iter().all(|v| v.abs() < crate::policy::STILL_MOTION);
         let alike = |a: &Action, b: &Action| a[3] == b[3] && a[..3].iter().zip(&b[..3]).all(|(x, y)| (x - y).abs() <= ALIKE_ACTION);
@@ -213,7 +220,7 @@ impl DemonstrationRecord {
         let best = (0..=NEAR_COPY_SHIFT)
             .flat_map(|shift| [differing_share(&self.actions, &other.actions, shift), differing_share(&other.actions, &self.actions, shift)])
             .fold(f64::INFINITY, f64::min);
-        best <= NEAR_COPY_SHARE
+        Some(best)
     }
 }
 

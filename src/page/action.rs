@@ -156,10 +156,9 @@ pub enum Action {
     /// Withdraw one of the contributor's demonstrations from the service (by its id there).
     Withdraw(i64),
     Withdrawn { id: i64, result: Result<(), String> },
-    /// Download the crowd's dataset with the operator's token.
-    OperatorExport(String),
-    /// The export's file name (naming its snapshot) and bytes.
-    OperatorExported(Result<(String, Vec<u8>), String>),
+    /// The operator's part of the page: the crowd's dataset, its quality's review and
+    /// the withdrawals (a component of its own, `page::operator`).
+    Operator(super::operator::OperatorMsg),
     /// The service's answer to a request for an assignment.
     Assigned(Result<Leased, String>),
     /// Read where the crowd stands.
@@ -217,7 +216,8 @@ pub enum Effect {
     FetchAccount { token: String },
     Rename { token: String, name: String },
     Withdraw { token: String, id: i64 },
-    OperatorExport { token: String },
+    /// The operator's component's request; answered by `Action::Operator`.
+    Operator(super::operator::OperatorRequest),
     /// Ask for the next assignment, declining a lease or recording the visitor's choice.
     Assign { token: String, decline: Option<String>, choose: Option<(TaskId, u64)> },
     FetchCrowd,

@@ -193,8 +193,6 @@ pub struct Crowd {
     pub account: Option<Account>,
     /// A request about the account (fetch, rename, withdraw) is under way.
     pub account_busy: bool,
-    /// The operator's export is being downloaded.
-    pub exporting: bool,
     /// The task the crowd's selector asks of this visitor (none: not asked yet, or the
     /// service could not assign; the session's own proposal stands in).
     pub assignment: Option<Leased>,
@@ -584,22 +582,18 @@ impl PageState {
         self.notify(NoticeKind::Info, format!("Demonstration #{id} was withdrawn from the collection service; it stays in your dataset here."));
     }
 
-    pub(super) fn operator_export(&mut self, token: String, fx: &mut Vec<Effect>) {
-        let token = token.trim().to_string();
-        if token.is_empty() {
-            return self.notify(NoticeKind::Error, "The crowd's dataset needs the operator's token.".into());
-        }
-        if !self.crowd.exporting {
-            self.crowd.exporting = true;
-            fx.push(Effect::OperatorExport { token });
-        }
-    }
-
-    pub(super) fn operator_exported(&mut self, result: Result<(String, Vec<u8>), String>, fx: &mut Vec<Effect>) {
-        self.crowd.exporting = false;
-        match result {
-            Ok((name, bytes)) => fx.push(Effect::Download { name, mime: "application/json", bytes }),
-            Err(error) => self.notify(NoticeKind::Error, format!("The crowd's dataset could not be downloaded: {error}.")),
+    /// The operator's component handles `msg`; its requests become the page's effects
+    /// and what it tells, the page's notices and downloads.
+    pub(super) fn operator(&mut self, msg: super::operator::OperatorMsg, fx: &mut Vec<Effect>) {
+        use super::operator::Told;
+        let (requests, told) = self.operator.update(msg);
+        fx.extend(requests.into_iter().map(Effect::Operator));
+        for told in told {
+            match told {
+                Told::Download { name, bytes } => fx.push(Effect::Download { name, mime: "application/json", bytes }),
+                Told::Info(text) => self.notify(NoticeKind::Info, text),
+                Told::Error(text) => self.notify(NoticeKind::Error, text),
+            }
         }
     }
 }

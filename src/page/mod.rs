@@ -10,6 +10,7 @@ mod action;
 pub mod address;
 pub mod crowd;
 mod jobs;
+pub mod operator;
 pub mod protocol;
 mod state;
 mod update;

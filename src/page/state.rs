@@ -321,6 +321,8 @@ pub struct PageState {
     pub webgpu_in_browser: bool,
     /// The collection service, if one serves the page, and the outbox.
     pub crowd: super::crowd::Crowd,
+    /// The operator's downloads, review and withdrawals.
+    pub operator: super::operator::Operator,
     /// The policy rollout asked for the stage and not yet played: its reply is played
     /// only if it is the latest and nothing else took the stage since.
     pub watching: Option<WatchRequest>,
@@ -349,6 +351,7 @@ impl Default for PageState {
             settings_error: None,
             webgpu_in_browser: false,
             crowd: Default::default(),
+            operator: Default::default(),
             watching: None,
             rng: 0,
             next_id: 0,

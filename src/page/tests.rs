@@ -954,12 +954,17 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
     page.act(Action::Withdrawn { id: 9, result: Err("HTTP 404: no such demonstration of yours".into()) });
     assert!(page.fx.is_empty() && !page.state.crowd.account.as_ref().unwrap().demonstrations[1].withdrawn);
     // The operator's download needs a token, and saves the file under the service's name.
-    page.act(Action::OperatorExport("  ".into()));
+    use super::operator::{OperatorMsg, OperatorRequest};
+    page.act(Action::Operator(OperatorMsg::Export("  ".into())));
     assert!(page.fx.is_empty() && page.errors().iter().any(|e| e.contains("operator's token")));
-    page.act(Action::OperatorExport("secret".into()));
-    assert_eq!(page.fx, vec![Effect::OperatorExport { token: "secret".into() }]);
-    page.act(Action::OperatorExported(Ok(("crowd-2-to-9.json".into(), b"{}".to_vec()))));
+    page.act(Action::Operator(OperatorMsg::Export("secret".into())));
+    assert_eq!(page.fx, vec![Effect::Operator(OperatorRequest::Export { token: "secret".into() })]);
+    page.act(Action::Operator(OperatorMsg::Exported(Ok(("crowd-2-to-9.json".into(), b"{}".to_vec())))));
     assert_eq!(page.fx, vec![Effect::Download { name: "crowd-2-to-9.json".into(), mime: "application/json", bytes: b"{}".to_vec() }]);
+    // Its review's withdrawal is told to the visitor as a notice.
+    page.act(Action::Operator(OperatorMsg::Review("secret".into())));
+    page.act(Action::Operator(OperatorMsg::Reviewed(Err("HTTP 401: unauthorised".into()))));
+    assert!(page.fx.is_empty() && page.errors().iter().any(|e| e.contains("quality could not be read")));
 }
 
 fn leased(task: TaskId, seed: u64, lease: &str) -> crowd::Leased {

@@ -222,8 +222,7 @@ impl PageState {
             }
             Action::Withdraw(id) => self.withdraw(id, &mut fx),
             Action::Withdrawn { id, result } => self.withdrawn(id, result, &mut fx),
-            Action::OperatorExport(token) => self.operator_export(token, &mut fx),
-            Action::OperatorExported(result) => self.operator_exported(result, &mut fx),
+            Action::Operator(msg) => self.operator(msg, &mut fx),
             Action::Assigned(result) => self.assigned(result, &mut fx),
             Action::RefreshCrowd => self.refresh_crowd(&mut fx),
             Action::CrowdDashboard(open) => self.crowd_dashboard(open, &mut fx),

@@ -9,6 +9,7 @@ use web_sys::{Headers, Request, RequestInit, Response};
 use crate::crowd::contract::{Agreement, AssignmentRequest, Health, Listing, NewContributor, Refusal, RefusalCode, Registered, Rename, Uploaded};
 use crate::crowd::upload::Upload;
 use crate::page::crowd::{Account, CrowdStatus, Credentials, Leased, ServiceProbe, UploadOutcome};
+use crate::page::operator::{OperatorMsg, OperatorRequest};
 use crate::record::DemonstrationRecord;
 
 /// Sends a request; `None` when nothing answered (the network or the service is down).
@@ -148,6 +149,15 @@ pub async fn operator_export(token: &str) -> Result<(String, Vec<u8>), String> {
     let disposition = response.headers().get("content-disposition").ok().flatten().unwrap_or_default();
     let name = disposition.split("filename=\"").nth(1).and_then(|rest| rest.split('"').next()).filter(|n| !n.is_empty());
     Ok((name.unwrap_or("amf-studio-crowd-demonstrations.json").to_string(), text.into_bytes()))
+}
+
+/// Sends the operator's component's request; its answer as the component's message.
+pub async fn operator(request: OperatorRequest) -> OperatorMsg {
+    match request {
+        OperatorRequest::Export { token } => OperatorMsg::Exported(operator_export(&token).await),
+        OperatorRequest::Review { token } => OperatorMsg::Reviewed(expect_json(200, "GET", "api/operator/quality", Some(&token), None).await),
+        OperatorRequest::Withdraw { token, request } => OperatorMsg::Withdrew(expect_json(200, "POST", "api/operator/withdraw", Some(&token), json(&request)).await),
+    }
 }
 
 /// Asks for this visitor's next task: declining a lease, or recording a task and seed

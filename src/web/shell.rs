@@ -257,7 +257,7 @@ impl Shell {
                 });
             }
             Effect::FetchCrowd => self.answer(async { Action::CrowdFetched(super::crowd_http::crowd_status().await) }),
-            Effect::OperatorExport { token } => self.answer(async move { Action::OperatorExported(super::crowd_http::operator_export(&token).await) }),
+            Effect::Operator(request) => self.answer(async move { Action::Operator(super::crowd_http::operator(request).await) }),
             Effect::StoreSync { key, state } => self.later(move |s| async move {
                 s.put_sync(key, &state).await.err().map(|error| Action::StorageFailed { what: "outbox", error })
             }),

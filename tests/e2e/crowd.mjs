@@ -7,7 +7,8 @@
 // curve when the shared policy publishes a version. Each visitor is prompted with the crowd's assignment (the
 // two first ones differ: the second is conditioned on the first, in flight), and the
 // crowd's dashboard counts what arrived. Then a visitor names themself (escaped), lists and withdraws
-// one of their demonstrations, and the operator downloads the crowd's dataset from the page.
+// one of their demonstrations, and the operator downloads the crowd's dataset from the page,
+// reviews its quality and withdraws the worst.
 // Usage: node tests/e2e/crowd.mjs PATH_TO_AMF DIST   (screenshots: tests/e2e/artifacts/crowd-*)
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -172,6 +173,21 @@ try {
   assert(downloaded.demonstrations.length === expected - 1, `the operator's download holds ${downloaded.demonstrations.length} demonstrations`);
   await b.screenshot({ path: `${artifacts}crowd-03-contributor.png`, fullPage: true });
   console.log(`B withdrew #${withdrawn}; the operator's download from the page (${name}) holds the other ${expected - 1}`);
+  // The operator reviews the pool's quality (every live demonstration scored, each
+  // task's histogram, the worst listed) and withdraws the worst from the review.
+  await b.click('#operator-review');
+  await b.waitForSelector('#quality-review', { timeout: 30000 });
+  const reviewed = Number(await b.getAttribute('#quality-review', 'data-demonstrations'));
+  assert(reviewed === expected - 1 && (await b.getAttribute('#quality-review', 'data-unmeasured')) === '0',
+    `the review counts ${reviewed} demonstrations`);
+  const histograms = await b.$$eval('#quality-review table.tasks tr[data-task]', (trs) => trs.length);
+  assert(histograms >= 1, 'the review shows no task');
+  const worst = await b.getAttribute('#quality-review table.worst tr[data-id]', 'data-id');
+  await b.locator('#quality-review').screenshot({ path: `${artifacts}crowd-05-quality-review.png` });
+  await b.click(`#quality-review table.worst tr[data-id="${worst}"] button.withdraw`);
+  await b.waitForFunction((n) => Number(document.querySelector('#quality-review')?.dataset.demonstrations) === n, expected - 2, { timeout: 30000 });
+  assert(await b.$(`#quality-review table.worst tr[data-id="${worst}"]`) === null, 'the withdrawn demonstration is still listed');
+  console.log(`the operator's review scored ${reviewed} demonstrations over ${histograms} task(s); #${worst}, the worst, withdrawn from it`);
   assert(problems.length === 0, `the pages reported problems:\n${problems.join('\n')}`);
   console.log('crowd end-to-end test: ok');
 } catch (error) {

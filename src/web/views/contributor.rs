@@ -1,13 +1,15 @@
 //! The contributor's side of the collection service (shown only when a service serves
 //! the page): their display name, every demonstration they contributed there with a
-//! withdraw button, and the operator's download of the crowd's dataset. The display
-//! name is text in Yew's markup, so it is escaped like any other text.
+//! withdraw button, and the operator's part (`operator`). The display name is text in
+//! Yew's markup, so it is escaped like any other text.
 
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use super::operator::OperatorPanel;
 use super::send;
 use crate::page::crowd::Account;
+use crate::page::operator::Operator;
 use crate::page::Action;
 
 #[derive(Properties, PartialEq)]
@@ -17,7 +19,7 @@ pub struct ContributorProps {
     pub account: Option<Account>,
     /// A request about the account is under way.
     pub busy: bool,
-    pub exporting: bool,
+    pub operator: Operator,
     /// The ids on the service of the demonstrations this browser sent.
     pub from_here: Vec<i64>,
     pub dispatch: Callback<Action>,
@@ -27,7 +29,6 @@ pub struct ContributorProps {
 pub fn contributor_panel(props: &ContributorProps) -> Html {
     let dispatch = &props.dispatch;
     let name_input = use_node_ref();
-    let token_input = use_node_ref();
     // Opening the panel lists what the service holds now.
     let on_toggle = {
         let dispatch = dispatch.clone();
@@ -46,13 +47,6 @@ pub fn contributor_panel(props: &ContributorProps) -> Html {
             dispatch.emit(Action::Rename(value_of(&name_input)));
         })
     };
-    let on_export = {
-        let (dispatch, token_input) = (dispatch.clone(), token_input.clone());
-        Callback::from(move |event: SubmitEvent| {
-            event.prevent_default();
-            dispatch.emit(Action::OperatorExport(value_of(&token_input)));
-        })
-    };
     let name = props.account.as_ref().and_then(|a| a.display_name.clone());
     let short_id = props.id.as_deref().map_or("not registered yet".to_string(), |id| id.chars().take(8).collect());
     html! {
@@ -69,16 +63,7 @@ pub fn contributor_panel(props: &ContributorProps) -> Html {
             </form>
             { leaderboard_choice(props) }
             { contributed_table(props) }
-            <details class="operator">
-                <summary class="small">{ "Operator" }</summary>
-                <form class="row" id="operator-form" onsubmit={on_export}>
-                    <input type="password" id="operator-token" ref={token_input} placeholder="operator token" autocomplete="off" aria-label="operator token" />
-                    <button type="submit" id="operator-export" disabled={props.exporting}>
-                        { if props.exporting { "Downloading…" } else { "Download the crowd's dataset" } }
-                    </button>
-                </form>
-                <p class="small muted">{ "Every verified demonstration not withdrawn, as AMF Studio's demonstration file; its name gives the snapshot (count and last id). The token is sent once and not kept." }</p>
-            </details>
+            <OperatorPanel operator={props.operator.clone()} dispatch={dispatch.clone()} />
         </details>
     }
 }

@@ -9,6 +9,7 @@ pub mod crowd;
 pub mod curves;
 pub mod dataset;
 pub mod feedback;
+pub mod operator;
 pub mod policy;
 pub mod settings;
 pub mod teach;
