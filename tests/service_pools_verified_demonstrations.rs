@@ -61,12 +61,26 @@ fn amf(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_amf")).args(args).output().unwrap()
 }
 
+fn uuid_like(id: &str) -> bool {
+    id.len() == 36 && id.chars().filter(|&c| c == '-').count() == 4 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
 /// Every behaviour of the API, on the database at `db`.
 async fn the_api_works_on(db: &str) {
     let service = Service::start(db);
     let client = reqwest::Client::new();
-    let health: Value = client.get(service.url("/health")).send().await.unwrap().json().await.unwrap();
+    let response = client.get(service.url("/health")).send().await.unwrap();
+    // Every answer names its request's id (the one in the service's log lines), a new
+    // one or the one a proxy sent.
+    let id = response.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(uuid_like(&id), "{id}");
+    let health: Value = response.json().await.unwrap();
     per_contract::<contract::Health>(&health);
+    let proxied = client.get(service.url("/crowd")).header("x-request-id", "from-the-proxy-42").send().await.unwrap();
+    assert_eq!(proxied.headers()["x-request-id"], "from-the-proxy-42");
+    let refused = client.get(service.url("/operator/quality")).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(uuid_like(refused.headers()["x-request-id"].to_str().unwrap()), "refusals carry it too");
     assert_eq!((health["ok"].as_bool(), health["suite_version"].as_u64()), (Some(true), Some(u64::from(SUITE_VERSION))));
     assert_eq!((health["terms"]["licence"].as_str(), health["terms"]["licence_url"].as_str()), (Some("CC-BY-4.0"), Some("https://creativecommons.org/licenses/by/4.0/")));
 

@@ -120,6 +120,7 @@ fn parse_selector(name: &str) -> Result<SelectorKind, String> {
 }
 
 pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    crate::service::init_logs();
     let operator_token = match (&args.operator_token_file, std::env::var("AMF_OPERATOR_TOKEN")) {
         (Some(path), _) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?.trim().to_string()),
         (None, Ok(token)) => Some(token.trim().to_string()),
@@ -130,7 +131,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let defaults = ServiceConfig::default();
     if !args.api_only && !args.dist.join("index.html").exists() {
-        eprintln!("amf serve: {} has no built page (run `trunk build`); serving the API only", args.dist.display());
+        tracing::warn!("{} has no built page (run `trunk build`); serving the API only", args.dist.display());
     }
     let dist = (!args.api_only && args.dist.join("index.html").exists()).then_some(args.dist);
     let config = ServiceConfig {

@@ -75,8 +75,9 @@ impl From<super::db::DbError> for ApiError {
 /// What a client is told to wait when the database is away (a restart takes seconds).
 const DATABASE_RETRY_AFTER_S: u64 = 5;
 
+/// Logged within the request's span, so the line carries the request's id.
 fn log_error(error: &dyn std::fmt::Display) {
-    eprintln!("amf serve: {error}");
+    tracing::error!("{error}");
 }
 
 pub(super) type ApiResult<T> = Result<T, ApiError>;

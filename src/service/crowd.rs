@@ -276,7 +276,7 @@ pub async fn ensure_policy(app: &App) -> anyhow::Result<bool> {
     if let Some(version) = super::training::latest_of_this_suite(app).await? {
         match super::training::adopt_version(app, &version).await {
             Ok(()) => return Ok(true),
-            Err(error) => eprintln!("amf serve: version {} cannot be loaded ({error}); assigning with the pre-trained policy", version.id),
+            Err(error) => tracing::error!("version {} cannot be loaded ({error}); assigning with the pre-trained policy", version.id),
         }
     }
     let episodes = app.config.assignments.eval_episodes;

@@ -143,28 +143,110 @@ pub struct Exported {
     pub contributor: String,
 }
 
-/// A stored demonstration's columns, as [`record_of`] reads them.
+/// A stored demonstration's columns, as [`DemonstrationRow`] reads them.
 const RECORD_COLUMNS: &str = "id, task, seed, suite_version, actions, source, duration_seconds, recorded_at_ms";
 
 /// Ids per query when demonstrations are read by id.
 const BY_ID_BATCH: usize = 256;
 
-/// A demonstration's row ([`RECORD_COLUMNS`]) as its id and record.
-fn record_of(row: &sqlx::any::AnyRow) -> Result<(i64, DemonstrationRecord), DbError> {
-    let task: String = row.get(1);
-    let actions: String = row.get(4);
-    let source: String = row.get(5);
-    let record = DemonstrationRecord {
-        task: TaskId::from_name(&task).ok_or_else(|| DbError::Corrupt(format!("unknown task {task}")))?,
-        seed: row.get::<i64, _>(2) as u64,
-        suite_version: row.get::<i64, _>(3) as u32,
-        actions: serde_json::from_str(&actions).map_err(|e| DbError::Corrupt(e.to_string()))?,
-        success: true,
-        source: Source::from_name(&source).ok_or_else(|| DbError::Corrupt(format!("unknown source {source}")))?,
-        duration_seconds: row.get(6),
-        recorded_at_ms: row.get(7),
-    };
-    Ok((row.get::<i64, _>(0), record))
+/// A demonstration's row ([`RECORD_COLUMNS`]), read by column name.
+#[derive(sqlx::FromRow)]
+struct DemonstrationRow {
+    id: i64,
+    task: String,
+    seed: i64,
+    suite_version: i64,
+    actions: String,
+    source: String,
+    duration_seconds: f64,
+    recorded_at_ms: f64,
+}
+
+impl DemonstrationRow {
+    /// Its id and record (a stored demonstration succeeded when it was verified).
+    fn into_record(self) -> Result<(i64, DemonstrationRecord), DbError> {
+        let corrupt = |what: String| DbError::Corrupt(format!("demonstration {}: {what}", self.id));
+        let record = DemonstrationRecord {
+            task: TaskId::from_name(&self.task).ok_or_else(|| corrupt(format!("unknown task {}", self.task)))?,
+            seed: self.seed as u64,
+            suite_version: self.suite_version as u32,
+            actions: serde_json::from_str(&self.actions).map_err(|e| corrupt(e.to_string()))?,
+            success: true,
+            source: Source::from_name(&self.source).ok_or_else(|| corrupt(format!("unknown source {}", self.source)))?,
+            duration_seconds: self.duration_seconds,
+            recorded_at_ms: self.recorded_at_ms,
+        };
+        Ok((self.id, record))
+    }
+}
+
+/// Reads `rows` of [`RECORD_COLUMNS`] as ids and records.
+fn records_of(rows: Vec<DemonstrationRow>) -> Result<Vec<(i64, DemonstrationRecord)>, DbError> {
+    rows.into_iter().map(DemonstrationRow::into_record).collect()
+}
+
+/// A row of [`RECORD_COLUMNS`] and who contributed it.
+#[derive(sqlx::FromRow)]
+struct ExportedRow {
+    #[sqlx(flatten)]
+    demonstration: DemonstrationRow,
+    contributor_id: String,
+}
+
+/// A contributor's row.
+#[derive(sqlx::FromRow)]
+struct ContributorRow {
+    id: String,
+    display_name: Option<String>,
+    banned: i64,
+    licence: Option<String>,
+    leaderboard: i64,
+}
+
+/// A demonstration as its contributor's list shows it.
+#[derive(sqlx::FromRow)]
+struct ContributedRow {
+    id: i64,
+    client_id: String,
+    contributor_id: String,
+    task: String,
+    seed: i64,
+    actions: String,
+    received_ms: i64,
+    verified_by: String,
+    withdrawn: i64,
+}
+
+/// A live demonstration as the operator's review reads it (`score` is -1 where there
+/// is none of this version of the measures).
+#[derive(sqlx::FromRow)]
+struct ReviewRow {
+    id: i64,
+    task: String,
+    contributor_id: String,
+    score: f64,
+    received_ms: i64,
+}
+
+/// A version of the shared policy, without its weights.
+#[derive(sqlx::FromRow)]
+struct VersionRow {
+    id: i64,
+    created_ms: i64,
+    demonstrations: i64,
+    last_demonstration_id: i64,
+    success: String,
+    mean_success: f64,
+    train_seconds: f64,
+}
+
+/// Leases counted by who chose their task, the task and their state.
+#[derive(sqlx::FromRow)]
+struct LeaseCountRow {
+    chosen_by: String,
+    task: String,
+    state: String,
+    count: i64,
 }
 
 /// Rows of (task name, count, ...) as the counts of column `column` in the suite's order.
@@ -287,17 +369,11 @@ impl Db {
     }
 
     pub async fn contributor_by_token(&self, token_hash: &str) -> Result<Option<Contributor>, DbError> {
-        let row = sqlx::query("SELECT id, display_name, banned, licence, leaderboard FROM contributors WHERE token_hash = $1")
+        let row = sqlx::query_as::<_, ContributorRow>("SELECT id, display_name, banned, licence, leaderboard FROM contributors WHERE token_hash = $1")
             .bind(token_hash)
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| Contributor {
-            id: r.get(0),
-            display_name: r.get(1),
-            banned: r.get::<i64, _>(2) != 0,
-            licence: r.get(3),
-            listed: r.get::<i64, _>(4) != 0,
-        }))
+        Ok(row.map(|r| Contributor { id: r.id, display_name: r.display_name, banned: r.banned != 0, licence: r.licence, listed: r.leaderboard != 0 }))
     }
 
     pub async fn set_display_name(&self, id: &str, display_name: Option<&str>) -> Result<(), DbError> {
@@ -360,13 +436,12 @@ impl Db {
     /// demonstrations: a withdrawn row (by its contributor, or by a ban) does not stop
     /// another contributor from contributing the same content again.
     async fn find(&self, contributor: &str, demo: &Verified) -> Result<Option<Stored>, DbError> {
-        let by_id = sqlx::query("SELECT id, fingerprint, withdrawn FROM demonstrations WHERE contributor_id = $1 AND client_id = $2")
+        let by_id: Option<(i64, String, i64)> = sqlx::query_as("SELECT id, fingerprint, withdrawn FROM demonstrations WHERE contributor_id = $1 AND client_id = $2")
             .bind(contributor)
             .bind(&demo.client_id)
             .fetch_optional(&self.pool)
             .await?;
-        if let Some(row) = by_id {
-            let (id, fingerprint, withdrawn): (i64, String, i64) = (row.get(0), row.get(1), row.get(2));
+        if let Some((id, fingerprint, withdrawn)) = by_id {
             return Ok(Some(match (fingerprint == demo.fingerprint, withdrawn != 0) {
                 (false, _) => Stored::IdConflict,
                 (true, true) => Stored::Withdrawn(id),
@@ -374,31 +449,29 @@ impl Db {
             }));
         }
         // The uploader's own copy under another client id (imported again), live first.
-        let own = sqlx::query("SELECT id, withdrawn FROM demonstrations WHERE fingerprint = $1 AND contributor_id = $2 ORDER BY withdrawn, id LIMIT 1")
+        let own: Option<(i64, i64)> = sqlx::query_as("SELECT id, withdrawn FROM demonstrations WHERE fingerprint = $1 AND contributor_id = $2 ORDER BY withdrawn, id LIMIT 1")
             .bind(&demo.fingerprint)
             .bind(contributor)
             .fetch_optional(&self.pool)
             .await?;
-        if let Some(row) = own {
-            let id: i64 = row.get(0);
-            return Ok(Some(if row.get::<i64, _>(1) != 0 { Stored::Withdrawn(id) } else { Stored::Duplicate { id, yours: true } }));
+        if let Some((id, withdrawn)) = own {
+            return Ok(Some(if withdrawn != 0 { Stored::Withdrawn(id) } else { Stored::Duplicate { id, yours: true } }));
         }
-        let live = sqlx::query("SELECT id FROM demonstrations WHERE fingerprint = $1 AND withdrawn = 0")
+        let live: Option<i64> = sqlx::query_scalar("SELECT id FROM demonstrations WHERE fingerprint = $1 AND withdrawn = 0")
             .bind(&demo.fingerprint)
             .fetch_optional(&self.pool)
             .await?;
-        if let Some(row) = live {
-            return Ok(Some(Stored::Duplicate { id: row.get(0), yours: false }));
+        if let Some(id) = live {
+            return Ok(Some(Stored::Duplicate { id, yours: false }));
         }
         // Not the same content: a near-copy of a live take of the same instance, from
         // anyone, is refused (two concurrent near-copies may both pass this look-up).
-        let takes = sqlx::query(&format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE task = $1 AND seed = $2 AND withdrawn = 0 ORDER BY id"))
+        let takes = sqlx::query_as::<_, DemonstrationRow>(&format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE task = $1 AND seed = $2 AND withdrawn = 0 ORDER BY id"))
             .bind(demo.record.task.name())
             .bind(demo.record.seed as i64)
             .fetch_all(&self.pool)
             .await?;
-        for row in &takes {
-            let (id, take) = record_of(row)?;
+        for (id, take) in records_of(takes)? {
             if demo.record.near_copy_of(&take) {
                 return Ok(Some(Stored::NearCopy(id)));
             }
@@ -408,25 +481,24 @@ impl Db {
 
     const LISTED: &'static str = "SELECT id, client_id, contributor_id, task, seed, actions, received_ms, verified_by, withdrawn FROM demonstrations";
 
-    fn listed(row: &sqlx::any::AnyRow) -> Contributed {
-        let actions: String = row.get(5);
+    fn listed(row: ContributedRow) -> Contributed {
         Contributed {
-            id: row.get(0),
-            client_id: row.get(1),
-            contributor_id: row.get(2),
-            task: row.get(3),
-            seed: row.get::<i64, _>(4) as u64,
-            steps: serde_json::from_str::<Vec<[f32; 4]>>(&actions).map_or(0, |a| a.len()),
-            received_ms: row.get(6),
-            verified_by: row.get(7),
-            withdrawn: row.get::<i64, _>(8) != 0,
+            id: row.id,
+            client_id: row.client_id,
+            contributor_id: row.contributor_id,
+            task: row.task,
+            seed: row.seed as u64,
+            steps: serde_json::from_str::<Vec<[f32; 4]>>(&row.actions).map_or(0, |a| a.len()),
+            received_ms: row.received_ms,
+            verified_by: row.verified_by,
+            withdrawn: row.withdrawn != 0,
         }
     }
 
     /// A contributor's own demonstrations, withdrawn ones included, oldest first.
     pub async fn list_own(&self, contributor: &str) -> Result<Vec<Contributed>, DbError> {
-        let rows = sqlx::query(&format!("{} WHERE contributor_id = $1 ORDER BY id", Self::LISTED)).bind(contributor).fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(Self::listed).collect())
+        let rows = sqlx::query_as(&format!("{} WHERE contributor_id = $1 ORDER BY id", Self::LISTED)).bind(contributor).fetch_all(&self.pool).await?;
+        Ok(rows.into_iter().map(Self::listed).collect())
     }
 
     /// Withdraws demonstration `id`, if it is `contributor`'s (any, for `None`: the
@@ -465,15 +537,15 @@ impl Db {
     /// earlier snapshot), oldest first, with its id and contributor, and the snapshot it
     /// makes (its last id is `after` if nothing came).
     pub async fn export_after(&self, after: i64) -> Result<(Vec<Exported>, Snapshot), DbError> {
-        let rows = sqlx::query(&format!("SELECT {RECORD_COLUMNS}, contributor_id FROM demonstrations WHERE withdrawn = 0 AND id > $1 ORDER BY id"))
+        let rows = sqlx::query_as::<_, ExportedRow>(&format!("SELECT {RECORD_COLUMNS}, contributor_id FROM demonstrations WHERE withdrawn = 0 AND id > $1 ORDER BY id"))
             .bind(after)
             .fetch_all(&self.pool)
             .await?;
         let exported = rows
-            .iter()
+            .into_iter()
             .map(|row| {
-                let (id, record) = record_of(row)?;
-                Ok(Exported { id, record, contributor: row.try_get(8)? })
+                let (id, record) = row.demonstration.into_record()?;
+                Ok(Exported { id, record, contributor: row.contributor_id })
             })
             .collect::<Result<Vec<_>, DbError>>()?;
         let last_id = exported.last().map_or(after, |row| row.id);
@@ -484,7 +556,7 @@ impl Db {
     /// Up to `limit` demonstrations (withdrawn ones too) with an id above `after` whose
     /// quality was never measured or was measured by an older version, oldest first.
     pub async fn unmeasured(&self, after: i64, limit: usize) -> Result<Vec<(i64, DemonstrationRecord)>, DbError> {
-        let rows = sqlx::query(&format!(
+        let rows = sqlx::query_as(&format!(
             "SELECT {RECORD_COLUMNS} FROM demonstrations WHERE id > $1 AND (quality_version IS NULL OR quality_version < $2) ORDER BY id LIMIT $3"
         ))
         .bind(after)
@@ -492,7 +564,7 @@ impl Db {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(record_of).collect()
+        records_of(rows)
     }
 
     /// Stores demonstration `id`'s quality.
@@ -512,23 +584,21 @@ impl Db {
     /// was measured by this version of the measures. One pass over the table's small
     /// columns (no actions, no quality records): 50,000 rows are a few megabytes.
     pub async fn review_rows(&self) -> Result<Vec<crate::crowd::review::Reviewed>, DbError> {
-        let rows = sqlx::query(
-            "SELECT id, task, contributor_id, CASE WHEN quality_version = $1 THEN quality_score ELSE -1.0 END, received_ms \
+        let rows = sqlx::query_as::<_, ReviewRow>(
+            "SELECT id, task, contributor_id, CASE WHEN quality_version = $1 THEN quality_score ELSE -1.0 END AS score, received_ms \
              FROM demonstrations WHERE withdrawn = 0 ORDER BY id",
         )
         .bind(i64::from(crate::quality::QUALITY_VERSION))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
+        rows.into_iter()
             .map(|row| {
-                let task: String = row.try_get(1)?;
-                let score: f64 = row.try_get(3)?;
                 Ok(crate::crowd::review::Reviewed {
-                    id: row.try_get(0)?,
-                    task: TaskId::from_name(&task).ok_or_else(|| DbError::Corrupt(format!("unknown task {task}")))?,
-                    contributor: row.try_get(2)?,
-                    score: (score >= 0.0).then_some(score),
-                    received_ms: row.try_get(4)?,
+                    id: row.id,
+                    task: TaskId::from_name(&row.task).ok_or_else(|| DbError::Corrupt(format!("unknown task {}", row.task)))?,
+                    contributor: row.contributor_id,
+                    score: (row.score >= 0.0).then_some(row.score),
+                    received_ms: row.received_ms,
                 })
             })
             .collect()
@@ -584,13 +654,11 @@ impl Db {
         let mut records = Vec::with_capacity(ids.len());
         for batch in ids.chunks(BY_ID_BATCH) {
             let sql = format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE withdrawn = 0 AND id IN ({}) ORDER BY id", placeholders(1, batch.len()));
-            let mut query = sqlx::query(&sql);
+            let mut query = sqlx::query_as::<_, DemonstrationRow>(&sql);
             for &id in batch {
                 query = query.bind(id);
             }
-            for row in &query.fetch_all(&self.pool).await? {
-                records.push(record_of(row)?);
-            }
+            records.extend(records_of(query.fetch_all(&self.pool).await?)?);
         }
         records.sort_by_key(|(id, _)| *id);
         Ok(records)
@@ -599,8 +667,7 @@ impl Db {
     /// The ids of the demonstrations not withdrawn, in order (what a version of the
     /// shared policy draws its training sample from).
     pub async fn live_ids(&self) -> Result<Vec<i64>, DbError> {
-        let rows = sqlx::query("SELECT id FROM demonstrations WHERE withdrawn = 0 ORDER BY id").fetch_all(&self.pool).await?;
-        Ok(rows.iter().map(|r| r.get::<i64, _>(0)).collect())
+        Ok(sqlx::query_scalar("SELECT id FROM demonstrations WHERE withdrawn = 0 ORDER BY id").fetch_all(&self.pool).await?)
     }
 
     /// The selector's sample of the pool through id `through`: per task, the ids of the
@@ -619,12 +686,11 @@ impl Db {
             })
             .collect();
         let sql = parts.join(" UNION ALL ");
-        let mut query = sqlx::query(&sql);
+        let mut query = sqlx::query_scalar(&sql);
         for task in TaskId::ALL {
             query = query.bind(task.name());
         }
-        let rows = query.bind(through).bind(per_task.min(i64::MAX as usize) as i64).fetch_all(&self.pool).await?;
-        let mut ids: Vec<i64> = rows.iter().map(|r| r.get::<i64, _>(0)).collect();
+        let mut ids: Vec<i64> = query.bind(through).bind(per_task.min(i64::MAX as usize) as i64).fetch_all(&self.pool).await?;
         ids.sort_unstable();
         Ok(ids)
     }
@@ -817,33 +883,31 @@ impl Db {
     const VERSION: &'static str =
         "SELECT id, created_ms, demonstrations, last_demonstration_id, success, mean_success, train_seconds FROM policy_versions";
 
-    fn version(row: &sqlx::any::AnyRow) -> Result<PolicyVersion, DbError> {
-        let success: String = row.get(4);
+    fn version(row: VersionRow) -> Result<PolicyVersion, DbError> {
         Ok(PolicyVersion {
-            id: row.get(0),
-            created_ms: row.get(1),
-            demonstrations: row.get(2),
-            last_demonstration_id: row.get(3),
-            success: serde_json::from_str(&success).map_err(|e| DbError::Corrupt(e.to_string()))?,
-            mean_success: row.get(5),
-            train_seconds: row.get(6),
+            id: row.id,
+            created_ms: row.created_ms,
+            demonstrations: row.demonstrations,
+            last_demonstration_id: row.last_demonstration_id,
+            success: serde_json::from_str(&row.success).map_err(|e| DbError::Corrupt(format!("version {}: {e}", row.id)))?,
+            mean_success: row.mean_success,
+            train_seconds: row.train_seconds,
         })
     }
 
     /// Every version of the shared policy, oldest first.
     pub async fn versions(&self) -> Result<Vec<PolicyVersion>, DbError> {
-        let rows = sqlx::query(&format!("{} ORDER BY id", Self::VERSION)).fetch_all(&self.pool).await?;
-        rows.iter().map(Self::version).collect()
+        let rows = sqlx::query_as(&format!("{} ORDER BY id", Self::VERSION)).fetch_all(&self.pool).await?;
+        rows.into_iter().map(Self::version).collect()
     }
 
     pub async fn latest_version(&self) -> Result<Option<PolicyVersion>, DbError> {
-        let row = sqlx::query(&format!("{} ORDER BY id DESC LIMIT 1", Self::VERSION)).fetch_optional(&self.pool).await?;
-        row.as_ref().map(Self::version).transpose()
+        let row = sqlx::query_as(&format!("{} ORDER BY id DESC LIMIT 1", Self::VERSION)).fetch_optional(&self.pool).await?;
+        row.map(Self::version).transpose()
     }
 
     pub async fn version_weights(&self, id: i64) -> Result<Vec<u8>, DbError> {
-        let row = sqlx::query("SELECT weights FROM policy_versions WHERE id = $1").bind(id).fetch_one(&self.pool).await?;
-        Ok(row.get(0))
+        Ok(sqlx::query_scalar("SELECT weights FROM policy_versions WHERE id = $1").bind(id).fetch_one(&self.pool).await?)
     }
 
     /// The trainer's lock: on PostgreSQL a session advisory lock tried without waiting
@@ -860,15 +924,18 @@ impl Db {
 
     /// Leases per selector and task and how they ended (for the dashboard).
     pub async fn lease_counts(&self) -> Result<Vec<LeaseCount>, DbError> {
-        let rows = sqlx::query("SELECT chosen_by, task, state, COUNT(*) FROM leases GROUP BY chosen_by, task, state ORDER BY chosen_by, task, state").fetch_all(&self.pool).await?;
-        rows.iter()
+        let rows = sqlx::query_as::<_, LeaseCountRow>(
+            "SELECT chosen_by, task, state, COUNT(*) AS count FROM leases GROUP BY chosen_by, task, state ORDER BY chosen_by, task, state",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
             .map(|r| {
-                let (chosen_by, state): (String, String) = (r.get(0), r.get(2));
                 Ok(LeaseCount {
-                    chosen_by: TaskChooser::from_name(&chosen_by).ok_or_else(|| DbError::Corrupt(format!("a lease chosen by {chosen_by:?}")))?,
-                    task: r.get(1),
-                    state: LeaseState::from_name(&state).ok_or_else(|| DbError::Corrupt(format!("a lease in state {state:?}")))?,
-                    count: r.get(3),
+                    chosen_by: TaskChooser::from_name(&r.chosen_by).ok_or_else(|| DbError::Corrupt(format!("a lease chosen by {:?}", r.chosen_by)))?,
+                    task: r.task,
+                    state: LeaseState::from_name(&r.state).ok_or_else(|| DbError::Corrupt(format!("a lease in state {:?}", r.state)))?,
+                    count: r.count,
                 })
             })
             .collect()
@@ -886,8 +953,8 @@ impl Db {
 
     /// Counts for the metrics: demonstrations stored (not withdrawn) and contributors.
     pub async fn counts(&self) -> Result<(i64, i64), DbError> {
-        let demos: i64 = sqlx::query("SELECT COUNT(*) FROM demonstrations WHERE withdrawn = 0").fetch_one(&self.pool).await?.get(0);
-        let people: i64 = sqlx::query("SELECT COUNT(*) FROM contributors").fetch_one(&self.pool).await?.get(0);
+        let demos: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM demonstrations WHERE withdrawn = 0").fetch_one(&self.pool).await?;
+        let people: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM contributors").fetch_one(&self.pool).await?;
         Ok((demos, people))
     }
 }

@@ -149,7 +149,7 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(DefaultBodyLimit::max(4 * MAX_UPLOAD_BYTES))
         .with_state(app.clone());
     let router = Router::new().nest("/api", api);
-    match &app.config.dist {
+    let router = match &app.config.dist {
         Some(dist) => {
             // The page learns that a service is here from a marker in its own HTML, so
             // a static site never probes (nor logs a 404 for) an API it does not have.
@@ -162,7 +162,37 @@ pub fn router(app: Arc<App>) -> Router {
             router.route("/", index.clone()).route("/index.html", index).fallback_service(ServeDir::new(dist).precompressed_gzip())
         }
         None => router,
-    }
+    };
+    with_request_ids(router)
+}
+
+/// Every request gets an id (`x-request-id`: a proxy's is kept, else a new UUID), a
+/// tracing span that carries it into everything logged while it is handled, and the id
+/// back in its answer, so a visitor's report and the service's log meet. The spans'
+/// own request and response events are at DEBUG (`AMF_LOG=tower_http=debug`); server
+/// errors at ERROR.
+fn with_request_ids(router: Router) -> Router {
+    use axum::http::{HeaderName, Request};
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    use tower_http::trace::TraceLayer;
+    const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+    let trace = TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+        let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info_span!("request", id, method = %request.method(), path = %request.uri().path())
+    });
+    // The last layer added runs first: the id is set, then the span opens with it, then
+    // the answer is given the id.
+    router.layer(PropagateRequestIdLayer::new(REQUEST_ID)).layer(trace).layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Writes the service's logs to stderr, filtered by `AMF_LOG` (an `EnvFilter`: `info`
+/// by default, `debug` for every request). Called once by `amf serve`.
+pub fn init_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AMF_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second call (tests that serve in-process) finds one set, which is fine.
+    use std::io::IsTerminal;
+    let colours = std::io::stderr().is_terminal();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colours).with_writer(std::io::stderr).try_init();
 }
 
 /// The `<meta>` name by which the page knows a collection service serves it.
@@ -179,7 +209,7 @@ pub async fn app(config: ServiceConfig) -> anyhow::Result<Arc<App>> {
             _ => anyhow::bail!("{} is not a pre-trained policy", path.display()),
         },
         Some(path) => {
-            eprintln!("amf serve: no policy at {}; assignments are refused", path.display());
+            tracing::warn!("no policy at {}; assignments are refused", path.display());
             None
         }
         None => None,
@@ -224,7 +254,7 @@ pub async fn serve(config: ServiceConfig) -> anyhow::Result<()> {
     });
     let connections = serve_connections(listener, router(app.clone()), &config).await;
     if tokio::time::timeout(SHUTDOWN_DEADLINE, connections.shutdown()).await.is_err() {
-        eprintln!("amf serve: requests still in flight after {} s; stopping anyway", SHUTDOWN_DEADLINE.as_secs());
+        tracing::warn!("requests still in flight after {} s; stopping anyway", SHUTDOWN_DEADLINE.as_secs());
     }
     job.abort();
     pruning.abort();
@@ -260,7 +290,7 @@ async fn serve_connections(listener: tokio::net::TcpListener, router: Router, co
                 // Out of file descriptors, or a connection reset before it was accepted:
                 // the listener itself is fine.
                 Err(error) => {
-                    eprintln!("amf serve: accepting a connection failed: {error}");
+                    tracing::warn!("accepting a connection failed: {error}");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }

@@ -69,16 +69,16 @@ pub async fn run(app: Arc<App>) {
     // hundred rollouts they would wait for): the latest version, else the pre-trained
     // policy. Then the pre-trained policy's assessment, where the crowd's curve starts.
     if let Err(error) = super::crowd::ensure_policy(&app).await {
-        eprintln!("amf serve: loading the shared policy: {error}");
+        tracing::error!("loading the shared policy: {error}");
     }
     let episodes = app.config.assignments.eval_episodes;
     let assessing = app.clone();
     if let Err(error) = tokio::task::spawn_blocking(move || assessing.crowd.prior_assessment(episodes)).await {
-        eprintln!("amf serve: assessing the pre-trained policy: {error}");
+        tracing::error!("assessing the pre-trained policy: {error}");
     }
     loop {
         if let Err(error) = step(&app).await {
-            eprintln!("amf serve: the shared policy's job: {error}");
+            tracing::error!("the shared policy's job: {error}");
         }
         tokio::time::sleep(POLL).await;
     }
@@ -222,7 +222,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
         train_seconds: started.elapsed().as_secs_f64(),
     };
     let id = app.db.add_version(&version, &bytes).await?;
-    eprintln!("amf serve: shared policy version {id}: {pool} demonstrations (trained on {demonstrations} of them), mean success {mean:.2}");
+    tracing::info!("shared policy version {id}: {pool} demonstrations (trained on {demonstrations} of them), mean success {mean:.2}");
     app.crowd.adopt(id, policy, assessment, last_id);
     Ok(())
 }
