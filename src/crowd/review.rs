@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use super::contract::{ContributorQuality, QualityReview, ReviewFlag, ReviewedDemonstration, TaskQuality};
+use crate::experiment::stats::nearest_rank as quantile;
 use crate::quality::QUALITY_VERSION;
 use crate::tasks::TaskId;
 
@@ -39,12 +40,6 @@ pub struct Reviewed {
     /// Its quality score, if measured by this version.
     pub score: Option<f64>,
     pub received_ms: i64,
-}
-
-/// The `q` quantile of sorted `values` (nearest rank); `None` if there are none.
-fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    Some(sorted[((q * last as f64).round() as usize).min(last)])
 }
 
 /// The most of `times` (milliseconds, any order) within one window of `window_ms`.
