@@ -84,6 +84,10 @@ pub struct ExperimentArgs {
     /// Tabletop: train on the steps where the demonstrator held still too.
     #[arg(long)]
     keep_still: bool,
+    /// Tabletop: also leave out the steps whose motion is under this in every component
+    /// (a person's slow creeping; 0: only still steps)
+    #[arg(long, default_value_t = 0.0)]
+    drop_slow: f64,
     /// Integrator: slots covered by pre-training, a number or a range such as 1-12.
     #[arg(long, default_value = "1-12")]
     covered: String,
@@ -274,7 +278,8 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             round.gp.noise = args.noise;
             round.gp.sampled_per_task = args.sampled_per_task;
             anyhow::ensure!(args.lookahead >= 1, "--lookahead must be at least 1");
-            round.bc.labels = crate::policy::Labels { drop_still: !args.keep_still, lookahead: args.lookahead };
+            anyhow::ensure!((0.0..1.0).contains(&args.drop_slow), "--drop-slow must be in [0, 1)");
+            round.bc.labels = crate::policy::Labels { drop_still: !args.keep_still, lookahead: args.lookahead, slow_below: args.drop_slow as f32 };
             round.target_weights = parse_targets(&args.targets)?;
             round.demonstrable = parse_demonstrable(&args.demonstrable)?;
             settings.demonstrator = args.demonstrator.clone();

@@ -145,7 +145,7 @@ pub const STILL_MOTION: f32 = 0.05;
 /// times and slow, shaky hand are in their actions; cloned as they are, the policy learns
 /// to stall and dawdle (docs/people.md). Only the demonstration's own actions are used:
 /// nobody else relabels it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Labels {
     /// Leave out the steps where the demonstrator held still: no motion commanded and
     /// the grip as it was the step before.
@@ -155,6 +155,11 @@ pub struct Labels {
     /// grip stays the step's own. Tried and not used by default: it cost door opening
     /// most of its success (docs/results.md, "Learning from people").
     pub lookahead: usize,
+    /// Also leave out the steps whose every motion component is under this (the grip
+    /// as it was): a person's slow creeping between bursts (0: only still steps, as
+    /// [`STILL_MOTION`] says). A measured option, not the default.
+    #[serde(default)]
+    pub slow_below: f32,
 }
 
 impl Default for Labels {
@@ -165,14 +170,15 @@ impl Default for Labels {
 
 impl Labels {
     /// The actions as recorded, every step.
-    pub const AS_RECORDED: Labels = Labels { drop_still: false, lookahead: 1 };
+    pub const AS_RECORDED: Labels = Labels { drop_still: false, lookahead: 1, slow_below: 0.0 };
     /// What fine-tuning uses (measured in docs/results.md, "Learning from people").
-    pub const FOR_PEOPLE: Labels = Labels { drop_still: true, lookahead: 1 };
+    pub const FOR_PEOPLE: Labels = Labels { drop_still: true, lookahead: 1, slow_below: 0.0 };
 
     fn kept_steps(&self, actions: &[Action]) -> Vec<usize> {
+        let below = STILL_MOTION.max(self.slow_below);
         let still = |t: usize| {
             let a = &actions[t];
-            a[..3].iter().all(|v| v.abs() < STILL_MOTION) && t > 0 && actions[t - 1][3] == a[3]
+            a[..3].iter().all(|v| v.abs() < below) && t > 0 && actions[t - 1][3] == a[3]
         };
         (0..actions.len()).filter(|&t| !self.drop_still || !still(t)).collect()
     }
@@ -261,7 +267,7 @@ mod tests {
             [0.0, 0.0, 0.0, 1.0],  // waiting: dropped
             [0.0, 0.0, 0.7, 1.0],
         ]);
-        let rows = demo.training_rows(&Labels { drop_still: true, lookahead: 1 });
+        let rows = demo.training_rows(&Labels { drop_still: true, lookahead: 1, slow_below: 0.0 });
         assert_eq!(rows.actions, [[0.0, 0.0, 0.0, -1.0], [0.5, 0.0, 0.0, -1.0], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.7, 1.0]].concat());
         assert_eq!(rows.len() * OBS_DIM, rows.observations.len());
         // As recorded: every step, unchanged.
@@ -270,12 +276,15 @@ mod tests {
         // A demonstration that never moved keeps its first step.
         let still = demonstration(vec![[0.0, 0.0, 0.0, -1.0]; 4]);
         assert_eq!(still.training_rows(&Labels::FOR_PEOPLE).len(), 1);
+        // Slow steps go too when asked: the 0.5 step stays, the grip's change stays.
+        let rows = demo.training_rows(&Labels { slow_below: 0.6, ..Labels::FOR_PEOPLE });
+        assert_eq!(rows.actions, [[0.0, 0.0, 0.0, -1.0], [0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.7, 1.0]].concat());
     }
 
     #[test]
     fn a_lookahead_averages_the_motion_up_to_the_next_change_of_grip() {
         let demo = demonstration(vec![[1.0, 0.0, 0.0, -1.0], [0.0, 1.0, 0.0, -1.0], [0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 0.5, 1.0]]);
-        let rows = demo.training_rows(&Labels { drop_still: false, lookahead: 3 });
+        let rows = demo.training_rows(&Labels { drop_still: false, lookahead: 3, slow_below: 0.0 });
         let labels: Vec<&[f32]> = rows.actions.chunks(4).collect();
         assert_eq!(labels[0], [0.5, 0.5, 0.0, -1.0]);
         assert_eq!(labels[1], [0.0, 1.0, 0.0, -1.0]);
