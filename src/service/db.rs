@@ -99,7 +99,16 @@ const ASSIGNMENT_LOCK: i64 = 7_041_965;
 const TRAINING_LOCK: i64 = 7_041_966;
 
 /// Open leases that have not expired at `$1`, per task.
-const PENDING_PER_TASK: &str = "SELECT task, COUNT(*) FROM leases WHERE state = 'open' AND expires_ms > $1 GROUP BY task";
+/// A lease's state as an SQL literal: the contract's name, so that the database holds
+/// what the API answers.
+fn sql_state(state: LeaseState) -> String {
+    format!("'{}'", state.name())
+}
+
+/// Open leases that have not expired at `$1`, counted per task.
+fn pending_per_task_sql() -> String {
+    format!("SELECT task, COUNT(*) FROM leases WHERE state = {} AND expires_ms > $1 GROUP BY task", sql_state(LeaseState::Open))
+}
 
 /// Rows or values bound in one statement at most (SQLite takes 32,766 parameters, a lease
 /// row binds 9).
@@ -745,7 +754,8 @@ impl Db {
         let mut tx = self.pool.begin().await?;
         // A statement a few hundred leases: one round trip where there was one a lease.
         for chunk in leases.chunks(LEASES_A_STATEMENT) {
-            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({}, 'open')", placeholders(9 * i + 1, 9))).collect();
+            let open = sql_state(LeaseState::Open);
+            let rows: Vec<String> = (0..chunk.len()).map(|i| format!("({}, {open})", placeholders(9 * i + 1, 9))).collect();
             let sql = format!(
                 "INSERT INTO leases (id, contributor_id, task, seed, chosen_by, selector, created_ms, expires_ms, address, state) VALUES {}",
                 rows.join(", ")
@@ -770,10 +780,11 @@ impl Db {
         let addresses: Vec<&str> = leases.iter().map(|l| l.address.as_str()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
         for chunk in addresses.chunks(LEASES_A_STATEMENT) {
             let list = placeholders(2, chunk.len());
+            let (open, superseded) = (sql_state(LeaseState::Open), sql_state(LeaseState::Superseded));
             let sql = format!(
-                "UPDATE leases SET state = 'superseded' WHERE state = 'open' AND address IN ({list}) AND id NOT IN \
+                "UPDATE leases SET state = {superseded} WHERE state = {open} AND address IN ({list}) AND id NOT IN \
                  (SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY address ORDER BY created_ms DESC, id DESC) AS newest \
-                 FROM leases WHERE state = 'open' AND address IN ({list})) AS ranked WHERE newest <= $1)"
+                 FROM leases WHERE state = {open} AND address IN ({list})) AS ranked WHERE newest <= $1)"
             );
             let mut supersede = sqlx::query(&sql).bind(per_address.max(1) as i64);
             for address in chunk {
@@ -787,7 +798,7 @@ impl Db {
 
     /// Open leases that have not expired at `now_ms`, per task: demonstrations on their way.
     pub async fn pending_per_task(&self, now_ms: i64) -> Result<Vec<usize>, DbError> {
-        let rows = sqlx::query(PENDING_PER_TASK).bind(now_ms).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&pending_per_task_sql()).bind(now_ms).fetch_all(&self.pool).await?;
         Ok(per_task(&rows))
     }
 
@@ -796,10 +807,11 @@ impl Db {
     /// `superseded` (a visitor has one lease at a time); then the tasks each declined
     /// since `since_ms`, and the leases in flight per task at `now_ms`.
     pub async fn begin_assignments(&self, visitors: &[(&str, Option<&str>)], since_ms: i64, now_ms: i64) -> Result<(Vec<Vec<TaskId>>, Vec<usize>), DbError> {
+        let (open, superseded, declined_state) = (sql_state(LeaseState::Open), sql_state(LeaseState::Superseded), sql_state(LeaseState::Declined));
         let mut tx = self.pool.begin().await?;
         for &(contributor, decline) in visitors {
             if let Some(lease) = decline {
-                sqlx::query("UPDATE leases SET state = 'declined' WHERE contributor_id = $1 AND state = 'open' AND id = $2")
+                sqlx::query(&format!("UPDATE leases SET state = {declined_state} WHERE contributor_id = $1 AND state = {open} AND id = $2"))
                     .bind(contributor)
                     .bind(lease)
                     .execute(&mut *tx)
@@ -810,14 +822,14 @@ impl Db {
         // hundred visitors at a time: a batch of 50 was 100 round trips.
         let mut declined: HashMap<&str, Vec<TaskId>> = HashMap::new();
         for chunk in visitors.chunks(LEASES_A_STATEMENT) {
-            let sql = format!("UPDATE leases SET state = 'superseded' WHERE state = 'open' AND contributor_id IN ({})", placeholders(1, chunk.len()));
+            let sql = format!("UPDATE leases SET state = {superseded} WHERE state = {open} AND contributor_id IN ({})", placeholders(1, chunk.len()));
             let mut supersede = sqlx::query(&sql);
             for &(contributor, _) in chunk {
                 supersede = supersede.bind(contributor);
             }
             supersede.execute(&mut *tx).await?;
             let sql = format!(
-                "SELECT DISTINCT contributor_id, task FROM leases WHERE state = 'declined' AND created_ms > $1 AND contributor_id IN ({})",
+                "SELECT DISTINCT contributor_id, task FROM leases WHERE state = {declined_state} AND created_ms > $1 AND contributor_id IN ({})",
                 placeholders(2, chunk.len())
             );
             let mut select = sqlx::query(&sql).bind(since_ms);
@@ -839,7 +851,7 @@ impl Db {
                 tasks
             })
             .collect();
-        let rows = sqlx::query(PENDING_PER_TASK).bind(now_ms).fetch_all(&mut *tx).await?;
+        let rows = sqlx::query(&pending_per_task_sql()).bind(now_ms).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         Ok((declined, per_task(&rows)))
     }
@@ -849,10 +861,12 @@ impl Db {
     pub async fn fulfil(&self, contributor: &str, task: TaskId, seed: u64, demonstration: i64) -> Result<(), DbError> {
         // A visitor may have asked for their next task before the upload arrived, which
         // superseded the lease it answers.
-        sqlx::query(
-            "UPDATE leases SET state = 'fulfilled', demonstration_id = $1 WHERE contributor_id = $2 AND task = $3 AND seed = $4 \
-             AND state IN ('open', 'superseded')",
-        )
+        sqlx::query(&format!(
+            "UPDATE leases SET state = {}, demonstration_id = $1 WHERE contributor_id = $2 AND task = $3 AND seed = $4 AND state IN ({}, {})",
+            sql_state(LeaseState::Fulfilled),
+            sql_state(LeaseState::Open),
+            sql_state(LeaseState::Superseded)
+        ))
             .bind(demonstration)
             .bind(contributor)
             .bind(task.name())
