@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::crowd::{Account, Consent, CrowdStatus, Credentials, Leased, ServiceProbe, SyncState, UploadOutcome};
+use super::crowd::{Consent, CrowdStatus, Credentials, Leased, ServiceProbe, SyncState, UploadOutcome};
 use super::protocol::{FromWorker, PolicyRollout, ToWorker};
 use super::state::WorkerId;
 use crate::record::DemonstrationRecord;
@@ -138,24 +138,16 @@ pub enum Action {
     SyncTick,
     /// A write of the outbox or the credentials failed.
     StorageFailed { what: &'static str, error: StorageError },
-    /// List the contributor's demonstrations on the service.
-    RefreshAccount,
-    AccountFetched(Result<Account, String>),
-    /// Set the display name (empty: none).
-    Rename(String),
-    Renamed(Result<(), String>),
-    /// Join (true) or leave the crowd's leaderboard.
-    SetListed(bool),
-    ListedSet(Result<(), String>),
+    /// The contributor's account on the service: their name, their place on the
+    /// leaderboard, their demonstrations there and withdrawing one (a component of its
+    /// own, `page::account`).
+    Account(super::account::AccountMsg),
     /// Put away what the last verified demonstration did.
     DismissFeedback,
     /// Practise the easiest task with the expert's ghost to follow (nothing recorded).
     Practise,
     /// The practice is over: back to the proposal.
     EndPractice,
-    /// Withdraw one of the contributor's demonstrations from the service (by its id there).
-    Withdraw(i64),
-    Withdrawn { id: i64, result: Result<(), String> },
     /// The operator's part of the page: the crowd's dataset, its quality's review and
     /// the withdrawals (a component of its own, `page::operator`).
     Operator(super::operator::OperatorMsg),
@@ -203,7 +195,6 @@ pub enum Effect {
     ProbeService,
     /// Register a contributor who agreed to `licence`.
     Register { licence: String },
-    SetListed { token: String, listed: bool },
     /// Show an instance of `task` with the scripted expert's ghost to follow, recording
     /// nothing.
     StartPractice { task: TaskId, seed: u64 },
@@ -213,9 +204,8 @@ pub enum Effect {
     Upload { key: u32, client_id: String, record: Rc<DemonstrationRecord>, token: String },
     StoreSync { key: u32, state: SyncState },
     StoreCredentials(Credentials),
-    FetchAccount { token: String },
-    Rename { token: String, name: String },
-    Withdraw { token: String, id: i64 },
+    /// The account's component's request; answered by `Action::Account`.
+    Account(super::account::AccountRequest),
     /// The operator's component's request; answered by `Action::Operator`.
     Operator(super::operator::OperatorRequest),
     /// Ask for the next assignment, declining a lease or recording the visitor's choice.

@@ -189,10 +189,6 @@ pub struct Crowd {
     pub waiting: bool,
     /// Registration is under way.
     pub registering: bool,
-    /// The contributor's account as last fetched (none before the first fetch).
-    pub account: Option<Account>,
-    /// A request about the account (fetch, rename, withdraw) is under way.
-    pub account_busy: bool,
     /// The task the crowd's selector asks of this visitor (none: not asked yet, or the
     /// service could not assign; the session's own proposal stands in).
     pub assignment: Option<Leased>,
@@ -488,64 +484,6 @@ impl PageState {
 }
 
 impl PageState {
-    /// One request about the contributor's account at a time: `effect` with their
-    /// token, or a notice saying why it cannot be sent (`what` it was for).
-    fn account_request(&mut self, what: &str, effect: impl FnOnce(String) -> Effect, fx: &mut Vec<Effect>) {
-        if self.crowd.account_busy {
-            return;
-        }
-        match self.crowd.credentials.as_ref().map(|c| c.token.clone()) {
-            Some(token) => {
-                self.crowd.account_busy = true;
-                fx.push(effect(token));
-            }
-            None => self.notify(NoticeKind::Error, format!("Cannot {what}: the collection service has not registered this browser yet.")),
-        }
-    }
-
-    pub(super) fn refresh_account(&mut self, fx: &mut Vec<Effect>) {
-        self.account_request("list your demonstrations on the service", |token| Effect::FetchAccount { token }, fx);
-    }
-
-    pub(super) fn account_fetched(&mut self, result: Result<Account, String>) {
-        self.crowd.account_busy = false;
-        match result {
-            Ok(account) => self.crowd.account = Some(account),
-            Err(error) => self.notify(NoticeKind::Error, format!("Your demonstrations on the collection service could not be listed: {error}.")),
-        }
-    }
-
-    pub(super) fn rename(&mut self, name: String, fx: &mut Vec<Effect>) {
-        let name = name.trim().to_string();
-        self.account_request("set your display name", |token| Effect::Rename { token, name }, fx);
-    }
-
-    /// The service took the name (or not): the account is fetched again, so the page
-    /// shows the name as the service keeps it.
-    pub(super) fn renamed(&mut self, result: Result<(), String>, fx: &mut Vec<Effect>) {
-        self.crowd.account_busy = false;
-        match result {
-            Ok(()) => self.refresh_account(fx),
-            Err(error) => self.notify(NoticeKind::Error, format!("Your display name was not changed: {error}.")),
-        }
-    }
-
-    /// Join or leave the crowd's leaderboard (by display name).
-    pub(super) fn set_listed(&mut self, listed: bool, fx: &mut Vec<Effect>) {
-        self.account_request("change your place on the leaderboard", |token| Effect::SetListed { token, listed }, fx);
-    }
-
-    pub(super) fn listed_set(&mut self, result: Result<(), String>, fx: &mut Vec<Effect>) {
-        self.crowd.account_busy = false;
-        match result {
-            Ok(()) => {
-                self.refresh_account(fx);
-                self.refresh_crowd(fx);
-            }
-            Err(error) => self.notify(NoticeKind::Error, format!("Your place on the leaderboard was not changed: {error}.")),
-        }
-    }
-
     /// This browser's demonstrations the service verified as the visitor's own, and
     /// their streak of days.
     pub fn own_verified(&self, now_ms: f64) -> (usize, u32) {
@@ -559,27 +497,30 @@ impl PageState {
         (times.len(), streak_days(&times, now_ms))
     }
 
-    pub(super) fn withdraw(&mut self, id: i64, fx: &mut Vec<Effect>) {
-        self.account_request("withdraw a demonstration", |token| Effect::Withdraw { token, id }, fx);
-    }
-
-    /// A withdrawn demonstration is marked in the account's list and, if it came from
-    /// this browser, in the dataset (it stays here; only the service drops it).
-    pub(super) fn withdrawn(&mut self, id: i64, result: Result<(), String>, fx: &mut Vec<Effect>) {
-        self.crowd.account_busy = false;
-        if let Err(error) = result {
-            return self.notify(NoticeKind::Error, format!("Demonstration #{id} was not withdrawn from the collection service: {error}."));
-        }
-        if let Some(listed) = self.crowd.account.as_mut().and_then(|a| a.demonstrations.iter_mut().find(|d| d.id == id)) {
-            listed.withdrawn = true;
-        }
-        for (key, state) in self.crowd.sync.iter_mut() {
-            if *state == (SyncState::Verified { id }) {
-                *state = SyncState::Withdrawn { id };
-                fx.push(Effect::StoreSync { key: *key, state: state.clone() });
+    /// The account's component handles `msg` with the contributor's token; its requests
+    /// become the page's effects, and what it tells is carried out here: a withdrawn
+    /// demonstration that came from this browser is marked so in the dataset (it stays
+    /// here; only the service drops it).
+    pub(super) fn account(&mut self, msg: super::account::AccountMsg, fx: &mut Vec<Effect>) {
+        use super::account::Told;
+        let token = self.crowd.credentials.as_ref().map(|c| c.token.clone());
+        let (requests, told) = self.account.update(msg, token.as_deref());
+        fx.extend(requests.into_iter().map(Effect::Account));
+        for told in told {
+            match told {
+                Told::Error(text) => self.notify(NoticeKind::Error, text),
+                Told::CrowdChanged => self.refresh_crowd(fx),
+                Told::Withdrawn(id) => {
+                    for (key, state) in self.crowd.sync.iter_mut() {
+                        if *state == (SyncState::Verified { id }) {
+                            *state = SyncState::Withdrawn { id };
+                            fx.push(Effect::StoreSync { key: *key, state: state.clone() });
+                        }
+                    }
+                    self.notify(NoticeKind::Info, format!("Demonstration #{id} was withdrawn from the collection service; it stays in your dataset here."));
+                }
             }
         }
-        self.notify(NoticeKind::Info, format!("Demonstration #{id} was withdrawn from the collection service; it stays in your dataset here."));
     }
 
     /// The operator's component handles `msg`; its requests become the page's effects

@@ -6,6 +6,7 @@
 //! schedule an action). The shell (`web`) only translates and draws, so every path the
 //! page can take is a native test here (`tests.rs`).
 
+pub mod account;
 mod action;
 pub mod address;
 pub mod crowd;

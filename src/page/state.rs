@@ -321,6 +321,8 @@ pub struct PageState {
     pub webgpu_in_browser: bool,
     /// The collection service, if one serves the page, and the outbox.
     pub crowd: super::crowd::Crowd,
+    /// The contributor's account on the service.
+    pub account: super::account::AccountPart,
     /// The operator's downloads, review and withdrawals.
     pub operator: super::operator::Operator,
     /// The policy rollout asked for the stage and not yet played: its reply is played
@@ -351,6 +353,7 @@ impl Default for PageState {
             settings_error: None,
             webgpu_in_browser: false,
             crowd: Default::default(),
+            account: Default::default(),
             operator: Default::default(),
             watching: None,
             rng: 0,

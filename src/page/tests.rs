@@ -696,11 +696,14 @@ fn a_verified_demonstration_is_followed_by_what_it_did_and_the_leaderboard_is_op
     assert!(page.state.crowd.feedback.is_none());
     page.act(Action::DismissFeedback);
     let token = credentials().token;
-    page.act(Action::SetListed(true));
-    assert_eq!(page.fx, vec![Effect::SetListed { token: token.clone(), listed: true }]);
-    page.act(Action::ListedSet(Ok(())));
-    assert_eq!(page.fx, vec![Effect::FetchAccount { token }, Effect::FetchCrowd]);
-    page.act(Action::ListedSet(Err("HTTP 422: choose a display name before joining the leaderboard".into())));
+    use super::account::{AccountMsg, AccountRequest};
+    page.act(Action::Account(AccountMsg::SetListed(true)));
+    assert_eq!(page.fx, vec![Effect::Account(AccountRequest::SetListed { token: token.clone(), listed: true })]);
+    page.act(Action::Account(AccountMsg::ListedSet(Ok(()))));
+    assert_eq!(page.fx, vec![Effect::Account(AccountRequest::Fetch { token }), Effect::FetchCrowd]);
+    page.act(Action::Account(AccountMsg::Fetched(Ok(crowd::Account::default()))));
+    page.act(Action::Account(AccountMsg::SetListed(false)));
+    page.act(Action::Account(AccountMsg::ListedSet(Err("HTTP 422: choose a display name before joining the leaderboard".into()))));
     assert!(page.errors().iter().any(|e| e.contains("leaderboard was not changed")));
 }
 
@@ -917,9 +920,10 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
     page.act(Action::ServiceProbed(up()));
     let token = credentials().token;
     // One request about the account at a time.
-    page.act(Action::RefreshAccount);
-    assert_eq!(page.fx, vec![Effect::FetchAccount { token: token.clone() }]);
-    page.act(Action::Withdraw(7));
+    use super::account::{AccountMsg, AccountRequest};
+    page.act(Action::Account(AccountMsg::Refresh));
+    assert_eq!(page.fx, vec![Effect::Account(AccountRequest::Fetch { token: token.clone() })]);
+    page.act(Action::Account(AccountMsg::Withdraw(7)));
     assert!(page.fx.is_empty(), "nothing else is sent while the account is being fetched");
     let listed = |id, withdrawn| crowd::Contributed {
         id,
@@ -932,27 +936,27 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
         verified_by: String::new(),
         withdrawn,
     };
-    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: None, demonstrations: vec![listed(7, false), listed(9, false)], ..Default::default() })));
+    page.act(Action::Account(AccountMsg::Fetched(Ok(crowd::Account { display_name: None, demonstrations: vec![listed(7, false), listed(9, false)], ..Default::default() }))));
     // A name is sent trimmed; once taken, the account is fetched again to show it as kept.
-    page.act(Action::Rename("  Ada ".into()));
-    assert_eq!(page.fx, vec![Effect::Rename { token: token.clone(), name: "Ada".into() }]);
-    page.act(Action::Renamed(Err("HTTP 422: a display name has at most 40 characters".into())));
+    page.act(Action::Account(AccountMsg::Rename("  Ada ".into())));
+    assert_eq!(page.fx, vec![Effect::Account(AccountRequest::Rename { token: token.clone(), name: "Ada".into() })]);
+    page.act(Action::Account(AccountMsg::Renamed(Err("HTTP 422: a display name has at most 40 characters".into()))));
     assert!(page.fx.is_empty() && page.errors().iter().any(|e| e.contains("at most 40")));
-    page.act(Action::Rename("Ada".into()));
-    page.act(Action::Renamed(Ok(())));
-    assert_eq!(page.fx, vec![Effect::FetchAccount { token: token.clone() }]);
-    page.act(Action::AccountFetched(Ok(crowd::Account { display_name: Some("Ada".into()), demonstrations: vec![listed(7, false), listed(9, false)], ..Default::default() })));
+    page.act(Action::Account(AccountMsg::Rename("Ada".into())));
+    page.act(Action::Account(AccountMsg::Renamed(Ok(()))));
+    assert_eq!(page.fx, vec![Effect::Account(AccountRequest::Fetch { token: token.clone() })]);
+    page.act(Action::Account(AccountMsg::Fetched(Ok(crowd::Account { display_name: Some("Ada".into()), demonstrations: vec![listed(7, false), listed(9, false)], ..Default::default() }))));
     // Withdrawing the demonstration sent from here marks it in both lists and stores it.
-    page.act(Action::Withdraw(7));
-    assert_eq!(page.fx, vec![Effect::Withdraw { token: token.clone(), id: 7 }]);
-    page.act(Action::Withdrawn { id: 7, result: Ok(()) });
+    page.act(Action::Account(AccountMsg::Withdraw(7)));
+    assert_eq!(page.fx, vec![Effect::Account(AccountRequest::Withdraw { token: token.clone(), id: 7 })]);
+    page.act(Action::Account(AccountMsg::Withdrawn { id: 7, result: Ok(()) }));
     assert_eq!(page.fx, vec![Effect::StoreSync { key: 1, state: crowd::SyncState::Withdrawn { id: 7 } }]);
-    let account = page.state.crowd.account.clone().unwrap();
+    let account = page.state.account.account.clone().unwrap();
     assert_eq!(account.demonstrations.iter().map(|d| d.withdrawn).collect::<Vec<_>>(), vec![true, false]);
     assert_eq!(page.state.dataset.entries.len(), 1, "it stays in the dataset here");
-    page.act(Action::Withdraw(9));
-    page.act(Action::Withdrawn { id: 9, result: Err("HTTP 404: no such demonstration of yours".into()) });
-    assert!(page.fx.is_empty() && !page.state.crowd.account.as_ref().unwrap().demonstrations[1].withdrawn);
+    page.act(Action::Account(AccountMsg::Withdraw(9)));
+    page.act(Action::Account(AccountMsg::Withdrawn { id: 9, result: Err("HTTP 404: no such demonstration of yours".into()) }));
+    assert!(page.fx.is_empty() && !page.state.account.account.as_ref().unwrap().demonstrations[1].withdrawn);
     // The operator's download needs a token, and saves the file under the service's name.
     use super::operator::{OperatorMsg, OperatorRequest};
     page.act(Action::Operator(OperatorMsg::Export("  ".into())));

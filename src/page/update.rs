@@ -198,12 +198,7 @@ impl PageState {
             Action::Uploaded { key, outcome } => self.uploaded(key, outcome, &mut fx),
             Action::SyncTick => self.sync_tick(&mut fx),
             Action::StorageFailed { what, error } => self.error(format!("The {what} could not be saved in this browser: {error}")),
-            Action::RefreshAccount => self.refresh_account(&mut fx),
-            Action::AccountFetched(result) => self.account_fetched(result),
-            Action::Rename(name) => self.rename(name, &mut fx),
-            Action::Renamed(result) => self.renamed(result, &mut fx),
-            Action::SetListed(listed) => self.set_listed(listed, &mut fx),
-            Action::ListedSet(result) => self.listed_set(result, &mut fx),
+            Action::Account(msg) => self.account(msg, &mut fx),
             Action::DismissFeedback => self.crowd.feedback = None,
             Action::Practise => {
                 if matches!(self.phase, Phase::Idle | Phase::TimeUp { .. }) && self.started() {
@@ -220,8 +215,6 @@ impl PageState {
                     }
                 }
             }
-            Action::Withdraw(id) => self.withdraw(id, &mut fx),
-            Action::Withdrawn { id, result } => self.withdrawn(id, result, &mut fx),
             Action::Operator(msg) => self.operator(msg, &mut fx),
             Action::Assigned(result) => self.assigned(result, &mut fx),
             Action::RefreshCrowd => self.refresh_crowd(&mut fx),

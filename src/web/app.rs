@@ -151,8 +151,8 @@ pub fn app() -> Html {
                                       importing={s.import.is_some()} exporting={s.dataset.exporting} dispatch={dispatch.clone()} />
                     }
                     if s.crowd.mode == CrowdMode::Service {
-                        <ContributorPanel id={s.crowd.credentials.as_ref().map(|c| c.id.clone())} account={s.crowd.account.clone()}
-                                          busy={s.crowd.account_busy} operator={s.operator.clone()}
+                        <ContributorPanel id={s.crowd.credentials.as_ref().map(|c| c.id.clone())} account={s.account.account.clone()}
+                                          busy={s.account.busy} operator={s.operator.clone()}
                                           from_here={s.crowd.sync.values().filter_map(SyncState::service_id).collect::<Vec<_>>()}
                                           dispatch={dispatch.clone()} />
                         <CrowdPanel status={s.crowd.status.clone()} loading={s.crowd.status_loading} dispatch={dispatch.clone()} />

@@ -9,6 +9,7 @@ use web_sys::{Headers, Request, RequestInit, Response};
 use crate::crowd::contract::{Agreement, AssignmentRequest, Health, Listing, NewContributor, Refusal, RefusalCode, Registered, Rename, Uploaded};
 use crate::crowd::upload::Upload;
 use crate::page::crowd::{Account, CrowdStatus, Credentials, Leased, ServiceProbe, UploadOutcome};
+use crate::page::account::{AccountMsg, AccountRequest};
 use crate::page::operator::{OperatorMsg, OperatorRequest};
 use crate::record::DemonstrationRecord;
 
@@ -149,6 +150,16 @@ pub async fn operator_export(token: &str) -> Result<(String, Vec<u8>), String> {
     let disposition = response.headers().get("content-disposition").ok().flatten().unwrap_or_default();
     let name = disposition.split("filename=\"").nth(1).and_then(|rest| rest.split('"').next()).filter(|n| !n.is_empty());
     Ok((name.unwrap_or("amf-studio-crowd-demonstrations.json").to_string(), text.into_bytes()))
+}
+
+/// Sends the account's component's request; its answer as the component's message.
+pub async fn account_request(request: AccountRequest) -> AccountMsg {
+    match request {
+        AccountRequest::Fetch { token } => AccountMsg::Fetched(account(&token).await),
+        AccountRequest::Rename { token, name } => AccountMsg::Renamed(rename(&token, &name).await),
+        AccountRequest::SetListed { token, listed } => AccountMsg::ListedSet(set_listed(&token, listed).await),
+        AccountRequest::Withdraw { token, id } => AccountMsg::Withdrawn { id, result: withdraw(&token, id).await },
+    }
 }
 
 /// Sends the operator's component's request; its answer as the component's message.

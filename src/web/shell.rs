@@ -231,10 +231,7 @@ impl Shell {
             Effect::Upload { key, client_id, record, token } => {
                 self.answer(async move { Action::Uploaded { key, outcome: super::crowd_http::upload(client_id, &record, &token).await } })
             }
-            Effect::FetchAccount { token } => self.answer(async move { Action::AccountFetched(super::crowd_http::account(&token).await) }),
-            Effect::Rename { token, name } => self.answer(async move { Action::Renamed(super::crowd_http::rename(&token, &name).await) }),
-            Effect::SetListed { token, listed } => self.answer(async move { Action::ListedSet(super::crowd_http::set_listed(&token, listed).await) }),
-            Effect::Withdraw { token, id } => self.answer(async move { Action::Withdrawn { id, result: super::crowd_http::withdraw(&token, id).await } }),
+            Effect::Account(request) => self.answer(async move { Action::Account(super::crowd_http::account_request(request).await) }),
             Effect::Assign { token, decline, choose } => {
                 self.answer(async move { Action::Assigned(super::crowd_http::assign(&token, decline, choose).await) })
             }

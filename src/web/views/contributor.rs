@@ -8,6 +8,7 @@ use yew::prelude::*;
 
 use super::operator::OperatorPanel;
 use super::send;
+use crate::page::account::AccountMsg;
 use crate::page::crowd::Account;
 use crate::page::operator::Operator;
 use crate::page::Action;
@@ -35,7 +36,7 @@ pub fn contributor_panel(props: &ContributorProps) -> Html {
         Callback::from(move |event: Event| {
             let open = event.target_dyn_into::<web_sys::HtmlDetailsElement>().is_some_and(|d| d.open());
             if open {
-                dispatch.emit(Action::RefreshAccount);
+                dispatch.emit(Action::Account(AccountMsg::Refresh));
             }
         })
     };
@@ -44,7 +45,7 @@ pub fn contributor_panel(props: &ContributorProps) -> Html {
         let (dispatch, name_input) = (dispatch.clone(), name_input.clone());
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
-            dispatch.emit(Action::Rename(value_of(&name_input)));
+            dispatch.emit(Action::Account(AccountMsg::Rename(value_of(&name_input))));
         })
     };
     let name = props.account.as_ref().and_then(|a| a.display_name.clone());
@@ -74,7 +75,7 @@ fn leaderboard_choice(props: &ContributorProps) -> Html {
     let listed = account.leaderboard;
     let on_change = {
         let dispatch = props.dispatch.clone();
-        Callback::from(move |_: Event| dispatch.emit(Action::SetListed(!listed)))
+        Callback::from(move |_: Event| dispatch.emit(Action::Account(AccountMsg::SetListed(!listed))))
     };
     html! {
         <label class="small leaderboard-choice">
@@ -111,7 +112,7 @@ fn contributed_table(props: &ContributorProps) -> Html {
                                 <span class="small muted">{ "withdrawn" }</span>
                             } else {
                                 <button class="link withdraw" disabled={props.busy} title="remove it from the crowd's dataset"
-                                        onclick={send(&props.dispatch, Action::Withdraw(d.id))}>{ "Withdraw" }</button>
+                                        onclick={send(&props.dispatch, Action::Account(AccountMsg::Withdraw(d.id)))}>{ "Withdraw" }</button>
                             }
                         </td>
                     </tr>
