@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::policy::Predictive;
 use crate::round::{Assessment, RoundConfig};
 use crate::select::tabletop::TabletopView;
-use crate::select::{argmax_among, task_scores, GpConfig, Greedy, PoolSample, Prepared, Proxy, SelectError, SelectionView, SelectorKind, TaskScore, WithPending};
+use crate::select::{argmax_among, task_scores, GpConfig, Greedy, PoolSample, Prepared, SelectError, SelectionView, SelectorKind, TaskScore, WithPending};
 use crate::tasks::{TaskId, NUM_TASKS};
 
 /// The operator's settings for assignments.
@@ -168,18 +168,7 @@ pub fn assign_batch(settings: &AssignmentSettings, crowd: &CrowdState, requests:
             let best = argmax_among(&scores, greedy.allowed());
             let (pick, reason) = if allowed(best) || !any_allowed {
                 let counted = in_flight(&pending).iter().sum::<usize>();
-                let because = match settings.selector {
-                    SelectorKind::Amf => format!(
-                        "{} is expected to tell the most about the target tasks ({:.3} nats, from {} states)",
-                        tabletop.task_name(best),
-                        scores[best],
-                        match greedy.proxies()[best] {
-                            Proxy::Demonstrations => "its demonstrations'",
-                            Proxy::Rollouts => "the policy's own",
-                        }
-                    ),
-                    _ => format!("the policy is least certain on {}'s own states", tabletop.task_name(best)),
-                };
+                let because = greedy.reason(&tabletop, best, scores[best]);
                 (best, if counted > 0 { format!("{because}, counting the {counted} demonstrations on their way") } else { because })
             } else {
                 let askable = |t: usize| allowed(t) && greedy.allowed()[t];

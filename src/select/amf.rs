@@ -24,16 +24,7 @@ impl Selector for Amf {
         let mut greedy = Greedy::information_gain(view, &self.config)?;
         let (first_scores, picks) = greedy_batch(&mut greedy, batch)?;
         let best = argmax_among(&first_scores, greedy.allowed());
-        let reason = format!(
-            "{} is expected to tell the most about the target tasks ({:.3} nats, from {} states); batch: {}",
-            view.task_name(best),
-            first_scores[best],
-            match greedy.proxies()[best] {
-                super::Proxy::Demonstrations => "its demonstrations'",
-                super::Proxy::Rollouts => "the policy's own",
-            },
-            names(view, &picks)
-        );
+        let reason = format!("{}; batch: {}", greedy.reason(view, best, first_scores[best]), names(view, &picks));
         Ok(Selection { picks, scores: task_scores(view, &first_scores, Some(greedy.proxies())), reason })
     }
 }

@@ -484,6 +484,22 @@ impl Greedy {
     pub fn allowed(&self) -> &[bool] {
         &self.allowed
     }
+
+    /// Why `task`, scored `score`, is the pick, in words a person can read: the one
+    /// reason AMF, uncertainty sampling and the crowd's assignments give.
+    pub fn reason(&self, view: &dyn SelectionView, task: usize, score: f64) -> String {
+        match self.criterion {
+            Criterion::InformationGain => format!(
+                "{} is expected to tell the most about the target tasks ({score:.3} nats, from {} states)",
+                view.task_name(task),
+                match self.proxies()[task] {
+                    Proxy::Demonstrations => "its demonstrations'",
+                    Proxy::Rollouts => "the policy's own",
+                }
+            ),
+            Criterion::Variance => format!("the policy is least certain on {}'s own states", view.task_name(task)),
+        }
+    }
 }
 
 /// Greedy batch selection: the best-scoring task, conditioned on, `batch` times.

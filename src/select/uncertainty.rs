@@ -22,7 +22,7 @@ impl Selector for Uncertainty {
         let mut greedy = Greedy::uncertainty(view, &self.config)?;
         let (first_scores, picks) = greedy_batch(&mut greedy, batch)?;
         let most = argmax_among(&first_scores, greedy.allowed());
-        let reason = format!("the policy is least certain on {}'s own states; batch: {}", view.task_name(most), names(view, &picks));
+        let reason = format!("{}; batch: {}", greedy.reason(view, most, first_scores[most]), names(view, &picks));
         Ok(Selection { picks, scores: task_scores(view, &first_scores, Some(greedy.proxies())), reason })
     }
 }
