@@ -13,8 +13,9 @@ use crate::terms::Terms;
 
 /// Why the service refused a request: the `error` of every refusal's body, what the
 /// page keys its message on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumIter)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RefusalCode {
     // Who asks.
     /// No contributor (or operator) token, or one the service does not know.
@@ -92,52 +93,14 @@ pub enum RefusalCode {
 
 impl RefusalCode {
     /// Every code but [`RefusalCode::Unknown`], in the enum's order.
-    pub const ALL: [RefusalCode; 31] = {
-        use RefusalCode::*;
-        [
-            Unauthorised, Banned, NoOperator, Licence, RateLimited, Malformed, TooLarge, Incomplete, Timeout, ContentType, BadId, DisplayName,
-            Task, ClientId, SuiteVersion, Empty, TooLong, BadAction, NotSuccessful, BadTiming, IdConflict, Withdrawn, NearCopy, NotFound, NoVersion,
-            Overloaded, Database, NoAssignments, Policy, Assignments, Selector,
-        ]
-    };
+    pub fn all() -> impl Iterator<Item = RefusalCode> {
+        <RefusalCode as strum::IntoEnumIterator>::iter().filter(|code| *code != RefusalCode::Unknown)
+    }
 
-    /// The code as the JSON writes it.
+    /// The code as the JSON writes it (serde's and strum's snake case, one test holds
+    /// them equal).
     pub fn name(self) -> &'static str {
-        use RefusalCode::*;
-        match self {
-            Unauthorised => "unauthorised",
-            Banned => "banned",
-            NoOperator => "no_operator",
-            Licence => "licence",
-            RateLimited => "rate_limited",
-            Malformed => "malformed",
-            TooLarge => "too_large",
-            Incomplete => "incomplete",
-            Timeout => "timeout",
-            ContentType => "content_type",
-            BadId => "bad_id",
-            DisplayName => "display_name",
-            Task => "task",
-            ClientId => "client_id",
-            SuiteVersion => "suite_version",
-            Empty => "empty",
-            TooLong => "too_long",
-            BadAction => "bad_action",
-            NotSuccessful => "not_successful",
-            BadTiming => "bad_timing",
-            IdConflict => "id_conflict",
-            Withdrawn => "withdrawn",
-            NearCopy => "near_copy",
-            NotFound => "not_found",
-            NoVersion => "no_version",
-            Overloaded => "overloaded",
-            Database => "database",
-            NoAssignments => "no_assignments",
-            Policy => "policy",
-            Assignments => "assignments",
-            Selector => "selector",
-            Unknown => "unknown",
-        }
+        self.into()
     }
 }
 
@@ -304,7 +267,8 @@ pub struct AssignmentRequest {
 }
 
 /// Who chose a lease's task.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum TaskChooser {
     /// The crowd's selector.
@@ -315,19 +279,17 @@ pub enum TaskChooser {
 
 impl TaskChooser {
     pub fn name(self) -> &'static str {
-        match self {
-            TaskChooser::Selector => "selector",
-            TaskChooser::Visitor => "visitor",
-        }
+        self.into()
     }
 
     pub fn from_name(name: &str) -> Option<TaskChooser> {
-        [TaskChooser::Selector, TaskChooser::Visitor].into_iter().find(|c| c.name() == name)
+        name.parse().ok()
     }
 }
 
 /// How a lease stands or ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::IntoStaticStr, strum::EnumString, strum::EnumIter)]
+#[strum(serialize_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
 pub enum LeaseState {
     /// Given, not yet answered (it counts as in flight until it expires).
@@ -341,20 +303,13 @@ pub enum LeaseState {
 }
 
 impl LeaseState {
-    pub const ALL: [LeaseState; 4] = [LeaseState::Open, LeaseState::Fulfilled, LeaseState::Declined, LeaseState::Superseded];
-
     /// The state as the JSON and the database write it.
     pub fn name(self) -> &'static str {
-        match self {
-            LeaseState::Open => "open",
-            LeaseState::Fulfilled => "fulfilled",
-            LeaseState::Declined => "declined",
-            LeaseState::Superseded => "superseded",
-        }
+        self.into()
     }
 
     pub fn from_name(name: &str) -> Option<LeaseState> {
-        LeaseState::ALL.into_iter().find(|s| s.name() == name)
+        name.parse().ok()
     }
 }
 
@@ -628,16 +583,17 @@ mod tests {
 
     #[test]
     fn codes_and_states_are_written_as_their_names() {
-        for code in RefusalCode::ALL {
+        for code in RefusalCode::all() {
             assert_eq!(serde_json::to_value(code).unwrap(), code.name(), "{code:?}");
             assert_eq!(serde_json::from_value::<RefusalCode>(code.name().into()).unwrap(), code);
         }
-        let names: std::collections::HashSet<_> = RefusalCode::ALL.iter().map(|c| c.name()).collect();
-        assert_eq!(names.len(), RefusalCode::ALL.len(), "every code once");
+        let names: std::collections::HashSet<_> = RefusalCode::all().map(|c| c.name()).collect();
+        assert_eq!(names.len(), RefusalCode::all().count(), "every code once");
+        assert_eq!((RefusalCode::all().count(), RefusalCode::Unknown.name()), (31, "unknown"));
         // A newer service's code reads as unknown, not as a failure to read the refusal.
         let refusal: Refusal = serde_json::from_str(r#"{"error": "a_new_reason", "message": "m"}"#).unwrap();
         assert_eq!(refusal.error, RefusalCode::Unknown);
-        for state in LeaseState::ALL {
+        for state in <LeaseState as strum::IntoEnumIterator>::iter() {
             assert_eq!(serde_json::to_value(state).unwrap(), state.name());
             assert_eq!(LeaseState::from_name(state.name()), Some(state));
         }
