@@ -613,6 +613,10 @@ async fn exports_from_the_database_carry_the_licence() {
     let listed: Vec<Option<&str>> = contributors.iter().collect();
     assert_eq!(listed, vec![Some(contributor.as_str()); 2]);
     assert!(card.contains("**Episodes:** 2 (") && card.contains("Every contributor agreed"), "{card}");
+    // The card summarises the episodes' quality scores (those the table carries).
+    let scores = episodes.column_by_name("quality/score").unwrap().as_any().downcast_ref::<arrow_array::Float64Array>().unwrap().values().to_vec();
+    let median = scores.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    assert!(card.contains(&format!("over 2 scored episodes the median is {median:.2}")), "{scores:?}\n{card}");
     // Under a licence nobody agreed to, the card says so.
     let other = dir.path().join("other");
     export("lerobot", &other, "CC0-1.0");

@@ -301,7 +301,7 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     };
     let after = existing.as_ref().map_or(0, |(_, last_id)| *last_id);
     let terms = crate::terms::Terms::new(&args.licence).map_err(|e| anyhow::anyhow!("--licence: {e}"))?;
-    let (rows, snapshot, agreements) = tokio::runtime::Runtime::new()?.block_on(async {
+    let (rows, snapshot, agreements, quality) = tokio::runtime::Runtime::new()?.block_on(async {
         let db = Db::open(&args.db, 2).await?;
         let exported = async {
             let (rows, snapshot) = match args.min_quality {
@@ -309,7 +309,13 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
                 Some(min) => at_least(&db, after, min).await?,
             };
             let agreements = db.agreements(&terms.licence, snapshot.last_id).await?;
-            anyhow::Ok((rows, snapshot, agreements))
+            // The card summarises the whole dataset's quality (an appended one's too):
+            // the live demonstrations through the snapshot, as the agreements are, and
+            // only those the filter kept.
+            let kept = |score: &f64| args.min_quality.is_none_or(|min| *score >= min);
+            let scores = db.review_rows().await?.into_iter().filter(|r| r.id <= snapshot.last_id).filter_map(|r| r.score).filter(kept).collect();
+            let quality = lerobot::card::QualitySummary::of(scores, crate::quality::QUALITY_VERSION);
+            anyhow::Ok((rows, snapshot, agreements, quality))
         }
         .await;
         db.close().await;
@@ -325,7 +331,7 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         }
         Ok(episodes)
     };
-    let card = |files: &[lerobot::DatasetFile]| lerobot::card::card(files, &terms, agreements);
+    let card = |files: &[lerobot::DatasetFile]| lerobot::card::card(files, &terms, agreements, quality);
     match (args.to, existing) {
         (ExportFormat::Lerobot, Some((existing, _))) => {
             if records.is_empty() {

@@ -22,8 +22,29 @@ pub struct Agreements {
     pub contributors: usize,
 }
 
+/// The quality scores of the dataset's episodes (`quality::Quality::score`), summarised.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct QualitySummary {
+    /// The measures' version.
+    pub version: u32,
+    /// Episodes with a score of this version.
+    pub scored: usize,
+    pub p10: f64,
+    pub median: f64,
+    pub p90: f64,
+}
+
+impl QualitySummary {
+    /// The summary of `scores` (none without a score).
+    pub fn of(mut scores: Vec<f64>, version: u32) -> Option<QualitySummary> {
+        use crate::experiment::stats::nearest_rank;
+        scores.sort_by(f64::total_cmp);
+        Some(QualitySummary { version, scored: scores.len(), p10: nearest_rank(&scores, 0.1)?, median: nearest_rank(&scores, 0.5)?, p90: nearest_rank(&scores, 0.9)? })
+    }
+}
+
 /// The card of the dataset whose files (`info.json` among them) are `files`.
-pub fn card(files: &[DatasetFile], terms: &Terms, agreements: Agreements) -> Result<DatasetFile, ExportError> {
+pub fn card(files: &[DatasetFile], terms: &Terms, agreements: Agreements, quality: Option<QualitySummary>) -> Result<DatasetFile, ExportError> {
     let info = files.iter().find(|f| f.path == INFO_PATH).ok_or_else(|| ExportError::write("the dataset card", format!("no {INFO_PATH} to describe")))?;
     let info: Value = serde_json::from_slice(&info.bytes).map_err(|e| ExportError::write("the dataset card", format!("{INFO_PATH}: {e}")))?;
     let number = |key: &str| info[key].as_i64().unwrap_or(0);
@@ -40,6 +61,16 @@ pub fn card(files: &[DatasetFile], terms: &Terms, agreements: Agreements) -> Res
             agreements.agreed, agreements.not_agreed
         )
     };
+    let quality = match quality {
+        Some(q) => format!(
+            "- **Quality:** each episode's score in [0, 1] (`quality/score` in the episodes table, measures version {}: its idle \
+             share, steps, path and grasps against the scripted expert's run of the same instance); over {} scored episodes \
+             the median is {:.2}, the 10th percentile {:.2} and the 90th {:.2}. Filter on it, or export with \
+             `amf export --min-quality`.\n",
+            q.version, q.scored, q.median, q.p10, q.p90
+        ),
+        None => String::new(),
+    };
     let text = format!(
         "---\nlicense: {hub}\ntask_categories:\n- robotics\ntags:\n- LeRobot\n- amf-studio\n- crowdsourced\nconfigs:\n\
          - config_name: default\n  data_files: data/*/*.parquet\n---\n\n\
@@ -50,6 +81,7 @@ pub fn card(files: &[DatasetFile], terms: &Terms, agreements: Agreements) -> Res
          - **Verified by replay:** every episode was replayed from its task, seed and actions in the project's deterministic \
          simulation before it was stored, and succeeds at its task; the states here are that replay's.\n\
          - **Contributors:** {contributors}, known by anonymous ids only.\n\
+         {quality}\
          - **Licence:** {licence}. {consent}\n\n\
          Written by amf-studio {version} in the LeRobot dataset format {codebase}.\n",
         hub = terms.hub_licence(),
@@ -77,13 +109,17 @@ mod tests {
         let records: Vec<DemonstrationRecord> = [(TaskId::Reach, 1), (TaskId::Push, 2)].iter().map(|&(t, s)| DemonstrationRecord::from_expert(t, s, 0.0, 0.0)).collect();
         let files = super::super::dataset(&replay_all(&records).unwrap()).unwrap();
         let all = Agreements { agreed: 2, not_agreed: 0, contributors: 1 };
-        let text = String::from_utf8(card(&files, &Terms::default(), all).unwrap().bytes).unwrap();
+        let quality = QualitySummary::of(vec![0.9, 0.5, 0.7, 0.8], 1);
+        assert_eq!(quality.map(|q| (q.scored, q.median)), Some((4, 0.8)));
+        let text = String::from_utf8(card(&files, &Terms::default(), all, quality).unwrap().bytes).unwrap();
+        assert!(text.contains("over 4 scored episodes the median is 0.80"), "{text}");
         let front = text.strip_prefix("---\n").and_then(|rest| rest.split_once("\n---\n")).map(|(front, _)| front).unwrap();
         assert!(front.lines().any(|l| l == "license: cc-by-4.0"), "{front}");
         assert!(text.contains("**Episodes:** 2 (") && text.contains("over 2 tasks"), "{text}");
         assert!(text.contains("Every contributor agreed"), "{text}");
         let some = Agreements { agreed: 1, not_agreed: 1, contributors: 2 };
-        let text = String::from_utf8(card(&files, &Terms::new("CC0-1.0").unwrap(), some).unwrap().bytes).unwrap();
+        let text = String::from_utf8(card(&files, &Terms::new("CC0-1.0").unwrap(), some, QualitySummary::of(Vec::new(), 1)).unwrap().bytes).unwrap();
+        assert!(!text.contains("**Quality:**"), "no scores, no summary: {text}");
         assert!(text.contains("license: cc0-1.0") && text.contains("1 episodes were contributed before the service asked"), "{text}");
     }
 }
