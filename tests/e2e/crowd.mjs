@@ -182,6 +182,7 @@ try {
     `the review counts ${reviewed} demonstrations`);
   const histograms = await b.$$eval('#quality-review table.tasks tr[data-task]', (trs) => trs.length);
   assert(histograms >= 1, 'the review shows no task');
+  assert((await b.inputValue('#operator-below-task')) === 'any', 'the withdrawal under a bar is of any task unless one is chosen');
   const worst = await b.getAttribute('#quality-review table.worst tr[data-id]', 'data-id');
   await b.locator('#quality-review').screenshot({ path: `${artifacts}crowd-05-quality-review.png` });
   await b.click(`#quality-review table.worst tr[data-id="${worst}"] button.withdraw`);

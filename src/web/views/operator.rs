@@ -138,6 +138,9 @@ fn review_view(review: &QualityReview, busy: bool, dispatch: &Callback<Action>) 
     }
 }
 
+/// The task list's first choice: every task.
+const ANY_TASK: &str = "any";
+
 /// Withdraws every demonstration scoring under a bar, of one task or all.
 fn withdraw_below_form(review: &QualityReview, busy: bool, dispatch: &Callback<Action>) -> Html {
     let bar_input = NodeRef::default();
@@ -147,7 +150,7 @@ fn withdraw_below_form(review: &QualityReview, busy: bool, dispatch: &Callback<A
         Callback::from(move |event: SubmitEvent| {
             event.prevent_default();
             let Ok(below) = value_of(&bar_input).trim().parse::<f64>() else { return };
-            let task = task_select.cast::<HtmlSelectElement>().map(|s| s.value()).filter(|t| !t.is_empty());
+            let task = task_select.cast::<HtmlSelectElement>().map(|s| s.value()).filter(|t| t != ANY_TASK);
             dispatch.emit(Action::Operator(OperatorMsg::WithdrawBelow { below, task }));
         })
     };
@@ -156,8 +159,8 @@ fn withdraw_below_form(review: &QualityReview, busy: bool, dispatch: &Callback<A
             <label class="small" for="operator-below">{ "Withdraw every demonstration scoring under" }</label>
             <input type="number" id="operator-below" ref={bar_input} min="0" max="1" step="0.01" value="0.2" aria-label="score" />
             <select id="operator-below-task" ref={task_select} aria-label="task">
-                <option value="">{ "of any task" }</option>
-                { for review.tasks.iter().map(|t| html! { <option value={t.task.clone()}>{ format!("of {}", t.task) }</option> }) }
+                <option value={ANY_TASK} selected=true>{ "of any task" }</option>
+                { for review.tasks.iter().map(|t| html! { <option value={t.task.clone()} selected=false>{ format!("of {}", t.task) }</option> }) }
             </select>
             <button type="submit" disabled={busy}>{ "Withdraw" }</button>
         </form>
