@@ -137,6 +137,14 @@ pub fn weighted_mean(values: &[f64], weights: &[f64]) -> f64 {
     values.iter().zip(weights).map(|(v, w)| v * w).sum::<f64>() / total.max(f64::MIN_POSITIVE)
 }
 
+/// The value below which a share `q` of `sorted` (ascending) lies, by nearest rank;
+/// `None` for no values. The one percentile of the load tests' latencies, the
+/// operator's quality review and the dataset card (here, below all three).
+pub fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    Some(sorted[((sorted.len() as f64 * q) as usize).min(last)])
+}
+
 /// What a round reports while it works.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum RoundEvent {

@@ -16,7 +16,7 @@ mod dataset;
 #[cfg(feature = "tools")]
 fn percentile(values: &mut [f64], p: f64) -> f64 {
     values.sort_by(f64::total_cmp);
-    crate::experiment::stats::nearest_rank(values, p).unwrap_or(0.0)
+    crate::round::nearest_rank(values, p).unwrap_or(0.0)
 }
 mod experiment;
 mod experts;

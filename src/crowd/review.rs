@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use super::contract::{ContributorQuality, QualityReview, ReviewFlag, ReviewedDemonstration, TaskQuality};
-use crate::experiment::stats::nearest_rank as quantile;
+use crate::round::nearest_rank as quantile;
 use crate::quality::QUALITY_VERSION;
 use crate::tasks::TaskId;
 

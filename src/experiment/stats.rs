@@ -8,14 +8,6 @@ use serde::{Deserialize, Serialize};
 use super::{CurvePoint, Run};
 use crate::select::SelectorKind;
 
-/// The value below which a share `q` of `sorted` (ascending) lies, by nearest rank;
-/// `None` for no values. The one percentile of the load tests' latencies and the
-/// operator's quality review.
-pub fn nearest_rank(sorted: &[f64], q: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    Some(sorted[((sorted.len() as f64 * q) as usize).min(last)])
-}
-
 /// Bootstrap resamples behind every interval.
 pub const RESAMPLES: usize = 2000;
 

@@ -37,7 +37,7 @@ pub struct QualitySummary {
 impl QualitySummary {
     /// The summary of `scores` (none without a score).
     pub fn of(mut scores: Vec<f64>, version: u32) -> Option<QualitySummary> {
-        use crate::experiment::stats::nearest_rank;
+        use crate::round::nearest_rank;
         scores.sort_by(f64::total_cmp);
         Some(QualitySummary { version, scored: scores.len(), p10: nearest_rank(&scores, 0.1)?, median: nearest_rank(&scores, 0.5)?, p90: nearest_rank(&scores, 0.9)? })
     }
