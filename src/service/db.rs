@@ -155,6 +155,9 @@ pub struct Exported {
 /// A stored demonstration's columns, as [`DemonstrationRow`] reads them.
 const RECORD_COLUMNS: &str = "id, task, seed, suite_version, actions, source, duration_seconds, recorded_at_ms";
 
+/// The live takes of an instance an upload is compared with for a near-copy.
+const NEAR_COPY_TAKES: usize = 200;
+
 /// Ids per query when demonstrations are read by id.
 const BY_ID_BATCH: usize = 256;
 
@@ -475,7 +478,11 @@ impl Db {
         }
         // Not the same content: a near-copy of a live take of the same instance, from
         // anyone, is refused (two concurrent near-copies may both pass this look-up).
-        let takes = sqlx::query_as::<_, DemonstrationRow>(&format!("SELECT {RECORD_COLUMNS} FROM demonstrations WHERE task = $1 AND seed = $2 AND withdrawn = 0 ORDER BY id"))
+        // The newest takes only, so that an instance demonstrated many times over costs
+        // an upload a bounded comparison.
+        let takes = sqlx::query_as::<_, DemonstrationRow>(&format!(
+            "SELECT {RECORD_COLUMNS} FROM demonstrations WHERE task = $1 AND seed = $2 AND withdrawn = 0 ORDER BY id DESC LIMIT {NEAR_COPY_TAKES}"
+        ))
             .bind(demo.record.task.name())
             .bind(demo.record.seed as i64)
             .fetch_all(&self.pool)
