@@ -218,14 +218,15 @@ pub fn verify(file: &DemonstrationFile, existing: &[DemonstrationRecord]) -> Imp
     for (index, entry) in file.demonstrations.iter().enumerate() {
         let record = &entry.record;
         let outcome = check(entry).and_then(|()| {
-            if held.contains(&record.fingerprint()) {
+            let fingerprint = record.fingerprint();
+            if held.contains(&fingerprint) {
                 return Err(Rejection::Duplicate);
             }
             let takes = by_instance.entry((record.task, record.seed)).or_default();
             if takes.iter().any(|taken| record.near_copy_of(taken)) {
                 return Err(Rejection::NearCopy);
             }
-            held.insert(record.fingerprint());
+            held.insert(fingerprint);
             takes.push(record);
             Ok(())
         });

@@ -87,26 +87,23 @@ fn contributors_low_bar(by_contributor: &HashMap<&str, Vec<&Reviewed>>) -> HashM
 
 /// Reviews the live demonstrations `rows`.
 pub fn review(rows: &[Reviewed]) -> QualityReview {
-    let mut by_task: HashMap<TaskId, Vec<f64>> = HashMap::new();
+    // Per task: its demonstrations, and the scores among them.
+    let mut by_task: HashMap<TaskId, (usize, Vec<f64>)> = HashMap::new();
     for row in rows {
-        let scores = by_task.entry(row.task).or_default();
+        let (count, scores) = by_task.entry(row.task).or_default();
+        *count += 1;
         scores.extend(row.score);
-    }
-    for scores in by_task.values_mut() {
-        scores.sort_by(f64::total_cmp);
     }
     let tasks = TaskId::ALL
         .iter()
-        .filter_map(|&task| {
-            let count = rows.iter().filter(|r| r.task == task).count();
-            (count > 0).then(|| {
-                let scores = &by_task[&task];
-                let mut histogram = vec![0; BINS];
-                for &score in scores {
-                    histogram[((score.clamp(0.0, 1.0) * BINS as f64) as usize).min(BINS - 1)] += 1;
-                }
-                TaskQuality { task: task.name().into(), demonstrations: count, histogram, p10: quantile(scores, 0.1), median: quantile(scores, 0.5), p90: quantile(scores, 0.9) }
-            })
+        .filter_map(|task| {
+            let (count, mut scores) = by_task.remove(task)?;
+            scores.sort_by(f64::total_cmp);
+            let mut histogram = vec![0; BINS];
+            for &score in &scores {
+                histogram[((score.clamp(0.0, 1.0) * BINS as f64) as usize).min(BINS - 1)] += 1;
+            }
+            Some(TaskQuality { task: task.name().into(), demonstrations: count, histogram, p10: quantile(&scores, 0.1), median: quantile(&scores, 0.5), p90: quantile(&scores, 0.9) })
         })
         .collect();
 
