@@ -228,6 +228,7 @@ impl Effect {
         matches!(
             self,
             Effect::StartDemonstration { .. }
+                | Effect::StartPractice { .. }
                 | Effect::Replay(_)
                 | Effect::ShowTask { .. }
                 | Effect::PlayRollout(_)

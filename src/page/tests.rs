@@ -1087,6 +1087,10 @@ fn a_watched_policy_plays_its_latest_rollout_unless_something_else_took_the_stag
     page.act(Action::ShowTask(TaskId::Push));
     assert!(!played(ticket, &mut page));
     let ticket = page.watch(Watched::Pretrained);
+    page.act(Action::Practise);
+    assert!(!played(ticket, &mut page), "a practice keeps the stage");
+    page.act(Action::EndPractice);
+    let ticket = page.watch(Watched::Pretrained);
     page.watch(Watched::Expert);
     assert!(!played(ticket, &mut page));
     let ticket = page.watch(Watched::Pretrained);

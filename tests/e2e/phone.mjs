@@ -212,7 +212,8 @@ try {
   await page.evaluate(() => window.scrollTo(0, 0));
   const practised = Date.now();
   await followByTouch('ghost', 'unsuccessful', 90000);
-  assert((await canvas.getAttribute('data-success')) === 'true', 'following the ghost did not reach the ball');
+  const where = async () => `after ${await canvas.getAttribute('data-steps')} steps, the gripper at ${await canvas.getAttribute('data-tcp')}, the ghost at ${await canvas.getAttribute('data-ghost')} (${await canvas.getAttribute('data-ghost-px')} px), the finger's aim at ${await canvas.getAttribute('data-desired-px')} px`;
+  assert((await canvas.getAttribute('data-success')) === 'true', `following the ghost did not reach the ball: ${await where()}`);
   await page.screenshot({ path: `${artifacts}phone-practice.png` });
   assert(Number(await page.getAttribute('#dataset', 'data-count') ?? 0) === 0, 'the practice was recorded');
   console.log(`practice: following the ghost reached the ball after ${await canvas.getAttribute('data-steps')} steps (${((Date.now() - practised) / 1000).toFixed(1)} s); nothing recorded`);
