@@ -62,7 +62,10 @@ pub struct Trace {
     pub achieved: Vec<bool>,
 }
 
-#[derive(Clone, Debug, Error, PartialEq)]
+/// Why a replay refused a record. Its kinds ([`ReplayErrorKind`], without the details)
+/// are what the service's refusal codes are derived from.
+#[derive(Clone, Debug, Error, PartialEq, strum::EnumDiscriminants)]
+#[strum_discriminants(name(ReplayErrorKind), derive(strum::EnumIter))]
 pub enum ReplayError {
     #[error("recorded with task suite version {found}; this build replays {task} as recorded in versions {from} to {SUITE_VERSION}")]
     SuiteVersion { task: TaskId, found: u32, from: u32 },

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::contract::RefusalCode;
 pub use crate::record::hex;
 use crate::quality::{self, Quality};
-use crate::record::{DemonstrationRecord, ReplayError};
+use crate::record::{DemonstrationRecord, ReplayError, ReplayErrorKind};
 use crate::tasks::SUITE_VERSION;
 
 /// The largest upload body the service reads (bytes): one demonstration at a person's
@@ -31,7 +31,8 @@ pub struct Upload {
 }
 
 /// Why an upload was refused; `code` is what the page keys its message on.
-#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, thiserror::Error, strum::EnumDiscriminants)]
+#[strum_discriminants(name(RejectionKind), derive(strum::EnumIter))]
 pub enum Rejection {
     #[error("the upload is not a demonstration: {0}")]
     Malformed(String),
@@ -52,30 +53,42 @@ impl Rejection {
     /// The refusal's code in the service's API.
     pub fn code(&self) -> RefusalCode {
         match self {
-            Rejection::Malformed(_) => RefusalCode::Malformed,
-            Rejection::ClientId => RefusalCode::ClientId,
-            Rejection::Empty => RefusalCode::Empty,
-            Rejection::BadTiming => RefusalCode::BadTiming,
-            Rejection::Replay(ReplayError::SuiteVersion { .. }) => RefusalCode::SuiteVersion,
-            Rejection::Replay(ReplayError::TooLong { .. }) => RefusalCode::TooLong,
-            Rejection::Replay(ReplayError::BadAction { .. }) => RefusalCode::BadAction,
-            Rejection::Replay(ReplayError::SuccessMismatch { .. }) => RefusalCode::NotSuccessful,
-            Rejection::IdConflict => RefusalCode::IdConflict,
+            Rejection::Replay(error) => replay_code(error.into()),
+            other => rejection_code(other.into()).expect("a rejection of its own has a code of its own"),
         }
     }
 
-    /// Every code a rejection can have, for metrics that list each reason from the start.
-    pub const CODES: [RefusalCode; 9] = [
-        RefusalCode::Malformed,
-        RefusalCode::ClientId,
-        RefusalCode::SuiteVersion,
-        RefusalCode::Empty,
-        RefusalCode::TooLong,
-        RefusalCode::BadAction,
-        RefusalCode::NotSuccessful,
-        RefusalCode::BadTiming,
-        RefusalCode::IdConflict,
-    ];
+    /// Every code a rejection can have, for metrics that list each reason from the start:
+    /// derived from the kinds of rejection and of replay error, so a new kind is counted.
+    pub fn codes() -> impl Iterator<Item = RefusalCode> {
+        use strum::IntoEnumIterator;
+        RejectionKind::iter().flat_map(|kind| match rejection_code(kind) {
+            Some(code) => vec![code],
+            None => ReplayErrorKind::iter().map(replay_code).collect(),
+        })
+    }
+}
+
+/// The code of a rejection of the upload's own; none for a replay's (each of its kinds
+/// has its own code).
+fn rejection_code(kind: RejectionKind) -> Option<RefusalCode> {
+    Some(match kind {
+        RejectionKind::Malformed => RefusalCode::Malformed,
+        RejectionKind::ClientId => RefusalCode::ClientId,
+        RejectionKind::Empty => RefusalCode::Empty,
+        RejectionKind::BadTiming => RefusalCode::BadTiming,
+        RejectionKind::IdConflict => RefusalCode::IdConflict,
+        RejectionKind::Replay => return None,
+    })
+}
+
+fn replay_code(kind: ReplayErrorKind) -> RefusalCode {
+    match kind {
+        ReplayErrorKind::SuiteVersion => RefusalCode::SuiteVersion,
+        ReplayErrorKind::TooLong => RefusalCode::TooLong,
+        ReplayErrorKind::BadAction => RefusalCode::BadAction,
+        ReplayErrorKind::SuccessMismatch => RefusalCode::NotSuccessful,
+    }
 }
 
 /// A demonstration that replayed to success, as the service stores it.
@@ -138,6 +151,30 @@ mod tests {
 
     fn body(upload: &Upload) -> Vec<u8> {
         serde_json::to_vec(upload).unwrap()
+    }
+
+    /// The codes listed for metrics are derived from the kinds: one per kind of rejection
+    /// and of replay error, each distinct, and every rejection's code among them.
+    #[test]
+    fn every_rejection_has_a_listed_code_of_its_own() {
+        let codes: Vec<RefusalCode> = Rejection::codes().collect();
+        let distinct: std::collections::BTreeSet<_> = codes.iter().collect();
+        assert_eq!(distinct.len(), codes.len(), "{codes:?}");
+        let rejections = [
+            Rejection::Malformed("x".into()),
+            Rejection::ClientId,
+            Rejection::Empty,
+            Rejection::BadTiming,
+            Rejection::IdConflict,
+            Rejection::Replay(ReplayError::SuiteVersion { task: TaskId::Reach, found: 9, from: 1 }),
+            Rejection::Replay(ReplayError::TooLong { actions: 9, limit: 1 }),
+            Rejection::Replay(ReplayError::BadAction { step: 0 }),
+            Rejection::Replay(ReplayError::SuccessMismatch { recorded: "a success", replayed: "fails" }),
+        ];
+        assert_eq!(rejections.len(), codes.len());
+        for rejection in rejections {
+            assert!(codes.contains(&rejection.code()), "{rejection:?}");
+        }
     }
 
     #[test]

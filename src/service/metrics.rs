@@ -92,8 +92,8 @@ impl Metrics {
         out += &format!("amf_uploads_duplicate_total {}\n", self.duplicates.load(Ordering::Relaxed));
         out += "# HELP amf_uploads_rejected_total Uploads refused, by reason.\n# TYPE amf_uploads_rejected_total counter\n";
         let rejected = self.rejected.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        for code in Rejection::CODES.iter().chain(REFUSALS.iter()) {
-            let n = rejected.get(code).copied().unwrap_or(0);
+        for code in Rejection::codes().chain(REFUSALS.iter().copied()) {
+            let n = rejected.get(&code).copied().unwrap_or(0);
             out += &format!("amf_uploads_rejected_total{{reason=\"{code}\"}} {n}\n");
         }
         out += "# HELP amf_verification_seconds Time to replay an upload.\n# TYPE amf_verification_seconds histogram\n";
