@@ -112,7 +112,7 @@ pub struct ServeArgs {
     /// Where the shared policy trains: cpu, or gpu (a build with the `gpu-training`
     /// feature, on a machine with a GPU).
     #[arg(long, value_enum, default_value_t)]
-    train_on: crate::service::training::TrainOn,
+    train_on: crate::session::Engine,
 }
 
 fn parse_selector(name: &str) -> Result<SelectorKind, String> {
@@ -167,7 +167,7 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     crate::service::crowd::check_settings(&config.assignments)?;
     if config.retrain_every > 0 {
-        config.train_on.check()?;
+        crate::service::training::check(config.train_on)?;
     }
     let runtime = tokio::runtime::Runtime::new()?;
     let served = runtime.block_on(crate::service::serve(config));

@@ -6,12 +6,12 @@
 use std::rc::Rc;
 
 use super::action::Effect;
-use super::protocol::{Choice, FromWorker, RoundResult, ToWorker, WorkerError};
+use super::protocol::{FromWorker, RoundResult, ToWorker, WorkerError};
 use super::state::*;
 use crate::experiment::tabletop::TabletopSettings;
 use crate::round::{RoundConfig, RoundEvent, RoundJob};
 use crate::select::SelectorKind;
-use crate::session::{BackendChoice, BackendDecision, RoundLog, Session, SessionSettings};
+use crate::session::{BackendChoice, BackendDecision, Engine, RoundLog, Session, SessionSettings};
 
 /// Consecutive CPU worker failures after which the page stops restarting it.
 pub const MAX_WORKER_FAILURES: u32 = 2;
@@ -88,7 +88,7 @@ impl PageState {
     /// to the CPU worker; otherwise the WebGPU worker chooses first (once per session).
     fn dispatch(&mut self, job: RoundJob, pending_trained: usize, fx: &mut Vec<Effect>) {
         let preference = self.session.as_ref().map_or(BackendChoice::Cpu, |s| s.settings.backend);
-        let mut running = RunningJob { job, place: JobPlace::On(Engine::Cpu), last_snapshot: None, fell_back: false, pending_trained };
+        let mut running = RunningJob { job, place: Some(Engine::Cpu), last_snapshot: None, fell_back: false, pending_trained };
         if running.job.records.is_empty() || preference == BackendChoice::Cpu {
             return self.send_to(Engine::Cpu, running, fx);
         }
@@ -98,14 +98,13 @@ impl PageState {
             }
             return self.send_to(Engine::Cpu, running, fx);
         }
-        let known = self.session.as_ref().and_then(|s| s.backend.as_ref()).filter(|d| d.preference == preference).map(|d| d.webgpu);
+        let known = self.session.as_ref().and_then(|s| s.backend.as_ref()).filter(|d| d.preference == preference).map(|d| d.engine);
         match known {
-            Some(true) => self.send_to(Engine::WebGpu, running, fx),
-            Some(false) => self.send_to(Engine::Cpu, running, fx),
+            Some(engine) => self.send_to(engine, running, fx),
             None => {
                 let gpu = self.ensure_worker(WorkerSlot::WebGpu, fx);
                 fx.push(Effect::Post(gpu, Box::new(ToWorker::Choose(preference))));
-                running.place = JobPlace::ChoosingBackend;
+                running.place = None;
                 self.job = Some(running);
             }
         }
@@ -114,17 +113,17 @@ impl PageState {
     /// Sends the job to the worker of `engine`, starting one if there is none (the
     /// visitor asked, so an earlier give-up does not hold).
     fn send_to(&mut self, engine: Engine, mut running: RunningJob, fx: &mut Vec<Effect>) {
-        let fresh = self.workers.get(engine.slot()).is_none();
+        let fresh = self.workers.get(WorkerSlot::training_on(engine)).is_none();
         if fresh && engine == Engine::Cpu {
             self.workers.cpu_failures = 0;
         }
-        let worker = self.ensure_worker(engine.slot(), fx);
-        if fresh && engine == Engine::WebGpu {
+        let worker = self.ensure_worker(WorkerSlot::training_on(engine), fx);
+        if fresh && engine == Engine::Gpu {
             // A fresh WebGPU worker has no device yet: it was chosen before, so ask for
             // it without measuring again.
             fx.push(Effect::Post(worker, Box::new(ToWorker::Choose(BackendChoice::WebGpu))));
         }
-        running.place = JobPlace::On(engine);
+        running.place = Some(engine);
         running.last_snapshot = running.job.resume.clone();
         fx.push(Effect::Post(worker, Box::new(ToWorker::Run(running.job.clone()))));
         self.job = Some(running);
@@ -134,10 +133,8 @@ impl PageState {
     /// never returns to read a message).
     pub(super) fn stop_job(&mut self, fx: &mut Vec<Effect>) {
         let Some(running) = self.job.take() else { return };
-        match running.place {
-            JobPlace::On(engine) => self.terminate(engine.slot(), fx),
-            JobPlace::ChoosingBackend => self.terminate(WorkerSlot::WebGpu, fx),
-        }
+        // While choosing, the WebGPU worker measures.
+        self.terminate(WorkerSlot::training_on(running.place.unwrap_or(Engine::Gpu)), fx);
     }
 
     pub(super) fn cancel_round(&mut self, fx: &mut Vec<Effect>) {
@@ -154,7 +151,7 @@ impl PageState {
         if let WorkerSlot::Comparison(side) = worker.slot {
             return self.comparison_message(side, message, fx);
         }
-        let runs_job = |s: &PageState| s.job.as_ref().is_some_and(|j| j.place == JobPlace::On(engine_of(worker.slot)));
+        let runs_job = |s: &PageState| s.job.as_ref().is_some_and(|j| j.place == Some(engine_of(worker.slot)));
         match message {
             // Rollouts are asked of a worker of their own (see `Effect::Watch`).
             FromWorker::Loaded | FromWorker::Compared { .. } | FromWorker::CompareDone { .. } | FromWorker::RolledOut(_) => {}
@@ -211,20 +208,24 @@ impl PageState {
 
     /// The WebGPU worker chose where rounds train; the waiting round goes there, and the
     /// decision is kept with the session.
-    fn chosen(&mut self, choice: Choice, fx: &mut Vec<Effect>) {
-        if !choice.webgpu {
+    fn chosen(&mut self, choice: BackendDecision, fx: &mut Vec<Effect>) {
+        if choice.engine == Engine::Cpu {
             self.terminate(WorkerSlot::WebGpu, fx);
         }
+        let engine = choice.engine;
         if let Some(session) = self.session.as_mut() {
-            let tell = session.backend.as_ref().is_none_or(|d| d.webgpu != choice.webgpu);
-            session.backend = Some(BackendDecision { preference: session.settings.backend, webgpu: choice.webgpu, reason: choice.reason.clone() });
+            let tell = session.backend.as_ref().is_none_or(|d| d.engine != choice.engine);
+            let reason = choice.reason.clone();
+            // Kept for the session's preference (a fresh WebGPU worker is asked for its
+            // device as if WebGPU were chosen).
+            session.backend = Some(BackendDecision { preference: session.settings.backend, ..choice });
             if tell {
-                self.info(format!("Fine-tuning runs on {}.", choice.reason));
+                self.info(format!("Fine-tuning runs on {reason}."));
                 self.store_session(fx);
             }
         }
-        if let Some(running) = self.job.take_if(|j| j.place == JobPlace::ChoosingBackend) {
-            self.send_to(if choice.webgpu { Engine::WebGpu } else { Engine::Cpu }, running, fx);
+        if let Some(running) = self.job.take_if(|j| j.place.is_none()) {
+            self.send_to(engine, running, fx);
         }
     }
 
@@ -232,9 +233,9 @@ impl PageState {
         let Some(running) = self.job.take() else { return };
         let Some(session) = self.session.as_mut() else { return };
         let backend = match (running.place, running.fell_back || result.fell_back) {
-            (_, true) => "webgpu, then cpu",
-            (JobPlace::On(Engine::WebGpu), false) => "webgpu",
-            _ => "cpu",
+            (_, true) => vec![Engine::Gpu, Engine::Cpu],
+            (Some(engine), false) => vec![engine],
+            (None, false) => vec![Engine::Cpu],
         };
         if session.curve.is_empty() {
             session.start(result.per_task, result.selection);
@@ -242,7 +243,7 @@ impl PageState {
             let log = RoundLog {
                 picks: vec![],
                 loss: result.loss,
-                backend: backend.into(),
+                backend,
                 train_seconds: result.train_seconds,
                 eval_seconds: result.eval_seconds,
                 select_seconds: result.select_seconds,
@@ -281,7 +282,7 @@ impl PageState {
     fn cpu_worker_died(&mut self, message: String, fx: &mut Vec<Effect>) {
         self.workers.remove(WorkerSlot::Cpu);
         self.workers.cpu_failures += 1;
-        let busy = self.job.take_if(|j| j.place == JobPlace::On(Engine::Cpu)).is_some();
+        let busy = self.job.take_if(|j| j.place == Some(Engine::Cpu)).is_some();
         if busy {
             self.phase = Phase::Idle;
         }
@@ -307,8 +308,8 @@ impl PageState {
         if let Some(session) = self.session.as_mut() {
             session.backend = None;
         }
-        let Some(mut running) = self.job.take_if(|j| j.place != JobPlace::On(Engine::Cpu)) else { return };
-        if running.place == JobPlace::ChoosingBackend {
+        let Some(mut running) = self.job.take_if(|j| j.place != Some(Engine::Cpu)) else { return };
+        if running.place.is_none() {
             self.info(format!("WebGPU training is unavailable here ({message}); training on the CPU."));
         } else {
             let step = running.last_snapshot.as_ref().map_or(0, |s| s.step);
@@ -379,7 +380,7 @@ impl PageState {
 
 fn engine_of(slot: WorkerSlot) -> Engine {
     match slot {
-        WorkerSlot::WebGpu => Engine::WebGpu,
+        WorkerSlot::WebGpu => Engine::Gpu,
         _ => Engine::Cpu,
     }
 }

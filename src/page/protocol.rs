@@ -9,7 +9,7 @@ use crate::experiment::CurvePoint;
 use crate::record::DemonstrationRecord;
 use crate::round::{RoundError, RoundEvent, RoundJob};
 use crate::select::{Selection, SelectorKind};
-use crate::session::BackendChoice;
+use crate::session::{BackendChoice, BackendDecision};
 use crate::sim::Action;
 use crate::tasks::{RolloutSummary, TaskId};
 
@@ -28,15 +28,6 @@ pub enum ExportReply {
     Zipped(#[serde(with = "serde_bytes")] Vec<u8>),
     /// Why there is none.
     Failed(String),
-}
-
-/// Where rounds train, and why (the WebGPU worker's answer to `Choose`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Choice {
-    pub webgpu: bool,
-    pub reason: String,
-    pub cpu_samples_per_second: Option<f64>,
-    pub webgpu_samples_per_second: Option<f64>,
 }
 
 /// Page to worker.
@@ -86,7 +77,8 @@ pub enum FromWorker {
     Loaded,
     /// The prior is loaded.
     Ready,
-    Chosen(Choice),
+    /// Where rounds train, and why (the answer to `Choose`).
+    Chosen(BackendDecision),
     Event(RoundEvent),
     Done(RoundResult),
     /// The job failed; the worker stays usable.

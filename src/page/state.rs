@@ -10,7 +10,7 @@ use crate::policy::PortableSnapshot;
 use crate::record::DemonstrationRecord;
 use crate::round::RoundJob;
 use crate::select::SelectorKind;
-use crate::session::{ChosenBy, Session};
+use crate::session::{ChosenBy, Engine, Session};
 use crate::tasks::TaskId;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -144,42 +144,13 @@ impl Dataset {
     }
 }
 
-/// Where a job trains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Engine {
-    Cpu,
-    WebGpu,
-}
-
-impl Engine {
-    pub fn name(self) -> &'static str {
-        match self {
-            Engine::Cpu => "CPU",
-            Engine::WebGpu => "WebGPU",
-        }
-    }
-
-    pub fn slot(self) -> WorkerSlot {
-        match self {
-            Engine::Cpu => WorkerSlot::Cpu,
-            Engine::WebGpu => WorkerSlot::WebGpu,
-        }
-    }
-}
-
-/// Where the job under way is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum JobPlace {
-    /// The WebGPU worker is measuring where rounds should train.
-    ChoosingBackend,
-    On(Engine),
-}
-
 /// The round (or the session's start) under way.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunningJob {
     pub job: RoundJob,
-    pub place: JobPlace,
+    /// The engine it runs on; none while the WebGPU worker measures where rounds
+    /// should train.
+    pub place: Option<Engine>,
     /// The last snapshot a WebGPU run posted, to go on from on the CPU if it dies.
     pub last_snapshot: Option<PortableSnapshot>,
     /// Whether the round fell back from WebGPU to the CPU.
@@ -198,6 +169,16 @@ pub enum WorkerSlot {
     WebGpu,
     /// One side of the live comparison.
     Comparison(usize),
+}
+
+impl WorkerSlot {
+    /// The worker that trains on `engine`.
+    pub fn training_on(engine: Engine) -> WorkerSlot {
+        match engine {
+            Engine::Cpu => WorkerSlot::Cpu,
+            Engine::Gpu => WorkerSlot::WebGpu,
+        }
+    }
 }
 
 /// One worker's life: a slot and a generation, so messages from a worker the page has

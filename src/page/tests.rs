@@ -1,7 +1,7 @@
 //! Every path the page can take, driven by actions as the shell would send them, with
 //! the effects the shell would carry out checked at each step.
 
-use super::protocol::{Choice, FromWorker, RoundResult, ToWorker, WorkerError};
+use super::protocol::{FromWorker, RoundResult, ToWorker, WorkerError};
 use super::*;
 use crate::crowd::contract::RefusalCode;
 use crate::experiment::CurvePoint;
@@ -9,7 +9,7 @@ use crate::policy::{PortableSnapshot, TrainingProgress};
 use crate::record::{DemonstrationRecord, Source};
 use crate::round::{RoundEvent, RoundJob};
 use crate::select::{Selection, TaskScore};
-use crate::session::{BackendChoice, ChosenBy, Pick, Session, SessionSettings};
+use crate::session::{BackendChoice, BackendDecision, ChosenBy, Engine, Pick, Session, SessionSettings};
 use crate::tasks::{TaskId, NUM_TASKS, SUITE_VERSION};
 
 fn record(task: TaskId, seed: u64) -> DemonstrationRecord {
@@ -214,7 +214,7 @@ fn a_round_reports_progress_and_its_result_is_folded_in_and_stored() {
     assert_eq!(page.state.phase, Phase::Idle);
     let session = page.state.session.as_ref().unwrap();
     assert_eq!(session.curve.len(), 2);
-    assert_eq!(session.rounds[0].backend, "cpu");
+    assert_eq!(session.rounds[0].backend, vec![Engine::Cpu]);
     assert_eq!(session.rounds[0].train_seconds, 1.5);
     assert_eq!(session.proposal(), Some(TaskId::Push));
     assert!(page.state.tuned && page.state.job.is_none());
@@ -279,10 +279,10 @@ fn a_gpu_lost_mid_round_goes_on_on_the_cpu_from_its_last_snapshot() {
     // The WebGPU worker is loaded and asked to choose.
     let gpu = page.worker(WorkerSlot::WebGpu);
     assert!(page.has(|e| matches!(e, Effect::Post(w, m) if *w == gpu && **m == ToWorker::Choose(BackendChoice::WebGpu))));
-    assert_eq!(page.state.job.as_ref().unwrap().place, JobPlace::ChoosingBackend);
-    page.from(WorkerSlot::WebGpu, FromWorker::Chosen(Choice { webgpu: true, reason: "WebGPU".into(), cpu_samples_per_second: None, webgpu_samples_per_second: None }));
+    assert_eq!(page.state.job.as_ref().unwrap().place, None, "choosing");
+    page.from(WorkerSlot::WebGpu, FromWorker::Chosen(BackendDecision { engine: Engine::Gpu, ..BackendDecision::cpu(BackendChoice::WebGpu, "WebGPU".into()) }));
     assert_eq!(page.posted_job(WorkerSlot::WebGpu).unwrap().round, 1);
-    assert!(page.state.session.as_ref().unwrap().backend.as_ref().unwrap().webgpu, "the choice is kept");
+    assert_eq!(page.state.session.as_ref().unwrap().backend.as_ref().unwrap().engine, Engine::Gpu, "the choice is kept");
     page.from(WorkerSlot::WebGpu, FromWorker::Event(RoundEvent::Snapshot(snapshot(25))));
     page.from(WorkerSlot::WebGpu, FromWorker::Event(RoundEvent::Snapshot(snapshot(50))));
     page.died(WorkerSlot::WebGpu, "GPU device lost");
@@ -292,14 +292,15 @@ fn a_gpu_lost_mid_round_goes_on_on_the_cpu_from_its_last_snapshot() {
     assert!(page.state.notices.iter().any(|n| n.text.contains("training goes on on the CPU from there")));
     assert!(page.state.session.as_ref().unwrap().backend.is_none(), "the next round measures again");
     page.from(WorkerSlot::Cpu, FromWorker::Done(result(true, &[TaskId::Push])));
-    assert_eq!(page.state.session.as_ref().unwrap().rounds[0].backend, "webgpu, then cpu");
+    assert_eq!(page.state.session.as_ref().unwrap().rounds[0].backend, vec![Engine::Gpu, Engine::Cpu]);
+    assert_eq!(page.state.session.as_ref().unwrap().rounds[0].trained_on(), "WebGPU, then the CPU");
 }
 
 #[test]
 fn a_choice_of_the_cpu_or_a_browser_without_webgpu_trains_on_the_cpu() {
     let mut page = Page::started(SessionSettings { backend: BackendChoice::Auto, ..settings(1) }, &[TaskId::LeverPull]);
     page.demonstrate(TaskId::LeverPull, ChosenBy::Selector, 5, Ok(1));
-    page.from(WorkerSlot::WebGpu, FromWorker::Chosen(Choice { webgpu: false, reason: "the CPU".into(), cpu_samples_per_second: None, webgpu_samples_per_second: None }));
+    page.from(WorkerSlot::WebGpu, FromWorker::Chosen(BackendDecision::cpu(BackendChoice::Auto, "the CPU".into())));
     assert!(page.posted_job(WorkerSlot::Cpu).is_some());
     assert!(page.state.workers.get(WorkerSlot::WebGpu).is_none() && page.has(|e| matches!(e, Effect::TerminateWorker(_))));
 

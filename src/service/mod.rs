@@ -65,7 +65,7 @@ pub struct ServiceConfig {
     /// the rest (default [`crate::crowd::sample::TRAINING_SAMPLE`]).
     pub train_sample: usize,
     /// Where versions train (default: the CPU).
-    pub train_on: training::TrainOn,
+    pub train_on: crate::session::Engine,
     /// How long a client may take to send a request's head before its connection is
     /// closed (default 10 s).
     pub header_timeout: Duration,
@@ -102,7 +102,7 @@ impl Default for ServiceConfig {
             retrain_every: 10,
             train_steps: crate::round::RoundConfig::default().bc.steps,
             train_sample: crate::crowd::sample::TRAINING_SAMPLE,
-            train_on: training::TrainOn::Cpu,
+            train_on: crate::session::Engine::Cpu,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,

@@ -15,44 +15,35 @@ use super::App;
 use crate::crowd::sample::training_sample;
 use crate::policy::{cpu, Checkpoint, CheckpointError, Demonstration, FineTunedPolicy};
 use crate::round::{assess, run_round, Assessment, RoundConfig, RoundInput};
+use crate::session::Engine;
 use crate::tasks::TaskId;
 
-/// Where the shared policy trains.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum TrainOn {
-    /// burn's CPU backend (flex), on a thread of its own at the lowest priority.
-    #[default]
-    Cpu,
-    /// burn's wgpu backend on the machine's GPU (builds with the `gpu-training`
-    /// feature); evaluation rollouts stay on the CPU.
-    Gpu,
+/// The device the shared policy trains on, or why there is none. On the CPU, training
+/// runs on a thread of its own at the lowest priority; on the GPU, evaluation rollouts
+/// stay on the CPU.
+pub fn device(engine: Engine) -> anyhow::Result<burn::prelude::Device> {
+    match engine {
+        Engine::Cpu => Ok(cpu()),
+        #[cfg(feature = "gpu-training")]
+        Engine::Gpu => Ok(burn::prelude::Device::wgpu(Default::default())),
+        #[cfg(not(feature = "gpu-training"))]
+        Engine::Gpu => anyhow::bail!("--train-on gpu: this build has no GPU backend (build with `--features gpu-training`)"),
+    }
 }
 
-impl TrainOn {
-    /// The device to train on, or why there is none.
-    pub fn device(self) -> anyhow::Result<burn::prelude::Device> {
-        match self {
-            TrainOn::Cpu => Ok(cpu()),
-            #[cfg(feature = "gpu-training")]
-            TrainOn::Gpu => Ok(burn::prelude::Device::wgpu(Default::default())),
-            #[cfg(not(feature = "gpu-training"))]
-            TrainOn::Gpu => anyhow::bail!("--train-on gpu: this build has no GPU backend (build with `--features gpu-training`)"),
-        }
-    }
-
-    /// Checks at start that training can run there: a small computation on the device
-    /// (a machine without a usable GPU fails here, not at the first version).
-    pub fn check(self) -> anyhow::Result<()> {
-        let device = self.device()?;
-        let sum = std::panic::catch_unwind(|| {
-            let ones = burn::prelude::Tensor::<1>::ones([4], &device);
-            ones.sum().into_scalar::<f32>()
-        });
-        match sum {
-            Ok(sum) if sum == 4.0 => Ok(()),
-            Ok(sum) => anyhow::bail!("--train-on {self:?}: the device computed 1+1+1+1 = {sum}"),
-            Err(_) => anyhow::bail!("--train-on {self:?}: the device does not work on this machine (no usable GPU?)"),
-        }
+/// Checks at start that training can run on `engine`: a small computation on the device
+/// (a machine without a usable GPU fails here, not at the first version).
+pub fn check(engine: Engine) -> anyhow::Result<()> {
+    let device = device(engine)?;
+    let sum = std::panic::catch_unwind(|| {
+        let ones = burn::prelude::Tensor::<1>::ones([4], &device);
+        ones.sum().into_scalar::<f32>()
+    });
+    let name = engine.name();
+    match sum {
+        Ok(sum) if sum == 4.0 => Ok(()),
+        Ok(sum) => anyhow::bail!("--train-on {name}: the device computed 1+1+1+1 = {sum}"),
+        Err(_) => anyhow::bail!("--train-on {name}: the device does not work on this machine (no usable GPU?)"),
     }
 }
 
@@ -170,7 +161,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     let round = latest.as_ref().map_or(1, |v| v.id as usize + 1);
     let settings = app.config.assignments.clone();
     let steps = app.config.train_steps;
-    let device = app.config.train_on.device()?;
+    let device = device(app.config.train_on)?;
     let busy = app.verifier.busy();
     let (prior, prior_config) = app.crowd.prior().expect("checked by the caller");
     let started = std::time::Instant::now();

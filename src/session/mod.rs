@@ -14,7 +14,34 @@ use crate::round::RoundConfig;
 use crate::select::{Selection, SelectorKind};
 use crate::tasks::{TaskId, NUM_TASKS, SUITE_VERSION};
 
-/// Where fine-tuning runs in the page.
+/// Where training runs: burn's CPU backend, or its wgpu backend on a GPU (WebGPU in a
+/// browser). One name for the page's workers, the service's `--train-on` and the
+/// rounds' logs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum Engine {
+    /// burn's CPU backend (flex).
+    #[default]
+    Cpu,
+    /// burn's wgpu backend on a GPU: WebGPU in a browser; natively, a build with the
+    /// `gpu-training` feature.
+    // Sessions stored before the name was shared say "webgpu".
+    #[serde(alias = "webgpu")]
+    Gpu,
+}
+
+impl Engine {
+    /// The name a log or a stored session gives it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Cpu => "cpu",
+            Engine::Gpu => "gpu",
+        }
+    }
+}
+
+/// Where a visitor wants fine-tuning to run in the page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendChoice {
@@ -171,11 +198,21 @@ pub struct RoundLog {
     pub picks: Vec<Pick>,
     /// The cloning loss (action MSE) along training, thinned to at most 100 points.
     pub loss: Vec<f32>,
-    /// Where it trained ("cpu", "webgpu", or "webgpu, then cpu").
-    pub backend: String,
+    /// Where it trained, in order: one engine, or the GPU then the CPU it fell back to.
+    /// (Rounds stored before said it in words: "cpu", "webgpu", "webgpu, then cpu".)
+    #[serde(deserialize_with = "engines_or_words")]
+    pub backend: Vec<Engine>,
     pub train_seconds: f64,
     pub eval_seconds: f64,
     pub select_seconds: f64,
+}
+
+impl RoundLog {
+    /// Where it trained, in words for the page ("WebGPU, then the CPU").
+    pub fn trained_on(&self) -> String {
+        let words: Vec<&str> = self.backend.iter().map(|e| if *e == Engine::Gpu { "WebGPU" } else { "the CPU" }).collect();
+        words.join(", then ")
+    }
 }
 
 /// The session, as stored between visits.
@@ -194,8 +231,8 @@ pub struct Session {
     /// Tasks the visitor asked the selector to skip, until the next selection.
     pub declined: Vec<TaskId>,
     /// Where rounds train in this browser, once measured (kept, so the measurement is
-    /// not repeated on every visit).
-    #[serde(default)]
+    /// not repeated on every visit; one stored in an older shape is measured again).
+    #[serde(default, deserialize_with = "or_measured_again")]
     pub backend: Option<BackendDecision>,
     /// Trained demonstrations deleted from the dataset since (the history keeps them).
     #[serde(default)]
@@ -210,12 +247,45 @@ fn suite_before_it_was_stored() -> u32 {
     2
 }
 
-/// Where rounds train for a backend preference, and why.
+/// Where rounds train for a backend preference, and why: the WebGPU worker's answer,
+/// kept with the session.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BackendDecision {
     pub preference: BackendChoice,
-    pub webgpu: bool,
+    pub engine: Engine,
     pub reason: String,
+    /// The trial's speeds, where `Auto` measured both.
+    #[serde(default)]
+    pub cpu_samples_per_second: Option<f64>,
+    #[serde(default)]
+    pub gpu_samples_per_second: Option<f64>,
+}
+
+impl BackendDecision {
+    /// Rounds train on the CPU, for `reason`; nothing measured.
+    pub fn cpu(preference: BackendChoice, reason: String) -> BackendDecision {
+        BackendDecision { preference, engine: Engine::Cpu, reason, cpu_samples_per_second: None, gpu_samples_per_second: None }
+    }
+}
+
+/// A round's engines as stored: a list, or the words older sessions wrote.
+fn engines_or_words<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Engine>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Engines(Vec<Engine>),
+        Words(String),
+    }
+    Ok(match Stored::deserialize(deserializer)? {
+        Stored::Engines(engines) => engines,
+        Stored::Words(words) => words.split(", then ").map(|w| if w.trim() == "webgpu" { Engine::Gpu } else { Engine::Cpu }).collect(),
+    })
+}
+
+/// A stored decision, or none where it has an older shape (it is measured again).
+fn or_measured_again<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<BackendDecision>, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    Ok(serde_json::from_value(value).ok())
 }
 
 impl Session {
@@ -399,7 +469,27 @@ mod tests {
     }
 
     fn log() -> RoundLog {
-        RoundLog { picks: vec![], loss: vec![], backend: "cpu".into(), train_seconds: 0.0, eval_seconds: 0.0, select_seconds: 0.0 }
+        RoundLog { picks: vec![], loss: vec![], backend: vec![Engine::Cpu], train_seconds: 0.0, eval_seconds: 0.0, select_seconds: 0.0 }
+    }
+
+    /// A session stored before the backend's names were shared reads back: its rounds'
+    /// engines from their words, and its old-shaped decision dropped, to be measured
+    /// again; a current one round-trips.
+    #[test]
+    fn a_session_stored_with_the_old_backend_words_reads_back() {
+        let mut session = Session::new(1, SessionSettings::default());
+        session.rounds = vec![log(), log()];
+        session.backend = Some(BackendDecision { engine: Engine::Gpu, ..BackendDecision::cpu(BackendChoice::Auto, "WebGPU".into()) });
+        let current: Session = serde_json::from_value(serde_json::to_value(&session).unwrap()).unwrap();
+        assert_eq!(current, session);
+        let mut old = serde_json::to_value(&session).unwrap();
+        old["rounds"][0]["backend"] = "webgpu, then cpu".into();
+        old["rounds"][1]["backend"] = "webgpu".into();
+        old["backend"] = serde_json::json!({ "preference": "auto", "webgpu": true, "reason": "WebGPU" });
+        let read: Session = serde_json::from_value(old).unwrap();
+        assert_eq!(read.rounds[0].backend, vec![Engine::Gpu, Engine::Cpu]);
+        assert_eq!(read.rounds[1].backend, vec![Engine::Gpu]);
+        assert_eq!(read.backend, None);
     }
 
     #[test]

@@ -6,8 +6,7 @@ use burn::prelude::Device;
 use burn::tensor::wgpu::{wgpu, WgpuSetup};
 
 use super::seconds_now;
-use super::worker::Choice;
-use crate::session::BackendChoice;
+use crate::session::{BackendChoice, BackendDecision, Engine};
 
 /// A WebGPU device registered with burn.
 pub struct WebGpu {
@@ -63,9 +62,9 @@ pub async fn training_speed(device: &Device, prior: &crate::policy::Policy, data
 
 /// Picks the fine-tuning backend: the person's preference, and for `Auto` a quick
 /// measurement of both on `data`. Returns the WebGPU device if it was chosen.
-pub async fn choose(preference: BackendChoice, prior: &crate::policy::Policy, data: &crate::policy::Dataset) -> (Option<WebGpu>, Choice) {
+pub async fn choose(preference: BackendChoice, prior: &crate::policy::Policy, data: &crate::policy::Dataset) -> (Option<WebGpu>, BackendDecision) {
     let cpu_only = |reason: String, cpu: Option<f64>, gpu: Option<f64>| {
-        (None, Choice { webgpu: false, reason, cpu_samples_per_second: cpu, webgpu_samples_per_second: gpu })
+        (None, BackendDecision { cpu_samples_per_second: cpu, gpu_samples_per_second: gpu, ..BackendDecision::cpu(preference, reason) })
     };
     if preference == BackendChoice::Cpu {
         return cpu_only("the CPU, as chosen".into(), None, None);
@@ -76,7 +75,7 @@ pub async fn choose(preference: BackendChoice, prior: &crate::policy::Policy, da
     };
     if preference == BackendChoice::WebGpu {
         let reason = format!("WebGPU ({}), as chosen", gpu.adapter);
-        return (Some(gpu), Choice { webgpu: true, reason, cpu_samples_per_second: None, webgpu_samples_per_second: None });
+        return (Some(gpu), BackendDecision { engine: Engine::Gpu, ..BackendDecision::cpu(preference, reason) });
     }
     let gpu_speed = match training_speed(&gpu.device, prior, data, 5).await {
         Ok(speed) => speed,
@@ -85,7 +84,8 @@ pub async fn choose(preference: BackendChoice, prior: &crate::policy::Policy, da
     let cpu_speed = training_speed(&crate::policy::cpu(), prior, data, 20).await.unwrap_or(0.0);
     if gpu_speed > cpu_speed {
         let reason = format!("WebGPU ({}): {gpu_speed:.0} samples/s against {cpu_speed:.0} on the CPU", gpu.adapter);
-        (Some(gpu), Choice { webgpu: true, reason, cpu_samples_per_second: Some(cpu_speed), webgpu_samples_per_second: Some(gpu_speed) })
+        let decision = BackendDecision { engine: Engine::Gpu, cpu_samples_per_second: Some(cpu_speed), gpu_samples_per_second: Some(gpu_speed), ..BackendDecision::cpu(preference, reason) };
+        (Some(gpu), decision)
     } else {
         cpu_only(
             format!("the CPU: {cpu_speed:.0} samples/s against {gpu_speed:.0} on WebGPU ({})", gpu.adapter),

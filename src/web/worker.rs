@@ -25,12 +25,12 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Blob, BlobPropertyBag, DedicatedWorkerGlobalScope, ErrorEvent, MessageEvent, Url, Worker, WorkerOptions, WorkerType};
 use yew::Callback;
 
-pub use crate::page::protocol::{Choice, FromWorker, PolicyRollout, RoundResult, ToWorker, WorkerError};
+pub use crate::page::protocol::{FromWorker, PolicyRollout, RoundResult, ToWorker, WorkerError};
 use crate::assessment::{policy_digest, AssessmentFile};
 use crate::page::WatchFailure;
 use crate::policy::{Checkpoint, Policy, PolicyConfig};
 use crate::round::{RoundEvent, RoundJob};
-use crate::session::BackendChoice;
+use crate::session::{BackendChoice, BackendDecision};
 use crate::tasks::TaskId;
 
 /// Training progress is posted every this many steps (and at the last).
@@ -409,9 +409,9 @@ fn handle(scope: &DedicatedWorkerGlobalScope, state: &Rc<RefCell<Served>>, data:
 }
 
 #[cfg(feature = "webgpu")]
-async fn choose(state: &Rc<RefCell<Served>>, preference: BackendChoice) -> Choice {
+async fn choose(state: &Rc<RefCell<Served>>, preference: BackendChoice) -> BackendDecision {
     let Some((prior, _)) = state.borrow().prior.clone() else {
-        return Choice { webgpu: false, reason: "the CPU: the worker has no policy yet".into(), cpu_samples_per_second: None, webgpu_samples_per_second: None };
+        return BackendDecision::cpu(preference, "the CPU: the worker has no policy yet".into());
     };
     // A quick trial on a few demonstrations, the size of a small round's data.
     let data = crate::bench::training_data(3);
@@ -421,8 +421,8 @@ async fn choose(state: &Rc<RefCell<Served>>, preference: BackendChoice) -> Choic
 }
 
 #[cfg(not(feature = "webgpu"))]
-async fn choose(_: &Rc<RefCell<Served>>, _: BackendChoice) -> Choice {
-    Choice { webgpu: false, reason: "the CPU: this worker is built without WebGPU".into(), cpu_samples_per_second: None, webgpu_samples_per_second: None }
+async fn choose(_: &Rc<RefCell<Served>>, preference: BackendChoice) -> BackendDecision {
+    BackendDecision::cpu(preference, "the CPU: this worker is built without WebGPU".into())
 }
 
 /// The device rounds train on here: the chosen WebGPU device, else the CPU.

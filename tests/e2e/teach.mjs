@@ -341,7 +341,7 @@ try {
   console.log(`WebGPU loss reported: "${(await fellBack.innerText()).replace(/\s+/g, ' ')}"`);
   await gpuPage.waitForSelector('#prompt', { timeout: 180000 });
   const gpuHistory = await gpuPage.$$eval('#history td.value', (tds) => tds.map((td) => td.title));
-  assert(gpuHistory.length === 1 && gpuHistory[0].includes('webgpu, then cpu'), `the round's backend is not recorded: ${gpuHistory}`);
+  assert(gpuHistory.length === 1 && gpuHistory[0].includes('on WebGPU, then the CPU'), `the round's backend is not recorded: ${gpuHistory}`);
   assert((await gpuPage.getAttribute('#curves', 'data-points')) === '2', 'the WebGPU round did not finish on the CPU');
   await gpuPage.screenshot({ path: `${artifacts}teach-13-webgpu-fell-back.png` });
   console.log(`the round finished on the CPU after the WebGPU worker died (${gpuHistory[0]})`);

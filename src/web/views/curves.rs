@@ -47,7 +47,7 @@ pub fn curves_panel(props: &CurvesProps) -> Html {
                                     { p.task.name() }
                                 </span>
                             }) }</td>
-                            <td class="value" title={format!("trained in {:.1} s on {}, evaluated in {:.1} s", round.train_seconds, round.backend, round.eval_seconds)}>
+                            <td class="value" title={format!("trained in {:.1} s on {}, evaluated in {:.1} s", round.train_seconds, round.trained_on(), round.eval_seconds)}>
                                 { session.curve.get(i + 1).map(|p| format!("{:.0}%", 100.0 * p.mean_success)).unwrap_or_default() }
                             </td>
                         </tr>
