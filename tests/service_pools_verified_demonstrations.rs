@@ -571,6 +571,15 @@ async fn the_read_endpoints_are_rate_limited_too() {
         }
         assert_eq!(limited, Some(true), "{path} was never limited");
     }
+    // The limit is a layer in front of the endpoints: past it, neither the token nor the
+    // body is looked at (a stranger's malformed registration is told to slow down, not
+    // that it is malformed); the health and the operator's endpoints are not behind it.
+    let response = client.post(service.url("/contributors")).body("not json").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["error"], "rate_limited");
+    let response = client.get(service.url("/contributors/me")).bearer_auth("nobody-holds-this").send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(client.get(service.url("/health")).send().await.unwrap().status(), StatusCode::OK);
 }
 
 /// A stranger's body is never read: an upload announcing a 4 MB body under a token

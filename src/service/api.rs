@@ -1,6 +1,7 @@
-//! The JSON API under `/api/`, in the types of `crowd::contract`. Who may call an
-//! endpoint is its extractors' business ([`Limited`], [`Caller`], [`Operator`]), and
-//! its body is read last ([`Contract`]). Every refusal is a status with a [`Refusal`]
+//! The JSON API under `/api/`, in the types of `crowd::contract`. The endpoints anyone
+//! may call pass the rate limit by address first, a layer ([`rate_limit`]); who may call
+//! an endpoint is its extractors' business ([`Caller`], [`Operator`]), and its body is
+//! read last ([`Contract`]). Every refusal is a status with a [`Refusal`]
 //! body, `{"error": code, "message": text}`, whose code the page keys its message on.
 
 use std::error::Error as _;
@@ -115,13 +116,6 @@ pub fn client_address(peer: IpAddr, hops: &[&str], trusted: usize) -> IpAddr {
     client
 }
 
-/// [`limited`] by the client's address ([`client_ip`]), which it answers.
-fn limited_by_address(app: &App, peer: SocketAddr, headers: &HeaderMap) -> ApiResult<IpAddr> {
-    let address = client_ip(app, peer, headers);
-    limited(app, format!("ip:{address}"))?;
-    Ok(address)
-}
-
 pub(super) fn limited(app: &App, key: String) -> ApiResult<()> {
     match app.limits.check_key(&key) {
         Ok(()) => Ok(()),
@@ -153,29 +147,42 @@ fn operator(app: &App, headers: &HeaderMap) -> ApiResult<()> {
     }
 }
 
-/// A request within its address's rate limit ([`limited_by_address`]): the client's
-/// address. Every endpoint anyone may call takes it first.
-pub struct Limited(pub IpAddr);
-
-impl FromRequestParts<Arc<App>> for Limited {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> ApiResult<Limited> {
-        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0);
-        limited_by_address(app, peer, &parts.headers).map(Limited)
-    }
+/// The connection's peer (unspecified where the server gave none, as in tests that call
+/// the router directly).
+fn peer_of(info: Option<&ConnectInfo<SocketAddr>>) -> SocketAddr {
+    info.map_or(SocketAddr::from(([0, 0, 0, 0], 0)), |c| c.0)
 }
 
-/// The contributor a request comes from, by their bearer token, once their address (the
-/// second field) is within its rate limit: what every contributor's endpoint takes
-/// before its body, so a stranger's body is never read.
+/// The client's address ([`client_ip`]), which [`rate_limit`] found within its limit.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub IpAddr);
+
+/// The layer on every endpoint anyone may call: a request over its address's rate limit
+/// is refused before any extractor runs (its token is not looked up, its body not
+/// read); one within it goes on with its [`ClientAddress`].
+pub async fn rate_limit(State(app): State<Arc<App>>, mut request: Request, next: axum::middleware::Next) -> Response {
+    let address = client_ip(&app, peer_of(request.extensions().get::<ConnectInfo<SocketAddr>>()), request.headers());
+    if let Err(refused) = limited(&app, format!("ip:{address}")) {
+        return refused.into_response();
+    }
+    request.extensions_mut().insert(ClientAddress(address));
+    next.run(request).await
+}
+
+/// The contributor a request comes from, by their bearer token, and their address (the
+/// second field; the rate limit's layer passed it): what every contributor's endpoint
+/// takes before its body, so a stranger's body is never read.
 pub struct Caller(pub Contributor, pub IpAddr);
 
 impl FromRequestParts<Arc<App>> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> ApiResult<Caller> {
-        let Limited(address) = Limited::from_request_parts(parts, app).await?;
+        let address = match parts.extensions.get::<ClientAddress>() {
+            Some(ClientAddress(address)) => *address,
+            // A route outside the layer (none today) still knows who calls.
+            None => client_ip(app, peer_of(parts.extensions.get::<ConnectInfo<SocketAddr>>()), &parts.headers),
+        };
         Ok(Caller(contributor(app, &parts.headers).await?, address))
     }
 }
@@ -317,7 +324,6 @@ pub async fn set_listed(State(app): State<Arc<App>>, Caller(me, _): Caller, Cont
 /// Issues an anonymous contributor id and its secret token (shown once).
 pub async fn new_contributor(
     State(app): State<Arc<App>>,
-    _: Limited,
     Contract(request): Contract<NewContributor>,
 ) -> ApiResult<(StatusCode, Json<contract::Registered>)> {
     let name = clean_name(request.display_name)?;

@@ -19,7 +19,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 
-use super::api::{ApiError, ApiResult, Caller, Contract, Limited};
+use super::api::{ApiError, ApiResult, Caller, Contract};
 use super::db::{now_ms, Lease};
 use super::metrics::SelectorSize;
 use super::App;
@@ -410,7 +410,7 @@ const LEADERBOARD_SIZE: usize = 10;
 
 /// Where the crowd stands: demonstrations and leases in flight per task, the shared
 /// policy's success, where assignments went, its goal and its leaderboard.
-pub async fn status(State(app): State<Arc<App>>, _: Limited) -> ApiResult<Json<CrowdStatus>> {
+pub async fn status(State(app): State<Arc<App>>) -> ApiResult<Json<CrowdStatus>> {
     let now = now_ms();
     let (_, contributors) = app.db.counts().await?;
     Ok(Json(CrowdStatus {
@@ -443,7 +443,7 @@ pub async fn status(State(app): State<Arc<App>>, _: Limited) -> ApiResult<Json<C
 
 /// The latest version of the shared policy: the project's policy file (fine-tuned), as
 /// the page loads it; 404 before the first version.
-pub async fn latest_policy(State(app): State<Arc<App>>, _: Limited) -> ApiResult<axum::response::Response> {
+pub async fn latest_policy(State(app): State<Arc<App>>) -> ApiResult<axum::response::Response> {
     use axum::response::IntoResponse;
     let Some(version) = super::training::latest_of_this_suite(&app).await? else {
         return Err(ApiError::new(StatusCode::NOT_FOUND, RefusalCode::NoVersion, "the crowd's policy has no version yet"));

@@ -125,9 +125,8 @@ pub struct App {
 
 /// The routes: the API, then the page's files.
 pub fn router(app: Arc<App>) -> Router {
-    let api = Router::new()
-        .route("/health", get(api::health))
-        .route("/metrics", get(api::metrics))
+    // What anyone may call, behind the rate limit by address.
+    let visitors = Router::new()
         .route("/contributors", post(api::new_contributor))
         .route("/contributors/me", get(api::me).patch(api::rename))
         .route("/contributors/me/licence", put(api::agree_to_licence))
@@ -137,6 +136,11 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/assignments", post(crowd::assignment))
         .route("/crowd", get(crowd::status))
         .route("/policy", get(crowd::latest_policy))
+        .route_layer(axum::middleware::from_fn_with_state(app.clone(), api::rate_limit));
+    let api = Router::new()
+        .route("/health", get(api::health))
+        .route("/metrics", get(api::metrics))
+        .merge(visitors)
         .route("/operator/export", get(api::export))
         .route("/operator/quality", get(api::quality_review))
         .route("/operator/withdraw", post(api::withdraw_selected))
