@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::crowd::{Consent, CrowdStatus, Credentials, Leased, ServiceProbe, SyncState, UploadOutcome};
+use super::crowd::{Consent, Credentials, Leased, ServiceProbe, SyncState, UploadOutcome};
 use super::protocol::{FromWorker, PolicyRollout, ToWorker};
 use super::state::WorkerId;
 use crate::record::DemonstrationRecord;
@@ -153,13 +153,9 @@ pub enum Action {
     Operator(super::operator::OperatorMsg),
     /// The service's answer to a request for an assignment.
     Assigned(Result<Leased, String>),
-    /// Read where the crowd stands.
-    RefreshCrowd,
-    /// The crowd's dashboard was opened (true) or closed.
-    CrowdDashboard(bool),
-    /// The dashboard's scheduled refresh is due.
-    CrowdTick,
-    CrowdFetched(Result<CrowdStatus, String>),
+    /// The crowd's dashboard: where the crowd stands (a component of its own,
+    /// `page::dashboard`).
+    Dashboard(super::dashboard::DashboardMsg),
     /// The crowd's shared policy was fetched and loaded: its version (none: no version yet).
     SharedPolicyLoaded(Result<Option<i64>, String>),
 }
@@ -210,6 +206,7 @@ pub enum Effect {
     Operator(super::operator::OperatorRequest),
     /// Ask for the next assignment, declining a lease or recording the visitor's choice.
     Assign { token: String, decline: Option<String>, choose: Option<(TaskId, u64)> },
+    /// Read where the crowd stands; answered by `Action::Dashboard(Fetched)`.
     FetchCrowd,
     /// Fetch and load the crowd's latest shared policy; answered by `SharedPolicyLoaded`.
     FetchSharedPolicy,

@@ -21,8 +21,6 @@ use crate::quality::Quality;
 /// Backoff after the first transient failure, doubled each time up to the cap (ms).
 pub const FIRST_BACKOFF_MS: u32 = 1_000;
 pub const MAX_BACKOFF_MS: u32 = 60_000;
-/// How often an open crowd dashboard reads the crowd's state again.
-pub const CROWD_REFRESH_MS: u32 = 5_000;
 
 /// Where the page's demonstrations go besides this browser.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -196,13 +194,6 @@ pub struct Crowd {
     pub asking: bool,
     /// The last request for an assignment failed (told once, not at every try).
     pub assign_failed: bool,
-    /// The crowd's state as last fetched, and whether a fetch is under way.
-    pub status: Option<CrowdStatus>,
-    pub status_loading: bool,
-    /// The dashboard is open: its state is read again every [`CROWD_REFRESH_MS`], so the
-    /// curve grows while a person watches; and a refresh is scheduled.
-    pub dashboard_open: bool,
-    pub refresh_scheduled: bool,
     /// What the visitor's last verified demonstration did for the crowd.
     pub feedback: Option<Feedback>,
     /// The version of the crowd's shared policy this page holds (none yet), and whether
@@ -440,9 +431,9 @@ impl PageState {
         if let SyncState::Verified { .. } = state {
             // What it did for the crowd: read the crowd's state to show it.
             if let Some(entry) = self.dataset.entries.iter().find(|e| e.key == Some(key)) {
-                let version_then = self.crowd.status.as_ref().map_or(0, |s| s.version);
+                let version_then = self.dashboard.version();
                 self.crowd.feedback = Some(Feedback { task: entry.record.task, version_then, quality });
-                self.refresh_crowd(fx);
+                self.dashboard(super::dashboard::DashboardMsg::Refresh, fx);
             }
         }
         // The service answers again: the crowd's assignment, if it was missed.
@@ -509,7 +500,7 @@ impl PageState {
         for told in told {
             match told {
                 Told::Error(text) => self.notify(NoticeKind::Error, text),
-                Told::CrowdChanged => self.refresh_crowd(fx),
+                Told::CrowdChanged => self.dashboard(super::dashboard::DashboardMsg::Refresh, fx),
                 Told::Withdrawn(id) => {
                     for (key, state) in self.crowd.sync.iter_mut() {
                         if *state == (SyncState::Verified { id }) {
@@ -614,41 +605,22 @@ impl PageState {
 }
 
 impl PageState {
-    pub(super) fn refresh_crowd(&mut self, fx: &mut Vec<Effect>) {
-        if self.crowd.mode == CrowdMode::Service && !self.crowd.status_loading {
-            self.crowd.status_loading = true;
-            fx.push(Effect::FetchCrowd);
+    /// The dashboard's component handles `msg`; its requests become the page's effects,
+    /// and a newer shared policy it finds is fetched.
+    pub(super) fn dashboard(&mut self, msg: super::dashboard::DashboardMsg, fx: &mut Vec<Effect>) {
+        use super::dashboard::{DashboardMsg, DashboardRequest, Told};
+        let (requests, told) = self.dashboard.update(msg, self.crowd.mode == CrowdMode::Service);
+        for request in requests {
+            fx.push(match request {
+                DashboardRequest::Fetch => Effect::FetchCrowd,
+                DashboardRequest::TickAfter(after_ms) => Effect::Schedule { after_ms, action: Box::new(Action::Dashboard(DashboardMsg::Tick)) },
+            });
         }
-    }
-
-    /// The dashboard was opened or closed: opening reads the crowd's state.
-    pub(super) fn crowd_dashboard(&mut self, open: bool, fx: &mut Vec<Effect>) {
-        self.crowd.dashboard_open = open;
-        if open {
-            self.refresh_crowd(fx);
-        }
-    }
-
-    /// The scheduled refresh is due: read again if the dashboard is still open.
-    pub(super) fn crowd_tick(&mut self, fx: &mut Vec<Effect>) {
-        self.crowd.refresh_scheduled = false;
-        if self.crowd.dashboard_open {
-            self.refresh_crowd(fx);
-        }
-    }
-
-    pub(super) fn crowd_fetched(&mut self, result: Result<CrowdStatus, String>, fx: &mut Vec<Effect>) {
-        self.crowd.status_loading = false;
-        if self.crowd.dashboard_open && !self.crowd.refresh_scheduled {
-            self.crowd.refresh_scheduled = true;
-            fx.push(Effect::Schedule { after_ms: CROWD_REFRESH_MS, action: Box::new(Action::CrowdTick) });
-        }
-        match result {
-            Ok(status) => {
-                self.shared_version_seen(status.version, fx);
-                self.crowd.status = Some(status);
+        for told in told {
+            match told {
+                Told::Error(text) => self.notify(NoticeKind::Error, text),
+                Told::Version(version) => self.shared_version_seen(version, fx),
             }
-            Err(error) => self.notify(NoticeKind::Error, format!("The crowd's state could not be read: {error}.")),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod account;
 mod action;
 pub mod address;
 pub mod crowd;
+pub mod dashboard;
 mod jobs;
 pub mod operator;
 pub mod protocol;

@@ -306,6 +306,8 @@ pub struct PageState {
     pub account: super::account::AccountPart,
     /// The operator's downloads, review and withdrawals.
     pub operator: super::operator::Operator,
+    /// The crowd's dashboard.
+    pub dashboard: super::dashboard::DashboardPart,
     /// The policy rollout asked for the stage and not yet played: its reply is played
     /// only if it is the latest and nothing else took the stage since.
     pub watching: Option<WatchRequest>,
@@ -336,6 +338,7 @@ impl Default for PageState {
             crowd: Default::default(),
             account: Default::default(),
             operator: Default::default(),
+            dashboard: Default::default(),
             watching: None,
             rng: 0,
             next_id: 0,

@@ -1,6 +1,7 @@
 //! Every path the page can take, driven by actions as the shell would send them, with
 //! the effects the shell would carry out checked at each step.
 
+use super::dashboard::{DashboardMsg, CROWD_REFRESH_MS};
 use super::protocol::{FromWorker, RoundResult, ToWorker, WorkerError};
 use super::*;
 use crate::crowd::contract::RefusalCode;
@@ -690,7 +691,7 @@ fn a_verified_demonstration_is_followed_by_what_it_did_and_the_leaderboard_is_op
     page.act(Action::Uploaded { key: 1, outcome: crowd::UploadOutcome::Stored { id: 5, quality: Some(measured.clone()) } });
     assert_eq!(page.state.crowd.feedback.as_ref().map(|f| (f.task, f.quality.clone())), Some((TaskId::DoorOpen, Some(measured))));
     assert!(page.has(|e| *e == Effect::FetchCrowd), "the crowd's progress is read: {:?}", page.fx);
-    page.act(Action::CrowdFetched(Ok(crowd_status(&[]))));
+    page.act(Action::Dashboard(DashboardMsg::Fetched(Ok(crowd_status(&[])))));
     let recorded = page.state.dataset.entries[0].record.recorded_at_ms;
     assert_eq!(page.state.own_verified(recorded), (1, 1));
     page.act(Action::Demonstrate { task: TaskId::Push, chosen_by: ChosenBy::Person });
@@ -1156,29 +1157,29 @@ fn an_open_crowd_dashboard_reads_the_crowd_again_until_closed_and_its_curve_grow
     page.state.crowd.consent = agreed();
     page.act(Action::ServiceProbed(up()));
     page.act(Action::SharedPolicyLoaded(Ok(None)));
-    page.act(Action::CrowdDashboard(true));
+    page.act(Action::Dashboard(DashboardMsg::Open(true)));
     assert!(page.has(|e| *e == Effect::FetchCrowd));
-    page.act(Action::CrowdFetched(Ok(crowd_status(&[]))));
-    let tick = Effect::Schedule { after_ms: crowd::CROWD_REFRESH_MS, action: Box::new(Action::CrowdTick) };
+    page.act(Action::Dashboard(DashboardMsg::Fetched(Ok(crowd_status(&[])))));
+    let tick = Effect::Schedule { after_ms: CROWD_REFRESH_MS, action: Box::new(Action::Dashboard(DashboardMsg::Tick)) };
     assert_eq!(page.fx, vec![tick.clone()]);
     // The curve starts at the pre-trained policy: half the tasks.
-    let curve = page.state.crowd.status.as_ref().unwrap().curve();
+    let curve = page.state.dashboard.status.as_ref().unwrap().curve();
     assert_eq!((curve.len(), curve[0].demonstrations, curve[0].mean_success), (1, 0, 0.5));
     // A refresh by hand while one is scheduled does not start a second loop.
-    page.act(Action::RefreshCrowd);
-    page.act(Action::CrowdFetched(Ok(crowd_status(&[(1, 4, 0.7)]))));
+    page.act(Action::Dashboard(DashboardMsg::Refresh));
+    page.act(Action::Dashboard(DashboardMsg::Fetched(Ok(crowd_status(&[(1, 4, 0.7)])))));
     assert!(!page.has(|e| *e == tick));
     assert!(page.has(|e| *e == Effect::FetchSharedPolicy), "a newer version is fetched to watch");
     // The tick reads again; the new version is a point more.
-    page.act(Action::CrowdTick);
+    page.act(Action::Dashboard(DashboardMsg::Tick));
     assert_eq!(page.fx, vec![Effect::FetchCrowd]);
-    page.act(Action::CrowdFetched(Ok(crowd_status(&[(1, 4, 0.7), (2, 8, 0.9)]))));
+    page.act(Action::Dashboard(DashboardMsg::Fetched(Ok(crowd_status(&[(1, 4, 0.7), (2, 8, 0.9)])))));
     assert_eq!(page.fx, vec![tick]);
-    let curve = page.state.crowd.status.as_ref().unwrap().curve();
+    let curve = page.state.dashboard.status.as_ref().unwrap().curve();
     assert_eq!(curve.iter().map(|p| (p.demonstrations, p.mean_success)).collect::<Vec<_>>(), vec![(0, 0.5), (4, 0.7), (8, 0.9)]);
     // Closed: the due tick reads nothing and schedules nothing.
-    page.act(Action::CrowdDashboard(false));
-    page.act(Action::CrowdTick);
+    page.act(Action::Dashboard(DashboardMsg::Open(false)));
+    page.act(Action::Dashboard(DashboardMsg::Tick));
     assert!(page.fx.is_empty());
 }
 

@@ -217,10 +217,7 @@ impl PageState {
             }
             Action::Operator(msg) => self.operator(msg, &mut fx),
             Action::Assigned(result) => self.assigned(result, &mut fx),
-            Action::RefreshCrowd => self.refresh_crowd(&mut fx),
-            Action::CrowdDashboard(open) => self.crowd_dashboard(open, &mut fx),
-            Action::CrowdTick => self.crowd_tick(&mut fx),
-            Action::CrowdFetched(result) => self.crowd_fetched(result, &mut fx),
+            Action::Dashboard(msg) => self.dashboard(msg, &mut fx),
             Action::SharedPolicyLoaded(result) => self.shared_policy_loaded(result),
         }
         self.finish(fx)

@@ -135,7 +135,7 @@ pub fn app() -> Html {
                 <aside>
                     <Notices notices={s.notices.clone()} dispatch={dispatch.clone()} />
                     if let Some(feedback) = s.crowd.feedback.clone() {
-                        <FeedbackCard feedback={feedback} status={s.crowd.status.clone()} mine={s.own_verified(js_sys::Date::now())} dispatch={dispatch.clone()} />
+                        <FeedbackCard feedback={feedback} status={s.dashboard.status.clone()} mine={s.own_verified(js_sys::Date::now())} dispatch={dispatch.clone()} />
                     }
                     if let (true, Some(terms)) = (s.crowd.asks_consent(), s.crowd.terms.clone()) {
                         <ConsentCard terms={terms} returning={s.crowd.credentials.is_some()} waiting={s.crowd.queued()} dispatch={dispatch.clone()} />
@@ -155,7 +155,7 @@ pub fn app() -> Html {
                                           busy={s.account.busy} operator={s.operator.clone()}
                                           from_here={s.crowd.sync.values().filter_map(SyncState::service_id).collect::<Vec<_>>()}
                                           dispatch={dispatch.clone()} />
-                        <CrowdPanel status={s.crowd.status.clone()} loading={s.crowd.status_loading} dispatch={dispatch.clone()} />
+                        <CrowdPanel status={s.dashboard.status.clone()} loading={s.dashboard.loading} dispatch={dispatch.clone()} />
                     }
                     <ComparisonPanel comparison={s.comparison.clone()} dispatch={dispatch.clone()} />
                     if let (Some((first, last)), Some(session)) = (curve_ends, &s.session) {

@@ -14,6 +14,7 @@ use super::stage::StageHandle;
 use super::storage::Storage;
 use super::worker::{browser_has_webgpu, TrainingWorker, ToWorker, WorkerModule, WEBGPU_WORKER_URL};
 use crate::page::{Action, DemonstrationEnd, Effect, PageState, Restored, StorageError, Watched, WorkerId, WorkerSlot};
+use crate::page::dashboard::DashboardMsg;
 use crate::policy::{Checkpoint, CheckpointKind};
 
 /// Name of the fine-tuned policy in storage.
@@ -253,7 +254,7 @@ impl Shell {
                     shell.dispatch(Action::SharedPolicyLoaded(loaded));
                 });
             }
-            Effect::FetchCrowd => self.answer(async { Action::CrowdFetched(super::crowd_http::crowd_status().await) }),
+            Effect::FetchCrowd => self.answer(async { Action::Dashboard(DashboardMsg::Fetched(super::crowd_http::crowd_status().await)) }),
             Effect::Operator(request) => self.answer(async move { Action::Operator(super::crowd_http::operator(request).await) }),
             Effect::StoreSync { key, state } => self.later(move |s| async move {
                 s.put_sync(key, &state).await.err().map(|error| Action::StorageFailed { what: "outbox", error })

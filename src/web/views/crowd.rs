@@ -8,6 +8,7 @@ use yew::prelude::*;
 use super::send;
 use crate::crowd::contract::{CrowdStatus, LeaseState, TaskChooser};
 use crate::page::Action;
+use crate::page::dashboard::DashboardMsg;
 use crate::session::chart::learning_curves_svg;
 use crate::tasks::{TaskId, NUM_TASKS};
 
@@ -24,7 +25,7 @@ pub fn crowd_panel(props: &CrowdProps) -> Html {
         let dispatch = props.dispatch.clone();
         Callback::from(move |event: Event| {
             if let Some(details) = event.target_dyn_into::<web_sys::HtmlDetailsElement>() {
-                dispatch.emit(Action::CrowdDashboard(details.open()));
+                dispatch.emit(Action::Dashboard(DashboardMsg::Open(details.open())));
             }
         })
     };
@@ -36,7 +37,7 @@ pub fn crowd_panel(props: &CrowdProps) -> Html {
                 None => html! { <p class="small muted">{ if props.loading { "Asking the service…" } else { "" } }</p> },
             } }
             <div class="buttons">
-                <button class="link" id="refresh-crowd" disabled={props.loading} onclick={send(&props.dispatch, Action::RefreshCrowd)}>{ "Refresh" }</button>
+                <button class="link" id="refresh-crowd" disabled={props.loading} onclick={send(&props.dispatch, Action::Dashboard(DashboardMsg::Refresh))}>{ "Refresh" }</button>
             </div>
         </details>
     }
