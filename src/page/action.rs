@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::crowd::{Consent, Credentials, Leased, ServiceProbe, SyncState, UploadOutcome};
+use super::crowd::{Consent, Credentials, ServiceProbe, SyncState, UploadOutcome};
 use super::protocol::{FromWorker, PolicyRollout, ToWorker};
 use super::state::WorkerId;
 use crate::record::DemonstrationRecord;
@@ -151,8 +151,9 @@ pub enum Action {
     /// The operator's part of the page: the crowd's dataset, its quality's review and
     /// the withdrawals (a component of its own, `page::operator`).
     Operator(super::operator::OperatorMsg),
-    /// The service's answer to a request for an assignment.
-    Assigned(Result<Leased, String>),
+    /// The crowd's assignment to this visitor (a component of its own,
+    /// `page::assignment`).
+    Assignment(super::assignment::AssignmentMsg),
     /// The crowd's dashboard: where the crowd stands (a component of its own,
     /// `page::dashboard`).
     Dashboard(super::dashboard::DashboardMsg),
@@ -204,8 +205,9 @@ pub enum Effect {
     Account(super::account::AccountRequest),
     /// The operator's component's request; answered by `Action::Operator`.
     Operator(super::operator::OperatorRequest),
-    /// Ask for the next assignment, declining a lease or recording the visitor's choice.
-    Assign { token: String, decline: Option<String>, choose: Option<(TaskId, u64)> },
+    /// The assignment's component's request: the next task, a lease declined or the
+    /// visitor's choice recorded; answered by `Action::Assignment(Assigned)`.
+    Assign(super::assignment::AssignmentRequest),
     /// Read where the crowd stands; answered by `Action::Dashboard(Fetched)`.
     FetchCrowd,
     /// Fetch and load the crowd's latest shared policy; answered by `SharedPolicyLoaded`.

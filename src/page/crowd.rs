@@ -187,13 +187,6 @@ pub struct Crowd {
     pub waiting: bool,
     /// Registration is under way.
     pub registering: bool,
-    /// The task the crowd's selector asks of this visitor (none: not asked yet, or the
-    /// service could not assign; the session's own proposal stands in).
-    pub assignment: Option<Leased>,
-    /// An assignment is being asked for.
-    pub asking: bool,
-    /// The last request for an assignment failed (told once, not at every try).
-    pub assign_failed: bool,
     /// What the visitor's last verified demonstration did for the crowd.
     pub feedback: Option<Feedback>,
     /// The version of the crowd's shared policy this page holds (none yet), and whether
@@ -276,7 +269,7 @@ impl PageState {
         if self.crowd.credentials.is_none() {
             self.register(fx);
         } else if up {
-            self.ask_for_assignment(None, None, fx);
+            self.ask_for_assignment(fx);
         }
         self.pump(fx);
     }
@@ -322,8 +315,8 @@ impl PageState {
         match result {
             Ok(()) => {
                 self.crowd.failures = 0;
-                if self.crowd.assignment.is_none() {
-                    self.ask_for_assignment(None, None, fx);
+                if self.assignment.leased.is_none() {
+                    self.ask_for_assignment(fx);
                 }
                 self.pump(fx);
             }
@@ -342,8 +335,8 @@ impl PageState {
             Ok(credentials) => {
                 fx.push(Effect::StoreCredentials(credentials.clone()));
                 self.crowd.credentials = Some(credentials);
-                if self.crowd.assignment.is_none() {
-                    self.ask_for_assignment(None, None, fx);
+                if self.assignment.leased.is_none() {
+                    self.ask_for_assignment(fx);
                 }
                 self.pump(fx);
             }
@@ -437,8 +430,8 @@ impl PageState {
             }
         }
         // The service answers again: the crowd's assignment, if it was missed.
-        if self.crowd.assignment.is_none() {
-            self.ask_for_assignment(None, None, fx);
+        if self.assignment.leased.is_none() {
+            self.ask_for_assignment(fx);
         }
         if self.crowd.sync.contains_key(&key) {
             self.crowd.sync.insert(key, state.clone());
@@ -534,72 +527,59 @@ impl PageState {
     /// What the prompt asks for: the crowd's assignment when a service assigns, else
     /// the session's own proposal.
     pub fn proposal(&self) -> Option<TaskId> {
-        match (&self.crowd.mode, &self.crowd.assignment) {
-            (CrowdMode::Service, Some(leased)) => Some(leased.assignment.task),
+        match (&self.crowd.mode, self.assignment.task()) {
+            (CrowdMode::Service, Some(task)) => Some(task),
             _ => self.session.as_ref().and_then(Session::proposal),
         }
     }
 
-    /// Asks the service for this visitor's next task (declining `decline`'s lease, or
-    /// recording a task and seed they chose).
-    pub(super) fn ask_for_assignment(&mut self, decline: Option<String>, choose: Option<(TaskId, u64)>, fx: &mut Vec<Effect>) {
-        if self.crowd.mode != CrowdMode::Service || self.crowd.asking || self.crowd.agreeing || !self.crowd.consented() {
-            return;
+    /// The assignment's component handles `msg`, with the contributor's token where the
+    /// page may ask the service (a service, consent given and not being sent,
+    /// registered); returns whether a lease was declined.
+    pub(super) fn assignment(&mut self, msg: super::assignment::AssignmentMsg, fx: &mut Vec<Effect>) -> bool {
+        use super::assignment::Told;
+        let may_ask = self.crowd.mode == CrowdMode::Service && !self.crowd.agreeing && self.crowd.consented();
+        let token = self.crowd.credentials.as_ref().filter(|_| may_ask).map(|c| c.token.clone());
+        let (request, told) = self.assignment.update(msg, token.as_deref());
+        if let Some(request) = request {
+            fx.push(Effect::Assign(request));
         }
-        let Some(credentials) = &self.crowd.credentials else { return };
-        self.crowd.asking = true;
-        fx.push(Effect::Assign { token: credentials.token.clone(), decline, choose });
+        let mut declined = false;
+        for told in told {
+            match told {
+                Told::Version(version) => self.shared_version_seen(version, fx),
+                Told::Assigned => self.autopilot_next(fx),
+                Told::Error(text) => self.notify(NoticeKind::Error, text),
+                Told::Declined => declined = true,
+            }
+        }
+        declined
     }
 
-    pub(super) fn assigned(&mut self, result: Result<Leased, String>, fx: &mut Vec<Effect>) {
-        self.crowd.asking = false;
-        match result {
-            Ok(leased) => {
-                self.shared_version_seen(leased.version, fx);
-                self.crowd.assignment = Some(leased);
-                self.crowd.assign_failed = false;
-                self.autopilot_next(fx);
-            }
-            Err(error) => {
-                if !std::mem::replace(&mut self.crowd.assign_failed, true) {
-                    self.notify(
-                        NoticeKind::Error,
-                        format!("The collection service could not assign you a task ({error}); your own session proposes tasks until it can."),
-                    );
-                }
-            }
-        }
+    /// Asks the service for this visitor's next task.
+    pub(super) fn ask_for_assignment(&mut self, fx: &mut Vec<Effect>) {
+        self.assignment(super::assignment::AssignmentMsg::Ask { decline: None, choose: None }, fx);
     }
 
     /// The seed a demonstration of `task` starts from: the lease's for the crowd's
     /// assignment; a new one otherwise, and a task the visitor chose is leased to them.
     pub(super) fn demonstration_seed(&mut self, task: TaskId, chosen_by: ChosenBy, fx: &mut Vec<Effect>) -> u64 {
-        let leased = self.crowd.assignment.as_ref().filter(|l| l.assignment.task == task && chosen_by == ChosenBy::Selector);
-        if let (CrowdMode::Service, Some(leased)) = (&self.crowd.mode, leased) {
-            return leased.assignment.seed;
+        let service = self.crowd.mode == CrowdMode::Service;
+        if let Some(seed) = self.assignment.leased_seed(task, chosen_by).filter(|_| service) {
+            return seed;
         }
         let seed = self.next_seed();
-        if self.crowd.mode == CrowdMode::Service && chosen_by == ChosenBy::Person {
+        if service && chosen_by == ChosenBy::Person {
             // The visitor's choice is leased to them with its seed (32-bit, as the service's).
-            self.ask_for_assignment(None, Some((task, seed)), fx);
+            self.assignment(super::assignment::AssignmentMsg::Ask { decline: None, choose: Some((task, seed)) }, fx);
         }
         seed
-    }
-
-    /// The visitor declined `task`: with a lease, the service is told and assigns another.
-    pub(super) fn decline_assignment(&mut self, task: TaskId, fx: &mut Vec<Effect>) -> bool {
-        let Some(leased) = self.crowd.assignment.as_ref().filter(|l| l.assignment.task == task) else { return false };
-        let lease = leased.lease.clone();
-        self.crowd.assignment = None;
-        self.ask_for_assignment(Some(lease), None, fx);
-        true
     }
 
     /// A demonstration was counted: the next one is asked for.
     pub(super) fn assignment_done(&mut self, fx: &mut Vec<Effect>) {
         if self.crowd.mode == CrowdMode::Service {
-            self.crowd.assignment = None;
-            self.ask_for_assignment(None, None, fx);
+            self.assignment(super::assignment::AssignmentMsg::Done, fx);
         }
     }
 }

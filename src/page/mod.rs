@@ -9,6 +9,7 @@
 pub mod account;
 mod action;
 pub mod address;
+pub mod assignment;
 pub mod crowd;
 pub mod dashboard;
 mod jobs;

@@ -308,6 +308,8 @@ pub struct PageState {
     pub operator: super::operator::Operator,
     /// The crowd's dashboard.
     pub dashboard: super::dashboard::DashboardPart,
+    /// The crowd's assignment to this visitor.
+    pub assignment: super::assignment::AssignmentPart,
     /// The policy rollout asked for the stage and not yet played: its reply is played
     /// only if it is the latest and nothing else took the stage since.
     pub watching: Option<WatchRequest>,
@@ -339,6 +341,7 @@ impl Default for PageState {
             account: Default::default(),
             operator: Default::default(),
             dashboard: Default::default(),
+            assignment: Default::default(),
             watching: None,
             rng: 0,
             next_id: 0,

@@ -1,6 +1,7 @@
 //! Every path the page can take, driven by actions as the shell would send them, with
 //! the effects the shell would carry out checked at each step.
 
+use super::assignment::{AssignmentMsg, AssignmentRequest};
 use super::dashboard::{DashboardMsg, CROWD_REFRESH_MS};
 use super::protocol::{FromWorker, RoundResult, ToWorker, WorkerError};
 use super::*;
@@ -973,7 +974,7 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
     assert!(page.fx.is_empty() && page.errors().iter().any(|e| e.contains("quality could not be read")));
 }
 
-fn leased(task: TaskId, seed: u64, lease: &str) -> crowd::Leased {
+pub(super) fn leased(task: TaskId, seed: u64, lease: &str) -> crowd::Leased {
     crowd::Leased {
         lease: lease.into(),
         expires_ms: 0,
@@ -998,10 +999,10 @@ fn with_a_service_the_prompt_asks_for_the_crowds_assignment_on_its_leased_seed()
     page.state.crowd.consent = agreed();
     page.act(Action::ServiceProbed(up()));
     let token = credentials().token;
-    assert!(page.has(|e| *e == Effect::Assign { token: token.clone(), decline: None, choose: None }));
+    assert!(page.has(|e| *e == Effect::Assign(AssignmentRequest { token: token.clone(), decline: None, choose: None })));
     // Until the service answers, the session's own proposal stands.
     assert_eq!(page.state.proposal(), Some(TaskId::DoorOpen));
-    page.act(Action::Assigned(Ok(leased(TaskId::Push, 77, "lease-1"))));
+    page.act(Action::Assignment(AssignmentMsg::Assigned(Ok(leased(TaskId::Push, 77, "lease-1")))));
     assert_eq!(page.state.proposal(), Some(TaskId::Push));
     // Accepted: demonstrated on the lease's seed; once counted, the next is asked for.
     page.act(Action::Demonstrate { task: TaskId::Push, chosen_by: ChosenBy::Selector });
@@ -1012,20 +1013,20 @@ fn with_a_service_the_prompt_asks_for_the_crowds_assignment_on_its_leased_seed()
         other => panic!("{other:?}"),
     };
     page.act(Action::DemonstrationStored { id, result: Ok(1) });
-    assert!(page.has(|e| *e == Effect::Assign { token: token.clone(), decline: None, choose: None }), "{:?}", page.fx);
+    assert!(page.has(|e| *e == Effect::Assign(AssignmentRequest { token: token.clone(), decline: None, choose: None })), "{:?}", page.fx);
     assert!(page.has(|e| matches!(e, Effect::Upload { key: 1, .. })));
     // Declined: the service is told which lease, and assigns another.
-    page.act(Action::Assigned(Ok(leased(TaskId::Reach, 5, "lease-2"))));
+    page.act(Action::Assignment(AssignmentMsg::Assigned(Ok(leased(TaskId::Reach, 5, "lease-2")))));
     page.act(Action::Decline(TaskId::Reach));
-    assert_eq!(page.fx, vec![Effect::Assign { token: token.clone(), decline: Some("lease-2".into()), choose: None }]);
+    assert_eq!(page.fx, vec![Effect::Assign(AssignmentRequest { token: token.clone(), decline: Some("lease-2".into()), choose: None })]);
     assert_eq!(page.state.proposal(), page.state.session.as_ref().unwrap().proposal(), "the session's proposal while the service answers");
     // A failed assignment is told; the session's proposal stands.
-    page.act(Action::Assigned(Err("HTTP 503: this service has no policy to choose tasks with".into())));
+    page.act(Action::Assignment(AssignmentMsg::Assigned(Err("HTTP 503: this service has no policy to choose tasks with".into()))));
     assert!(page.errors().iter().any(|e| e.contains("no policy")));
     // The visitor's own choice is leased to them with the seed they demonstrate on.
     page.act(Action::Demonstrate { task: TaskId::LeverPull, chosen_by: ChosenBy::Person });
     let seed = match &page.fx[..] {
-        [Effect::Assign { choose: Some((TaskId::LeverPull, seed)), decline: None, .. }, Effect::StartDemonstration { task: TaskId::LeverPull, seed: s, .. }] if seed == s => *seed,
+        [Effect::Assign(AssignmentRequest { choose: Some((TaskId::LeverPull, seed)), decline: None, .. }), Effect::StartDemonstration { task: TaskId::LeverPull, seed: s, .. }] if seed == s => *seed,
         other => panic!("{other:?}"),
     };
     assert!(seed <= u64::from(u32::MAX));
@@ -1043,16 +1044,16 @@ fn with_a_service_the_page_loads_the_crowds_latest_shared_policy_to_watch() {
     page.act(Action::Watch(Watched::Crowd));
     assert!(matches!(page.fx[..], [Effect::Watch { what: Watched::Pretrained, .. }]), "{:?}", page.fx);
     // An assignment made with version 2: the page fetches it, once.
-    page.act(Action::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Push, 1, "lease-1") })));
+    page.act(Action::Assignment(AssignmentMsg::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Push, 1, "lease-1") }))));
     assert!(page.has(|e| *e == Effect::FetchSharedPolicy));
-    page.act(Action::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Push, 1, "lease-2") })));
+    page.act(Action::Assignment(AssignmentMsg::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Push, 1, "lease-2") }))));
     assert!(!page.has(|e| *e == Effect::FetchSharedPolicy), "already being fetched");
     page.act(Action::SharedPolicyLoaded(Ok(Some(2))));
     assert_eq!(page.state.crowd.shared_version, Some(2));
     page.act(Action::Watch(Watched::Crowd));
     assert!(matches!(page.fx[..], [Effect::Watch { what: Watched::Crowd, .. }]), "{:?}", page.fx);
     // Nothing newer: nothing fetched.
-    page.act(Action::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Reach, 3, "lease-3") })));
+    page.act(Action::Assignment(AssignmentMsg::Assigned(Ok(crowd::Leased { version: 2, ..leased(TaskId::Reach, 3, "lease-3") }))));
     assert!(!page.has(|e| *e == Effect::FetchSharedPolicy));
 }
 

@@ -50,7 +50,7 @@ impl PageState {
                 }
             }
             Action::Decline(task) => {
-                if self.decline_assignment(task, &mut fx) {
+                if self.assignment(super::assignment::AssignmentMsg::Decline(task), &mut fx) {
                     return self.finish(fx);
                 }
                 if let Some(session) = self.session.as_mut() {
@@ -216,7 +216,9 @@ impl PageState {
                 }
             }
             Action::Operator(msg) => self.operator(msg, &mut fx),
-            Action::Assigned(result) => self.assigned(result, &mut fx),
+            Action::Assignment(msg) => {
+                self.assignment(msg, &mut fx);
+            }
             Action::Dashboard(msg) => self.dashboard(msg, &mut fx),
             Action::SharedPolicyLoaded(result) => self.shared_policy_loaded(result),
         }

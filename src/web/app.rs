@@ -142,7 +142,7 @@ pub fn app() -> Html {
                     }
                     <TeachPanel phase={s.phase.clone()} session={s.session.clone()} autopilot={s.autopilot}
                                 just_saved={just_saved} easier={s.easier_offer()} practising={s.practising} dispatch={dispatch.clone()}
-                                crowd={(s.crowd.mode == CrowdMode::Service).then(|| s.crowd.assignment.clone()).flatten()} />
+                                crowd={(s.crowd.mode == CrowdMode::Service).then(|| s.assignment.leased.clone()).flatten()} />
                     if let Some(session) = s.session.clone() {
                         <CurvesPanel session={session} />
                         <DatasetPanel entries={s.dataset.entries.clone()} first_pending={s.first_pending()}

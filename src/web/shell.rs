@@ -14,6 +14,7 @@ use super::stage::StageHandle;
 use super::storage::Storage;
 use super::worker::{browser_has_webgpu, TrainingWorker, ToWorker, WorkerModule, WEBGPU_WORKER_URL};
 use crate::page::{Action, DemonstrationEnd, Effect, PageState, Restored, StorageError, Watched, WorkerId, WorkerSlot};
+use crate::page::assignment::{AssignmentMsg, AssignmentRequest};
 use crate::page::dashboard::DashboardMsg;
 use crate::policy::{Checkpoint, CheckpointKind};
 
@@ -233,8 +234,8 @@ impl Shell {
                 self.answer(async move { Action::Uploaded { key, outcome: super::crowd_http::upload(client_id, &record, &token).await } })
             }
             Effect::Account(request) => self.answer(async move { Action::Account(super::crowd_http::account_request(request).await) }),
-            Effect::Assign { token, decline, choose } => {
-                self.answer(async move { Action::Assigned(super::crowd_http::assign(&token, decline, choose).await) })
+            Effect::Assign(AssignmentRequest { token, decline, choose }) => {
+                self.answer(async move { Action::Assignment(AssignmentMsg::Assigned(super::crowd_http::assign(&token, decline, choose).await)) })
             }
             Effect::FetchSharedPolicy => {
                 let shell = self.clone();
