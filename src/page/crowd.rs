@@ -4,7 +4,6 @@
 //! so it survives reloads and outages. One upload at a time; transient failures retry
 //! with exponential backoff; a refusal is final and shows its reason.
 
-use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -177,8 +176,6 @@ pub struct Crowd {
     /// A known contributor's agreement is on its way to the service.
     pub agreeing: bool,
     pub credentials: Option<Credentials>,
-    /// By storage key.
-    pub sync: BTreeMap<u32, SyncState>,
     /// The storage key of the upload under way.
     pub uploading: Option<u32>,
     /// Transient failures in a row (the backoff's exponent).
@@ -196,15 +193,6 @@ pub struct Crowd {
 }
 
 impl Crowd {
-    pub fn state_of(&self, key: Option<u32>) -> Option<&SyncState> {
-        self.sync.get(&key?)
-    }
-
-    /// Demonstrations not yet verified or rejected.
-    pub fn queued(&self) -> usize {
-        self.sync.values().filter(|s| **s == SyncState::Queued).count()
-    }
-
     /// The visitor agreed to the licence the service collects under (or, while it has
     /// not answered yet this visit, to one before: an upload then finds out).
     pub fn consented(&self) -> bool {
@@ -253,10 +241,8 @@ impl PageState {
         }
         // Every stored demonstration not yet synced joins the outbox (those marked as not
         // this visitor's contribution have a state already).
-        for entry in &self.dataset.entries {
-            if let Some(key) = entry.key {
-                self.crowd.sync.entry(key).or_insert(SyncState::Queued);
-            }
+        for entry in self.dataset.entries.iter_mut().filter(|e| e.key.is_some() && e.sync.is_none()) {
+            entry.sync = Some(SyncState::Queued);
         }
         if up {
             // The crowd's shared policy is only read: it is no contribution.
@@ -353,10 +339,7 @@ impl PageState {
     pub(super) fn offer(&mut self, key: Option<u32>, contribution: bool, fx: &mut Vec<Effect>) {
         match (key, contribution) {
             (_, true) => self.enqueue(key, fx),
-            (Some(key), false) => {
-                self.crowd.sync.insert(key, SyncState::NotContributed);
-                fx.push(Effect::StoreSync { key, state: SyncState::NotContributed });
-            }
+            (Some(key), false) => self.set_sync(key, SyncState::NotContributed, fx),
             (None, false) => {}
         }
     }
@@ -364,9 +347,17 @@ impl PageState {
     /// A demonstration was counted with storage key `key`: it joins the outbox.
     fn enqueue(&mut self, key: Option<u32>, fx: &mut Vec<Effect>) {
         if let (Some(key), CrowdMode::Service) = (key, &self.crowd.mode) {
-            self.crowd.sync.insert(key, SyncState::Queued);
-            fx.push(Effect::StoreSync { key, state: SyncState::Queued });
+            self.set_sync(key, SyncState::Queued, fx);
             self.pump(fx);
+        }
+    }
+
+    /// The demonstration stored under `key` (if it is still in the dataset) stands so
+    /// with the service, here and in storage.
+    fn set_sync(&mut self, key: u32, state: SyncState, fx: &mut Vec<Effect>) {
+        if let Some(entry) = self.dataset.by_key_mut(key) {
+            entry.sync = Some(state.clone());
+            fx.push(Effect::StoreSync { key, state });
         }
     }
 
@@ -377,7 +368,7 @@ impl PageState {
             return;
         }
         let Some(credentials) = crowd.credentials.clone() else { return };
-        let next = self.dataset.entries.iter().find(|e| e.key.is_some_and(|k| crowd.sync.get(&k) == Some(&SyncState::Queued)));
+        let next = self.dataset.entries.iter().find(|e| e.key.is_some() && e.sync == Some(SyncState::Queued));
         let Some(entry) = next else { return };
         let key = entry.key.expect("found by key");
         let record = entry.record.clone();
@@ -433,10 +424,7 @@ impl PageState {
         if self.assignment.leased.is_none() {
             self.ask_for_assignment(fx);
         }
-        if self.crowd.sync.contains_key(&key) {
-            self.crowd.sync.insert(key, state.clone());
-            fx.push(Effect::StoreSync { key, state });
-        }
+        self.set_sync(key, state, fx);
         self.pump(fx);
     }
 
@@ -455,16 +443,6 @@ impl PageState {
         }
         self.pump(fx);
     }
-
-    /// A demonstration left the dataset: it leaves the outbox (a verified one stays on
-    /// the service; its contributor can withdraw it there).
-    pub(super) fn dequeue(&mut self, key: Option<u32>) {
-        if let Some(key) = key {
-            if self.crowd.sync.get(&key) == Some(&SyncState::Queued) {
-                self.crowd.sync.remove(&key);
-            }
-        }
-    }
 }
 
 impl PageState {
@@ -475,7 +453,7 @@ impl PageState {
             .dataset
             .entries
             .iter()
-            .filter(|e| matches!(self.crowd.state_of(e.key), Some(SyncState::Verified { .. })))
+            .filter(|e| matches!(e.sync, Some(SyncState::Verified { .. })))
             .map(|e| e.record.recorded_at_ms)
             .collect();
         (times.len(), streak_days(&times, now_ms))
@@ -495,10 +473,10 @@ impl PageState {
                 Told::Error(text) => self.notify(NoticeKind::Error, text),
                 Told::CrowdChanged => self.dashboard(super::dashboard::DashboardMsg::Refresh, fx),
                 Told::Withdrawn(id) => {
-                    for (key, state) in self.crowd.sync.iter_mut() {
-                        if *state == (SyncState::Verified { id }) {
-                            *state = SyncState::Withdrawn { id };
-                            fx.push(Effect::StoreSync { key: *key, state: state.clone() });
+                    for entry in self.dataset.entries.iter_mut().filter(|e| e.sync == Some(SyncState::Verified { id })) {
+                        entry.sync = Some(SyncState::Withdrawn { id });
+                        if let Some(key) = entry.key {
+                            fx.push(Effect::StoreSync { key, state: SyncState::Withdrawn { id } });
                         }
                     }
                     self.notify(NoticeKind::Info, format!("Demonstration #{id} was withdrawn from the collection service; it stays in your dataset here."));

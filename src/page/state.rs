@@ -5,6 +5,7 @@
 use std::rc::Rc;
 
 use super::action::Watched;
+use super::crowd::SyncState;
 use crate::experiment::CurvePoint;
 use crate::policy::PortableSnapshot;
 use crate::record::DemonstrationRecord;
@@ -77,6 +78,8 @@ pub struct Entry {
     /// Its key in storage (`None` only where the browser stores nothing).
     pub key: Option<u32>,
     pub record: Rc<DemonstrationRecord>,
+    /// Where it stands with the collection service (none: not offered to one).
+    pub sync: Option<SyncState>,
 }
 
 /// Why a demonstration is being written, which says where it goes once written.
@@ -131,6 +134,16 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// The entry stored under `key`.
+    pub fn by_key_mut(&mut self, key: u32) -> Option<&mut Entry> {
+        self.entries.iter_mut().find(|e| e.key == Some(key))
+    }
+
+    /// Demonstrations waiting to be sent to the collection service.
+    pub fn queued(&self) -> usize {
+        self.entries.iter().filter(|e| e.sync == Some(SyncState::Queued)).count()
+    }
+
     /// Every demonstration the visitor has, counted or not (what an export holds).
     pub fn all_records(&self) -> Vec<DemonstrationRecord> {
         let counted = self.entries.iter().map(|e| &e.record);

@@ -660,7 +660,7 @@ fn nothing_leaves_the_browser_before_the_visitor_agrees_to_the_licence() {
     assert_eq!(page.fx, vec![Effect::FetchSharedPolicy], "the shared policy is only read");
     assert!(page.state.crowd.asks_consent());
     page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
-    assert_eq!(page.state.crowd.sync.get(&1), Some(&crowd::SyncState::Queued), "it waits in the outbox");
+    assert_eq!(sync_of(&page, 1).as_ref(), Some(&crowd::SyncState::Queued), "it waits in the outbox");
     assert!(!page.has(|e| matches!(e, Effect::Upload { .. } | Effect::Register { .. } | Effect::Assign { .. })), "{:?}", page.fx);
     page.act(Action::AnswerConsent(false));
     assert_eq!(page.fx, vec![Effect::StoreConsent(crowd::Consent::Declined)]);
@@ -755,7 +755,7 @@ fn a_contributor_from_before_consent_is_asked_once_and_an_upload_refused_for_the
     // The licence changed on the service meanwhile: the upload waits, the visitor is asked.
     let refused = crowd::UploadOutcome::Rejected { code: RefusalCode::Licence, reason: "agree to the licence".into() };
     page.act(Action::Uploaded { key: 1, outcome: refused });
-    assert_eq!(page.state.crowd.sync.get(&1), Some(&crowd::SyncState::Queued));
+    assert_eq!(sync_of(&page, 1).as_ref(), Some(&crowd::SyncState::Queued));
     assert_eq!(page.fx, vec![Effect::StoreConsent(crowd::Consent::Unasked)]);
     assert!(page.state.crowd.asks_consent() && page.errors().is_empty());
     page.act(Action::SyncTick);
@@ -776,7 +776,7 @@ fn a_static_site_is_local_only_and_sends_nothing() {
     page.act(Action::ServiceProbed(crowd::ServiceProbe::Absent));
     assert_eq!(page.state.crowd.mode, crowd::CrowdMode::LocalOnly);
     page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
-    assert!(uploads(&page.fx).is_empty() && page.state.crowd.sync.is_empty());
+    assert!(uploads(&page.fx).is_empty() && page.state.dataset.entries.iter().all(|e| e.sync.is_none()));
 }
 
 /// Only what a person demonstrated in this page is a contribution: an imported file's
@@ -792,20 +792,20 @@ fn only_a_persons_demonstrations_in_this_page_are_contributed() {
     page.act(Action::DemonstrationEnded(DemonstrationEnd::Success(scripted)));
     let Some(Effect::StoreDemonstration { id, .. }) = page.fx.first().cloned() else { panic!("{:?}", page.fx) };
     page.act(Action::DemonstrationStored { id, result: Ok(2) });
-    assert_eq!(page.state.crowd.sync.get(&2), Some(&crowd::SyncState::NotContributed));
+    assert_eq!(sync_of(&page, 2).as_ref(), Some(&crowd::SyncState::NotContributed));
     assert!(page.has(|e| *e == Effect::StoreSync { key: 2, state: crowd::SyncState::NotContributed }), "and says so in storage");
     // So does an imported file's, though a person recorded it.
     page.act(Action::Import(b"{}".to_vec()));
     page.from(WorkerSlot::Cpu, FromWorker::Imported { accepted: vec![record(TaskId::Reach, 7)], rejected: vec![] });
     let Some(Effect::StoreDemonstration { id, .. }) = page.fx.first().cloned() else { panic!("{:?}", page.fx) };
     page.act(Action::DemonstrationStored { id, result: Ok(3) });
-    assert_eq!(page.state.crowd.sync.get(&3), Some(&crowd::SyncState::NotContributed), "an import stays here");
+    assert_eq!(sync_of(&page, 3).as_ref(), Some(&crowd::SyncState::NotContributed), "an import stays here");
     // A service appears: only the person's demonstration is sent.
     page.act(Action::ServiceProbed(up()));
     page.act(Action::AnswerConsent(true));
     page.act(Action::Registered(Ok(credentials())));
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![1]);
-    assert_eq!(page.state.crowd.queued(), 1);
+    assert_eq!(page.state.dataset.queued(), 1);
 }
 
 /// A visitor who asks for it sends the autopilot's runs too, as the scripted expert's.
@@ -857,10 +857,10 @@ fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_veri
     assert_eq!(uploads(&page.fx)[0].0, 2);
     let refused = crowd::UploadOutcome::Rejected { code: RefusalCode::NotSuccessful, reason: "its replay does not succeed at the task".into() };
     page.act(Action::Uploaded { key: 2, outcome: refused });
-    assert!(matches!(page.state.crowd.sync.get(&2), Some(crowd::SyncState::Rejected { code: RefusalCode::NotSuccessful, .. })));
+    assert!(matches!(sync_of(&page, 2).as_ref(), Some(crowd::SyncState::Rejected { code: RefusalCode::NotSuccessful, .. })));
     assert!(page.errors().iter().any(|e| e.contains("refused demonstration 2: its replay does not succeed")));
     assert_eq!(page.state.dataset.entries.len(), 2);
-    assert_eq!(page.state.crowd.queued(), 0);
+    assert_eq!(page.state.dataset.queued(), 0);
     // A new demonstration is sent at once.
     page.demonstrate(TaskId::Reach, ChosenBy::Person, 3, Ok(3));
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![3]);
@@ -868,11 +868,11 @@ fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_veri
     // not as this visitor's (it cannot be withdrawn from here); one this visitor had
     // withdrawn stays withdrawn, with no error.
     page.act(Action::Uploaded { key: 3, outcome: crowd::UploadOutcome::StoredByAnother { id: 12 } });
-    assert_eq!(page.state.crowd.sync.get(&3), Some(&crowd::SyncState::Elsewhere { id: 12 }));
+    assert_eq!(sync_of(&page, 3).as_ref(), Some(&crowd::SyncState::Elsewhere { id: 12 }));
     assert_eq!(crowd::SyncState::Elsewhere { id: 12 }.service_id(), None);
     page.demonstrate(TaskId::Push, ChosenBy::Person, 4, Ok(4));
     page.act(Action::Uploaded { key: 4, outcome: crowd::UploadOutcome::WithdrawnBefore { id: 9 } });
-    assert_eq!(page.state.crowd.sync.get(&4), Some(&crowd::SyncState::Withdrawn { id: 9 }));
+    assert_eq!(sync_of(&page, 4).as_ref(), Some(&crowd::SyncState::Withdrawn { id: 9 }));
     assert_eq!(page.errors().len(), 1, "only the refusal above: {:?}", page.errors());
 }
 
@@ -899,7 +899,7 @@ fn a_reload_resumes_the_outbox_as_the_same_contributor() {
     // The service lost its database: the page registers again and sends it again.
     page.act(Action::Uploaded { key: 2, outcome: crowd::UploadOutcome::Rejected { code: RefusalCode::Unauthorised, reason: "unknown token".into() } });
     assert_eq!(page.fx, vec![register()]);
-    assert_eq!(page.state.crowd.sync.get(&2), Some(&crowd::SyncState::Queued));
+    assert_eq!(sync_of(&page, 2).as_ref(), Some(&crowd::SyncState::Queued));
     page.act(Action::Registered(Ok(crowd::Credentials { id: "c-2".into(), token: "new".into() })));
     assert_eq!(uploads(&page.fx).iter().map(|u| u.0).collect::<Vec<_>>(), vec![2]);
     // Deleting a queued demonstration takes it out of the outbox.
@@ -907,7 +907,7 @@ fn a_reload_resumes_the_outbox_as_the_same_contributor() {
     assert!(matches!(page.fx[0], Effect::Schedule { after_ms: 5_000, .. }), "the service's Retry-After is kept");
     page.act(Action::Delete(1));
     page.act(Action::SyncTick);
-    assert!(uploads(&page.fx).is_empty() && page.state.crowd.queued() == 0);
+    assert!(uploads(&page.fx).is_empty() && page.state.dataset.queued() == 0);
 }
 
 #[test]
@@ -972,6 +972,11 @@ fn a_contributor_renames_lists_and_withdraws_and_the_operator_downloads_the_crow
     page.act(Action::Operator(OperatorMsg::Review("secret".into())));
     page.act(Action::Operator(OperatorMsg::Reviewed(Err("HTTP 401: unauthorised".into()))));
     assert!(page.fx.is_empty() && page.errors().iter().any(|e| e.contains("quality could not be read")));
+}
+
+/// Where the demonstration stored under `key` stands with the service.
+fn sync_of(page: &Page, key: u32) -> Option<crowd::SyncState> {
+    page.state.dataset.entries.iter().find(|e| e.key == Some(key)).and_then(|e| e.sync.clone())
 }
 
 pub(super) fn leased(task: TaskId, seed: u64, lease: &str) -> crowd::Leased {

@@ -292,14 +292,14 @@ impl PageState {
         }
         self.crowd.credentials = restored.credentials;
         self.crowd.consent = restored.consent;
-        self.crowd.sync = restored.sync.into_iter().collect();
         fx.push(Effect::ProbeService);
         if let Some(session) = session.as_mut() {
             session.reconcile(&restored.records.iter().map(|(_, r)| r.task).collect::<Vec<_>>());
         }
+        let mut sync: std::collections::BTreeMap<u32, super::crowd::SyncState> = restored.sync.into_iter().collect();
         for (key, record) in restored.records {
             let id = self.next_id();
-            self.dataset.entries.push(Entry { id, key: Some(key), record: Rc::new(record) });
+            self.dataset.entries.push(Entry { id, key: Some(key), record: Rc::new(record), sync: sync.remove(&key) });
         }
         self.session = session;
         self.phase = Phase::Idle;
@@ -385,7 +385,7 @@ impl PageState {
             }
         };
         let task = record.task;
-        let entry = Entry { id, key, record };
+        let entry = Entry { id, key, record, sync: None };
         match purpose {
             SaveFor::Restored { was_pending, chosen_by } => {
                 let Some(session) = self.session.as_mut() else { return };
@@ -449,9 +449,8 @@ impl PageState {
             return;
         }
         session.pending.pop();
-        let key = self.dataset.entries.pop().and_then(|e| e.key);
-        self.dequeue(key);
-        if let Some(key) = key {
+        // Its place in the outbox goes with it.
+        if let Some(key) = self.dataset.entries.pop().and_then(|e| e.key) {
             fx.push(Effect::DeleteDemonstration { key });
         }
         self.store_session(fx);
@@ -474,7 +473,6 @@ impl PageState {
             ChosenBy::Person
         };
         self.just_saved = None;
-        self.dequeue(entry.key);
         self.dataset.undo = Some(Deleted { record: entry.record, was_pending, chosen_by });
         if let Some(key) = entry.key {
             fx.push(Effect::DeleteDemonstration { key });
@@ -571,7 +569,6 @@ impl PageState {
         self.dataset = Dataset::default();
         // The contributor stays; the outbox goes with the demonstrations (those sent
         // stay with the service).
-        self.crowd.sync.clear();
         self.crowd.uploading = None;
         self.notices.clear();
         self.just_saved = None;

@@ -105,7 +105,7 @@ pub fn app() -> Html {
             <header>
                 <h1>{ "AMF Studio" }</h1>
                 <p class="tagline">{ "Teach a robot arm by demonstration; AMF picks what to show it next" }</p>
-                { crowd_badge(&s.crowd, &dispatch) }
+                { crowd_badge(&s.crowd, s.dataset.queued(), &dispatch) }
                 <button id="new-session" class="quiet" onclick={on_new_session}>{ "New session" }</button>
             </header>
             <main>
@@ -138,7 +138,7 @@ pub fn app() -> Html {
                         <FeedbackCard feedback={feedback} status={s.dashboard.status.clone()} mine={s.own_verified(js_sys::Date::now())} dispatch={dispatch.clone()} />
                     }
                     if let (true, Some(terms)) = (s.crowd.asks_consent(), s.crowd.terms.clone()) {
-                        <ConsentCard terms={terms} returning={s.crowd.credentials.is_some()} waiting={s.crowd.queued()} dispatch={dispatch.clone()} />
+                        <ConsentCard terms={terms} returning={s.crowd.credentials.is_some()} waiting={s.dataset.queued()} dispatch={dispatch.clone()} />
                     }
                     <TeachPanel phase={s.phase.clone()} session={s.session.clone()} autopilot={s.autopilot}
                                 just_saved={just_saved} easier={s.easier_offer()} practising={s.practising} dispatch={dispatch.clone()}
@@ -146,14 +146,14 @@ pub fn app() -> Html {
                     if let Some(session) = s.session.clone() {
                         <CurvesPanel session={session} />
                         <DatasetPanel entries={s.dataset.entries.clone()} first_pending={s.first_pending()}
-                                      sync={s.dataset.entries.iter().map(|e| s.crowd.state_of(e.key).cloned()).collect::<Vec<_>>()}
+                                      sync={s.dataset.entries.iter().map(|e| e.sync.clone()).collect::<Vec<_>>()}
                                       unsaved={s.dataset.unsaved.clone()} undo={s.dataset.undo.clone()} busy={s.busy()}
                                       importing={s.import.is_some()} exporting={s.dataset.exporting} dispatch={dispatch.clone()} />
                     }
                     if s.crowd.mode == CrowdMode::Service {
                         <ContributorPanel id={s.crowd.credentials.as_ref().map(|c| c.id.clone())} account={s.account.account.clone()}
                                           busy={s.account.busy} operator={s.operator.clone()}
-                                          from_here={s.crowd.sync.values().filter_map(SyncState::service_id).collect::<Vec<_>>()}
+                                          from_here={s.dataset.entries.iter().filter_map(|e| e.sync.as_ref().and_then(SyncState::service_id)).collect::<Vec<_>>()}
                                           dispatch={dispatch.clone()} />
                         <CrowdPanel status={s.dashboard.status.clone()} loading={s.dashboard.loading} dispatch={dispatch.clone()} />
                     }
@@ -178,20 +178,20 @@ pub fn app() -> Html {
 
 /// Where demonstrations go: this browser only, or also the collection service (once
 /// the visitor agreed to its licence).
-fn crowd_badge(crowd: &Crowd, dispatch: &Callback<Action>) -> Html {
+fn crowd_badge(crowd: &Crowd, queued: usize, dispatch: &Callback<Action>) -> Html {
     let (mode, text) = match crowd.mode {
         CrowdMode::Unknown => ("unknown", String::new()),
         CrowdMode::LocalOnly => ("local", "Local only: your demonstrations stay in this browser".to_string()),
         CrowdMode::Service if crowd.consent == Consent::Declined => ("service", "Local only, as you chose".to_string()),
         CrowdMode::Service if !crowd.consented() => ("service", "A crowd collects here · not contributing yet".to_string()),
-        CrowdMode::Service if crowd.queued() > 0 => ("service", format!("Contributing to the crowd · {} to send", crowd.queued())),
+        CrowdMode::Service if queued > 0 => ("service", format!("Contributing to the crowd · {queued} to send")),
         CrowdMode::Service => ("service", "Contributing to the crowd · all sent".to_string()),
     };
     let reconsider = (crowd.mode == CrowdMode::Service && crowd.consent == Consent::Declined).then(|| {
         html! { <button id="consent-reconsider" class="link" onclick={super::views::send(dispatch, Action::ReconsiderConsent)}>{ "contribute…" }</button> }
     });
     html! {
-        <span id="crowd-mode" class="crowd-mode" data-mode={mode} data-consent={crowd.consented().to_string()} data-queued={crowd.queued().to_string()}>
+        <span id="crowd-mode" class="crowd-mode" data-mode={mode} data-consent={crowd.consented().to_string()} data-queued={queued.to_string()}>
             { text }{ for reconsider }
         </span>
     }
