@@ -1,8 +1,10 @@
 //! The page's side of crowdsourced collection: whether a collection service serves this
-//! page, the contributor's credentials, and the outbox: every counted demonstration's
-//! sync state (queued, verified, rejected), kept in IndexedDB beside the demonstration
-//! so it survives reloads and outages. One upload at a time; transient failures retry
-//! with exponential backoff; a refusal is final and shows its reason.
+//! page, the contributor's credentials and consent, and the outbox: every counted
+//! demonstration's sync state (queued, verified, rejected) is its dataset entry's, kept
+//! in IndexedDB beside the demonstration so it survives reloads and outages. One upload
+//! at a time, transient failures retried with exponential backoff (`outbox`); a refusal
+//! is final and shows its reason. The account, the assignment and the dashboard are
+//! components of their own, mapped in here.
 
 
 use serde::{Deserialize, Serialize};
@@ -17,9 +19,6 @@ use crate::session::{ChosenBy, Session};
 use crate::tasks::TaskId;
 use crate::quality::Quality;
 
-/// Backoff after the first transient failure, doubled each time up to the cap (ms).
-pub const FIRST_BACKOFF_MS: u32 = 1_000;
-pub const MAX_BACKOFF_MS: u32 = 60_000;
 
 /// Where the page's demonstrations go besides this browser.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -176,12 +175,6 @@ pub struct Crowd {
     /// A known contributor's agreement is on its way to the service.
     pub agreeing: bool,
     pub credentials: Option<Credentials>,
-    /// The storage key of the upload under way.
-    pub uploading: Option<u32>,
-    /// Transient failures in a row (the backoff's exponent).
-    pub failures: u32,
-    /// A retry is scheduled: nothing is sent before it.
-    pub waiting: bool,
     /// Registration is under way.
     pub registering: bool,
     /// What the visitor's last verified demonstration did for the crowd.
@@ -300,7 +293,7 @@ impl PageState {
         self.crowd.agreeing = false;
         match result {
             Ok(()) => {
-                self.crowd.failures = 0;
+                self.outbox.reached();
                 if self.assignment.leased.is_none() {
                     self.ask_for_assignment(fx);
                 }
@@ -364,23 +357,19 @@ impl PageState {
     /// Sends the next queued demonstration, if nothing is under way or waiting.
     pub(super) fn pump(&mut self, fx: &mut Vec<Effect>) {
         let crowd = &self.crowd;
-        if crowd.mode != CrowdMode::Service || crowd.uploading.is_some() || crowd.waiting || crowd.agreeing || !crowd.consented() {
+        if crowd.mode != CrowdMode::Service || crowd.agreeing || !crowd.consented() {
             return;
         }
         let Some(credentials) = crowd.credentials.clone() else { return };
-        let next = self.dataset.entries.iter().find(|e| e.key.is_some() && e.sync == Some(SyncState::Queued));
-        let Some(entry) = next else { return };
-        let key = entry.key.expect("found by key");
-        let record = entry.record.clone();
-        self.crowd.uploading = Some(key);
+        let Some(entry) = self.outbox.next(&self.dataset.entries) else { return };
+        let (key, record) = (entry.key.expect("found by key"), entry.record.clone());
         fx.push(Effect::Upload { key, client_id: client_id(&record), record, token: credentials.token });
     }
 
     pub(super) fn uploaded(&mut self, key: u32, outcome: UploadOutcome, fx: &mut Vec<Effect>) {
-        if self.crowd.uploading != Some(key) {
+        if !self.outbox.answered(key) {
             return;
         }
-        self.crowd.uploading = None;
         let mut quality = None;
         let state = match outcome {
             UploadOutcome::Stored { id, quality: measured } => {
@@ -411,7 +400,7 @@ impl PageState {
             }
             UploadOutcome::Retry { why: _, after_ms } => return self.schedule_retry(after_ms, fx),
         };
-        self.crowd.failures = 0;
+        self.outbox.reached();
         if let SyncState::Verified { .. } = state {
             // What it did for the crowd: read the crowd's state to show it.
             if let Some(entry) = self.dataset.entries.iter().find(|e| e.key == Some(key)) {
@@ -429,14 +418,12 @@ impl PageState {
     }
 
     fn schedule_retry(&mut self, after_ms: Option<u32>, fx: &mut Vec<Effect>) {
-        let backoff = FIRST_BACKOFF_MS.saturating_mul(1 << self.crowd.failures.min(16)).min(MAX_BACKOFF_MS);
-        self.crowd.failures += 1;
-        self.crowd.waiting = true;
-        fx.push(Effect::Schedule { after_ms: after_ms.unwrap_or(backoff).max(backoff), action: Box::new(Action::SyncTick) });
+        let after_ms = self.outbox.retry(after_ms);
+        fx.push(Effect::Schedule { after_ms, action: Box::new(Action::SyncTick) });
     }
 
     pub(super) fn sync_tick(&mut self, fx: &mut Vec<Effect>) {
-        self.crowd.waiting = false;
+        self.outbox.tick();
         if self.crowd.mode == CrowdMode::Service && self.crowd.credentials.is_none() && !self.crowd.registering {
             self.register(fx);
             return;

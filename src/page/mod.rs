@@ -14,6 +14,7 @@ pub mod crowd;
 pub mod dashboard;
 mod jobs;
 pub mod operator;
+mod outbox;
 pub mod protocol;
 mod state;
 mod update;

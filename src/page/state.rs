@@ -323,6 +323,8 @@ pub struct PageState {
     pub dashboard: super::dashboard::DashboardPart,
     /// The crowd's assignment to this visitor.
     pub assignment: super::assignment::AssignmentPart,
+    /// The upload under way and the backoff.
+    pub outbox: super::outbox::Outbox,
     /// The policy rollout asked for the stage and not yet played: its reply is played
     /// only if it is the latest and nothing else took the stage since.
     pub watching: Option<WatchRequest>,
@@ -355,6 +357,7 @@ impl Default for PageState {
             operator: Default::default(),
             dashboard: Default::default(),
             assignment: Default::default(),
+            outbox: Default::default(),
             watching: None,
             rng: 0,
             next_id: 0,

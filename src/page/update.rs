@@ -569,7 +569,7 @@ impl PageState {
         self.dataset = Dataset::default();
         // The contributor stays; the outbox goes with the demonstrations (those sent
         // stay with the service).
-        self.crowd.uploading = None;
+        self.outbox.forget_upload();
         self.notices.clear();
         self.just_saved = None;
         self.import = None;
