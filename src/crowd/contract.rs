@@ -581,6 +581,34 @@ mod tests {
         round_trips(WithdrawnCount { withdrawn: 3 });
     }
 
+    /// A page cached from before a field was added still talks to this service, and
+    /// this page to an older or a newer one: a request without the newer fields reads
+    /// as their defaults (a registration before consent was asked, an assignment asked
+    /// for before visitors chose tasks), and an answer with fields this build does not
+    /// know, or without those it added, reads too.
+    #[test]
+    fn older_and_newer_sides_read_each_other() {
+        let registration: NewContributor = serde_json::from_str(r#"{"display_name": "Ada"}"#).unwrap();
+        assert_eq!(registration, NewContributor { display_name: Some("Ada".into()), licence: None });
+        assert_eq!(serde_json::from_str::<AssignmentRequest>("{}").unwrap(), AssignmentRequest::default());
+        let declined: AssignmentRequest = serde_json::from_str(r#"{"decline": "lease-1"}"#).unwrap();
+        assert_eq!((declined.decline.as_deref(), declined.task, declined.seed), (Some("lease-1"), None, None));
+        // A request with a field this service does not take is refused, not half-read.
+        assert!(serde_json::from_str::<AssignmentRequest>(r#"{"decline": null, "urgent": true}"#).is_err());
+        // Answers: an older service's without the version it assigned with, a newer
+        // one's with a field added.
+        let leased = serde_json::json!({
+            "lease": "l", "expires_ms": 1, "chosen_by": "selector",
+            "assignment": { "task": "push", "seed": 3, "reason": "", "scores": [], "success": [], "demonstrations": [], "pending": [] },
+        });
+        assert_eq!(serde_json::from_value::<Leased>(leased.clone()).unwrap().version, 0);
+        let mut newer = leased;
+        newer["priority"] = 3.into();
+        assert!(serde_json::from_value::<Leased>(newer).is_ok());
+        let uploaded: Uploaded = serde_json::from_str(r#"{"id": 4, "status": "stored", "verified_by": "b"}"#).unwrap();
+        assert_eq!((uploaded.id, uploaded.quality), (4, None));
+    }
+
     #[test]
     fn codes_and_states_are_written_as_their_names() {
         for code in RefusalCode::all() {
