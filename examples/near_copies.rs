@@ -6,8 +6,14 @@
 //! moving steps is summarised, and beside them copies with one action nudged, every
 //! action nudged by 0.03, and four idle steps put first.
 //!
+//! Then what the rule costs an upload at its worst, against the replay that verifies it
+//! (one run, so as a ratio): an instance with the service's 200 live takes already
+//! (`NEAR_COPY_TAKES`), each compared with the upload after its actions are read from
+//! their stored JSON, as `Db::store` does.
+//!
 //! `cargo run --release --example near_copies`
 
+use amf_studio::crowd::upload::{verify, Upload};
 use amf_studio::policy::{People, Profile};
 use amf_studio::record::{DemonstrationRecord, NEAR_COPY_SHARE};
 use amf_studio::tasks::TaskId;
@@ -68,4 +74,45 @@ fn main() {
     summary("two people's takes", &mut genuine);
     summary("the scripted expert without and with execution noise", &mut experts);
     summary("copies", &mut copies);
+    cost();
+}
+
+/// The near-copy rule's worst case against verification, timed over the same upload.
+fn cost() {
+    use std::time::Instant;
+    let (task, seed, takes) = (TaskId::DoorOpen, 5u64, 200u64);
+    let people = People::only(Profile::Typical);
+    let record = |hand: u64| {
+        let demo = people.demonstrate_by(task, seed, hand).demonstration;
+        DemonstrationRecord::from_person(task, seed, demo.actions, demo.success, 1.7e12)
+    };
+    // The stored takes' actions as the database holds them: JSON text.
+    let stored: Vec<String> = (1..=takes).map(|hand| serde_json::to_string(&record(hand).actions).unwrap()).collect();
+    let upload = Upload { client_id: "cost-of-near-copies".into(), record: record(takes + 1) };
+    let steps: usize = stored.iter().map(|s| serde_json::from_str::<Vec<[f32; 4]>>(s).unwrap().len()).sum();
+    let rounds = 5;
+    let (mut verifying, mut comparing) = (0.0, 0.0);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        verify(&upload).expect("a person's take that succeeded");
+        verifying += started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let mut near = 0;
+        for actions in &stored {
+            let actions: Vec<[f32; 4]> = serde_json::from_str(actions).unwrap();
+            let take = DemonstrationRecord { actions, ..upload.record.clone() };
+            near += usize::from(upload.record.near_copy_of(&take));
+        }
+        comparing += started.elapsed().as_secs_f64();
+        assert_eq!(near, 0, "genuine takes are not near-copies");
+    }
+    let (verifying, comparing) = (verifying / rounds as f64, comparing / rounds as f64);
+    println!(
+        "cost: verifying one upload of {} ({} steps) {:.1} ms; reading and comparing it with {takes} live takes of its instance ({steps} steps) {:.1} ms, {:.2} of the verification",
+        task.name(),
+        upload.record.actions.len(),
+        verifying * 1e3,
+        comparing * 1e3,
+        comparing / verifying
+    );
 }
