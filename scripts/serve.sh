@@ -22,7 +22,7 @@ fi
 trunk build "${release[@]}"
 # Gzipped copies beside the page's files, which the service sends to browsers that take
 # gzip (the modules shrink to a third).
-find dist -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.amfp' -o -name '*.amfa' \) -exec gzip -9 -k -f {} +
+find dist -type f \( -name '*.wasm' -o -name '*.js' -o -name '*.css' -o -name '*.amfp' -o -name '*.amfa' -o -name '*.openings.json' \) -exec gzip -9 -k -f {} +
 cargo build --locked "${release[@]}" --bin amf
 profile=debug; [ ${#release[@]} -gt 0 ] && profile=release
 exec "target/$profile/amf" serve --db "${AMF_DATABASE_URL:-sqlite://amf-studio.db}" --addr 127.0.0.1:8080 --dist dist

@@ -9,6 +9,7 @@ pub mod demo_file;
 pub mod experiment;
 pub mod export;
 pub mod integrator;
+pub mod opening;
 pub mod policy;
 pub mod page;
 pub mod quality;

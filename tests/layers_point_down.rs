@@ -11,7 +11,7 @@ const LAYERS: &[&[&str]] = &[
     &["tasks"],
     &["policy", "teleop"],
     &["record", "select", "terms", "quality"],
-    &["round", "assessment", "export", "integrator"],
+    &["round", "assessment", "opening", "export", "integrator"],
     &["experiment", "crowd"],
     &["session"],
     &["demo_file"],

@@ -1,10 +1,11 @@
 //! Proves the shipped policy file acts as recorded in the fixture that the browser test
-//! compares against (so both check the same forward pass), and that the assessment
-//! shipped beside it is its own. Regenerate with
+//! compares against (so both check the same forward pass), and that the assessment and
+//! the first proposals shipped beside it are its own. Regenerate with
 //! `UPDATE_FIXTURES=1 cargo test --test shipped_policy_matches_fixture` after `amf pretrain`
-//! (which writes the assessment too; `amf assess` writes it alone).
+//! (which writes the assessment and the proposals too; `amf assess` writes them alone).
 
 use amf_studio::assessment::{policy_digest, AssessmentFile};
+use amf_studio::opening::Openings;
 use amf_studio::policy::{cpu, Actor, Checkpoint};
 use amf_studio::round::RoundJob;
 use amf_studio::session::SessionSettings;
@@ -77,4 +78,40 @@ fn the_shipped_assessment_is_a_fresh_one_and_the_first_proposal_is_the_same() {
         assert!(differences.iter().all(|d| *d <= 0.5 + 1e-9), "the shipped assessment is far from what the rollouts give: {differences:?}");
         assert!((mean(&fresh.assessment.per_task) - mean(&known.per_task)).abs() <= 0.05, "{differences:?}");
     }
+}
+
+/// The shipped first proposals are the selector's for their seeds (with the page's
+/// default settings, from the shipped assessment): a page that reads them proposes what
+/// its training worker would have for the session's seed.
+#[test]
+fn the_shipped_first_proposals_are_the_selectors_for_their_seeds() {
+    let Checkpoint::Pretrained { policy, .. } = Checkpoint::from_bytes(POLICY).unwrap() else {
+        panic!("the shipped policy is not a pre-trained one");
+    };
+    let openings = Openings::from_json(include_bytes!("../www/policy.openings.json"), &policy_digest(POLICY))
+        .unwrap_or_else(|error| panic!("www/policy.openings.json is not the shipped policy's ({error}): run `amf assess`"));
+    let config = SessionSettings::default().round_config();
+    assert_eq!(openings.config, config, "the proposals are not for the page's default settings: run `amf assess`");
+    let shipped = AssessmentFile::from_bytes(include_bytes!("../www/policy.amfa")).unwrap();
+    let known = shipped.for_rollouts(&policy_digest(POLICY), config.eval_episodes).unwrap();
+    assert_eq!(openings.per_task, known.per_task, "the first curve point is the shipped assessment's");
+    let exact = acts_as_the_fixture(&policy);
+    let seeds: Vec<u64> = openings.openings.iter().map(|o| o.seed).collect();
+    let fresh = Openings::compute(POLICY, &policy, config, known, seeds).unwrap();
+    for (shipped, fresh) in openings.openings.iter().zip(&fresh.openings) {
+        let (want, got) = (&shipped.selection, &fresh.selection);
+        if exact {
+            assert_eq!(got, want, "seed {}", shipped.seed);
+        } else {
+            // Another CPU's last bits move the gains in their last digits (the states
+            // the selector draws are the seed's alike): the same picks, the same gains
+            // to float tolerance.
+            assert_eq!(got.picks, want.picks, "seed {}", shipped.seed);
+            for (g, w) in got.scores.iter().zip(&want.scores) {
+                assert!((g.score - w.score).abs() <= 1e-6 * w.score.abs().max(1e-3), "seed {}: {g:?} vs {w:?}", shipped.seed);
+            }
+        }
+    }
+    let distinct: std::collections::BTreeSet<&Vec<usize>> = openings.openings.iter().map(|o| &o.selection.picks).collect();
+    eprintln!("{} seeds' first proposals, {} distinct", openings.openings.len(), distinct.len());
 }

@@ -94,8 +94,9 @@ enum Command {
     Pretrain(policy::PretrainArgs),
     /// Success rate of a policy file on every task, by rollouts.
     Eval(policy::EvalArgs),
-    /// Write a pre-trained policy's assessment file (`.amfa`), which the page ships
-    /// beside it so that a session's start needs no rollouts.
+    /// Write a pre-trained policy's assessment file (`.amfa`) and its sessions' first
+    /// proposals (`.openings.json`), which the page ships beside it so that a session's
+    /// start needs no rollouts and its first proposal no training worker.
     Assess(policy::AssessArgs),
     /// Fine-tune a pre-trained policy on scripted demonstrations of one task.
     Finetune(policy::FinetuneArgs),

@@ -7,9 +7,10 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::assessment::{assess, AssessmentFile};
+use crate::opening::{Openings, DEFAULT_SEEDS};
 use crate::policy::{
-    collect_expert_demonstrations, evaluate, finetune, pretrain, Actor, BcConfig, Checkpoint, Evaluation,
-    Predictive, PretrainConfig, Regularizer, TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
+    collect_expert_demonstrations, evaluate, finetune, pretrain, Actor, BcConfig, Checkpoint, Evaluation, Policy,
+    PretrainConfig, Regularizer, TrainingProgress, EVAL_FIRST_SEED, PRETRAIN_TASKS,
 };
 use crate::tasks::TaskId;
 
@@ -44,9 +45,13 @@ pub struct AssessArgs {
     /// (default: the page's).
     #[arg(long, default_value_t = crate::session::SessionSettings::default().eval_episodes)]
     episodes: usize,
-    /// Where to write it (default: beside the policy, as `.amfa`).
+    /// Where to write it (default: beside the policy, as `.amfa`); the first proposals
+    /// go beside it, as `.openings.json`.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Sessions' seeds whose first proposals are written (1 to this).
+    #[arg(long, default_value_t = DEFAULT_SEEDS)]
+    seeds: u64,
 }
 
 #[derive(Args)]
@@ -130,7 +135,7 @@ pub fn run_pretrain(args: PretrainArgs) -> anyhow::Result<()> {
     eprintln!("wrote {} ({} bytes)", args.out.display(), bytes.len());
     // Its assessment beside it, as the page's session start reads it.
     let Checkpoint::Pretrained { policy, .. } = &checkpoint else { unreachable!("built as a pre-trained policy above") };
-    write_assessment(&bytes, policy, crate::session::SessionSettings::default().eval_episodes, &args.out.with_extension("amfa"))?;
+    write_assessment(&bytes, policy, crate::session::SessionSettings::default().eval_episodes, DEFAULT_SEEDS, &args.out.with_extension("amfa"))?;
     if args.eval_episodes > 0 {
         print_evaluation(&evaluate(actor(&checkpoint), &TaskId::ALL, args.eval_episodes, EVAL_FIRST_SEED));
     }
@@ -138,12 +143,19 @@ pub fn run_pretrain(args: PretrainArgs) -> anyhow::Result<()> {
 }
 
 /// Rolls the policy in `policy_file` out as a session's start would and writes the
-/// assessment's file to `out`.
-fn write_assessment(policy_file: &[u8], policy: &dyn Predictive, episodes: usize, out: &Path) -> anyhow::Result<()> {
+/// assessment's file to `out`; then the starts of the page's default sessions with seeds
+/// 1 to `seeds` beside it ([`Openings`]).
+fn write_assessment(policy_file: &[u8], policy: &Policy, episodes: usize, seeds: u64, out: &Path) -> anyhow::Result<()> {
     let assessment = assess(policy, episodes, &mut |_| {});
-    let bytes = AssessmentFile::new(policy_file, episodes, assessment).to_bytes()?;
+    let bytes = AssessmentFile::new(policy_file, episodes, assessment.clone()).to_bytes()?;
     std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("wrote {} ({} bytes, {episodes} episodes a task)", out.display(), bytes.len());
+    let config = crate::round::RoundConfig { eval_episodes: episodes, ..crate::session::SessionSettings::default().round_config() };
+    let openings = Openings::compute(policy_file, policy, config, &assessment, 1..=seeds)?;
+    let path = out.with_extension("openings.json");
+    let json = openings.to_json();
+    std::fs::write(&path, &json).with_context(|| format!("cannot write {}", path.display()))?;
+    eprintln!("wrote {} ({} bytes, the first proposals of {seeds} seeds)", path.display(), json.len());
     Ok(())
 }
 
@@ -153,8 +165,9 @@ pub fn run_assess(args: AssessArgs) -> anyhow::Result<()> {
     let Checkpoint::Pretrained { policy, .. } = Checkpoint::from_bytes(&bytes).with_context(|| format!("cannot load {}", args.policy.display()))? else {
         anyhow::bail!("{} is fine-tuned: the file is for the shipped, pre-trained policy", args.policy.display());
     };
+    anyhow::ensure!(args.seeds > 0, "--seeds must be at least 1");
     let out = args.out.unwrap_or_else(|| args.policy.with_extension("amfa"));
-    write_assessment(&bytes, &policy, args.episodes, &out)
+    write_assessment(&bytes, &policy, args.episodes, args.seeds, &out)
 }
 
 pub fn run_eval(args: EvalArgs) -> anyhow::Result<()> {

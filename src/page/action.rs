@@ -7,6 +7,7 @@ use std::rc::Rc;
 use super::crowd::{Consent, Credentials, ServiceProbe, SyncState, UploadOutcome};
 use super::protocol::{FromWorker, PolicyRollout, ToWorker};
 use super::state::WorkerId;
+use crate::opening::Openings;
 use crate::record::DemonstrationRecord;
 use crate::session::{ChosenBy, Session, SessionSettings};
 use crate::tasks::TaskId;
@@ -71,8 +72,15 @@ pub enum Watched {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     // ---- the page's life ----
-    /// The shipped policy was read (or not) and storage was opened (or not).
-    Loaded { prior: Result<(), String>, storage: Result<Restored, StorageError>, entropy: u64, webgpu_in_browser: bool },
+    /// The shipped policy was read (or not) and storage was opened (or not); `openings`:
+    /// the shipped first proposals, if they are the policy's.
+    Loaded {
+        prior: Result<(), String>,
+        openings: Option<Rc<Openings>>,
+        storage: Result<Restored, StorageError>,
+        entropy: u64,
+        webgpu_in_browser: bool,
+    },
     Dismiss(usize),
     // ---- the teaching loop ----
     Demonstrate { task: TaskId, chosen_by: ChosenBy },

@@ -44,9 +44,12 @@ impl PageState {
         }
     }
 
-    /// A new session with `settings`: assess the pre-trained policy, then propose.
+    /// A new session with `settings`: assess the pre-trained policy, then propose. With
+    /// the shipped first proposals for these settings, its seed is one of theirs.
     pub(super) fn start_session(&mut self, settings: SessionSettings, fx: &mut Vec<Effect>) {
-        let mut session = Session::new(self.next_seed(), settings);
+        let draw = self.next_seed();
+        let seed = self.openings.as_ref().and_then(|o| o.seed_for(&settings.round_config(), draw)).unwrap_or(draw);
+        let mut session = Session::new(seed, settings);
         // Where this browser trains was measured already; a new session keeps it.
         session.backend = self.session.as_ref().and_then(|s| s.backend.clone());
         self.session = Some(session);
@@ -54,11 +57,19 @@ impl PageState {
         self.restart_session(fx);
     }
 
-    /// Runs the session's start (again, after it failed).
+    /// Runs the session's start (again, after it failed): read from the shipped first
+    /// proposals where they hold its seed and settings, on the CPU worker otherwise.
     pub(super) fn restart_session(&mut self, fx: &mut Vec<Effect>) {
         let Some(session) = self.session.as_ref().filter(|s| s.curve.is_empty()) else { return };
         if self.busy() {
             return;
+        }
+        if let Some((per_task, selection)) = self.openings.as_ref().and_then(|o| o.start_of(&session.settings.round_config(), session.seed)) {
+            if let Some(session) = self.session.as_mut() {
+                session.start(per_task, Some(selection));
+            }
+            self.phase = Phase::Idle;
+            return self.started_or_trained(fx);
         }
         let job = RoundJob { records: vec![], config: session.settings.round_config(), seed: session.seed, round: 0, resume: None };
         self.phase = Phase::Starting { progress: 0.0 };
@@ -259,6 +270,11 @@ impl PageState {
                 fx.push(Effect::StorePolicy(bytes));
             }
         }
+        self.started_or_trained(fx);
+    }
+
+    /// After a round or the session's start: stores the session and goes on.
+    fn started_or_trained(&mut self, fx: &mut Vec<Effect>) {
         self.store_session(fx);
         // Demonstrations counted while the round ran may make the next one due.
         if self.session.as_ref().is_some_and(Session::round_due) {

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use super::action::Watched;
 use super::crowd::SyncState;
 use crate::experiment::CurvePoint;
+use crate::opening::Openings;
 use crate::policy::PortableSnapshot;
 use crate::record::DemonstrationRecord;
 use crate::round::RoundJob;
@@ -313,6 +314,9 @@ pub struct PageState {
     pub settings_error: Option<String>,
     /// The browser exposes WebGPU (`navigator.gpu`).
     pub webgpu_in_browser: bool,
+    /// The shipped first proposals of sessions with the default settings: a session
+    /// whose seed and settings they hold starts without the training worker.
+    pub openings: Option<Rc<Openings>>,
     /// The collection service, if one serves the page, and the outbox.
     pub crowd: super::crowd::Crowd,
     /// The contributor's account on the service.
@@ -352,6 +356,7 @@ impl Default for PageState {
             comparison: None,
             settings_error: None,
             webgpu_in_browser: false,
+            openings: None,
             crowd: Default::default(),
             account: Default::default(),
             operator: Default::default(),

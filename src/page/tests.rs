@@ -1,12 +1,16 @@
 //! Every path the page can take, driven by actions as the shell would send them, with
 //! the effects the shell would carry out checked at each step.
 
+use std::rc::Rc;
+
 use super::assignment::{AssignmentMsg, AssignmentRequest};
 use super::dashboard::{DashboardMsg, CROWD_REFRESH_MS};
 use super::protocol::{FromWorker, RoundResult, ToWorker, WorkerError};
 use super::*;
 use crate::crowd::contract::RefusalCode;
+use crate::assessment::Assessment;
 use crate::experiment::CurvePoint;
+use crate::opening::{Opening, Openings};
 use crate::policy::{PortableSnapshot, TrainingProgress};
 use crate::record::{DemonstrationRecord, Source};
 use crate::round::{RoundEvent, RoundJob};
@@ -64,7 +68,7 @@ impl Page {
             }
         }
         let mut page = Page { state: PageState::default(), fx: vec![] };
-        page.act(Action::Loaded { prior: Ok(()), storage: restored, entropy: 42, webgpu_in_browser: true });
+        page.act(Action::Loaded { prior: Ok(()), openings: None, storage: restored, entropy: 42, webgpu_in_browser: true });
         page
     }
 
@@ -129,6 +133,71 @@ impl Page {
     fn has(&self, effect: impl Fn(&Effect) -> bool) -> bool {
         self.fx.iter().any(effect)
     }
+}
+
+/// Shipped first proposals of sessions with `settings`: seed 3 proposes lever_pull,
+/// seed 8 door_open.
+fn openings(settings: &SessionSettings) -> Rc<Openings> {
+    let assessment = Assessment { per_task: vec![0.25; NUM_TASKS], visited: vec![vec![]; NUM_TASKS] };
+    let starts = vec![
+        Opening { seed: 3, selection: selection(&[TaskId::LeverPull]) },
+        Opening { seed: 8, selection: selection(&[TaskId::DoorOpen]) },
+    ];
+    Rc::new(Openings::new(b"the shipped policy", settings.round_config(), &assessment, starts))
+}
+
+fn loaded_with(openings: Rc<Openings>, restored: Restored) -> Page {
+    let mut page = Page { state: PageState::default(), fx: vec![] };
+    page.act(Action::Loaded { prior: Ok(()), openings: Some(openings), storage: Ok(restored), entropy: 42, webgpu_in_browser: false });
+    page
+}
+
+#[test]
+fn a_new_session_with_shipped_proposals_starts_at_once_with_its_seeds_proposal() {
+    let page = loaded_with(openings(&SessionSettings::default()), Restored::default());
+    let session = page.state.session.as_ref().unwrap();
+    assert!([3, 8].contains(&session.seed), "the seed is one the file holds, not {}", session.seed);
+    let expected = if session.seed == 3 { TaskId::LeverPull } else { TaskId::DoorOpen };
+    assert_eq!(page.state.phase, Phase::Idle);
+    assert!(page.state.started());
+    assert_eq!(session.selection.as_ref().unwrap().picks, vec![expected.index()]);
+    assert_eq!(session.curve[0].per_task, vec![0.25; NUM_TASKS], "the first point is the shipped assessment's");
+    assert!(page.posted_job(WorkerSlot::Cpu).is_none(), "no round for the worker");
+    assert!(page.has(|e| matches!(e, Effect::SpawnWorker(w) if w.slot == WorkerSlot::Cpu)), "the worker still starts, for the first round");
+    assert!(page.has(|e| matches!(e, Effect::StoreSession(_))), "the started session is stored");
+}
+
+#[test]
+fn other_settings_or_a_seed_the_file_lacks_start_on_the_worker() {
+    // A stored session with other settings: the worker starts it, with its own seed.
+    let other = SessionSettings { batch: 3, ..SessionSettings::default() };
+    let restored = Restored { session: Some(Session::new(3, other)), ..Restored::default() };
+    let page = loaded_with(openings(&SessionSettings::default()), restored);
+    assert!(matches!(page.state.phase, Phase::Starting { .. }));
+    assert_eq!(page.posted_job(WorkerSlot::Cpu).map(|j| (j.round, j.seed)), Some((0, 3)));
+
+    // The default settings with a seed the file does not hold (stored before it
+    // shipped): the worker too.
+    let restored = Restored { session: Some(Session::new(5, SessionSettings::default())), ..Restored::default() };
+    let page = loaded_with(openings(&SessionSettings::default()), restored);
+    assert_eq!(page.posted_job(WorkerSlot::Cpu).map(|j| (j.round, j.seed)), Some((0, 5)));
+
+    // Held: the stored, unstarted session starts from the file.
+    let restored = Restored { session: Some(Session::new(8, SessionSettings::default())), ..Restored::default() };
+    let page = loaded_with(openings(&SessionSettings::default()), restored);
+    assert_eq!(page.state.session.as_ref().unwrap().selection.as_ref().unwrap().picks, vec![TaskId::DoorOpen.index()]);
+    assert!(page.posted_job(WorkerSlot::Cpu).is_none());
+}
+
+#[test]
+fn a_session_started_from_the_file_trains_on_the_worker() {
+    let settings = SessionSettings { batch: 1, backend: BackendChoice::Cpu, ..SessionSettings::default() };
+    let restored = Restored { session: Some(Session::new(3, settings.clone())), ..Restored::default() };
+    let mut page = loaded_with(openings(&settings), restored);
+    assert!(page.state.started());
+    page.demonstrate(TaskId::LeverPull, ChosenBy::Selector, 11, Ok(1));
+    let job = page.posted_job(WorkerSlot::Cpu).expect("the first round goes to the worker");
+    assert_eq!((job.round, job.seed, job.records.len()), (1, 3, 1));
 }
 
 /// Settings that train on the CPU (the tests of WebGPU ask for it).
@@ -602,7 +671,7 @@ fn bad_settings_are_refused_and_a_new_session_starts_over_with_the_good_ones() {
 #[test]
 fn a_broken_policy_stops_the_page_with_a_reason() {
     let mut state = PageState::default();
-    let fx = state.update(Action::Loaded { prior: Err("404".into()), storage: Ok(Restored::default()), entropy: 1, webgpu_in_browser: false });
+    let fx = state.update(Action::Loaded { prior: Err("404".into()), openings: None, storage: Ok(Restored::default()), entropy: 1, webgpu_in_browser: false });
     assert!(fx.is_empty(), "no worker for a page that cannot work");
     assert_eq!(state.phase, Phase::Broken("The policy could not be loaded: 404".into()));
 }

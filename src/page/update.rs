@@ -29,9 +29,10 @@ impl PageState {
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         let mut fx = Vec::new();
         match action {
-            Action::Loaded { prior, storage, entropy, webgpu_in_browser } => {
+            Action::Loaded { prior, openings, storage, entropy, webgpu_in_browser } => {
                 self.rng = entropy;
                 self.webgpu_in_browser = webgpu_in_browser;
+                self.openings = openings;
                 self.loaded(prior, storage, &mut fx);
             }
             Action::Dismiss(index) => {
@@ -323,6 +324,11 @@ impl PageState {
                 }
             }
             self.store_session(fx);
+            // A start read from the shipped proposals is done already: its first round
+            // may be due.
+            if self.started() && self.session.as_ref().is_some_and(Session::round_due) {
+                self.train(fx);
+            }
         } else {
             self.start_session(SessionSettings::default(), fx);
         }

@@ -18,7 +18,7 @@ use super::views::crowd::CrowdPanel;
 use super::views::curves::CurvesPanel;
 use super::views::dataset::{read_and_import, DatasetPanel};
 use super::views::feedback::FeedbackCard;
-use super::views::policy::{fetch_assessment_bytes, fetch_policy_bytes, PolicyPanel};
+use super::views::policy::{fetch_assessment_bytes, fetch_openings_bytes, fetch_policy_bytes, PolicyPanel};
 use super::views::settings::SettingsPanel;
 use super::views::teach::TeachPanel;
 use crate::page::address::PageAddress;
@@ -62,8 +62,9 @@ pub fn app() -> Html {
             }
             let shell = (*shell).clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let (prior, assessment) = futures_lite::future::zip(fetch_policy_bytes(), fetch_assessment_bytes()).await;
-                shell.load(prior, assessment).await
+                let files = futures_lite::future::zip(fetch_policy_bytes(), fetch_assessment_bytes());
+                let ((prior, assessment), openings) = futures_lite::future::zip(files, fetch_openings_bytes()).await;
+                shell.load(prior, assessment, openings).await
             });
             || ()
         });

@@ -13,6 +13,8 @@ use yew::Callback;
 use super::stage::StageHandle;
 use super::storage::Storage;
 use super::worker::{browser_has_webgpu, TrainingWorker, ToWorker, WorkerModule, WEBGPU_WORKER_URL};
+use crate::assessment::policy_digest;
+use crate::opening::Openings;
 use crate::page::{Action, DemonstrationEnd, Effect, PageState, Restored, StorageError, Watched, WorkerId, WorkerSlot};
 use crate::page::assignment::{AssignmentMsg, AssignmentRequest};
 use crate::page::dashboard::DashboardMsg;
@@ -99,9 +101,9 @@ impl Shell {
         }
     }
 
-    /// Reads the shipped policy (and its assessment, if shipped) and what storage holds,
-    /// then tells the reducer.
-    pub async fn load(self: &Rc<Self>, prior_bytes: Result<Vec<u8>, String>, assessment_bytes: Option<Vec<u8>>) {
+    /// Reads the shipped policy (with its assessment and first proposals, if shipped)
+    /// and what storage holds, then tells the reducer.
+    pub async fn load(self: &Rc<Self>, prior_bytes: Result<Vec<u8>, String>, assessment_bytes: Option<Vec<u8>>, openings_bytes: Option<Vec<u8>>) {
         *self.prior_assessment.borrow_mut() = assessment_bytes.map(Rc::new);
         let prior = prior_bytes.and_then(|bytes| match kind_of(&bytes)? {
             CheckpointKind::Pretrained => {
@@ -109,6 +111,16 @@ impl Shell {
                 Ok(())
             }
             CheckpointKind::FineTuned { .. } => Err("the shipped policy is not a pre-trained one".into()),
+        });
+        // Proposals of another policy (a stale file beside a new one) are left out, as
+        // the worker leaves out another policy's assessment.
+        let digest = self.prior.borrow().as_ref().map(|bytes| policy_digest(bytes));
+        let openings = openings_bytes.zip(digest).and_then(|(bytes, digest)| match Openings::from_json(&bytes, &digest) {
+            Ok(openings) => Some(Rc::new(openings)),
+            Err(error) => {
+                gloo::console::warn!(format!("the shipped first proposals are not used: {error}"));
+                None
+            }
         });
         let storage = match Storage::open().await {
             Ok(storage) => {
@@ -119,7 +131,7 @@ impl Shell {
             Err(error) => Err(error),
         };
         let entropy = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
-        self.dispatch(Action::Loaded { prior, storage, entropy, webgpu_in_browser: browser_has_webgpu() });
+        self.dispatch(Action::Loaded { prior, openings, storage, entropy, webgpu_in_browser: browser_has_webgpu() });
     }
 
     async fn restore(&self, storage: &Storage) -> Result<Restored, StorageError> {

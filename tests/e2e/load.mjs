@@ -1,8 +1,8 @@
 // The page's cold load, as a visitor on a slow link sees it: a fresh browser context
 // (nothing cached), the network throttled through the DevTools protocol, the files sent
 // gzipped (tests/e2e/serve-dist.mjs --gzip). Times the first drawn frame of the stage and AMF's
-// first proposal (the training worker's module fetched, the pre-trained policy's shipped
-// assessment read, or without it the policy evaluated, the selection made), at each speed.
+// first proposal (the pre-trained policy and its shipped first proposals read; without
+// them, the training worker's module fetched and the selection made there), at each speed.
 // With --crowd AMF, the page is served by the collection service (`AMF serve`, the page's
 // files from --dist, default dist, gzipped where scripts/serve.sh left .gz copies) and the
 // first proposal is the crowd's assignment: timed from the start and from the visitor's

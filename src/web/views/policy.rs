@@ -18,6 +18,9 @@ pub const POLICY_URL: &str = "policy.amfp";
 /// And their assessment (`crate::assessment`), which spares a session's start the
 /// rollouts.
 pub const ASSESSMENT_URL: &str = "policy.amfa";
+/// And the first proposals of sessions with the default settings (`crate::opening`),
+/// which spare a session's start the training worker.
+pub const OPENINGS_URL: &str = "policy.openings.json";
 
 /// Fetches the shipped pre-trained policy's file.
 pub async fn fetch_policy_bytes() -> Result<Vec<u8>, String> {
@@ -28,6 +31,12 @@ pub async fn fetch_policy_bytes() -> Result<Vec<u8>, String> {
 /// broken download) the session's start rolls the policy out, as it always could.
 pub async fn fetch_assessment_bytes() -> Option<Vec<u8>> {
     fetch_bytes(ASSESSMENT_URL).await.inspect_err(|error| gloo::console::warn!(format!("no shipped assessment: {error}"))).ok()
+}
+
+/// Fetches the shipped first proposals (`crate::opening`); without them a session's
+/// start waits for the training worker, as it always could.
+pub async fn fetch_openings_bytes() -> Option<Vec<u8>> {
+    fetch_bytes(OPENINGS_URL).await.inspect_err(|error| gloo::console::warn!(format!("no shipped first proposals: {error}"))).ok()
 }
 
 async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
