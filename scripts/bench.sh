@@ -30,12 +30,21 @@ node tests/e2e/serve-dist.mjs "$port" &
 server=$!
 node tests/e2e/serve-dist.mjs "$((port + 1))" target/dist-shipped --gzip &
 shipped=$!
-trap 'kill $server $shipped 2>/dev/null || true' EXIT
+# The same page without its shipped first proposals: the start waits for the training
+# worker, as every start did before them (the load's baseline, measured in the same run).
+rm -rf target/dist-no-openings
+cp -r target/dist-shipped target/dist-no-openings
+rm target/dist-no-openings/policy.openings.json*
+node tests/e2e/serve-dist.mjs "$((port + 2))" target/dist-no-openings --gzip &
+baseline=$!
+trap 'kill $server $shipped $baseline 2>/dev/null || true' EXIT
 sleep 1
 mkdir -p docs/bench
 node tests/e2e/bench.mjs "http://127.0.0.1:$port/" target/release/amf docs/bench/sim.json "http://127.0.0.1:$((port + 1))/"
-# The page's cold load as shipped, unthrottled and on a 10 Mbit/s link.
+# The page's cold load as shipped, unthrottled and on a 10 Mbit/s link, then without the
+# shipped first proposals.
 node tests/e2e/load.mjs "http://127.0.0.1:$((port + 1))/" docs/bench/load.json 0 10
+node tests/e2e/load.mjs "http://127.0.0.1:$((port + 2))/" docs/bench/load-without-openings.json 0 10
 # The training peer: TensorFlow.js on the same rows, each of its backends.
 target/release/amf bench train --dump-data target/bc_data.json > /dev/null
 TFJS_WEBGPU_STEPS=${TFJS_WEBGPU_STEPS:-50} node tests/e2e/tfjs_peer.mjs "http://127.0.0.1:$port/" target/bc_data.json 1000 docs/bench/tfjs.json

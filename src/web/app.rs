@@ -18,7 +18,7 @@ use super::views::crowd::CrowdPanel;
 use super::views::curves::CurvesPanel;
 use super::views::dataset::{read_and_import, DatasetPanel};
 use super::views::feedback::FeedbackCard;
-use super::views::policy::{fetch_assessment_bytes, fetch_openings_bytes, fetch_policy_bytes, PolicyPanel};
+use super::views::policy::{fetch_start_files, PolicyPanel, StartFiles};
 use super::views::settings::SettingsPanel;
 use super::views::teach::TeachPanel;
 use crate::page::address::PageAddress;
@@ -50,6 +50,8 @@ pub fn app() -> Html {
     {
         let (canvas_ref, status, view_error, shell) = (canvas_ref.clone(), status.clone(), view_error.clone(), shell.clone());
         use_effect_with((), move |_| {
+            // Asked for before the stage starts, which holds the main thread a while.
+            let files = fetch_start_files();
             let address = PageAddress::parse(&gloo::utils::window().location().search().unwrap_or_default());
             let on_status = Callback::from(move |s: Status| status.set(Some(s)));
             let seed = address.seed.unwrap_or_else(random_seed);
@@ -62,9 +64,8 @@ pub fn app() -> Html {
             }
             let shell = (*shell).clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let files = futures_lite::future::zip(fetch_policy_bytes(), fetch_assessment_bytes());
-                let ((prior, assessment), openings) = futures_lite::future::zip(files, fetch_openings_bytes()).await;
-                shell.load(prior, assessment, openings).await
+                let StartFiles { policy, assessment, openings } = files.await;
+                shell.load(policy, assessment, openings).await
             });
             || ()
         });

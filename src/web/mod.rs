@@ -65,7 +65,9 @@ pub fn start() {
         yew::Renderer::<bench_page::BenchPage>::new().render();
         return;
     }
-    // The training worker's module downloads and compiles beside the page's start.
-    let _ = worker::compile_cpu_module();
+    // The training worker's module is not asked for here: the first proposal does not
+    // need it (the shipped starts, `crate::opening`), and on a slow link it would share
+    // the link with the files the proposal does need. The shell asks for it once those
+    // are in.
     yew::Renderer::<app::App>::new().render();
 }

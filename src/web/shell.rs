@@ -104,6 +104,8 @@ impl Shell {
     /// Reads the shipped policy (with its assessment and first proposals, if shipped)
     /// and what storage holds, then tells the reducer.
     pub async fn load(self: &Rc<Self>, prior_bytes: Result<Vec<u8>, String>, assessment_bytes: Option<Vec<u8>>, openings_bytes: Option<Vec<u8>>) {
+        // The training worker's module downloads and compiles while storage is read.
+        let _ = super::worker::compile_cpu_module();
         *self.prior_assessment.borrow_mut() = assessment_bytes.map(Rc::new);
         let prior = prior_bytes.and_then(|bytes| match kind_of(&bytes)? {
             CheckpointKind::Pretrained => {

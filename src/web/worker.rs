@@ -71,8 +71,9 @@ pub enum WorkerModule {
 }
 
 thread_local! {
-    /// The CPU worker's module, compiling or compiled. Asked for as the page starts, so
-    /// that its download and compilation overlap the page's own start, and shared by
+    /// The CPU worker's module, compiling or compiled. Asked for once the page has its
+    /// policy's files, so that its download and compilation overlap the page's reading
+    /// of storage and the visitor's first demonstration, and shared by
     /// every CPU worker (a round's, the comparison's two, a rollout's): each
     /// instantiates it, none downloads or compiles it again.
     static CPU_MODULE: RefCell<Option<Promise>> = const { RefCell::new(None) };

@@ -27,29 +27,43 @@ pub async fn fetch_policy_bytes() -> Result<Vec<u8>, String> {
     fetch_bytes(POLICY_URL).await
 }
 
-/// Fetches the shipped policy's assessment; without it (a build that has none, a
-/// broken download) the session's start rolls the policy out, as it always could.
-pub async fn fetch_assessment_bytes() -> Option<Vec<u8>> {
-    fetch_bytes(ASSESSMENT_URL).await.inspect_err(|error| gloo::console::warn!(format!("no shipped assessment: {error}"))).ok()
-}
-
-/// Fetches the shipped first proposals (`crate::opening`); without them a session's
-/// start waits for the training worker, as it always could.
-pub async fn fetch_openings_bytes() -> Option<Vec<u8>> {
-    fetch_bytes(OPENINGS_URL).await.inspect_err(|error| gloo::console::warn!(format!("no shipped first proposals: {error}"))).ok()
-}
-
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let window = gloo::utils::window();
-    let response = JsFuture::from(window.fetch_with_str(url)).await.map_err(|_| format!("could not fetch {url}"))?;
-    let response: Response = response.dyn_into().map_err(|_| "fetch returned no response".to_string())?;
-    if !response.ok() {
-        return Err(format!("{url}: HTTP {}", response.status()));
+/// The shipped policy's files a session's start reads: the policy; its assessment
+/// (without it, a broken download or a build that has none, the start rolls the policy
+/// out, as it always could); its sessions' first proposals (without them the start waits
+/// for the training worker). The three requests are sent now, when this is called, so
+/// that they need not wait for the caller's next await.
+pub fn fetch_start_files() -> impl std::future::Future<Output = StartFiles> {
+    let (policy, assessment, openings) = (fetch_bytes(POLICY_URL), fetch_bytes(ASSESSMENT_URL), fetch_bytes(OPENINGS_URL));
+    async move {
+        let ((policy, assessment), openings) = futures_lite::future::zip(futures_lite::future::zip(policy, assessment), openings).await;
+        let optional = |file: Result<Vec<u8>, String>, what: &str| file.inspect_err(|error| gloo::console::warn!(format!("no shipped {what}: {error}"))).ok();
+        StartFiles { policy, assessment: optional(assessment, "assessment"), openings: optional(openings, "first proposals") }
     }
-    let buffer = JsFuture::from(response.array_buffer().map_err(|_| "unreadable response".to_string())?)
-        .await
-        .map_err(|_| "the download broke off".to_string())?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// What [`fetch_start_files`] brings.
+pub struct StartFiles {
+    pub policy: Result<Vec<u8>, String>,
+    pub assessment: Option<Vec<u8>>,
+    pub openings: Option<Vec<u8>>,
+}
+
+/// Fetches `url`'s bytes; the request is sent when this is called, not when the future
+/// is first polled.
+fn fetch_bytes(url: &str) -> impl std::future::Future<Output = Result<Vec<u8>, String>> {
+    let request = gloo::utils::window().fetch_with_str(url);
+    let url = url.to_string();
+    async move {
+        let response = JsFuture::from(request).await.map_err(|_| format!("could not fetch {url}"))?;
+        let response: Response = response.dyn_into().map_err(|_| "fetch returned no response".to_string())?;
+        if !response.ok() {
+            return Err(format!("{url}: HTTP {}", response.status()));
+        }
+        let buffer = JsFuture::from(response.array_buffer().map_err(|_| "unreadable response".to_string())?)
+            .await
+            .map_err(|_| "the download broke off".to_string())?;
+        Ok(Uint8Array::new(&buffer).to_vec())
+    }
 }
 
 #[derive(Properties, PartialEq)]
