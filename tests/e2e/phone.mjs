@@ -163,12 +163,18 @@ try {
     // Boxes are read where the page is scrolled to: at the top, as a thumb sees the scene.
     await page.evaluate(() => window.scrollTo(0, 0));
     const grip = await page.locator('#grip-button').boundingBox();
+    const slider = await page.locator('.height-slider').boundingBox();
+    const [sx, sy] = [slider.x + slider.width / 2, slider.y + slider.height / 2];
     const read = () => page.evaluate(([name, going]) => {
       const d = document.querySelector('#scene').dataset;
       const goal = d[name].split(' ');
       return { going: d[going] === 'true' || (going === 'unsuccessful' && d.success !== 'true'), goal, px: d[`${name}Px`].split(' ').map(Number),
-        at: d.desiredPx.split(' ').map(Number), z: Number(d.desiredZ), gripping: d.gripping === 'true' };
+        at: d.desiredPx.split(' ').map(Number), z: Number(d.desiredZ), gripping: d.gripping === 'true', frames: Number(d.frames) };
     }, [target, going]);
+    // The canvas's attributes are published once a frame: the next reading waits for a
+    // frame drawn wholly after the last touch, so that a quick loop never acts twice on
+    // one stale reading (a second tap of the grip button would open it again).
+    const settle = (frames) => page.waitForFunction((f) => Number(document.querySelector('#scene').dataset.frames) >= f + 2, frames, { timeout: 10000 });
     const home = [box.width * 0.45, box.height * 0.55];
     let finger = null;
     let s = await read();
@@ -198,6 +204,7 @@ try {
         }
       }
       await sleep(25);
+      await settle(s.frames);
       s = await read();
       updates++;
     }
@@ -231,7 +238,7 @@ try {
   await page.screenshot({ path: `${artifacts}phone-demonstrated.png` });
   const steps = Number(await canvas.getAttribute('data-steps'));
   console.log(`pick_place_high demonstrated by touch: ${succeeded ? 'success' : 'failed'} after ${steps} control steps (${(steps / 20).toFixed(1)} s of the person's 30), ${((Date.now() - started) / 1000).toFixed(1)} s of wall time at a quarter speed, ${updates} touch updates`);
-  assert(succeeded, 'the demonstration by touch did not succeed');
+  assert(succeeded, `the demonstration by touch did not succeed: ${await where()}; the guide at ${await canvas.getAttribute('data-guide')}, gripping ${await canvas.getAttribute('data-gripping')}`);
   // Saved here, then uploaded: the service replays it and stores it.
   await page.waitForSelector('#dataset tr[data-index][data-sync="verified"]', { state: 'attached', timeout: 60000 });
   const held = await (await fetch(`${base}api/health`)).json();

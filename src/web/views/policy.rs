@@ -22,7 +22,9 @@ pub const ASSESSMENT_URL: &str = "policy.amfa";
 /// which spare a session's start the training worker.
 pub const OPENINGS_URL: &str = "policy.openings.json";
 
-/// Fetches the shipped pre-trained policy's file.
+/// Fetches the shipped pre-trained policy's file (the benchmark page's; the page's
+/// sessions read it with the start's other files, `fetch_start_files`).
+#[cfg(feature = "bench-page")]
 pub async fn fetch_policy_bytes() -> Result<Vec<u8>, String> {
     fetch_bytes(POLICY_URL).await
 }
