@@ -1,4 +1,6 @@
-//! What the page's address asks for: `?task=door_open&seed=7` opens an instance,
+//! What the page's address asks for: `?task=door_open&seed=7` opens an instance (and
+//! seeds the page's later draws too, each demonstration's instance and a new session's
+//! seed, so that an end-to-end test's run is the same on every machine),
 //! `?speed=0.5` slows the scene (down to 0.1), `?bench` opens the benchmark page (in builds
 //! with the `bench-page` feature), and
 //! `?guide` (test mode) publishes the scripted expert's next waypoint on the canvas

@@ -55,6 +55,7 @@ pub fn app() -> Html {
             let address = PageAddress::parse(&gloo::utils::window().location().search().unwrap_or_default());
             let on_status = Callback::from(move |s: Status| status.set(Some(s)));
             let seed = address.seed.unwrap_or_else(random_seed);
+            let draws = address.seed;
             match canvas_ref.cast::<HtmlCanvasElement>() {
                 Some(canvas) => match StageHandle::start(canvas, &address, seed, on_status, shell.demonstration_callback()) {
                     Ok(handle) => shell.set_stage(handle),
@@ -65,7 +66,7 @@ pub fn app() -> Html {
             let shell = (*shell).clone();
             wasm_bindgen_futures::spawn_local(async move {
                 let StartFiles { policy, assessment, openings } = files.await;
-                shell.load(policy, assessment, openings).await
+                shell.load(policy, assessment, openings, draws).await
             });
             || ()
         });

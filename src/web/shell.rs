@@ -102,8 +102,15 @@ impl Shell {
     }
 
     /// Reads the shipped policy (with its assessment and first proposals, if shipped)
-    /// and what storage holds, then tells the reducer.
-    pub async fn load(self: &Rc<Self>, prior_bytes: Result<Vec<u8>, String>, assessment_bytes: Option<Vec<u8>>, openings_bytes: Option<Vec<u8>>) {
+    /// and what storage holds, then tells the reducer. The page's draws start from
+    /// `seed` where the address names one, and from the browser's randomness otherwise.
+    pub async fn load(
+        self: &Rc<Self>,
+        prior_bytes: Result<Vec<u8>, String>,
+        assessment_bytes: Option<Vec<u8>>,
+        openings_bytes: Option<Vec<u8>>,
+        seed: Option<u64>,
+    ) {
         // The training worker's module downloads and compiles while storage is read.
         let _ = super::worker::compile_cpu_module();
         *self.prior_assessment.borrow_mut() = assessment_bytes.map(Rc::new);
@@ -132,7 +139,7 @@ impl Shell {
             }
             Err(error) => Err(error),
         };
-        let entropy = (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64;
+        let entropy = seed.unwrap_or_else(|| (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64);
         self.dispatch(Action::Loaded { prior, openings, storage, entropy, webgpu_in_browser: browser_has_webgpu() });
     }
 
