@@ -59,27 +59,46 @@ async fn demonstrations_and_policies_survive_a_reopen() {
 #[wasm_bindgen_test]
 async fn the_session_survives_a_reopen_and_a_new_session_clears_it() {
     use amf_studio::select::{Selection, TaskScore};
-    use amf_studio::session::{ChosenBy, Session, SessionSettings};
+    use amf_studio::session::{ChosenBy, Session, SessionSettings, Standing};
     let name = "amf-studio-test-session";
     Storage::delete_named(name).await.unwrap();
     let storage = Storage::open_named(name).await.unwrap();
-    assert_eq!(storage.session().await.unwrap(), None);
+    assert_eq!(storage.session().await.unwrap().session, None);
     let mut session = Session::new(4_000_000_000, SessionSettings { batch: 3, ..SessionSettings::default() });
     let scores = (0..10).map(|task| TaskScore { task, name: format!("t{task}"), score: task as f64 / 7.0, proxy: None }).collect();
     session.start(vec![0.25; 10], Some(Selection { picks: vec![6, 9], scores, reason: "because".into() }));
-    session.record(TaskId::DoorOpen, ChosenBy::Selector);
-    storage.put_session(&session).await.unwrap();
+    session.decline(TaskId::DoorOpen, Default::default());
+    let door = (7, Standing { chosen_by: ChosenBy::Selector, trained: true });
+    storage.put_session(&session, &[door]).await.unwrap();
     storage.close();
 
     let storage = Storage::open_named(name).await.unwrap();
-    assert_eq!(storage.session().await.unwrap(), Some(session.clone()));
-    session.record(TaskId::Reach, ChosenBy::Person);
-    storage.put_session(&session).await.unwrap();
-    assert_eq!(storage.session().await.unwrap().unwrap().pending.len(), 2, "a put replaces the session");
+    let stored = storage.session().await.unwrap();
+    assert_eq!((stored.session, stored.standings, stored.legacy), (Some(session.clone()), vec![door], None));
+    let reach = (9, Standing::waiting(ChosenBy::Person));
+    storage.put_session(&session, &[door, reach]).await.unwrap();
+    assert_eq!(storage.session().await.unwrap().standings, vec![door, reach], "a put replaces the standings");
     storage.clear().await.unwrap();
-    assert_eq!(storage.session().await.unwrap(), None);
+    assert_eq!(storage.session().await.unwrap().session, None);
     storage.close();
     Storage::delete_named(name).await.unwrap();
+}
+
+/// A session an older build stored counted its waiting demonstrations itself: the
+/// browser's stored value reads back as this build's session, and what it counted as
+/// its `LegacyCount`.
+#[wasm_bindgen_test]
+fn a_session_stored_by_an_older_build_reads_back_with_its_own_count() {
+    use amf_studio::session::{ChosenBy, LegacyCount, Pick, Session, SessionSettings};
+    use wasm_bindgen::JsValue;
+    let session = Session::new(7, SessionSettings::default());
+    let stored = serde_wasm_bindgen::to_value(&session).unwrap();
+    let pending = vec![Pick { task: TaskId::DoorOpen, chosen_by: ChosenBy::Imported }];
+    js_sys::Reflect::set(&stored, &"pending".into(), &serde_wasm_bindgen::to_value(&pending).unwrap()).unwrap();
+    js_sys::Reflect::set(&stored, &"deleted".into(), &JsValue::from(2)).unwrap();
+    let legacy: LegacyCount = serde_wasm_bindgen::from_value(stored.clone()).unwrap();
+    assert_eq!(legacy, LegacyCount { pending, deleted: 2 });
+    assert_eq!(serde_wasm_bindgen::from_value::<Session>(stored).unwrap(), session);
 }
 
 #[wasm_bindgen_test]

@@ -9,7 +9,7 @@ use super::protocol::{FromWorker, PolicyRollout, ToWorker};
 use super::state::WorkerId;
 use crate::opening::Openings;
 use crate::record::DemonstrationRecord;
-use crate::session::{ChosenBy, Session, SessionSettings};
+use crate::session::{ChosenBy, LegacyCount, Session, SessionSettings, Standing};
 use crate::tasks::TaskId;
 
 /// Why the browser's storage refused, told apart by the error's name.
@@ -29,6 +29,10 @@ pub struct Restored {
     pub session: Option<Session>,
     /// The stored demonstrations with their keys, oldest first.
     pub records: Vec<(u32, DemonstrationRecord)>,
+    /// Each stored demonstration's standing, by key, as stored with the session.
+    pub standings: Vec<(u32, Standing)>,
+    /// Where the session was stored before standings were kept: what it counted itself.
+    pub legacy: Option<LegacyCount>,
     /// A stored fine-tuned policy: loaded, or why it could not be read.
     pub tuned: Option<Result<(), String>>,
     /// The contributor this browser is, for a collection service.
@@ -174,7 +178,9 @@ pub enum Effect {
     // ---- storage; each answers with its action ----
     StoreDemonstration { id: u64, record: Rc<DemonstrationRecord> },
     DeleteDemonstration { key: u32 },
-    StoreSession(Box<Session>),
+    /// The session, with each stored demonstration's standing (one write, so that the
+    /// two agree after a reload).
+    StoreSession { session: Box<Session>, standings: Vec<(u32, Standing)> },
     StorePolicy(Rc<Vec<u8>>),
     ClearStorage,
     // ---- workers ----

@@ -15,7 +15,7 @@ pub use crate::crowd::contract::{Account, Contributed, CrowdStatus, Leased};
 use crate::crowd::contract::RefusalCode;
 pub use crate::terms::Terms;
 use crate::experiment::CurvePoint;
-use crate::session::{ChosenBy, Session};
+use crate::session::ChosenBy;
 use crate::tasks::TaskId;
 use crate::quality::Quality;
 
@@ -494,7 +494,7 @@ impl PageState {
     pub fn proposal(&self) -> Option<TaskId> {
         match (&self.crowd.mode, self.assignment.task()) {
             (CrowdMode::Service, Some(task)) => Some(task),
-            _ => self.session.as_ref().and_then(Session::proposal),
+            _ => self.session_proposal(),
         }
     }
 

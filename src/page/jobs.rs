@@ -11,7 +11,7 @@ use super::state::*;
 use crate::experiment::tabletop::TabletopSettings;
 use crate::round::{RoundConfig, RoundEvent, RoundJob};
 use crate::select::SelectorKind;
-use crate::session::{BackendChoice, BackendDecision, Engine, RoundLog, Session, SessionSettings};
+use crate::session::{BackendChoice, BackendDecision, Engine, Pick, RoundLog, Session, SessionSettings};
 
 /// Consecutive CPU worker failures after which the page stops restarting it.
 pub const MAX_WORKER_FAILURES: u32 = 2;
@@ -73,13 +73,13 @@ impl PageState {
         }
         let job = RoundJob { records: vec![], config: session.settings.round_config(), seed: session.seed, round: 0, resume: None };
         self.phase = Phase::Starting { progress: 0.0 };
-        self.dispatch(job, 0, fx);
+        self.dispatch(job, Vec::new(), fx);
     }
 
     /// Fine-tunes on every counted demonstration (a round).
     pub(super) fn train(&mut self, fx: &mut Vec<Effect>) {
         let Some(session) = self.session.as_ref() else { return };
-        if session.pending.is_empty() || self.busy() || session.curve.is_empty() {
+        if self.dataset.tally().waiting == 0 || self.busy() || session.curve.is_empty() {
             return;
         }
         let job = RoundJob {
@@ -89,17 +89,17 @@ impl PageState {
             round: session.rounds.len() + 1,
             resume: None,
         };
-        let pending = session.pending.len();
+        let trains = self.dataset.waiting().map(|e| e.id).collect();
         self.just_saved = None;
         self.phase = Phase::Round(RoundProgress::new(session.settings.steps));
-        self.dispatch(job, pending, fx);
+        self.dispatch(job, trains, fx);
     }
 
     /// Sends `job` where it should train: the session's start and the CPU preference go
     /// to the CPU worker; otherwise the WebGPU worker chooses first (once per session).
-    fn dispatch(&mut self, job: RoundJob, pending_trained: usize, fx: &mut Vec<Effect>) {
+    fn dispatch(&mut self, job: RoundJob, trains: Vec<u64>, fx: &mut Vec<Effect>) {
         let preference = self.session.as_ref().map_or(BackendChoice::Cpu, |s| s.settings.backend);
-        let mut running = RunningJob { job, place: Some(Engine::Cpu), last_snapshot: None, fell_back: false, pending_trained };
+        let mut running = RunningJob { job, place: Some(Engine::Cpu), last_snapshot: None, fell_back: false, trains };
         if running.job.records.is_empty() || preference == BackendChoice::Cpu {
             return self.send_to(Engine::Cpu, running, fx);
         }
@@ -251,15 +251,21 @@ impl PageState {
         if session.curve.is_empty() {
             session.start(result.per_task, result.selection);
         } else {
+            let mut picks = Vec::with_capacity(running.trains.len());
+            for entry in self.dataset.entries.iter_mut().filter(|e| running.trains.contains(&e.id)) {
+                entry.standing.trained = true;
+                picks.push(Pick { task: entry.record.task, chosen_by: entry.standing.chosen_by });
+            }
+            let trained = self.dataset.tally().trained;
             let log = RoundLog {
-                picks: vec![],
+                picks,
                 loss: result.loss,
                 backend,
                 train_seconds: result.train_seconds,
                 eval_seconds: result.eval_seconds,
                 select_seconds: result.select_seconds,
             };
-            session.finish_round(running.pending_trained, result.per_task, result.selection, log);
+            session.finish_round(trained, result.per_task, result.selection, log);
         }
         self.phase = Phase::Idle;
         if let Some(bytes) = result.policy {
@@ -277,7 +283,7 @@ impl PageState {
     fn started_or_trained(&mut self, fx: &mut Vec<Effect>) {
         self.store_session(fx);
         // Demonstrations counted while the round ran may make the next one due.
-        if self.session.as_ref().is_some_and(Session::round_due) {
+        if self.round_due() {
             self.train(fx);
         } else {
             self.autopilot_next(fx);

@@ -25,7 +25,7 @@ mod tests;
 pub use action::{Action, DemonstrationEnd, Effect, Restored, StorageError, WatchFailure, Watched};
 pub use jobs::{COMPARISON_SEED, MAX_WORKER_FAILURES};
 pub use state::{
-    Comparison, Dataset, Deleted, Entry, Import, Notice, NoticeKind, PageState, Phase, RoundProgress, RoundStage, SaveFor,
+    Comparison, Counts, Dataset, Deleted, Entry, Import, Notice, NoticeKind, PageState, Phase, RoundProgress, RoundStage, SaveFor,
     Saving, Storage, Unsaved, WatchRequest, WorkerId, WorkerSlot, Workers,
 };
 pub use update::{AUTOPILOT_PAUSE_MS, PRACTICE_TASK};

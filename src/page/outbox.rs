@@ -76,7 +76,8 @@ mod tests {
     #[test]
     fn one_upload_at_a_time_and_a_backoff_that_doubles() {
         let record = Rc::new(DemonstrationRecord::from_expert(TaskId::Reach, 1, 0.0, 0.0));
-        let entry = |id, sync| Entry { id, key: Some(id as u32), record: record.clone(), sync };
+        let standing = crate::session::Standing::waiting(crate::session::ChosenBy::Person);
+        let entry = |id, sync| Entry { id, key: Some(id as u32), record: record.clone(), sync, standing };
         let entries = vec![entry(1, Some(SyncState::Verified { id: 4 })), entry(2, Some(SyncState::Queued)), entry(3, Some(SyncState::Queued))];
         let mut outbox = Outbox::default();
         assert_eq!(outbox.next(&entries).map(|e| e.id), Some(2));

@@ -12,7 +12,7 @@ use crate::policy::PortableSnapshot;
 use crate::record::DemonstrationRecord;
 use crate::round::RoundJob;
 use crate::select::SelectorKind;
-use crate::session::{ChosenBy, Engine, Session};
+use crate::session::{ChosenBy, Engine, Session, Standing, Tally};
 use crate::tasks::TaskId;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +81,8 @@ pub struct Entry {
     pub record: Rc<DemonstrationRecord>,
     /// Where it stands with the collection service (none: not offered to one).
     pub sync: Option<SyncState>,
+    /// Where it stands with the session: trained on, or waiting for the next round.
+    pub standing: Standing,
 }
 
 /// Why a demonstration is being written, which says where it goes once written.
@@ -90,8 +92,8 @@ pub enum SaveFor {
     Demonstrated(ChosenBy),
     /// From an imported file.
     Imported,
-    /// A deleted demonstration restored by "Undo".
-    Restored { was_pending: bool, chosen_by: ChosenBy },
+    /// A deleted demonstration restored by "Undo": back where it was, as it stood.
+    Restored { at: usize, standing: Standing },
     /// One that failed to store before, tried again.
     Retried(ChosenBy),
 }
@@ -115,15 +117,16 @@ pub struct Unsaved {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Deleted {
     pub record: Rc<DemonstrationRecord>,
-    pub was_pending: bool,
-    pub chosen_by: ChosenBy,
+    /// Its place in the dataset.
+    pub at: usize,
+    pub standing: Standing,
 }
 
 /// The visitor's demonstrations in their three states.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Dataset {
-    /// Counted demonstrations, oldest first: those trained on, then those waiting for
-    /// the next round (in the order of the session's `pending`).
+    /// Counted demonstrations, in the order they were counted (one restored by "Undo"
+    /// goes back to its place), each with its standing.
     pub entries: Vec<Entry>,
     /// Writes under way.
     pub saving: Vec<Saving>,
@@ -156,6 +159,33 @@ impl Dataset {
     pub fn records(&self) -> Vec<DemonstrationRecord> {
         self.entries.iter().map(|e| (*e.record).clone()).collect()
     }
+
+    /// The dataset as the session's rules count it.
+    pub fn tally(&self) -> Tally {
+        Tally::of(self.entries.iter().map(|e| &e.standing))
+    }
+
+    /// The demonstrations waiting for the next round.
+    pub fn waiting(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| !e.standing.trained)
+    }
+
+    /// Each stored demonstration's standing, by key: what storage keeps beside the
+    /// session.
+    pub fn standings(&self) -> Vec<(u32, Standing)> {
+        self.entries.iter().filter_map(|e| Some((e.key?, e.standing))).collect()
+    }
+}
+
+/// The dataset as the teaching card counts it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Counts {
+    pub tally: Tally,
+    /// The session's proposal (a collection service may assign another task).
+    pub proposal: Option<TaskId>,
+    pub round_due: bool,
+    /// Demonstrations per task: the rounds' and the waiting ones.
+    pub per_task: Vec<usize>,
 }
 
 /// The round (or the session's start) under way.
@@ -169,9 +199,9 @@ pub struct RunningJob {
     pub last_snapshot: Option<PortableSnapshot>,
     /// Whether the round fell back from WebGPU to the CPU.
     pub fell_back: bool,
-    /// Waiting demonstrations the round trains on; those counted during it wait for
-    /// the next.
-    pub pending_trained: usize,
+    /// The waiting demonstrations (the entries' ids) the round trains on; those
+    /// counted during it wait for the next.
+    pub trains: Vec<u64>,
 }
 
 /// A worker's role.
@@ -371,10 +401,25 @@ impl Default for PageState {
 }
 
 impl PageState {
-    /// Index of the first waiting demonstration in `dataset.entries`.
-    pub fn first_pending(&self) -> usize {
-        let pending = self.session.as_ref().map_or(0, |s| s.pending.len());
-        self.dataset.entries.len().saturating_sub(pending)
+    /// Whether the waiting demonstrations make a round.
+    pub fn round_due(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.round_due(self.dataset.tally()))
+    }
+
+    /// The session's own proposal for the dataset as it is.
+    pub fn session_proposal(&self) -> Option<TaskId> {
+        self.session.as_ref().and_then(|s| s.proposal(self.dataset.tally()))
+    }
+
+    /// What the teaching card counts.
+    pub fn counts(&self) -> Counts {
+        let tally = self.dataset.tally();
+        Counts {
+            tally,
+            proposal: self.session_proposal(),
+            round_due: self.round_due(),
+            per_task: self.session.as_ref().map_or_else(Vec::new, |s| s.demonstrations_per_task(self.dataset.waiting().map(|e| e.record.task))),
+        }
     }
 
     /// The easier task to offer, once the visitor's time ran out twice in a row on the

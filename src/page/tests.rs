@@ -15,7 +15,7 @@ use crate::policy::{PortableSnapshot, TrainingProgress};
 use crate::record::{DemonstrationRecord, Source};
 use crate::round::{RoundEvent, RoundJob};
 use crate::select::{Selection, TaskScore};
-use crate::session::{BackendChoice, BackendDecision, ChosenBy, Engine, Pick, Session, SessionSettings};
+use crate::session::{BackendChoice, BackendDecision, ChosenBy, Engine, LegacyCount, Pick, Session, SessionSettings, Standing};
 use crate::tasks::{TaskId, NUM_TASKS, SUITE_VERSION};
 
 fn record(task: TaskId, seed: u64) -> DemonstrationRecord {
@@ -164,7 +164,7 @@ fn a_new_session_with_shipped_proposals_starts_at_once_with_its_seeds_proposal()
     assert_eq!(session.curve[0].per_task, vec![0.25; NUM_TASKS], "the first point is the shipped assessment's");
     assert!(page.posted_job(WorkerSlot::Cpu).is_none(), "no round for the worker");
     assert!(page.has(|e| matches!(e, Effect::SpawnWorker(w) if w.slot == WorkerSlot::Cpu)), "the worker still starts, for the first round");
-    assert!(page.has(|e| matches!(e, Effect::StoreSession(_))), "the started session is stored");
+    assert!(page.has(|e| matches!(e, Effect::StoreSession { .. })), "the started session is stored");
 }
 
 #[test]
@@ -212,16 +212,15 @@ fn quota() -> StorageError {
 #[test]
 fn accepting_declining_and_picking_a_task() {
     let mut page = Page::started(settings(2), &[TaskId::DoorOpen, TaskId::LeverPull]);
-    let session = page.state.session.as_ref().unwrap();
-    assert_eq!(session.proposal(), Some(TaskId::DoorOpen));
+    assert_eq!(page.state.session_proposal(), Some(TaskId::DoorOpen));
     // Declining moves to the batch's next task and stores the session.
     page.act(Action::Decline(TaskId::DoorOpen));
-    assert_eq!(page.state.session.as_ref().unwrap().proposal(), Some(TaskId::LeverPull));
-    assert!(page.has(|e| matches!(e, Effect::StoreSession(_))));
+    assert_eq!(page.state.session_proposal(), Some(TaskId::LeverPull));
+    assert!(page.has(|e| matches!(e, Effect::StoreSession { .. })));
     // Picking a task of one's own is recorded as the person's choice.
     page.demonstrate(TaskId::Push, ChosenBy::Person, 5, Ok(1));
     let session = page.state.session.as_ref().unwrap();
-    assert_eq!(session.pending[0].chosen_by, ChosenBy::Person);
+    assert_eq!(page.state.dataset.entries[0].standing, Standing::waiting(ChosenBy::Person));
     assert_eq!((page.state.phase.clone(), page.state.dataset.entries.len()), (Phase::Idle, 1));
     assert!(session.declined.is_empty(), "a demonstration clears the declines");
     // Accepting the proposal: the second of the batch makes a round.
@@ -238,7 +237,7 @@ fn a_demonstration_that_cannot_be_stored_is_not_counted_but_kept_to_retry_or_exp
     let mut page = Page::started(settings(1), &[TaskId::DoorOpen]);
     page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 5, Err(quota()));
     assert_eq!(page.state.phase, Phase::Idle, "the page goes on");
-    assert!(page.state.dataset.entries.is_empty() && page.state.session.as_ref().unwrap().pending.is_empty(), "not counted");
+    assert!(page.state.dataset.entries.is_empty() && page.state.dataset.tally().waiting == 0, "not counted");
     assert!(page.fx.is_empty(), "no round starts on an unsaved demonstration: {:?}", page.fx);
     assert_eq!(page.state.dataset.unsaved.len(), 1);
     let errors = page.errors();
@@ -262,13 +261,13 @@ fn where_nothing_can_be_stored_demonstrations_count_in_memory_and_the_page_says_
     let mut page = Page::load(Err(StorageError::Unavailable("no IndexedDB".into())), settings(2));
     assert!(page.errors()[0].contains("only until you leave"), "{:?}", page.errors());
     page.from(WorkerSlot::Cpu, FromWorker::Done(result(false, &[TaskId::Push])));
-    assert!(!page.has(|e| matches!(e, Effect::StoreSession(_))), "nothing is written where nothing can be stored");
+    assert!(!page.has(|e| matches!(e, Effect::StoreSession { .. })), "nothing is written where nothing can be stored");
     page.act(Action::Demonstrate { task: TaskId::Push, chosen_by: ChosenBy::Selector });
     page.act(Action::DemonstrationEnded(DemonstrationEnd::Success(record(TaskId::Push, 3))));
     assert!(!page.has(|e| matches!(e, Effect::StoreDemonstration { .. })));
     assert_eq!(page.state.dataset.entries.len(), 1);
     assert_eq!(page.state.dataset.entries[0].key, None);
-    assert_eq!(page.state.session.as_ref().unwrap().pending.len(), 1);
+    assert_eq!(page.state.dataset.tally().waiting, 1);
 }
 
 #[test]
@@ -287,10 +286,10 @@ fn a_round_reports_progress_and_its_result_is_folded_in_and_stored() {
     assert_eq!(session.curve.len(), 2);
     assert_eq!(session.rounds[0].backend, vec![Engine::Cpu]);
     assert_eq!(session.rounds[0].train_seconds, 1.5);
-    assert_eq!(session.proposal(), Some(TaskId::Push));
+    assert_eq!(page.state.session_proposal(), Some(TaskId::Push));
     assert!(page.state.tuned && page.state.job.is_none());
     assert!(page.has(|e| matches!(e, Effect::StorePolicy(_))) && page.has(|e| matches!(e, Effect::AdoptTuned(Some(_)))));
-    assert!(page.has(|e| matches!(e, Effect::StoreSession(_))));
+    assert!(page.has(|e| matches!(e, Effect::StoreSession { .. })));
     // The stored policy's failure is a notice; nothing else changes.
     page.act(Action::PolicyStored(Err(quota())));
     assert!(page.errors()[0].contains("fine-tuned policy could not be stored"));
@@ -316,7 +315,7 @@ fn a_worker_that_fails_once_is_restarted_and_twice_is_given_up_with_demonstratio
     assert!(page.errors().iter().any(|e| e.starts_with("Training is unavailable: the training worker failed 2 times")), "{:?}", page.errors());
     assert!(!page.has(|e| matches!(e, Effect::SpawnWorker(_))), "no endless restarts");
     assert_eq!(page.state.dataset.entries.len(), 1, "the demonstration is kept");
-    assert_eq!(page.state.session.as_ref().unwrap().pending.len(), 1);
+    assert_eq!(page.state.dataset.tally().waiting, 1);
 }
 
 #[test]
@@ -392,33 +391,63 @@ fn cancel_terminates_the_round_and_keeps_the_demonstrations() {
     assert!(page.has(|e| matches!(e, Effect::SpawnWorker(w) if w.slot == WorkerSlot::Cpu)), "a fresh worker stands by");
     assert_eq!(page.state.phase, Phase::Idle);
     assert!(page.state.job.is_none());
-    assert_eq!(page.state.session.as_ref().unwrap().pending.len(), 1);
+    assert_eq!(page.state.dataset.tally().waiting, 1);
     // The terminated worker's last words change nothing.
     assert!(page.act(Action::FromWorker { worker, message: FromWorker::Done(result(true, &[])) }).is_empty());
     assert_eq!(page.state.session.as_ref().unwrap().curve.len(), 1);
 }
 
+/// Stored: a started session with one waiting demonstration, and a second whose
+/// session update was lost when the page closed, plus an unreadable policy; the
+/// session's standings stored beside it, or, by an older build, its own count.
 #[test]
-fn a_reload_reconciles_the_session_with_storage_and_reruns_an_interrupted_round() {
-    // Stored: a started session with one waiting demonstration, and a second whose
-    // session update was lost when the page closed, plus an unreadable policy.
-    let mut session = Session::new(3, settings(2));
-    session.settings.backend = BackendChoice::Cpu;
-    session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen, TaskId::Push])));
-    session.record(TaskId::DoorOpen, ChosenBy::Selector);
-    let restored = Restored {
-        session: Some(session),
-        records: vec![(1, record(TaskId::DoorOpen, 1)), (2, record(TaskId::Push, 2))],
-        tuned: Some(Err("truncated file".into())),
-        ..Restored::default()
-    };
-    let page = Page::load(Ok(restored), settings(2));
+fn a_reload_adopts_what_the_session_missed_and_reruns_an_interrupted_round() {
+    let waiting_door = Pick { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector };
+    let kept = Restored { standings: vec![(1, Standing::waiting(ChosenBy::Selector))], ..Restored::default() };
+    let counted_itself = Restored { legacy: Some(LegacyCount { pending: vec![waiting_door], deleted: 0 }), ..Restored::default() };
+    for stored in [kept, counted_itself] {
+        let mut session = Session::new(3, settings(2));
+        session.settings.backend = BackendChoice::Cpu;
+        session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen, TaskId::Push])));
+        let restored = Restored {
+            session: Some(session),
+            records: vec![(1, record(TaskId::DoorOpen, 1)), (2, record(TaskId::Push, 2))],
+            tuned: Some(Err("truncated file".into())),
+            ..stored
+        };
+        let page = Page::load(Ok(restored), settings(2));
+        let waiting: Vec<_> = page.state.dataset.waiting().map(|e| (e.record.task, e.standing.chosen_by)).collect();
+        assert_eq!(waiting, vec![(TaskId::DoorOpen, ChosenBy::Selector), (TaskId::Push, ChosenBy::Selector)]);
+        assert!(matches!(page.state.phase, Phase::Round(_)), "the batch is full: the round runs again");
+        assert_eq!(page.posted_job(WorkerSlot::Cpu).unwrap().records.len(), 2);
+        assert!(!page.state.tuned);
+        assert!(page.errors()[0].contains("stored fine-tuned policy could not be read (truncated file)"), "{:?}", page.errors());
+    }
+}
+
+/// A round marks what it trained on, by the entries themselves: one counted while it
+/// ran still waits, and the standings stored with the session say so.
+#[test]
+fn a_round_marks_what_it_trained_on_and_not_what_came_during_it() {
+    let mut page = Page::started(settings(1), &[TaskId::DoorOpen, TaskId::Push]);
+    page.demonstrate(TaskId::DoorOpen, ChosenBy::Selector, 1, Ok(1));
+    assert!(matches!(page.state.phase, Phase::Round(_)));
+    // Imported while the round runs: it joins the dataset and waits.
+    page.act(Action::Import(b"{}".to_vec()));
+    page.from(WorkerSlot::Cpu, FromWorker::Imported { accepted: vec![record(TaskId::Reach, 7)], rejected: vec![] });
+    let Some(Effect::StoreDemonstration { id, .. }) = page.fx.iter().find(|e| matches!(e, Effect::StoreDemonstration { .. })).cloned() else { panic!("{:?}", page.fx) };
+    page.act(Action::DemonstrationStored { id, result: Ok(2) });
+    page.from(WorkerSlot::Cpu, FromWorker::Done(result(true, &[TaskId::Push])));
     let session = page.state.session.as_ref().unwrap();
-    assert_eq!(session.pending.iter().map(|p| p.task).collect::<Vec<_>>(), vec![TaskId::DoorOpen, TaskId::Push]);
-    assert!(matches!(page.state.phase, Phase::Round(_)), "the batch is full: the round runs again");
-    assert_eq!(page.posted_job(WorkerSlot::Cpu).unwrap().records.len(), 2);
-    assert!(!page.state.tuned);
-    assert!(page.errors()[0].contains("stored fine-tuned policy could not be read (truncated file)"), "{:?}", page.errors());
+    assert_eq!(session.rounds[0].picks, vec![Pick { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector }]);
+    assert_eq!(session.curve[1].demonstrations, 1);
+    let stored = page.fx.iter().rev().find_map(|e| if let Effect::StoreSession { standings, .. } = e { Some(standings.clone()) } else { None });
+    let trained = Standing { chosen_by: ChosenBy::Selector, trained: true };
+    // The import's round is due: it starts at once, and the session stored after the
+    // first round says where each stands.
+    assert_eq!(stored, Some(vec![(1, trained), (2, Standing::waiting(ChosenBy::Imported))]));
+    assert!(matches!(page.state.phase, Phase::Round(_)), "the waiting import makes the next round");
+    assert_eq!(page.state.job.as_ref().unwrap().trains.len(), 1);
 }
 
 #[test]
@@ -426,7 +455,6 @@ fn a_session_stored_by_an_older_suite_gives_way_to_a_new_one_and_keeps_its_demon
     // Stored by a build of suite 1: ten tasks, a chosen subset of targets, one round.
     let mut older = Session::new(3, SessionSettings { target_weights: vec![0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 2.0, 0.0, 0.0, 1.0], ..settings(2) });
     older.start(vec![0.2; 10], Some(selection(&[TaskId::DoorOpen])));
-    older.record(TaskId::DoorOpen, ChosenBy::Selector);
     assert!(!older.is_of_this_suite());
     let records = vec![(1, record(TaskId::DoorOpen, 1))];
     let tuned = Some(Err("the policy was trained for task suite 1".to_string()));
@@ -445,11 +473,17 @@ fn a_session_stored_by_an_older_suite_gives_way_to_a_new_one_and_keeps_its_demon
     assert!(matches!(page.state.phase, Phase::Starting { .. }));
     // The kept demonstration waits for the new session's first round, as an import's
     // would, and a reload finds the session as it was stored.
-    assert_eq!(session.pending, vec![Pick { task: TaskId::DoorOpen, chosen_by: ChosenBy::Imported }]);
-    let stored = page.fx.iter().rev().find_map(|e| if let Effect::StoreSession(s) = e { Some((**s).clone()) } else { None }).expect("stored");
-    assert_eq!(stored.pending, session.pending);
-    let reloaded = Page::load(Ok(Restored { session: Some(stored.clone()), records, ..Restored::default() }), settings(2));
-    assert_eq!(reloaded.state.session.as_ref().unwrap().pending, stored.pending);
+    let imported = Standing::waiting(ChosenBy::Imported);
+    assert_eq!(page.state.dataset.entries[0].standing, imported);
+    let (stored, standings) = page
+        .fx
+        .iter()
+        .rev()
+        .find_map(|e| if let Effect::StoreSession { session, standings } = e { Some(((**session).clone(), standings.clone())) } else { None })
+        .expect("stored");
+    assert_eq!(standings, vec![(1, imported)]);
+    let reloaded = Page::load(Ok(Restored { session: Some(stored), records, standings, ..Restored::default() }), settings(2));
+    assert_eq!(reloaded.state.dataset.entries[0].standing, imported);
     // Where every task was a target alike, the new tasks join them.
     let everything = SessionSettings { target_weights: vec![1.0; 10], ..settings(2) }.for_this_suite();
     assert_eq!(everything.target_weights, vec![1.0; NUM_TASKS]);
@@ -484,7 +518,7 @@ fn delete_and_undo_restore_a_demonstration_where_it_was() {
     // Delete a trained one: storage is told, the budget frees up, Undo is offered.
     page.act(Action::Delete(0));
     assert!(page.has(|e| *e == Effect::DeleteDemonstration { key: 1 }));
-    assert_eq!(page.state.session.as_ref().unwrap().demonstrations(), 2);
+    assert_eq!(page.state.dataset.tally().total(), 2);
     assert!(page.state.dataset.undo.is_some());
     page.act(Action::DemonstrationDeleted { result: Ok(()) });
     page.act(Action::Undo);
@@ -492,13 +526,13 @@ fn delete_and_undo_restore_a_demonstration_where_it_was() {
     assert_eq!(record.seed, 1);
     page.act(Action::DemonstrationStored { id, result: Ok(9) });
     let seeds: Vec<u64> = page.state.dataset.entries.iter().map(|e| e.record.seed).collect();
-    assert_eq!(seeds, vec![2, 1, 3], "a trained demonstration returns before the waiting ones");
-    assert_eq!(page.state.session.as_ref().unwrap().demonstrations(), 3);
+    assert_eq!(seeds, vec![1, 2, 3], "a demonstration returns where it was");
+    assert_eq!(page.state.dataset.tally(), crate::session::Tally { trained: 2, waiting: 1 }, "as it stood");
     // A deletion storage refuses is told: it would come back after a reload.
     page.act(Action::Delete(2));
     page.act(Action::DemonstrationDeleted { result: Err(StorageError::Unavailable("closed".into())) });
     assert!(page.errors().iter().any(|e| e.contains("comes back after a reload")));
-    assert!(page.state.session.as_ref().unwrap().pending.is_empty());
+    assert!(page.state.dataset.tally().waiting == 0);
 }
 
 #[test]
@@ -508,7 +542,7 @@ fn discarding_the_demonstration_just_saved_removes_it_from_storage() {
     assert!(page.state.just_saved.is_some());
     page.act(Action::DiscardSaved);
     assert!(page.has(|e| *e == Effect::DeleteDemonstration { key: 4 }));
-    assert!(page.state.dataset.entries.is_empty() && page.state.session.as_ref().unwrap().pending.is_empty());
+    assert!(page.state.dataset.entries.is_empty() && page.state.dataset.tally().waiting == 0);
     assert!(page.act(Action::DiscardSaved).is_empty(), "only once");
 }
 
@@ -533,7 +567,7 @@ fn an_import_stores_what_the_worker_accepted_and_names_what_it_left_out() {
     let summary = page.state.notices.iter().find(|n| n.text.starts_with("Imported")).expect("a summary");
     assert_eq!(summary.kind, NoticeKind::Error);
     assert!(summary.text.contains("Imported 1 demonstration.") && summary.text.contains("1 could not be stored") && summary.text.contains("demonstration 3"));
-    assert_eq!(page.state.session.as_ref().unwrap().pending.iter().map(|p| p.chosen_by).collect::<Vec<_>>(), vec![ChosenBy::Selector, ChosenBy::Imported]);
+    assert_eq!(page.state.dataset.waiting().map(|e| e.standing.chosen_by).collect::<Vec<_>>(), vec![ChosenBy::Selector, ChosenBy::Imported]);
     assert!(matches!(page.state.phase, Phase::Round(_)), "the import retrains");
     // A file the worker cannot read at all changes nothing.
     let mut page = Page::started(settings(5), &[TaskId::DoorOpen]);
@@ -949,11 +983,10 @@ fn demonstrations_are_sent_one_at_a_time_retried_with_backoff_and_each_ends_veri
 fn a_reload_resumes_the_outbox_as_the_same_contributor() {
     let mut session = Session::new(3, settings(5));
     session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen])));
-    session.record(TaskId::DoorOpen, ChosenBy::Selector);
-    session.record(TaskId::Push, ChosenBy::Selector);
     let restored = Restored {
         session: Some(session),
         records: vec![(1, record(TaskId::DoorOpen, 1)), (2, record(TaskId::Push, 2))],
+        standings: vec![(1, Standing::waiting(ChosenBy::Selector)), (2, Standing::waiting(ChosenBy::Selector))],
         credentials: Some(credentials()),
         sync: vec![(1, crowd::SyncState::Verified { id: 7 }), (2, crowd::SyncState::Queued)],
         consent: agreed(),
@@ -1093,7 +1126,7 @@ fn with_a_service_the_prompt_asks_for_the_crowds_assignment_on_its_leased_seed()
     page.act(Action::Assignment(AssignmentMsg::Assigned(Ok(leased(TaskId::Reach, 5, "lease-2")))));
     page.act(Action::Decline(TaskId::Reach));
     assert_eq!(page.fx, vec![Effect::Assign(AssignmentRequest { token: token.clone(), decline: Some("lease-2".into()), choose: None })]);
-    assert_eq!(page.state.proposal(), page.state.session.as_ref().unwrap().proposal(), "the session's proposal while the service answers");
+    assert_eq!(page.state.proposal(), page.state.session_proposal(), "the session's proposal while the service answers");
     // A failed assignment is told; the session's proposal stands.
     page.act(Action::Assignment(AssignmentMsg::Assigned(Err("HTTP 503: this service has no policy to choose tasks with".into()))));
     assert!(page.errors().iter().any(|e| e.contains("no policy")));

@@ -15,8 +15,8 @@ use super::action::{Action, DemonstrationEnd, Effect, Restored, StorageError, Wa
 use super::state::*;
 use crate::demo_file::DemonstrationFile;
 use crate::record::DemonstrationRecord;
-use crate::session::{ChosenBy, Pick, Session, SessionSettings};
-use crate::tasks::NUM_TASKS;
+use crate::session::{ChosenBy, SessionSettings, Standing};
+use crate::tasks::{TaskId, NUM_TASKS};
 
 /// Milliseconds the autopilot waits before demonstrating, so the page shows what was
 /// asked.
@@ -54,8 +54,9 @@ impl PageState {
                 if self.assignment(super::assignment::AssignmentMsg::Decline(task), &mut fx) {
                     return self.finish(fx);
                 }
+                let dataset = self.dataset.tally();
                 if let Some(session) = self.session.as_mut() {
-                    session.decline(task);
+                    session.decline(task, dataset);
                     self.store_session(&mut fx);
                 }
             }
@@ -252,7 +253,7 @@ impl PageState {
 
     pub(super) fn store_session(&self, fx: &mut Vec<Effect>) {
         if let (Some(session), Storage::Available) = (&self.session, &self.storage) {
-            fx.push(Effect::StoreSession(Box::new(session.clone())));
+            fx.push(Effect::StoreSession { session: Box::new(session.clone()), standings: self.dataset.standings() });
         }
     }
 
@@ -294,19 +295,24 @@ impl PageState {
         self.crowd.credentials = restored.credentials;
         self.crowd.consent = restored.consent;
         fx.push(Effect::ProbeService);
-        if let Some(session) = session.as_mut() {
-            session.reconcile(&restored.records.iter().map(|(_, r)| r.task).collect::<Vec<_>>());
-        }
+        let stored: std::collections::BTreeMap<u32, Standing> = restored.standings.into_iter().collect();
+        let known: Vec<(TaskId, Option<Standing>)> = restored.records.iter().map(|(key, r)| (r.task, stored.get(key).copied())).collect();
+        let standings = match &session {
+            Some(session) => session.standings_after_reload(&known, restored.legacy.as_ref()),
+            // No session of this suite: what is stored waits (the carried-over branch
+            // below counts it as imported).
+            None => known.iter().map(|_| Standing::waiting(ChosenBy::Imported)).collect(),
+        };
         let mut sync: std::collections::BTreeMap<u32, super::crowd::SyncState> = restored.sync.into_iter().collect();
-        for (key, record) in restored.records {
+        for ((key, record), standing) in restored.records.into_iter().zip(standings) {
             let id = self.next_id();
-            self.dataset.entries.push(Entry { id, key: Some(key), record: Rc::new(record), sync: sync.remove(&key) });
+            self.dataset.entries.push(Entry { id, key: Some(key), record: Rc::new(record), sync: sync.remove(&key), standing });
         }
         self.session = session;
         self.phase = Phase::Idle;
         self.spawn(WorkerSlot::Cpu, fx);
         if self.started() {
-            if self.session.as_ref().is_some_and(Session::round_due) {
+            if self.round_due() {
                 // The page was closed during a round: run it again.
                 self.train(fx);
             }
@@ -318,15 +324,10 @@ impl PageState {
             self.start_session(settings, fx);
             // The older session's demonstrations still replay: they wait for the new
             // session's first round, as an import's do (and a reload finds them so).
-            if let Some(session) = self.session.as_mut() {
-                for entry in &self.dataset.entries {
-                    session.record(entry.record.task, ChosenBy::Imported);
-                }
-            }
             self.store_session(fx);
             // A start read from the shipped proposals is done already: its first round
             // may be due.
-            if self.started() && self.session.as_ref().is_some_and(Session::round_due) {
+            if self.started() && self.round_due() {
                 self.train(fx);
             }
         } else {
@@ -375,7 +376,8 @@ impl PageState {
             Err(_) if memory_only => None,
             Err(error) => {
                 let chosen_by = match purpose {
-                    SaveFor::Demonstrated(c) | SaveFor::Retried(c) | SaveFor::Restored { chosen_by: c, .. } => c,
+                    SaveFor::Demonstrated(c) | SaveFor::Retried(c) => c,
+                    SaveFor::Restored { standing, .. } => standing.chosen_by,
                     SaveFor::Imported => ChosenBy::Imported,
                 };
                 self.error(format!(
@@ -390,21 +392,19 @@ impl PageState {
                 return;
             }
         };
-        let task = record.task;
-        let entry = Entry { id, key, record, sync: None };
         match purpose {
-            SaveFor::Restored { was_pending, chosen_by } => {
-                let Some(session) = self.session.as_mut() else { return };
-                session.unremove(Pick { task, chosen_by }, was_pending);
-                // Waiting demonstrations are the newest; a trained one goes before them.
-                let at = if was_pending { self.dataset.entries.len() } else { self.first_pending() };
-                let (key, contribution) = (entry.key, self.is_contribution(&entry.record, chosen_by));
-                self.dataset.entries.insert(at, entry);
+            SaveFor::Restored { at, standing } => {
+                if self.session.is_none() {
+                    return;
+                }
+                let entry = Entry { id, key, record, sync: None, standing };
+                let (key, contribution) = (entry.key, self.is_contribution(&entry.record, standing.chosen_by));
+                self.dataset.entries.insert(at.min(self.dataset.entries.len()), entry);
                 self.offer(key, contribution, fx);
                 self.store_session(fx);
             }
             SaveFor::Demonstrated(chosen_by) | SaveFor::Retried(chosen_by) => {
-                self.count(entry, chosen_by, fx);
+                self.count(Entry { id, key, record, sync: None, standing: Standing::waiting(chosen_by) }, fx);
                 if matches!(purpose, SaveFor::Demonstrated(_)) {
                     self.assignment_done(fx);
                     self.just_saved = Some(id);
@@ -416,24 +416,25 @@ impl PageState {
                 self.after_counting(fx);
             }
             SaveFor::Imported => {
-                self.count(entry, ChosenBy::Imported, fx);
+                self.count(Entry { id, key, record, sync: None, standing: Standing::waiting(ChosenBy::Imported) }, fx);
                 self.import_step(id, true, fx);
             }
         }
     }
 
-    fn count(&mut self, entry: Entry, chosen_by: ChosenBy, fx: &mut Vec<Effect>) {
+    /// A new demonstration joins the dataset, waiting for the next round.
+    fn count(&mut self, entry: Entry, fx: &mut Vec<Effect>) {
         if let Some(session) = self.session.as_mut() {
-            session.record(entry.record.task, chosen_by);
+            session.counted();
         }
-        let (key, contribution) = (entry.key, self.is_contribution(&entry.record, chosen_by));
+        let (key, contribution) = (entry.key, self.is_contribution(&entry.record, entry.standing.chosen_by));
         self.dataset.entries.push(entry);
         self.offer(key, contribution, fx);
     }
 
     /// A round when the batch is full, else the autopilot's next demonstration.
     fn after_counting(&mut self, fx: &mut Vec<Effect>) {
-        if self.session.as_ref().is_some_and(Session::round_due) && !self.busy() {
+        if self.round_due() && !self.busy() {
             self.train(fx);
         } else {
             self.autopilot_next(fx);
@@ -449,12 +450,10 @@ impl PageState {
     /// Removes the demonstration just saved (before its round starts).
     fn discard_saved(&mut self, fx: &mut Vec<Effect>) {
         let Some(id) = self.just_saved.take() else { return };
-        let busy = self.busy();
-        let Some(session) = self.session.as_mut() else { return };
-        if self.dataset.entries.last().is_none_or(|e| e.id != id) || session.pending.is_empty() || busy {
+        let waiting_last = self.dataset.entries.last().is_some_and(|e| e.id == id && !e.standing.trained);
+        if !waiting_last || self.busy() || self.session.is_none() {
             return;
         }
-        session.pending.pop();
         // Its place in the outbox goes with it.
         if let Some(key) = self.dataset.entries.pop().and_then(|e| e.key) {
             fx.push(Effect::DeleteDemonstration { key });
@@ -468,18 +467,12 @@ impl PageState {
         if index >= self.dataset.entries.len() || self.busy() || matches!(self.phase, Phase::Saving { .. }) {
             return;
         }
-        let first_pending = self.first_pending();
-        let Some(session) = self.session.as_mut() else { return };
-        let was_pending = index >= first_pending;
+        if self.session.is_none() {
+            return;
+        }
         let entry = self.dataset.entries.remove(index);
-        let chosen_by = if was_pending {
-            session.pending.remove(index - first_pending).chosen_by
-        } else {
-            session.remove(entry.record.task, false);
-            ChosenBy::Person
-        };
         self.just_saved = None;
-        self.dataset.undo = Some(Deleted { record: entry.record, was_pending, chosen_by });
+        self.dataset.undo = Some(Deleted { record: entry.record, at: index, standing: entry.standing });
         if let Some(key) = entry.key {
             fx.push(Effect::DeleteDemonstration { key });
         }
@@ -491,7 +484,7 @@ impl PageState {
             return;
         }
         if let Some(deleted) = self.dataset.undo.take() {
-            self.save(deleted.record, SaveFor::Restored { was_pending: deleted.was_pending, chosen_by: deleted.chosen_by }, fx);
+            self.save(deleted.record, SaveFor::Restored { at: deleted.at, standing: deleted.standing }, fx);
         }
     }
 

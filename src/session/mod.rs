@@ -1,7 +1,9 @@
 //! A teaching session as the page runs it: the settings, the selector's current
-//! proposal, the demonstrations waiting for the next round, and the learning curve.
-//! Plain data with the loop's rules, so the rules are tested natively and the page only
-//! stores, shows and forwards it. One round's work (replay, fine-tune, evaluate, select)
+//! proposal, the rounds' history and the learning curve. Plain data with the loop's
+//! rules, so the rules are tested natively and the page only stores, shows and forwards
+//! it. The session does not keep its own list of the dataset: each demonstration in the
+//! page's dataset carries its [`Standing`] (trained on, or waiting for the next round),
+//! and the rules take the dataset's [`Tally`]. One round's work (replay, fine-tune, evaluate, select)
 //! is [`crate::round::RoundJob`], which the page runs in a Web Worker.
 
 pub mod chart;
@@ -192,6 +194,49 @@ pub struct Pick {
     pub chosen_by: ChosenBy,
 }
 
+/// Where a demonstration in the dataset stands with the session: who chose its task,
+/// and whether a round has trained on it (else it waits for the next one). Each entry
+/// of the page's dataset carries its own, and storage keeps them by the
+/// demonstration's key beside the session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standing {
+    pub chosen_by: ChosenBy,
+    pub trained: bool,
+}
+
+impl Standing {
+    /// A demonstration just counted: it waits for the next round.
+    pub fn waiting(chosen_by: ChosenBy) -> Standing {
+        Standing { chosen_by, trained: false }
+    }
+}
+
+/// The dataset as the session's rules count it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Demonstrations a round trained on (and still in the dataset).
+    pub trained: usize,
+    /// Demonstrations waiting for the next round.
+    pub waiting: usize,
+}
+
+impl Tally {
+    pub fn of<'a>(standings: impl IntoIterator<Item = &'a Standing>) -> Tally {
+        standings.into_iter().fold(Tally::default(), |t, s| {
+            if s.trained {
+                Tally { trained: t.trained + 1, ..t }
+            } else {
+                Tally { waiting: t.waiting + 1, ..t }
+            }
+        })
+    }
+
+    /// Demonstrations in the dataset.
+    pub fn total(self) -> usize {
+        self.trained + self.waiting
+    }
+}
+
 /// A finished round: what was demonstrated and how training went.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoundLog {
@@ -224,8 +269,6 @@ pub struct Session {
     /// Success after 0 demonstrations (the pre-trained policy), then after each round.
     pub curve: Vec<CurvePoint>,
     pub rounds: Vec<RoundLog>,
-    /// Demonstrations saved since the last round, in order.
-    pub pending: Vec<Pick>,
     /// The selector's latest choice; the batch it proposes is worked through in order.
     pub selection: Option<Selection>,
     /// Tasks the visitor asked the selector to skip, until the next selection.
@@ -234,9 +277,6 @@ pub struct Session {
     /// not repeated on every visit; one stored in an older shape is measured again).
     #[serde(default, deserialize_with = "or_measured_again")]
     pub backend: Option<BackendDecision>,
-    /// Trained demonstrations deleted from the dataset since (the history keeps them).
-    #[serde(default)]
-    pub deleted: usize,
     /// The task suite the session's policies were made for (sessions stored before
     /// suite 3 do not say: suite 2's have its sixteen tasks, suite 1's fewer).
     #[serde(default = "suite_before_it_was_stored")]
@@ -295,63 +335,40 @@ impl Session {
             settings,
             curve: Vec::new(),
             rounds: Vec::new(),
-            pending: Vec::new(),
             selection: None,
             declined: Vec::new(),
             backend: None,
-            deleted: 0,
             suite_version: SUITE_VERSION,
         }
     }
 
-    /// Demonstrations in the dataset: trained on (and not deleted since) or waiting.
-    pub fn demonstrations(&self) -> usize {
-        self.trained() + self.pending.len()
-    }
-
-    /// Demonstrations the last round trained on that are still in the dataset.
-    fn trained(&self) -> usize {
-        self.rounds.iter().map(|r| r.picks.len()).sum::<usize>().saturating_sub(self.deleted)
-    }
-
-    /// A demonstration of `task` left the dataset: a waiting one is dropped from the
-    /// round to come; a trained one stays in the history and the next round goes without
-    /// it.
-    pub fn remove(&mut self, task: TaskId, was_pending: bool) {
-        if was_pending {
-            if let Some(i) = self.pending.iter().rposition(|p| p.task == task) {
-                self.pending.remove(i);
-            }
-        } else {
-            self.deleted += 1;
-        }
-    }
-
-    /// Demonstrations per task in the history (trained and pending; deleted ones too).
-    pub fn demonstrations_per_task(&self) -> Vec<usize> {
+    /// Demonstrations per task in the history (the rounds' picks, deleted ones too) and
+    /// those `waiting` for the next round.
+    pub fn demonstrations_per_task(&self, waiting: impl IntoIterator<Item = TaskId>) -> Vec<usize> {
         let mut counts = vec![0; NUM_TASKS];
-        for pick in self.rounds.iter().flat_map(|r| &r.picks).chain(&self.pending) {
-            counts[pick.task.index()] += 1;
+        let trained = self.rounds.iter().flat_map(|r| &r.picks).map(|p| p.task);
+        for task in trained.chain(waiting) {
+            counts[task.index()] += 1;
         }
         counts
     }
 
-    pub fn budget_left(&self) -> usize {
-        self.settings.budget.saturating_sub(self.demonstrations())
+    pub fn budget_left(&self, dataset: Tally) -> usize {
+        self.settings.budget.saturating_sub(dataset.total())
     }
 
     /// The task the selector proposes now: the next of its batch not yet demonstrated in
     /// this round, skipping declined tasks; if it declined them all, the best-scoring
     /// target task not declined. `None` before the first selection or once the budget
     /// is spent.
-    pub fn proposal(&self) -> Option<TaskId> {
+    pub fn proposal(&self, dataset: Tally) -> Option<TaskId> {
         let selection = self.selection.as_ref()?;
-        if self.budget_left() == 0 {
+        if self.budget_left(dataset) == 0 {
             return None;
         }
         let task_of = |i: usize| TaskId::ALL.get(i).copied();
         let open = |t: &TaskId| !self.declined.contains(t) && self.settings.is_target(*t);
-        let from_batch = selection.picks.iter().skip(self.pending.len()).filter_map(|&i| task_of(i)).find(open);
+        let from_batch = selection.picks.iter().skip(dataset.waiting).filter_map(|&i| task_of(i)).find(open);
         from_batch.or_else(|| {
             let mut ranked: Vec<_> = selection.scores.iter().filter_map(|s| Some((task_of(s.task)?, s.score))).collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -360,33 +377,23 @@ impl Session {
     }
 
     /// The visitor asks for another task than `task`.
-    pub fn decline(&mut self, task: TaskId) {
+    pub fn decline(&mut self, task: TaskId, dataset: Tally) {
         if !self.declined.contains(&task) {
             self.declined.push(task);
         }
         // Every target declined: start over rather than propose nothing.
-        if self.proposal().is_none() && self.budget_left() > 0 {
+        if self.proposal(dataset).is_none() && self.budget_left(dataset) > 0 {
             self.declined.clear();
             self.declined.push(task);
-            if self.proposal().is_none() {
+            if self.proposal(dataset).is_none() {
                 self.declined.clear();
             }
         }
     }
 
-    /// A demonstration of `task` was saved.
-    pub fn record(&mut self, task: TaskId, chosen_by: ChosenBy) {
-        self.pending.push(Pick { task, chosen_by });
+    /// A demonstration joined the dataset: the visitor's declines are over.
+    pub fn counted(&mut self) {
         self.declined.clear();
-    }
-
-    /// Undoes [`Session::remove`].
-    pub fn unremove(&mut self, pick: Pick, was_pending: bool) {
-        if was_pending {
-            self.pending.push(pick);
-        } else {
-            self.deleted = self.deleted.saturating_sub(1);
-        }
     }
 
     /// Whether the session was made with this build's task suite: its weights and every
@@ -399,24 +406,36 @@ impl Session {
             && self.curve.iter().all(|p| p.per_task.len() == NUM_TASKS)
     }
 
-    /// Brings the session in line with the stored demonstrations (`tasks`, oldest
-    /// first) after a reload: a demonstration stored just before the page closed, whose
-    /// session was not stored after it, joins the waiting ones (as the selector's pick
-    /// if it was the proposal); waiting picks without a stored demonstration go.
-    pub fn reconcile(&mut self, tasks: &[TaskId]) {
-        let trained = self.trained();
-        let waiting = tasks.len().saturating_sub(trained);
-        self.pending.truncate(waiting);
-        for &task in &tasks[(trained + self.pending.len()).min(tasks.len())..] {
-            let chosen_by = if self.proposal() == Some(task) { ChosenBy::Selector } else { ChosenBy::Person };
-            self.record(task, chosen_by);
+    /// Where each stored demonstration stands after a reload. `records`: the stored
+    /// demonstrations' tasks, oldest first, each with the standing stored beside the
+    /// session, if one was. One stored after the session was last stored (the page closed
+    /// between the two writes) waits for the next round, as the selector's pick if it
+    /// was the proposal. A session stored before standings were kept (`legacy`) counted
+    /// its waiting demonstrations itself: they are the newest records, and the rest were
+    /// trained on.
+    pub fn standings_after_reload(&self, records: &[(TaskId, Option<Standing>)], legacy: Option<&LegacyCount>) -> Vec<Standing> {
+        let known: Vec<Option<Standing>> = match legacy {
+            Some(legacy) => {
+                let counted = legacy.standings(self, records.len());
+                (0..records.len()).map(|i| counted.get(i).copied()).collect()
+            }
+            None => records.iter().map(|(_, standing)| *standing).collect(),
+        };
+        let mut standings: Vec<Standing> = Vec::with_capacity(records.len());
+        for (&(task, _), known) in records.iter().zip(known) {
+            let standing = known.unwrap_or_else(|| {
+                let proposed = self.proposal(Tally::of(&standings)) == Some(task);
+                Standing::waiting(if proposed { ChosenBy::Selector } else { ChosenBy::Person })
+            });
+            standings.push(standing);
         }
+        standings
     }
 
     /// Whether the waiting demonstrations make a round: a full batch, or the last
     /// demonstrations of the budget.
-    pub fn round_due(&self) -> bool {
-        !self.pending.is_empty() && (self.pending.len() >= self.settings.batch || self.budget_left() == 0)
+    pub fn round_due(&self, dataset: Tally) -> bool {
+        dataset.waiting > 0 && (dataset.waiting >= self.settings.batch || self.budget_left(dataset) == 0)
     }
 
     /// The starting policy's assessment and the selector's first choice.
@@ -426,14 +445,12 @@ impl Session {
         self.declined.clear();
     }
 
-    /// A round finished: the first `trained` waiting demonstrations (those it trained
-    /// on) move from waiting to trained; any counted while it ran wait for the next.
-    /// `selection` is `None` once the budget is spent.
-    pub fn finish_round(&mut self, trained: usize, per_task: Vec<f64>, selection: Option<Selection>, mut log: RoundLog) {
-        let rest = self.pending.split_off(trained.min(self.pending.len()));
-        log.picks = std::mem::replace(&mut self.pending, rest);
+    /// A round finished: `log.picks` are the waiting demonstrations it trained on, and
+    /// `trained` demonstrations of the dataset are now trained on in all (those counted
+    /// while it ran wait for the next). `selection` is `None` once the budget is spent.
+    pub fn finish_round(&mut self, trained: usize, per_task: Vec<f64>, selection: Option<Selection>, log: RoundLog) {
         self.rounds.push(log);
-        let point = self.point(self.trained(), per_task);
+        let point = self.point(trained, per_task);
         self.curve.push(point);
         if selection.is_some() {
             self.selection = selection;
@@ -448,6 +465,33 @@ impl Session {
             per_task,
             mean_error: None,
         }
+    }
+}
+
+/// What a session stored before standings were kept said of its dataset: the waiting
+/// demonstrations' picks (the newest last), and how many trained ones were deleted.
+/// Read from the same stored value as the session, once, when such a session reloads.
+#[derive(Clone, Debug, Default, PartialEq, Deserialize)]
+pub struct LegacyCount {
+    #[serde(default)]
+    pub pending: Vec<Pick>,
+    #[serde(default)]
+    pub deleted: usize,
+}
+
+impl LegacyCount {
+    /// The standings of the first of `records` it accounts for: the trained ones first
+    /// (who chose them is known from the rounds where none was deleted since), then the
+    /// waiting ones.
+    fn standings(&self, session: &Session, records: usize) -> Vec<Standing> {
+        let picks: Vec<Pick> = session.rounds.iter().flat_map(|r| r.picks.iter().copied()).collect();
+        let trained = picks.len().saturating_sub(self.deleted).min(records);
+        let trained_standing = |i: usize| Standing {
+            chosen_by: if self.deleted == 0 { picks[i].chosen_by } else { ChosenBy::Person },
+            trained: true,
+        };
+        let waiting = self.pending.iter().take(records - trained).map(|p| Standing::waiting(p.chosen_by));
+        (0..trained).map(trained_standing).chain(waiting).collect()
     }
 }
 
@@ -492,41 +536,68 @@ mod tests {
         assert_eq!(read.backend, None);
     }
 
+    /// The dataset's side, as the page keeps it: each demonstration with its standing.
+    #[derive(Default)]
+    struct Dataset(Vec<(TaskId, Standing)>);
+
+    impl Dataset {
+        fn tally(&self) -> Tally {
+            Tally::of(self.0.iter().map(|(_, s)| s))
+        }
+
+        fn add(&mut self, session: &mut Session, task: TaskId, chosen_by: ChosenBy) {
+            self.0.push((task, Standing::waiting(chosen_by)));
+            session.counted();
+        }
+
+        /// A round trained on every waiting demonstration: their picks, for its log.
+        fn train(&mut self) -> Vec<Pick> {
+            let waiting = self.0.iter_mut().filter(|(_, s)| !s.trained);
+            waiting.map(|(task, s)| {
+                s.trained = true;
+                Pick { task: *task, chosen_by: s.chosen_by }
+            })
+            .collect()
+        }
+    }
+
     #[test]
     fn proposals_follow_the_batch_then_the_scores_and_skip_declined_tasks() {
         let settings = SessionSettings { batch: 2, budget: 3, ..SessionSettings::default() };
         let mut session = Session::new(1, settings);
-        assert_eq!(session.proposal(), None);
+        let mut dataset = Dataset::default();
+        assert_eq!(session.proposal(dataset.tally()), None);
         let mut scores = vec![0.0; NUM_TASKS];
         scores[TaskId::LeverPull.index()] = 0.9;
         scores[TaskId::DoorOpen.index()] = 0.5;
         scores[TaskId::Reach.index()] = 0.1;
         session.start(vec![0.5; NUM_TASKS], Some(selection(&[TaskId::LeverPull, TaskId::DoorOpen], &scores)));
-        assert_eq!(session.proposal(), Some(TaskId::LeverPull));
+        assert_eq!(session.proposal(dataset.tally()), Some(TaskId::LeverPull));
 
         // Asking for another moves down the batch, then down the scores.
-        session.decline(TaskId::LeverPull);
-        assert_eq!(session.proposal(), Some(TaskId::DoorOpen));
-        session.decline(TaskId::DoorOpen);
-        assert_eq!(session.proposal(), Some(TaskId::Reach));
+        session.decline(TaskId::LeverPull, dataset.tally());
+        assert_eq!(session.proposal(dataset.tally()), Some(TaskId::DoorOpen));
+        session.decline(TaskId::DoorOpen, dataset.tally());
+        assert_eq!(session.proposal(dataset.tally()), Some(TaskId::Reach));
 
         // A demonstration clears the declines and advances through the batch.
-        session.record(TaskId::Reach, ChosenBy::Person);
-        assert!(!session.round_due());
-        assert_eq!(session.proposal(), Some(TaskId::DoorOpen));
-        session.record(TaskId::DoorOpen, ChosenBy::Selector);
-        assert!(session.round_due());
+        dataset.add(&mut session, TaskId::Reach, ChosenBy::Person);
+        assert!(!session.round_due(dataset.tally()));
+        assert_eq!(session.proposal(dataset.tally()), Some(TaskId::DoorOpen));
+        dataset.add(&mut session, TaskId::DoorOpen, ChosenBy::Selector);
+        assert!(session.round_due(dataset.tally()));
 
-        session.finish_round(2, vec![1.0; NUM_TASKS], Some(selection(&[TaskId::Push, TaskId::Push], &scores)), log());
-        assert_eq!(session.demonstrations(), 2);
+        let picks = dataset.train();
+        session.finish_round(dataset.tally().trained, vec![1.0; NUM_TASKS], Some(selection(&[TaskId::Push, TaskId::Push], &scores)), RoundLog { picks, ..log() });
+        assert_eq!(dataset.tally(), Tally { trained: 2, waiting: 0 });
         assert_eq!(session.rounds[0].picks[1], Pick { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector });
         assert_eq!(session.curve.iter().map(|p| p.demonstrations).collect::<Vec<_>>(), vec![0, 2]);
-        assert_eq!(session.demonstrations_per_task()[TaskId::Reach.index()], 1);
+        assert_eq!(session.demonstrations_per_task([TaskId::Reach])[TaskId::Reach.index()], 2);
 
         // The budget's last demonstration makes a round even if the batch is not full.
-        session.record(TaskId::Push, ChosenBy::Selector);
-        assert!(session.round_due());
-        assert_eq!(session.proposal(), None, "the budget is spent");
+        dataset.add(&mut session, TaskId::Push, ChosenBy::Selector);
+        assert!(session.round_due(dataset.tally()));
+        assert_eq!(session.proposal(dataset.tally()), None, "the budget is spent");
     }
 
     #[test]
@@ -535,14 +606,15 @@ mod tests {
         weights[TaskId::Push.index()] = 1.0;
         weights[TaskId::Reach.index()] = 2.0;
         let mut session = Session::new(1, SessionSettings { target_weights: weights, ..SessionSettings::default() });
+        let none = Tally::default();
         let scores: Vec<f64> = (0..NUM_TASKS).map(|i| i as f64).collect();
         session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::LeverPull], &scores)));
         // Lever pull is not a target any more: the best-scoring target instead.
-        assert_eq!(session.proposal(), Some(TaskId::Push));
-        session.decline(TaskId::Push);
-        assert_eq!(session.proposal(), Some(TaskId::Reach));
-        session.decline(TaskId::Reach);
-        assert_eq!(session.proposal(), Some(TaskId::Push), "declining both targets starts over");
+        assert_eq!(session.proposal(none), Some(TaskId::Push));
+        session.decline(TaskId::Push, none);
+        assert_eq!(session.proposal(none), Some(TaskId::Reach));
+        session.decline(TaskId::Reach, none);
+        assert_eq!(session.proposal(none), Some(TaskId::Push), "declining both targets starts over");
         // The curve's mean follows the target weights.
         session.finish_round(
             0,
@@ -553,40 +625,69 @@ mod tests {
         assert!((session.curve[1].mean_success - 2.0 / 3.0).abs() < 1e-12);
     }
 
+    /// A reload keeps the stored standings, wherever the demonstrations are, and adopts
+    /// a demonstration stored after the session was (as the selector's pick if it was
+    /// the proposal).
     #[test]
-    fn reconciling_adopts_unrecorded_demonstrations_and_drops_missing_ones() {
+    fn a_reload_keeps_stored_standings_and_adopts_demonstrations_stored_after_the_session() {
         let mut session = Session::new(1, SessionSettings { batch: 3, ..SessionSettings::default() });
         session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen, TaskId::LeverPull, TaskId::Push], &[0.0; NUM_TASKS])));
-        session.record(TaskId::DoorOpen, ChosenBy::Selector);
-        // Stored: the door, then a lever pull whose session update was lost, then a reach.
-        session.reconcile(&[TaskId::DoorOpen, TaskId::LeverPull, TaskId::Reach]);
-        let picks: Vec<_> = session.pending.iter().map(|p| (p.task, p.chosen_by)).collect();
+        let trained = Standing { chosen_by: ChosenBy::Imported, trained: true };
+        let door = Standing::waiting(ChosenBy::Selector);
+        // Stored: a trained push, the door, then a lever pull and a reach whose session
+        // update was lost.
+        let records = [(TaskId::Push, Some(trained)), (TaskId::DoorOpen, Some(door)), (TaskId::LeverPull, None), (TaskId::Reach, None)];
+        let standings = session.standings_after_reload(&records, None);
+        assert_eq!(standings, vec![trained, door, Standing::waiting(ChosenBy::Selector), Standing::waiting(ChosenBy::Person)]);
+        // A trained one stored after a waiting one (restored by "Undo") stays trained.
+        let records = [(TaskId::DoorOpen, Some(door)), (TaskId::Push, Some(trained))];
+        assert_eq!(session.standings_after_reload(&records, None), vec![door, trained]);
+    }
+
+    /// A session stored before the standings were kept counted its own waiting
+    /// demonstrations: they are the newest records, the rest were trained on, and who
+    /// chose a trained one is known from the rounds unless one was deleted since.
+    #[test]
+    fn a_session_stored_before_standings_reads_its_own_count() {
+        let mut session = Session::new(1, SessionSettings { batch: 2, budget: 5, ..SessionSettings::default() });
+        session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::Reach, TaskId::Push], &[0.0; NUM_TASKS])));
+        let door = Pick { task: TaskId::DoorOpen, chosen_by: ChosenBy::Selector };
+        let lever = Pick { task: TaskId::LeverPull, chosen_by: ChosenBy::Person };
+        session.finish_round(2, vec![0.0; NUM_TASKS], None, RoundLog { picks: vec![door, lever], ..log() });
+        let mut stored = serde_json::to_value(&session).unwrap();
+        stored["pending"] = serde_json::json!([{ "task": "push", "chosen_by": "imported" }]);
+        stored["deleted"] = 0.into();
+        let legacy: LegacyCount = serde_json::from_value(stored.clone()).unwrap();
+        let read: Session = serde_json::from_value(stored).unwrap();
+        assert_eq!(read, session);
+        // Stored: both trained ones, the waiting push, and a reach the session missed.
+        let records = [(TaskId::DoorOpen, None), (TaskId::LeverPull, None), (TaskId::Push, None), (TaskId::Reach, None)];
+        let standings = read.standings_after_reload(&records, Some(&legacy));
+        let trained = |chosen_by| Standing { chosen_by, trained: true };
         assert_eq!(
-            picks,
-            vec![(TaskId::DoorOpen, ChosenBy::Selector), (TaskId::LeverPull, ChosenBy::Selector), (TaskId::Reach, ChosenBy::Person)]
+            standings,
+            vec![trained(ChosenBy::Selector), trained(ChosenBy::Person), Standing::waiting(ChosenBy::Imported), Standing::waiting(ChosenBy::Person)]
         );
-        session.reconcile(&[TaskId::DoorOpen]);
-        assert_eq!(session.pending.len(), 1);
+        // One trained demonstration deleted since: one record is trained, of unknown choice.
+        let legacy = LegacyCount { deleted: 1, ..legacy };
+        let standings = read.standings_after_reload(&records[1..3], Some(&legacy));
+        assert_eq!(standings, vec![trained(ChosenBy::Person), Standing::waiting(ChosenBy::Imported)]);
     }
 
     #[test]
-    fn deleting_a_demonstration_frees_its_budget_and_the_next_round_goes_without_it() {
+    fn deleting_a_demonstration_frees_its_budget() {
         let mut session = Session::new(1, SessionSettings { batch: 2, budget: 3, ..SessionSettings::default() });
+        let mut dataset = Dataset::default();
         session.start(vec![0.0; NUM_TASKS], Some(selection(&[TaskId::DoorOpen, TaskId::Push], &[0.0; NUM_TASKS])));
-        session.record(TaskId::DoorOpen, ChosenBy::Selector);
-        session.record(TaskId::Push, ChosenBy::Selector);
-        session.finish_round(2, vec![0.5; NUM_TASKS], Some(selection(&[TaskId::Reach], &[0.0; NUM_TASKS])), log());
-        session.record(TaskId::Reach, ChosenBy::Imported);
-        assert_eq!((session.demonstrations(), session.budget_left()), (3, 0));
-        session.remove(TaskId::Push, false);
-        session.remove(TaskId::Reach, true);
-        assert_eq!((session.demonstrations(), session.budget_left()), (1, 2));
-        assert!(session.pending.is_empty());
-        // A reload finds one stored demonstration: the door, trained.
-        session.reconcile(&[TaskId::DoorOpen]);
-        assert!(session.pending.is_empty());
-        session.reconcile(&[TaskId::DoorOpen, TaskId::Reach]);
-        assert_eq!(session.pending.len(), 1);
+        dataset.add(&mut session, TaskId::DoorOpen, ChosenBy::Selector);
+        dataset.add(&mut session, TaskId::Push, ChosenBy::Selector);
+        let picks = dataset.train();
+        session.finish_round(2, vec![0.5; NUM_TASKS], Some(selection(&[TaskId::Reach], &[0.0; NUM_TASKS])), RoundLog { picks, ..log() });
+        dataset.add(&mut session, TaskId::Reach, ChosenBy::Imported);
+        assert_eq!((dataset.tally().total(), session.budget_left(dataset.tally())), (3, 0));
+        dataset.0.retain(|(task, _)| *task == TaskId::DoorOpen);
+        assert_eq!((dataset.tally(), session.budget_left(dataset.tally())), (Tally { trained: 1, waiting: 0 }, 2));
+        assert!(!session.round_due(dataset.tally()));
         assert_eq!(session.rounds[0].picks.len(), 2, "the history keeps what was deleted");
     }
 

@@ -143,12 +143,12 @@ pub fn app() -> Html {
                     if let (true, Some(terms)) = (s.crowd.asks_consent(), s.crowd.terms.clone()) {
                         <ConsentCard terms={terms} returning={s.crowd.credentials.is_some()} waiting={s.dataset.queued()} dispatch={dispatch.clone()} />
                     }
-                    <TeachPanel phase={s.phase.clone()} session={s.session.clone()} autopilot={s.autopilot}
+                    <TeachPanel phase={s.phase.clone()} session={s.session.clone()} counts={s.counts()} autopilot={s.autopilot}
                                 just_saved={just_saved} easier={s.easier_offer()} practising={s.practising} dispatch={dispatch.clone()}
                                 crowd={(s.crowd.mode == CrowdMode::Service).then(|| s.assignment.leased.clone()).flatten()} />
                     if let Some(session) = s.session.clone() {
                         <CurvesPanel session={session} />
-                        <DatasetPanel entries={s.dataset.entries.clone()} first_pending={s.first_pending()}
+                        <DatasetPanel entries={s.dataset.entries.clone()}
                                       sync={s.dataset.entries.iter().map(|e| e.sync.clone()).collect::<Vec<_>>()}
                                       unsaved={s.dataset.unsaved.clone()} undo={s.dataset.undo.clone()} busy={s.busy()}
                                       importing={s.import.is_some()} exporting={s.dataset.exporting} dispatch={dispatch.clone()} />

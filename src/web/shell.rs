@@ -11,7 +11,7 @@ use wasm_bindgen_futures::spawn_local;
 use yew::Callback;
 
 use super::stage::StageHandle;
-use super::storage::Storage;
+use super::storage::{Storage, StoredSession};
 use super::worker::{browser_has_webgpu, TrainingWorker, ToWorker, WorkerModule, WEBGPU_WORKER_URL};
 use crate::assessment::policy_digest;
 use crate::opening::Openings;
@@ -144,13 +144,13 @@ impl Shell {
     }
 
     async fn restore(&self, storage: &Storage) -> Result<Restored, StorageError> {
-        let session = storage.session().await?;
+        let StoredSession { session, standings, legacy } = storage.session().await?;
         let records = storage.demonstrations().await?;
         let tuned = storage.policy(TUNED).await?.map(|bytes| self.adopt_tuned(Rc::new(bytes)));
         let credentials = storage.credentials().await?;
         let sync = storage.sync_states().await?;
         let consent = storage.consent().await?;
-        Ok(Restored { session, records, tuned, credentials, sync, consent })
+        Ok(Restored { session, records, standings, legacy, tuned, credentials, sync, consent })
     }
 
     /// Keeps a fine-tuned policy file for the stage to play.
@@ -193,7 +193,9 @@ impl Shell {
             Effect::DeleteDemonstration { key } => {
                 self.later(move |s| async move { Some(Action::DemonstrationDeleted { result: s.delete_demonstration(key).await }) })
             }
-            Effect::StoreSession(session) => self.later(move |s| async move { Some(Action::SessionStored(s.put_session(&session).await)) }),
+            Effect::StoreSession { session, standings } => {
+                self.later(move |s| async move { Some(Action::SessionStored(s.put_session(&session, &standings).await)) })
+            }
             Effect::StorePolicy(bytes) => self.later(move |s| async move { Some(Action::PolicyStored(s.put_policy(TUNED, &bytes).await)) }),
             Effect::ClearStorage => self.later(|s| async move { Some(Action::StorageCleared(s.clear().await)) }),
             Effect::SpawnWorker(id) => self.spawn(id),

@@ -1,6 +1,6 @@
 //! The page's IndexedDB: demonstrations (each written as soon as it ends), policy files
 //! (the fine-tuned one survives a reload) and the session (settings, curve, the
-//! selector's proposal). Errors say what happened in words a person can act on; a
+//! selector's proposal) with each demonstration's standing in it. Errors say what happened in words a person can act on; a
 //! full quota is told apart by the browser's error name.
 
 use rexie::{ObjectStore, Rexie, TransactionMode};
@@ -10,7 +10,7 @@ pub use crate::page::StorageError;
 
 use crate::page::crowd::{Consent, Credentials, SyncState};
 use crate::record::DemonstrationRecord;
-use crate::session::Session;
+use crate::session::{LegacyCount, Session, Standing};
 
 const DATABASE: &str = "amf-studio";
 /// 2: the session store; 3: the outbox and the contributor (collection service).
@@ -27,6 +27,21 @@ const CONTRIBUTOR: &str = "contributor";
 const CONSENT: &str = "consent";
 /// The one session the page keeps.
 const CURRENT: &str = "current";
+/// Each stored demonstration's standing with it, by key (same store, same write).
+const STANDINGS: &str = "standings";
+
+/// The session as stored.
+#[derive(Default)]
+pub struct StoredSession {
+    pub session: Option<Session>,
+    pub standings: Vec<(u32, Standing)>,
+    /// A session stored before standings were kept: what it counted itself.
+    pub legacy: Option<LegacyCount>,
+}
+
+fn corrupt(error: serde_wasm_bindgen::Error) -> StorageError {
+    StorageError::Corrupt(error.to_string())
+}
 
 /// The browser's error behind a failed storage call, sorted by the `DOMException`'s
 /// name (`QuotaExceededError` is a full quota whatever the browser's wording).
@@ -137,18 +152,33 @@ impl Storage {
     }
 
     /// Stores the session (replacing the one before).
-    pub async fn put_session(&self, session: &Session) -> Result<(), StorageError> {
-        let value = serde_wasm_bindgen::to_value(session).map_err(|e| StorageError::Corrupt(e.to_string()))?;
+    /// Stores the session and its demonstrations' standings in one transaction.
+    pub async fn put_session(&self, session: &Session, standings: &[(u32, Standing)]) -> Result<(), StorageError> {
+        let session = serde_wasm_bindgen::to_value(session).map_err(corrupt)?;
+        let standings = serde_wasm_bindgen::to_value(standings).map_err(corrupt)?;
         let tx = self.db.transaction(&[SESSIONS], TransactionMode::ReadWrite).map_err(failed)?;
-        tx.store(SESSIONS).map_err(failed)?.put(&value, Some(&JsValue::from_str(CURRENT))).await.map_err(failed)?;
+        let store = tx.store(SESSIONS).map_err(failed)?;
+        store.put(&session, Some(&JsValue::from_str(CURRENT))).await.map_err(failed)?;
+        store.put(&standings, Some(&JsValue::from_str(STANDINGS))).await.map_err(failed)?;
         tx.done().await.map_err(failed)?;
         Ok(())
     }
 
-    pub async fn session(&self) -> Result<Option<Session>, StorageError> {
+    pub async fn session(&self) -> Result<StoredSession, StorageError> {
         let tx = self.db.transaction(&[SESSIONS], TransactionMode::ReadOnly).map_err(failed)?;
-        let value = tx.store(SESSIONS).map_err(failed)?.get(JsValue::from_str(CURRENT)).await.map_err(failed)?;
-        value.map(|v| serde_wasm_bindgen::from_value(v).map_err(|e| StorageError::Corrupt(e.to_string()))).transpose()
+        let store = tx.store(SESSIONS).map_err(failed)?;
+        let session = store.get(JsValue::from_str(CURRENT)).await.map_err(failed)?;
+        let standings = store.get(JsValue::from_str(STANDINGS)).await.map_err(failed)?;
+        let Some(session) = session else { return Ok(StoredSession::default()) };
+        let legacy = match standings {
+            Some(_) => None,
+            None => Some(serde_wasm_bindgen::from_value(session.clone()).map_err(corrupt)?),
+        };
+        Ok(StoredSession {
+            session: Some(serde_wasm_bindgen::from_value(session).map_err(corrupt)?),
+            standings: standings.map(serde_wasm_bindgen::from_value).transpose().map_err(corrupt)?.unwrap_or_default(),
+            legacy,
+        })
     }
 
     /// Stores a demonstration's sync state.

@@ -14,8 +14,6 @@ use crate::tasks::{TaskId, NUM_TASKS};
 #[derive(Properties, PartialEq)]
 pub struct DatasetProps {
     pub entries: Vec<Entry>,
-    /// Index of the first demonstration waiting for the next round.
-    pub first_pending: usize,
     /// Each entry's state with the collection service (none: local only).
     pub sync: Vec<Option<SyncState>>,
     pub unsaved: Vec<Unsaved>,
@@ -32,7 +30,6 @@ pub struct DatasetProps {
 pub fn dataset_panel(props: &DatasetProps) -> Html {
     let dispatch = &props.dispatch;
     let entries = &props.entries;
-    let first_pending = props.first_pending;
     let mut totals = [0usize; NUM_TASKS];
     for entry in entries {
         totals[entry.record.task.index()] += 1;
@@ -86,10 +83,11 @@ pub fn dataset_panel(props: &DatasetProps) -> Html {
                     let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(r.recorded_at_ms));
                     let when = format!("{} {:02}:{:02}", String::from(date.to_locale_date_string("en-GB", &wasm_bindgen::JsValue::UNDEFINED)), date.get_hours(), date.get_minutes());
                     let by = match r.source { crate::record::Source::Person => "you", crate::record::Source::ScriptedExpert => "expert" };
+                    let waiting = !entry.standing.trained;
                     html! {
-                        <tr data-index={i.to_string()} class={classes!((i >= first_pending).then_some("waiting"))}
+                        <tr data-index={i.to_string()} class={classes!(waiting.then_some("waiting"))}
                             data-sync={sync_code(props.sync.get(i).cloned().flatten().as_ref())}
-                            title={format!("{}; {}", if i >= first_pending { "waiting for the next round" } else { "trained on" },
+                            title={format!("{}; {}", if waiting { "waiting for the next round" } else { "trained on" },
                                            sync_words(props.sync.get(i).cloned().flatten().as_ref()))}>
                             <td>{ i + 1 }</td>
                             <td>{ r.task.name() }{ if r.success { " ✓" } else { "" } }</td>

@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use super::{selector_title, send};
 use crate::page::crowd::Leased;
-use crate::page::{Action, Phase, RoundProgress, RoundStage};
+use crate::page::{Action, Counts, Phase, RoundProgress, RoundStage};
 use crate::select::{Proxy, SelectorKind, TaskScore};
 use crate::session::{ChosenBy, Session};
 use crate::page::PRACTICE_TASK;
@@ -17,6 +17,8 @@ use crate::tasks::{TaskId, NUM_TASKS};
 pub struct TeachProps {
     pub phase: Phase,
     pub session: Option<Session>,
+    /// The dataset as the session counts it.
+    pub counts: Counts,
     pub autopilot: bool,
     /// The number (from 1) of the demonstration just saved, while it may be discarded.
     pub just_saved: Option<usize>,
@@ -53,12 +55,13 @@ pub fn teach_panel(props: &TeachProps) -> Html {
 /// What to demonstrate next and why; or the demonstration under way.
 fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
     let dispatch = &props.dispatch;
-    let done = session.demonstrations();
+    let counts = &props.counts;
+    let (done, waiting) = (counts.tally.total(), counts.tally.waiting);
     let count_line = html! {
-        <p class="muted small" id="demo-count" data-count={done.to_string()} data-pending={session.pending.len().to_string()}>
+        <p class="muted small" id="demo-count" data-count={done.to_string()} data-pending={waiting.to_string()}>
             { format!("{done} of {} demonstrations given", session.settings.budget) }
-            if !session.pending.is_empty() {
-                { format!(" · {} waiting for the next round (every {})", session.pending.len(), session.settings.batch) }
+            if waiting > 0 {
+                { format!(" · {waiting} waiting for the next round (every {})", session.settings.batch) }
             }
         </p>
     };
@@ -112,14 +115,14 @@ fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
         },
         _ => {
             let crowd = props.crowd.as_ref();
-            let proposal = crowd.map(|l| l.assignment.task).or_else(|| session.proposal());
+            let proposal = crowd.map(|l| l.assignment.task).or(counts.proposal);
             let saved = props.just_saved.map(|number| html! {
                 <div class="saved" id="saved-notice">
                     { format!("✓ Demonstration {number} saved.") }
                     <button class="link" id="discard-saved" onclick={send(dispatch, Action::DiscardSaved)}>{ "Discard it" }</button>
                 </div>
             });
-            let train_now = (session.round_due() || (!session.pending.is_empty() && proposal.is_none())).then(|| html! {
+            let train_now = (counts.round_due || (waiting > 0 && proposal.is_none())).then(|| html! {
                 <button class="primary" id="train-now" onclick={send(dispatch, Action::TrainNow)}>{ "Train now" }</button>
             });
             let asker = match crowd {
@@ -134,7 +137,7 @@ fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
                         <button class="primary" id="end-practice" onclick={send(dispatch, Action::EndPractice)}>{ "I'm ready for the real task" }</button>
                     </div>
                 }
-            } else if session.curve.len() <= 1 && session.pending.is_empty() {
+            } else if session.curve.len() <= 1 && waiting == 0 {
                 html! {
                     <button class="link" id="practise" onclick={send(dispatch, Action::Practise)}>{ "New here? Practise first with a guide (nothing is recorded)" }</button>
                 }
@@ -164,7 +167,7 @@ fn prompt_panel(props: &TeachProps, session: &Session, phase: &Phase) -> Html {
                     { count_line }
                     { match crowd {
                         Some(leased) => crowd_reasons(leased),
-                        None => session_reasons(session, proposal),
+                        None => session_reasons(session, &counts.per_task, proposal),
                     } }
                 </section>
             }
@@ -218,11 +221,11 @@ fn choose_yourself(props: &ChooseProps) -> Html {
 
 /// The session's reason for its proposal: each target task's score, success and
 /// demonstrations.
-fn session_reasons(session: &Session, proposal: Option<TaskId>) -> Html {
+fn session_reasons(session: &Session, counts: &[usize], proposal: Option<TaskId>) -> Html {
     let Some(selection) = &session.selection else { return html! {} };
     let success = session.curve.last().map(|p| p.per_task.clone()).unwrap_or_else(|| vec![0.0; NUM_TASKS]);
     let targets = |task: usize| session.settings.target_weights.get(task).is_some_and(|&w| w > 0.0);
-    let table = Reasons { scores: &selection.scores, success: &success, counts: &session.demonstrations_per_task(), pending: None };
+    let table = Reasons { scores: &selection.scores, success: &success, counts, pending: None };
     reason_chart(&selection.reason, &table, session.settings.selector, &targets, proposal)
 }
 
