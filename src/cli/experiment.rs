@@ -81,6 +81,10 @@ pub struct ExperimentArgs {
     /// falls to zero (0: constant).
     #[arg(long, default_value_t = crate::round::RoundConfig::default().bc.decay_share)]
     decay_share: f64,
+    /// Tabletop: the share of a round's steps, at its end, whose iterates are averaged
+    /// into its result (0: the last iterate).
+    #[arg(long, default_value_t = crate::round::RoundConfig::default().bc.average_share)]
+    average_share: f64,
     /// Tabletop: train on the steps where the demonstrator held still too.
     #[arg(long)]
     keep_still: bool,
@@ -272,6 +276,8 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             round.bc.steps = args.steps;
             anyhow::ensure!((0.0..=1.0).contains(&args.decay_share), "--decay-share must be between 0 and 1");
             round.bc.decay_share = args.decay_share;
+            anyhow::ensure!((0.0..=1.0).contains(&args.average_share), "--average-share must be between 0 and 1");
+            round.bc.average_share = args.average_share;
             round.bc.regularizer = args.regularizer.with(super::DEFAULT_GATE_PENALTY, super::DEFAULT_L2_WEIGHT);
             round.eval_episodes = args.eval_episodes;
             round.gp.embedding = embedding;

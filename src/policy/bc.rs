@@ -45,6 +45,11 @@ pub struct BcConfig {
     /// labels a constant rate leaves it wherever the last minibatches pushed it.
     #[serde(default)]
     pub decay_share: f64,
+    /// The share of the run, at its end, whose iterates are averaged into its result
+    /// (tail averaging, as Polyak-Ruppert and SWA do; default 0: the last iterate). A
+    /// run resumed inside that share averages from where it resumed.
+    #[serde(default)]
+    pub average_share: f64,
     /// Seeds the initial weights and the minibatches (default: 0).
     pub seed: u64,
     /// Default: the adaptive prior with a gate penalty of 0.001.
@@ -67,6 +72,7 @@ impl Default for BcConfig {
             batch_size: 256,
             learning_rate: 1e-3,
             decay_share: 0.0,
+            average_share: 0.0,
             seed: 0,
             regularizer: Regularizer::AdaptivePrior { gate_penalty: 0.001 },
             transfer_to: Vec::new(),
@@ -78,6 +84,12 @@ impl Default for BcConfig {
 impl BcConfig {
     /// The learning rate of step `step` (from 0): constant, then falling linearly over
     /// the last `decay_share` of the steps to a last step that still moves a little.
+    /// The first step (from 0) whose result joins the run's average, if it averages.
+    pub fn averaging_from(&self) -> Option<usize> {
+        let averaged = (self.average_share.clamp(0.0, 1.0) * self.steps as f64).round() as usize;
+        (averaged > 0).then(|| self.steps - averaged)
+    }
+
     pub fn learning_rate_at(&self, step: usize) -> f64 {
         let decaying = (self.decay_share.clamp(0.0, 1.0) * self.steps as f64).round() as usize;
         let left = self.steps.saturating_sub(step);
@@ -369,6 +381,8 @@ async fn fit<M: Module>(
         draw(&mut rng);
     }
     let mut snapshot: Option<Snapshot> = None;
+    // The running sum of the averaged iterates, and how many.
+    let mut averaged: Option<(Vec<Tensor<1>>, usize)> = None;
     for step in first_step..bc.steps {
         if snapshot_every > 0 && step > first_step && step % snapshot_every == 0 {
             // A failed read-back here is the device failing: reported below.
@@ -391,11 +405,28 @@ async fn fit<M: Module>(
         }
         let gradients = GradientsParams::from_grads(total.backward(), &model);
         model = optimizer.step(bc.learning_rate_at(step), model, gradients);
+        if bc.averaging_from().is_some_and(|from| step >= from) {
+            let now = super::transfer::detached_parameters(&model);
+            averaged = Some(match averaged.take() {
+                None => (now, 1),
+                Some((sum, n)) => (sum.into_iter().zip(now).map(|(a, b)| a + b).collect(), n + 1),
+            });
+        }
         let action_mse = match mse.into_scalar_async::<f32>().await {
             Ok(v) => v,
             Err(e) => return Err(stop(device_failed(e), &snapshot)),
         };
         progress(TrainingProgress { step: step + 1, steps: bc.steps, action_mse, total_loss: total_value });
+    }
+    if let Some((sum, n)) = averaged {
+        let mut values = Vec::with_capacity(sum.len());
+        for total in sum {
+            match (total / n as f32).into_data_async().await {
+                Ok(data) => values.push(data),
+                Err(e) => return Err(Interrupted { error: BcError::Device { step: bc.steps, message: format!("{e:?}") }, snapshot }),
+            }
+        }
+        model = super::transfer::with_parameters(model, values, device);
     }
     Ok(model)
 }
@@ -434,6 +465,26 @@ mod tests {
         assert!(rates[..6].iter().all(|&r| r == 1.0), "{rates:?}");
         assert!(rates[6..].windows(2).all(|w| w[1] < w[0]), "falls step by step: {rates:?}");
         assert!(rates[6] < 1.0 && rates[9] > 0.0, "every step still moves: {rates:?}");
+    }
+
+    /// Averaging the last two of three steps gives the mean of the second and third
+    /// iterates, which the runs of two and three steps end on (their minibatches and
+    /// Adam's moments are the same up to there).
+    #[test]
+    fn a_run_that_averages_ends_on_the_mean_of_its_last_iterates() {
+        let (prior, data) = small_prior_and_data();
+        let bc = |steps| BcConfig { steps, batch_size: 32, ..BcConfig::default() };
+        let parameters = |bc: &BcConfig| {
+            let tuned = finetune(&prior, &data, bc, &mut |_| {}).unwrap();
+            let values = block_on(super::super::transfer::read_parameters(&tuned)).unwrap();
+            values.into_iter().flat_map(|v| v.try_to_vec::<f32>().unwrap()).collect::<Vec<f32>>()
+        };
+        let averaging = BcConfig { average_share: 2.0 / 3.0, ..bc(3) };
+        assert_eq!((averaging.averaging_from(), bc(3).averaging_from()), (Some(1), None));
+        let (second, third, averaged) = (parameters(&bc(2)), parameters(&bc(3)), parameters(&averaging));
+        let off = second.iter().zip(&third).zip(&averaged).map(|((a, b), m)| (m - (a + b) / 2.0).abs()).fold(0.0, f32::max);
+        assert!(off < 1e-6, "the average is off by {off}");
+        assert!(second.iter().zip(&third).any(|(a, b)| (a - b).abs() > 1e-4), "the iterates differ");
     }
 
     use crate::policy::{expert_demonstration, Actor};

@@ -54,6 +54,14 @@ pub(super) async fn read_parameters<M: Module>(module: &M) -> Result<Vec<TensorD
     Ok(values)
 }
 
+/// Every float parameter of `module`, flattened and detached from autodiff, in visiting
+/// order (the order [`with_parameters`] takes them back in).
+pub(super) fn detached_parameters<M: Module>(module: &M) -> Vec<Tensor<1>> {
+    let mut collect = Collect(Vec::new());
+    module.visit(&mut collect);
+    collect.0.into_iter().map(Tensor::detach).collect()
+}
+
 /// `module` with its float parameters replaced, in visiting order, by `values` on `device`.
 pub(super) fn with_parameters<M: Module>(module: M, values: Vec<TensorData>, device: &Device) -> M {
     module.map(&mut Replace { values: values.into_iter(), device })
