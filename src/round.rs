@@ -43,14 +43,6 @@ pub const ROUND_STEPS: usize = 500;
 /// +0.012.
 pub const ROUND_DECAY_SHARE: f64 = 0.3;
 
-/// The share of a round's steps, at its end, whose iterates are averaged into the
-/// round's policy ([`BcConfig::average_share`]): people's labels are noisy, and the
-/// mean of many iterates sits nearer the middle of what they agree on than the last one
-/// does. Chosen on the tuning seeds 10-19 (0.3, 0.6 and 0.9 tried; 0.6 kept, the one
-/// tried with every demonstrator) and measured on the reported seeds (docs/results.md,
-/// "Averaging a round's last iterates").
-pub const ROUND_AVERAGE_SHARE: f64 = 0.6;
-
 /// Everything a round needs besides the pre-trained policy and the demonstrations
 /// (defaults: the runner's tabletop experiment).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,7 +78,7 @@ impl Default for RoundConfig {
             demonstrable: all_demonstrable(),
             budget: 40,
             batch: 10,
-            bc: BcConfig { steps: ROUND_STEPS, decay_share: ROUND_DECAY_SHARE, average_share: ROUND_AVERAGE_SHARE, ..BcConfig::default() },
+            bc: BcConfig { steps: ROUND_STEPS, decay_share: ROUND_DECAY_SHARE, ..BcConfig::default() },
             eval_episodes: 10,
             gp: GpConfig::default(),
             pretraining_episodes: PretrainConfig::default().episodes_per_task,

@@ -47,7 +47,10 @@ pub struct BcConfig {
     pub decay_share: f64,
     /// The share of the run, at its end, whose iterates are averaged into its result
     /// (tail averaging, as Polyak-Ruppert and SWA do; default 0: the last iterate). A
-    /// run resumed inside that share averages from where it resumed.
+    /// run resumed inside that share averages from where it resumed. Rounds do not
+    /// average by default: with people it lifted uniform selection's results, but it cost
+    /// AMF with the scripted experts (docs/results.md, "Averaging a round's last
+    /// iterates").
     #[serde(default)]
     pub average_share: f64,
     /// Seeds the initial weights and the minibatches (default: 0).
