@@ -414,11 +414,12 @@ impl PageState {
     /// What the teaching card counts.
     pub fn counts(&self) -> Counts {
         let tally = self.dataset.tally();
+        let Some(session) = &self.session else { return Counts { tally, ..Counts::default() } };
         Counts {
             tally,
-            proposal: self.session_proposal(),
-            round_due: self.round_due(),
-            per_task: self.session.as_ref().map_or_else(Vec::new, |s| s.demonstrations_per_task(self.dataset.waiting().map(|e| e.record.task))),
+            proposal: session.proposal(tally),
+            round_due: session.round_due(tally),
+            per_task: session.demonstrations_per_task(self.dataset.waiting().map(|e| e.record.task)),
         }
     }
 

@@ -385,6 +385,7 @@ async fn fit<M: Module>(
     }
     let mut snapshot: Option<Snapshot> = None;
     // The running sum of the averaged iterates, and how many.
+    let averaging_from = bc.averaging_from();
     let mut averaged: Option<(Vec<Tensor<1>>, usize)> = None;
     for step in first_step..bc.steps {
         if snapshot_every > 0 && step > first_step && step % snapshot_every == 0 {
@@ -408,7 +409,7 @@ async fn fit<M: Module>(
         }
         let gradients = GradientsParams::from_grads(total.backward(), &model);
         model = optimizer.step(bc.learning_rate_at(step), model, gradients);
-        if bc.averaging_from().is_some_and(|from| step >= from) {
+        if averaging_from.is_some_and(|from| step >= from) {
             let now = super::transfer::detached_parameters(&model);
             averaged = Some(match averaged.take() {
                 None => (now, 1),

@@ -1,7 +1,8 @@
 //! The page's IndexedDB: demonstrations (each written as soon as it ends), policy files
 //! (the fine-tuned one survives a reload) and the session (settings, curve, the
-//! selector's proposal) with each demonstration's standing in it. Errors say what happened in words a person can act on; a
-//! full quota is told apart by the browser's error name.
+//! selector's proposal) with each demonstration's standing beside it. Errors say what
+//! happened in words a person can act on; a full quota is told apart by the browser's
+//! error name.
 
 use rexie::{ObjectStore, Rexie, TransactionMode};
 use wasm_bindgen::{JsCast, JsValue};
@@ -151,8 +152,8 @@ impl Storage {
         Ok(value.map(|v| js_sys::Uint8Array::new(&v).to_vec()))
     }
 
-    /// Stores the session (replacing the one before).
-    /// Stores the session and its demonstrations' standings in one transaction.
+    /// Stores the session and its demonstrations' standings (replacing those before) in
+    /// one transaction.
     pub async fn put_session(&self, session: &Session, standings: &[(u32, Standing)]) -> Result<(), StorageError> {
         let session = serde_wasm_bindgen::to_value(session).map_err(corrupt)?;
         let standings = serde_wasm_bindgen::to_value(standings).map_err(corrupt)?;
