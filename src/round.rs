@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::assessment::{assess, Assessment};
 use crate::policy::{
-    finetune_with_fallback, BcConfig, BcError, Checkpointing, Dataset, Demonstration, FineTunedPolicy, Policy, PortableSnapshot,
+    finetune_with_fallback, squared_residuals, BcConfig, BcError, Checkpointing, Dataset, Demonstration, FineTunedPolicy, Policy, PortableSnapshot,
     Predictive, PretrainConfig, Snapshot, TrainingProgress, PRETRAIN_TASKS,
 };
 use crate::record::{DemonstrationRecord, ReplayError};
@@ -68,6 +68,91 @@ pub struct RoundConfig {
     /// Pre-training episodes per pre-training task (read only by rebalancing; default
     /// what the shipped policy was pre-trained with).
     pub pretraining_episodes: usize,
+    /// How the round weighs its demonstrations beyond the weights it is given (default:
+    /// it does not).
+    #[serde(default)]
+    pub reweighing: Reweighing,
+}
+
+/// How a round weighs each demonstration from the policy it trains, beyond the weights
+/// it is given: what a demonstration is worth depends on the rest of the data and the
+/// policy of the moment, so it is judged where training happens and never stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
+#[serde(rename_all = "snake_case")]
+pub enum Reweighing {
+    /// Every demonstration as given.
+    #[default]
+    None,
+    /// By its agreement with the rest of the data. The round trains once, takes each
+    /// demonstration's mean squared residual under that fit as its own label noise, and
+    /// trains again from the prior with each weighing the inverse, divided by its task's
+    /// mean (weighted least squares with the noise estimated, one iteration): a person
+    /// whose hand shook and strayed counts less than one whose labels the policy can
+    /// follow. A residual is floored at [`AGREEMENT_FLOOR`] of its task's median, so no
+    /// demonstration weighs more than a few of its task's typical ones. It costs a
+    /// second training.
+    Agreement,
+}
+
+/// The floor of a demonstration's residual under [`Reweighing::Agreement`], as a share
+/// of its task's median residual: a demonstration weighs at most 1 / this times the
+/// median one before its task's normalisation.
+pub const AGREEMENT_FLOOR: f32 = 0.25;
+
+impl Reweighing {
+    /// Each demonstration's weight from its rows' squared residuals (`residuals`,
+    /// `rows[d]` of them for demonstration `d`, in order), normalised within `tasks[d]`.
+    pub fn weights(self, tasks: &[TaskId], rows: &[usize], residuals: &[f32]) -> Vec<f32> {
+        if self == Reweighing::None {
+            return vec![1.0; tasks.len()];
+        }
+        let mut at = 0;
+        let per_demo: Vec<f32> = rows
+            .iter()
+            .map(|&n| {
+                let own = &residuals[at..at + n];
+                at += n;
+                own.iter().sum::<f32>() / n.max(1) as f32
+            })
+            .collect();
+        let raw: Vec<f32> = per_demo
+            .iter()
+            .zip(tasks)
+            .map(|(&r, task)| {
+                let mut of_task: Vec<f32> = per_demo.iter().zip(tasks).filter(|(_, t)| *t == task).map(|(r, _)| *r).collect();
+                of_task.sort_by(f32::total_cmp);
+                let median = of_task[of_task.len() / 2];
+                let floor = (AGREEMENT_FLOOR * median).max(f32::MIN_POSITIVE);
+                1.0 / r.max(floor)
+            })
+            .collect();
+        per_task_normalised(tasks, &raw)
+    }
+}
+
+/// `raw` divided by the mean of its task's (`tasks[i]` is `raw[i]`'s), so that a task's
+/// share of the training draws stays its share of the demonstrations and a weighting
+/// ranks only a task's own demonstrations. A task whose weights are all 0 keeps them.
+pub fn per_task_normalised(tasks: &[TaskId], raw: &[f32]) -> Vec<f32> {
+    let mut sums = [0.0f32; NUM_TASKS];
+    let mut counts = [0usize; NUM_TASKS];
+    for (task, w) in tasks.iter().zip(raw) {
+        sums[task.index()] += w;
+        counts[task.index()] += 1;
+    }
+    tasks
+        .iter()
+        .zip(raw)
+        .map(|(task, w)| {
+            let mean = sums[task.index()] / counts[task.index()] as f32;
+            if mean > 0.0 && mean.is_finite() {
+                w / mean
+            } else {
+                1.0
+            }
+        })
+        .collect()
 }
 
 impl Default for RoundConfig {
@@ -82,6 +167,7 @@ impl Default for RoundConfig {
             eval_episodes: 10,
             gp: GpConfig::default(),
             pretraining_episodes: PretrainConfig::default().episodes_per_task,
+            reweighing: Reweighing::None,
         }
     }
 }
@@ -186,6 +272,9 @@ pub struct RoundOutput {
     pub selection: Option<Selection>,
     /// The action MSE along training, thinned to 100 points.
     pub loss: Vec<f32>,
+    /// Each demonstration's weight as the round judged it ([`Reweighing`]), in their
+    /// order: empty when it judged none.
+    pub judged: Vec<f32>,
     pub fell_back: bool,
     pub train_seconds: f64,
     pub eval_seconds: f64,
@@ -225,34 +314,53 @@ pub async fn run_round(
     let started = clock();
     let mut losses = Vec::new();
     let mut fell_back = false;
+    let mut judged = Vec::new();
     let tuned = if demonstrations.is_empty() {
         None
     } else {
-        let mut data = Dataset::default();
         if !weights.is_empty() && weights.len() != demonstrations.len() {
             return Err(RoundError::Settings(format!("{} weights for {} demonstrations", weights.len(), demonstrations.len())));
         }
-        for (index, demo) in demonstrations.iter().enumerate() {
-            data.extend_weighted(&demo.training_rows(&config.bc.labels), weights.get(index).copied().unwrap_or(1.0));
+        let rows: Vec<Dataset> = demonstrations.iter().map(|demo| demo.training_rows(&config.bc.labels)).collect();
+        let given = |index: usize| weights.get(index).copied().unwrap_or(1.0);
+        let mut data = Dataset::default();
+        for (index, own) in rows.iter().enumerate() {
+            data.extend_weighted(own, given(index));
         }
         let bc = BcConfig { seed: training_seed(seed, round), transfer_to: config.undemonstrable_targets(), ..config.bc.clone() };
         let mut fallback: Option<RoundEvent> = None;
         // Progress and snapshots both report through `events`.
         let events = std::cell::RefCell::new(&mut *events);
+        // A reweighing round trains twice; its progress reads as one run of both.
+        let passes = if config.reweighing == Reweighing::None { 1 } else { 2 };
+        let pass = std::cell::Cell::new(0);
         let mut on_progress = |p: TrainingProgress| {
             losses.push(p.action_mse);
+            let p = TrainingProgress { step: pass.get() * p.steps + p.step, steps: passes * p.steps, ..p };
             (events.borrow_mut())(RoundEvent::Training(p));
         };
+        let mut on_fallback = |error: &BcError, step: usize| {
+            fallback = Some(RoundEvent::FellBack { step, message: error.to_string() });
+        };
+        if passes == 2 {
+            let first = finetune_with_fallback(device, prior, &data, &bc, Checkpointing::default(), &mut on_progress, &mut on_fallback).await?;
+            let residuals = squared_residuals(&first, &data);
+            let tasks: Vec<TaskId> = demonstrations.iter().map(|d| d.task).collect();
+            let counts: Vec<usize> = rows.iter().map(Dataset::len).collect();
+            judged = config.reweighing.weights(&tasks, &counts, &residuals);
+            data = Dataset::default();
+            for (index, own) in rows.iter().enumerate() {
+                data.extend_weighted(own, given(index) * judged[index]);
+            }
+            pass.set(1);
+        }
         let mut on_snapshot = |snapshot: &Snapshot| {
             if let Ok(portable) = snapshot.to_portable() {
                 (events.borrow_mut())(RoundEvent::Snapshot(portable));
             }
         };
         let checkpointing = Checkpointing { resume, on_snapshot: Some(&mut on_snapshot) };
-        let policy = finetune_with_fallback(device, prior, &data, &bc, checkpointing, &mut on_progress, &mut |error, step| {
-            fallback = Some(RoundEvent::FellBack { step, message: error.to_string() });
-        })
-        .await?;
+        let policy = finetune_with_fallback(device, prior, &data, &bc, checkpointing, &mut on_progress, &mut on_fallback).await?;
         if let Some(event) = fallback {
             fell_back = true;
             (events.borrow_mut())(event);
@@ -292,7 +400,7 @@ pub async fn run_round(
     };
     let select_seconds = clock() - started;
 
-    Ok(RoundOutput { policy: tuned, assessment, selection, loss: thin(&losses, 100), fell_back, train_seconds, eval_seconds, select_seconds })
+    Ok(RoundOutput { policy: tuned, assessment, selection, loss: thin(&losses, 100), judged, fell_back, train_seconds, eval_seconds, select_seconds })
 }
 
 /// A round as the page's training worker receives it: stored demonstrations as records
@@ -436,6 +544,50 @@ mod tests {
         let error = block_on(job.run(&cpu(), &prior, None, &|| 0.0, &mut |e| trained |= matches!(e, RoundEvent::Training(_)))).err().unwrap();
         assert!(matches!(error, RoundError::Replay { index: 1, task: "drawer_close", .. }), "{error}");
         assert!(!trained);
+    }
+
+    #[test]
+    fn agreement_weighs_a_demonstration_by_the_inverse_of_its_residual_within_its_task() {
+        use TaskId::{LeverPull, Reach};
+        let tasks = [Reach, Reach, Reach, LeverPull];
+        // Reach: mean residuals 0.1, 0.2 and 0.4 (two rows, one row, one row).
+        let residuals = [0.05, 0.15, 0.2, 0.4, 7.0];
+        let weights = Reweighing::Agreement.weights(&tasks, &[2, 1, 1, 1], &residuals);
+        assert!(weights[0] > weights[1] && weights[1] > weights[2], "{weights:?}");
+        assert!((weights[0] / weights[2] - 4.0).abs() < 1e-4, "inverse residuals: {weights:?}");
+        assert!((weights[..3].iter().sum::<f32>() / 3.0 - 1.0).abs() < 1e-5, "a task's weights average 1: {weights:?}");
+        assert_eq!(weights[3], 1.0, "a task's one demonstration is not ranked against others");
+        // The floor: a demonstration that fits ten times better than its task's median
+        // weighs only 1 / AGREEMENT_FLOOR times the median one.
+        let floored = Reweighing::Agreement.weights(&[Reach; 3], &[1, 1, 1], &[0.01, 0.1, 0.1]);
+        assert!((floored[0] / floored[1] - 1.0 / AGREEMENT_FLOOR).abs() < 1e-4, "{floored:?}");
+        assert_eq!(Reweighing::None.weights(&tasks, &[2, 1, 1, 1], &residuals), vec![1.0; 4]);
+    }
+
+    #[test]
+    fn an_agreement_round_trains_twice_and_weighs_a_demonstration_that_disagrees_least() {
+        let prior = shipped_prior();
+        let mut demonstrations: Vec<Demonstration> = (21..24).map(|seed| crate::policy::expert_demonstration(TaskId::LeverPull, seed, 0.0)).collect();
+        // A fourth whose labels are another instance's actions, shuffled: nothing in its
+        // states says what it did.
+        let mut scrambled = crate::policy::expert_demonstration(TaskId::LeverPull, 24, 0.0);
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(5);
+        rand::seq::SliceRandom::shuffle(scrambled.actions.as_mut_slice(), &mut rng);
+        demonstrations.push(scrambled);
+        let config = RoundConfig { selector: SelectorKind::Uniform, reweighing: Reweighing::Agreement, budget: 4, ..config() };
+        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: 7, round: 1, resume: None, prior_assessment: None };
+        let mut last = None;
+        let out = block_on(run_round(&cpu(), &prior, input, &|| 0.0, &mut |e| {
+            if let RoundEvent::Training(p) = e {
+                last = Some((p.step, p.steps));
+            }
+        }))
+        .unwrap();
+        assert_eq!(last, Some((120, 120)), "two passes of 60 steps read as one run");
+        assert_eq!(out.judged.len(), 4);
+        let least = out.judged.iter().copied().fold(f32::INFINITY, f32::min);
+        assert_eq!(out.judged[3], least, "the scrambled demonstration weighs least: {:?}", out.judged);
+        assert!(out.judged[3] < 0.5 * out.judged[0], "{:?}", out.judged);
     }
 
     #[test]

@@ -113,6 +113,11 @@ pub struct ExperimentArgs {
     /// quality score (`quality`), or by its length against the expert's (`length`).
     #[arg(long, value_enum, default_value_t = crate::experiment::tabletop::Curation::None)]
     curation: crate::experiment::tabletop::Curation,
+    /// Tabletop: how each round weighs the demonstrations from the policy it trains:
+    /// as given (`none`), or by their agreement with the rest of the data (`agreement`:
+    /// trains twice, weighing each by the inverse of its residual under the first fit).
+    #[arg(long, value_enum, default_value_t = crate::round::RoundConfig::default().reweighing)]
+    reweighing: crate::round::Reweighing,
 }
 
 /// `expert`, a profile's name, `human` (the typical profile) or `crowd`.
@@ -278,6 +283,7 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             round.bc.decay_share = args.decay_share;
             anyhow::ensure!((0.0..=1.0).contains(&args.average_share), "--average-share must be between 0 and 1");
             round.bc.average_share = args.average_share;
+            round.reweighing = args.reweighing;
             round.bc.regularizer = args.regularizer.with(super::DEFAULT_GATE_PENALTY, super::DEFAULT_L2_WEIGHT);
             round.eval_episodes = args.eval_episodes;
             round.gp.embedding = embedding;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{CurvePoint, RoundRecord, Run};
 use crate::policy::{cpu, expert_demonstration, Demonstration, People, Policy};
-use crate::round::{run_round, Assessment, RoundConfig, RoundError, RoundInput};
+use crate::round::{per_task_normalised, run_round, Assessment, RoundConfig, RoundError, RoundInput};
 use crate::select::SelectorKind;
 use crate::tasks::TaskId;
 
@@ -58,24 +58,12 @@ impl Curation {
     /// `raw` ([`Curation::weight`] of each of `demonstrations`) divided by its task's
     /// mean, or for the filter, 0 under half of it and 1 otherwise.
     pub fn normalised(self, demonstrations: &[Demonstration], raw: &[f32]) -> Vec<f32> {
-        let mut sums = [0.0f32; crate::tasks::NUM_TASKS];
-        let mut counts = [0usize; crate::tasks::NUM_TASKS];
-        for (d, w) in demonstrations.iter().zip(raw) {
-            sums[d.task.index()] += w;
-            counts[d.task.index()] += 1;
+        let tasks: Vec<TaskId> = demonstrations.iter().map(|d| d.task).collect();
+        let relative = per_task_normalised(&tasks, raw);
+        match self {
+            Curation::Filter => relative.into_iter().map(|w| f32::from(u8::from(w >= 0.5))).collect(),
+            _ => relative,
         }
-        demonstrations
-            .iter()
-            .zip(raw)
-            .map(|(d, w)| {
-                let mean = sums[d.task.index()] / counts[d.task.index()] as f32;
-                match self {
-                    Curation::Filter => f32::from(u8::from(*w >= 0.5 * mean)),
-                    _ if mean > 0.0 => w / mean,
-                    _ => 1.0,
-                }
-            })
-            .collect()
     }
 
     /// `demonstration`'s weight in training, before its task's normalisation.

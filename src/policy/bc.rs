@@ -273,6 +273,20 @@ fn minibatch_draw(data: &Dataset, batch_size: usize) -> impl Fn(&mut ChaCha8Rng)
     }
 }
 
+/// Each row's squared error of `policy`'s mean action against the row's label, averaged
+/// over the action's components: what the cloning loss charges the row. Read on the CPU.
+pub fn squared_residuals(policy: &FineTunedPolicy, data: &Dataset) -> Vec<f32> {
+    let rows = data.len();
+    if rows == 0 {
+        return Vec::new();
+    }
+    let device = super::cpu();
+    let observations = Tensor::<2>::from_data(TensorData::new(data.observations.clone(), [rows, OBS_DIM]), &device);
+    let actions = Tensor::<2>::from_data(TensorData::new(data.actions.clone(), [rows, ACTION_DIM]), &device);
+    let errors = (actions - policy.forward(observations)).square().mean_dim(1);
+    errors.into_data().try_into_vec::<f32>().unwrap_or_default()
+}
+
 /// `device` with autodiff, seeded, and the model `init` builds on it: initial weights
 /// that depend on `seed` alone.
 fn seeded<M: burn::module::Module>(device: &Device, seed: u64, init: impl FnOnce(&Device) -> M) -> (Device, M) {

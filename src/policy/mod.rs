@@ -17,7 +17,7 @@ mod pretrain;
 mod transfer;
 
 pub use bc::{
-    finetune, finetune_on, finetune_with_fallback, train_policy, BcConfig, Checkpointing, PortableSnapshot, PortableTensor, Regularizer, Snapshot,
+    finetune, finetune_on, finetune_with_fallback, squared_residuals, train_policy, BcConfig, Checkpointing, PortableSnapshot, PortableTensor, Regularizer, Snapshot,
     TrainingProgress, SNAPSHOT_EVERY,
 };
 pub use checkpoint::{Checkpoint, CheckpointError};
