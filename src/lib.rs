@@ -5,6 +5,7 @@
 pub mod assessment;
 pub mod bench;
 pub mod crowd;
+pub mod curation;
 pub mod demo_file;
 pub mod experiment;
 pub mod export;

@@ -19,6 +19,7 @@ use crate::policy::{
     finetune_with_fallback, squared_residuals, BcConfig, BcError, Checkpointing, Dataset, Demonstration, FineTunedPolicy, Policy, PortableSnapshot,
     Predictive, PretrainConfig, Snapshot, TrainingProgress, PRETRAIN_TASKS,
 };
+pub use crate::curation::Reweighing;
 use crate::record::{DemonstrationRecord, ReplayError};
 use crate::select::tabletop::TabletopView;
 use crate::select::{GpConfig, PoolSample, SelectError, Selection, SelectorKind};
@@ -72,87 +73,6 @@ pub struct RoundConfig {
     /// it does not).
     #[serde(default)]
     pub reweighing: Reweighing,
-}
-
-/// How a round weighs each demonstration from the policy it trains, beyond the weights
-/// it is given: what a demonstration is worth depends on the rest of the data and the
-/// policy of the moment, so it is judged where training happens and never stored.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
-#[serde(rename_all = "snake_case")]
-pub enum Reweighing {
-    /// Every demonstration as given.
-    #[default]
-    None,
-    /// By its agreement with the rest of the data. The round trains once, takes each
-    /// demonstration's mean squared residual under that fit as its own label noise, and
-    /// trains again from the prior with each weighing the inverse, divided by its task's
-    /// mean (weighted least squares with the noise estimated, one iteration): a person
-    /// whose hand shook and strayed counts less than one whose labels the policy can
-    /// follow. A residual is floored at [`AGREEMENT_FLOOR`] of its task's median, so no
-    /// demonstration weighs more than a few of its task's typical ones. It costs a
-    /// second training.
-    Agreement,
-}
-
-/// The floor of a demonstration's residual under [`Reweighing::Agreement`], as a share
-/// of its task's median residual: a demonstration weighs at most 1 / this times the
-/// median one before its task's normalisation.
-pub const AGREEMENT_FLOOR: f32 = 0.25;
-
-impl Reweighing {
-    /// Each demonstration's weight from its rows' squared residuals (`residuals`,
-    /// `rows[d]` of them for demonstration `d`, in order), normalised within `tasks[d]`.
-    pub fn weights(self, tasks: &[TaskId], rows: &[usize], residuals: &[f32]) -> Vec<f32> {
-        if self == Reweighing::None {
-            return vec![1.0; tasks.len()];
-        }
-        let mut at = 0;
-        let per_demo: Vec<f32> = rows
-            .iter()
-            .map(|&n| {
-                let own = &residuals[at..at + n];
-                at += n;
-                own.iter().sum::<f32>() / n.max(1) as f32
-            })
-            .collect();
-        let raw: Vec<f32> = per_demo
-            .iter()
-            .zip(tasks)
-            .map(|(&r, task)| {
-                let mut of_task: Vec<f32> = per_demo.iter().zip(tasks).filter(|(_, t)| *t == task).map(|(r, _)| *r).collect();
-                of_task.sort_by(f32::total_cmp);
-                let median = of_task[of_task.len() / 2];
-                let floor = (AGREEMENT_FLOOR * median).max(f32::MIN_POSITIVE);
-                1.0 / r.max(floor)
-            })
-            .collect();
-        per_task_normalised(tasks, &raw)
-    }
-}
-
-/// `raw` divided by the mean of its task's (`tasks[i]` is `raw[i]`'s), so that a task's
-/// share of the training draws stays its share of the demonstrations and a weighting
-/// ranks only a task's own demonstrations. A task whose weights are all 0 keeps them.
-pub fn per_task_normalised(tasks: &[TaskId], raw: &[f32]) -> Vec<f32> {
-    let mut sums = [0.0f32; NUM_TASKS];
-    let mut counts = [0usize; NUM_TASKS];
-    for (task, w) in tasks.iter().zip(raw) {
-        sums[task.index()] += w;
-        counts[task.index()] += 1;
-    }
-    tasks
-        .iter()
-        .zip(raw)
-        .map(|(task, w)| {
-            let mean = sums[task.index()] / counts[task.index()] as f32;
-            if mean > 0.0 && mean.is_finite() {
-                w / mean
-            } else {
-                1.0
-            }
-        })
-        .collect()
 }
 
 impl Default for RoundConfig {
@@ -544,24 +464,6 @@ mod tests {
         let error = block_on(job.run(&cpu(), &prior, None, &|| 0.0, &mut |e| trained |= matches!(e, RoundEvent::Training(_)))).err().unwrap();
         assert!(matches!(error, RoundError::Replay { index: 1, task: "drawer_close", .. }), "{error}");
         assert!(!trained);
-    }
-
-    #[test]
-    fn agreement_weighs_a_demonstration_by_the_inverse_of_its_residual_within_its_task() {
-        use TaskId::{LeverPull, Reach};
-        let tasks = [Reach, Reach, Reach, LeverPull];
-        // Reach: mean residuals 0.1, 0.2 and 0.4 (two rows, one row, one row).
-        let residuals = [0.05, 0.15, 0.2, 0.4, 7.0];
-        let weights = Reweighing::Agreement.weights(&tasks, &[2, 1, 1, 1], &residuals);
-        assert!(weights[0] > weights[1] && weights[1] > weights[2], "{weights:?}");
-        assert!((weights[0] / weights[2] - 4.0).abs() < 1e-4, "inverse residuals: {weights:?}");
-        assert!((weights[..3].iter().sum::<f32>() / 3.0 - 1.0).abs() < 1e-5, "a task's weights average 1: {weights:?}");
-        assert_eq!(weights[3], 1.0, "a task's one demonstration is not ranked against others");
-        // The floor: a demonstration that fits ten times better than its task's median
-        // weighs only 1 / AGREEMENT_FLOOR times the median one.
-        let floored = Reweighing::Agreement.weights(&[Reach; 3], &[1, 1, 1], &[0.01, 0.1, 0.1]);
-        assert!((floored[0] / floored[1] - 1.0 / AGREEMENT_FLOOR).abs() < 1e-4, "{floored:?}");
-        assert_eq!(Reweighing::None.weights(&tasks, &[2, 1, 1, 1], &residuals), vec![1.0; 4]);
     }
 
     #[test]

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["sim"],
     &["tasks"],
     &["policy", "teleop"],
-    &["record", "select", "terms", "quality"],
+    &["record", "select", "terms", "quality", "curation"],
     &["round", "assessment", "opening", "export", "integrator"],
     &["experiment", "crowd"],
     &["session"],

@@ -130,13 +130,21 @@ async fn leases_behave_on(db: &str) {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_shared_policy_gets_a_new_version_after_every_k_demonstrations() {
     let (_dir, url) = sqlite_url("versions");
-    shared_policy_versions_on(&url).await;
+    shared_policy_versions_on(&url, &[]).await;
 }
 
-/// K = 2 demonstrations make version 1, which assignments use and pages can load.
-async fn shared_policy_versions_on(db: &str) {
+#[tokio::test(flavor = "multi_thread")]
+async fn a_shared_policy_can_train_curated_by_quality_and_reweighed_by_agreement() {
+    let (_dir, url) = sqlite_url("curated-versions");
+    shared_policy_versions_on(&url, &["--train-curation", "quality", "--train-reweighing", "agreement"]).await;
+}
+
+/// K = 2 demonstrations make version 1, which assignments use and pages can load;
+/// `training` are further flags of the shared policy's training.
+async fn shared_policy_versions_on(db: &str, training: &[&str]) {
     let client = reqwest::Client::new();
-    let service = Service::start_with(db, &["--retrain-every", "2", "--train-steps", "40", "--eval-episodes", "1"]);
+    let flags = [&["--retrain-every", "2", "--train-steps", "40", "--eval-episodes", "1"], training].concat();
+    let service = Service::start_with(db, &flags);
     let (_, token) = contributor(&client, &service, None).await;
     assert_eq!(client.get(service.url("/policy")).send().await.unwrap().status(), StatusCode::NOT_FOUND, "no version before any demonstration");
     for (i, task) in [TaskId::Push, TaskId::DrawerOpen].into_iter().enumerate() {
@@ -374,7 +382,7 @@ async fn leases_two_instances_and_versions_on_postgres() {
     assert_ne!(x, y, "two instances sent two visitors to {x}");
     drop((first, second));
     // The shared policy's versions (weights in BYTEA, one trainer at a time).
-    shared_policy_versions_on(&postgres().await.unwrap()).await;
+    shared_policy_versions_on(&postgres().await.unwrap(), &[]).await;
 }
 
 /// A small run of the crowd simulator (`amf crowd run`, then `amf crowd report`): the

@@ -111,8 +111,8 @@ pub struct ExperimentArgs {
     demonstrator: Demonstrator,
     /// Tabletop: how each demonstration weighs in training: alike (`none`), by its
     /// quality score (`quality`), or by its length against the expert's (`length`).
-    #[arg(long, value_enum, default_value_t = crate::experiment::tabletop::Curation::None)]
-    curation: crate::experiment::tabletop::Curation,
+    #[arg(long, value_enum, default_value_t = crate::curation::Curation::None)]
+    curation: crate::curation::Curation,
     /// Tabletop: how each round weighs the demonstrations from the policy it trains:
     /// as given (`none`), or by their agreement with the rest of the data (`agreement`:
     /// trains twice, weighing each by the inverse of its residual under the first fit).

@@ -113,6 +113,16 @@ pub struct ServeArgs {
     /// feature, on a machine with a GPU).
     #[arg(long, value_enum, default_value_t)]
     train_on: crate::session::Engine,
+    /// How each demonstration weighs in the shared policy's training: alike (`none`), by
+    /// its quality score (`quality`), by its length against the scripted expert's
+    /// (`length`), or leaving out those under half their task's mean score (`filter`).
+    #[arg(long, value_enum, default_value_t = crate::curation::Curation::None)]
+    train_curation: crate::curation::Curation,
+    /// How the shared policy's training weighs demonstrations from the policy it trains:
+    /// as given (`none`), or by their agreement with the rest of the data (`agreement`,
+    /// which trains each version twice).
+    #[arg(long, value_enum, default_value_t = crate::round::RoundConfig::default().reweighing)]
+    train_reweighing: crate::curation::Reweighing,
 }
 
 fn parse_selector(name: &str) -> Result<SelectorKind, String> {
@@ -158,6 +168,8 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         train_steps: args.train_steps.max(1),
         train_sample: args.train_sample.max(1),
         train_on: args.train_on,
+        train_curation: args.train_curation,
+        train_reweighing: args.train_reweighing,
         header_timeout: seconds("--header-timeout", args.header_timeout)?,
         body_timeout: seconds("--body-timeout", args.body_timeout)?,
         max_connections: args.max_connections.max(1),

@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{CurvePoint, RoundRecord, Run};
 use crate::policy::{cpu, expert_demonstration, Demonstration, People, Policy};
-use crate::round::{per_task_normalised, run_round, Assessment, RoundConfig, RoundError, RoundInput};
+use crate::curation::Curation;
+use crate::round::{run_round, Assessment, RoundConfig, RoundError, RoundInput};
 use crate::select::SelectorKind;
 use crate::tasks::TaskId;
 
@@ -23,60 +24,6 @@ pub struct TabletopSettings {
     /// How each demonstration weighs in training (default: alike).
     #[serde(default)]
     pub curation: Curation,
-}
-
-/// How each demonstration weighs in training, from its quality (`quality::measure`,
-/// as the service measures an upload): the curation the quality issue judges by the
-/// policy it trains.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(clap::ValueEnum))]
-#[serde(rename_all = "snake_case")]
-pub enum Curation {
-    /// Every demonstration alike.
-    #[default]
-    None,
-    /// Each weighs its quality score.
-    Quality,
-    /// Each weighs its length's ratio to the expert's alone (the control: most proposed
-    /// quality metrics are the episode's length in disguise).
-    Length,
-    /// Those scoring under half their task's mean quality score are left out; the rest
-    /// weigh alike.
-    Filter,
-}
-
-impl Curation {
-    /// The demonstrations' weights in training: each one's [`Curation::weight`], divided
-    /// by the mean of its task's, so that a task's share of the training draws stays its
-    /// share of the demonstrations and only its own demonstrations are ranked (a task
-    /// that is harder to demonstrate well is not learned less for it).
-    pub fn weights(self, demonstrations: &[Demonstration]) -> Vec<f32> {
-        let raw: Vec<f32> = demonstrations.iter().map(|d| self.weight(d)).collect();
-        self.normalised(demonstrations, &raw)
-    }
-
-    /// `raw` ([`Curation::weight`] of each of `demonstrations`) divided by its task's
-    /// mean, or for the filter, 0 under half of it and 1 otherwise.
-    pub fn normalised(self, demonstrations: &[Demonstration], raw: &[f32]) -> Vec<f32> {
-        let tasks: Vec<TaskId> = demonstrations.iter().map(|d| d.task).collect();
-        let relative = per_task_normalised(&tasks, raw);
-        match self {
-            Curation::Filter => relative.into_iter().map(|w| f32::from(u8::from(w >= 0.5))).collect(),
-            _ => relative,
-        }
-    }
-
-    /// `demonstration`'s weight in training, before its task's normalisation.
-    pub fn weight(self, demonstration: &Demonstration) -> f32 {
-        match self {
-            Curation::None => 1.0,
-            Curation::Quality | Curation::Filter => crate::quality::measure(demonstration).score as f32,
-            Curation::Length => {
-                let quality = crate::quality::measure(demonstration);
-                (quality.expert_steps as f32 / quality.steps.max(1) as f32).min(1.0)
-            }
-        }
-    }
 }
 
 impl Default for TabletopSettings {
@@ -193,32 +140,3 @@ pub fn run_reporting(
     Ok(Run { selector, seed, task_names: TaskId::ALL.iter().map(|t| t.name().to_string()).collect(), curve, rounds })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn curation_weighs_a_demonstration_by_its_quality_or_its_length() {
-        let expert = expert_demonstration(TaskId::DrawerOpen, 5, 0.0);
-        // The same run with 30 steps held still halfway: as long as a detour, but idle.
-        let mut paused = expert.clone();
-        let middle = paused.observations.len() / 2;
-        paused.observations.splice(middle..middle, std::iter::repeat_n(paused.observations[middle], 30));
-        paused.actions.splice(middle..middle, std::iter::repeat_n([0.0, 0.0, 0.0, paused.actions[middle][3]], 30));
-        assert_eq!(Curation::None.weight(&paused), 1.0);
-        assert_eq!((Curation::Quality.weight(&expert), Curation::Length.weight(&expert)), (1.0, 1.0));
-        let length = Curation::Length.weight(&paused);
-        assert!((length - expert.actions.len() as f32 / paused.actions.len() as f32).abs() < 1e-6);
-        assert!(Curation::Quality.weight(&paused) < 1.0);
-        // Normalised within each task: the expert's run outweighs the paused one, and a
-        // task's weights average 1 whatever its demonstrations' quality.
-        let other = expert_demonstration(TaskId::Reach, 2, 0.0);
-        let weights = Curation::Quality.weights(&[expert.clone(), paused, other.clone()]);
-        assert!(weights[0] > 1.0 && weights[1] < 1.0 && (weights[0] + weights[1] - 2.0).abs() < 1e-5, "{weights:?}");
-        assert_eq!(weights[2], 1.0);
-        let mut stalled = expert.clone();
-        stalled.observations.splice(5..5, std::iter::repeat_n(stalled.observations[5], 1000));
-        stalled.actions.splice(5..5, std::iter::repeat_n([0.0, 0.0, 0.0, stalled.actions[5][3]], 1000));
-        assert_eq!(Curation::Filter.weights(&[expert.clone(), stalled, other]), vec![1.0, 0.0, 1.0]);
-    }
-}

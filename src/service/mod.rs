@@ -66,6 +66,12 @@ pub struct ServiceConfig {
     pub train_sample: usize,
     /// Where versions train (default: the CPU).
     pub train_on: crate::session::Engine,
+    /// How each demonstration weighs in a version's training, from its quality (default:
+    /// alike; none of the curations measured in docs/results.md won).
+    pub train_curation: crate::curation::Curation,
+    /// How a version's training weighs demonstrations from the policy it trains (default:
+    /// as given).
+    pub train_reweighing: crate::curation::Reweighing,
     /// How long a client may take to send a request's head before its connection is
     /// closed (default 10 s).
     pub header_timeout: Duration,
@@ -103,6 +109,8 @@ impl Default for ServiceConfig {
             train_steps: crate::round::RoundConfig::default().bc.steps,
             train_sample: crate::crowd::sample::TRAINING_SAMPLE,
             train_on: crate::session::Engine::Cpu,
+            train_curation: crate::curation::Curation::None,
+            train_reweighing: crate::round::RoundConfig::default().reweighing,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,

@@ -13,6 +13,7 @@ use std::time::Duration;
 use super::db::{now_ms, PolicyVersion};
 use super::App;
 use crate::crowd::sample::training_sample;
+use crate::curation::Curation;
 use crate::policy::{cpu, Checkpoint, CheckpointError, Demonstration, FineTunedPolicy};
 use crate::round::{assess, run_round, Assessment, RoundConfig, RoundInput};
 use crate::session::Engine;
@@ -162,6 +163,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     let settings = app.config.assignments.clone();
     let steps = app.config.train_steps;
     let device = device(app.config.train_on)?;
+    let (curation, reweighing) = (app.config.train_curation, app.config.train_reweighing);
     let busy = app.verifier.busy();
     let (prior, prior_config) = app.crowd.prior().expect("checked by the caller");
     let started = std::time::Instant::now();
@@ -180,9 +182,13 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
             eval_episodes: settings.eval_episodes,
             gp: settings.gp.clone(),
             pretraining_episodes: defaults.pretraining_episodes,
+            reweighing,
             ..defaults
         };
-        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: 0x5_4a2e_d, round, resume: None, prior_assessment: None };
+        // A curation measures each demonstration again (its replay and the scripted
+        // expert's run of its instance): the stored record is not read back with it.
+        let weights = if curation == Curation::None { Vec::new() } else { curation.weights(&demonstrations) };
+        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &weights, seed: 0x5_4a2e_d, round, resume: None, prior_assessment: None };
         let clock = || 0.0;
         // Uploads first: between training steps (and evaluation slices), the job waits
         // while uploads are being verified, up to YIELD_MS a step. The lowest priority
