@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::policy::Demonstration;
+use crate::policy::{squared_residuals, Dataset, Demonstration, FineTunedPolicy};
 use crate::tasks::{TaskId, NUM_TASKS};
 
 /// How each demonstration weighs in training, from its quality (`quality::measure`,
@@ -119,6 +119,18 @@ impl Reweighing {
             .collect();
         per_task_normalised(tasks, &raw)
     }
+}
+
+/// Each demonstration's agreement with the rest of the data under `policy`: the weight
+/// [`Reweighing::Agreement`] gives it, from its training rows `rows[d]` (of task
+/// `tasks[d]`). Under 1, `policy` fits it worse than its task's typical demonstration.
+/// One forward pass over the rows: what the shared policy's version tells the operator
+/// of the demonstrations it trained on.
+pub fn agreement(policy: &FineTunedPolicy, rows: &[Dataset], tasks: &[TaskId]) -> Vec<f32> {
+    let mut data = Dataset::default();
+    rows.iter().for_each(|r| data.extend(r));
+    let counts: Vec<usize> = rows.iter().map(Dataset::len).collect();
+    Reweighing::Agreement.weights(tasks, &counts, &squared_residuals(policy, &data))
 }
 
 /// `raw` divided by the mean of its task's (`tasks[i]` is `raw[i]`'s), so that a task's

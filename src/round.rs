@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::assessment::{assess, Assessment};
 use crate::policy::{
-    finetune_with_fallback, squared_residuals, BcConfig, BcError, Checkpointing, Dataset, Demonstration, FineTunedPolicy, Policy, PortableSnapshot,
+    finetune_with_fallback, BcConfig, BcError, Checkpointing, Dataset, Demonstration, FineTunedPolicy, Policy, PortableSnapshot,
     Predictive, PretrainConfig, Snapshot, TrainingProgress, PRETRAIN_TASKS,
 };
 pub use crate::curation::Reweighing;
@@ -264,10 +264,8 @@ pub async fn run_round(
         };
         if passes == 2 {
             let first = finetune_with_fallback(device, prior, &data, &bc, Checkpointing::default(), &mut on_progress, &mut on_fallback).await?;
-            let residuals = squared_residuals(&first, &data);
             let tasks: Vec<TaskId> = demonstrations.iter().map(|d| d.task).collect();
-            let counts: Vec<usize> = rows.iter().map(Dataset::len).collect();
-            judged = config.reweighing.weights(&tasks, &counts, &residuals);
+            judged = crate::curation::agreement(&first, &rows, &tasks);
             data = Dataset::default();
             for (index, own) in rows.iter().enumerate() {
                 data.extend_weighted(own, given(index) * judged[index]);

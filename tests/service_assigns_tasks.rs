@@ -180,6 +180,13 @@ async fn shared_policy_versions_on(db: &str, training: &[&str]) {
     // An assignment is made with it.
     let answer = ask(&client, &service, &token, json!({})).await;
     assert!(answer["assignment"]["task"].is_string());
+    // The operator's review says what version 1 makes of what it trained on: each of
+    // the two is its task's only demonstration, so its typical one.
+    let review: amf_studio::crowd::contract::QualityReview =
+        client.get(service.url("/operator/quality")).bearer_auth(common::OPERATOR).send().await.unwrap().json().await.unwrap();
+    let agreement = review.agreement.expect("the version that trained here judged its demonstrations");
+    assert_eq!((agreement.version, agreement.judged, agreement.least.len()), (1, 2, 2));
+    assert!(agreement.least.iter().all(|d| (d.agreement - 1.0).abs() < 1e-6), "{:?}", agreement.least);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -430,6 +430,37 @@ pub struct QualityReview {
     /// The lowest-scoring demonstrations, lowest first (at most
     /// [`super::review::WORST_LISTED`]).
     pub worst: Vec<ReviewedDemonstration>,
+    /// What the latest version of the shared policy this instance trained makes of the
+    /// demonstrations it trained on (none before this instance trains one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agreement: Option<PolicyAgreement>,
+}
+
+/// How well a version of the shared policy agrees with the demonstrations it trained
+/// on ([`crate::curation::agreement`]): a demonstration the policy fits worse than its
+/// task's typical one is under 1. Judged by the policy, so it changes with each version
+/// and is not stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyAgreement {
+    /// The version that judged.
+    pub version: i64,
+    /// The live demonstrations it judged (those it trained on, less any withdrawn since).
+    pub judged: usize,
+    /// The ones it agrees with least, least first (at most
+    /// [`super::review::WORST_LISTED`]).
+    pub least: Vec<AgreeingDemonstration>,
+}
+
+/// A demonstration as a version of the shared policy judged it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AgreeingDemonstration {
+    pub id: i64,
+    pub task: String,
+    pub contributor: String,
+    /// Its quality score, if measured by this version of the measures.
+    pub score: Option<f64>,
+    /// Its weight by agreement, 1 for its task's typical demonstration.
+    pub agreement: f64,
 }
 
 /// One task's scores.
@@ -575,6 +606,11 @@ mod tests {
             contributors: vec![ContributorQuality { contributor: "c".into(), demonstrations: 3, median: None, low_share: 0.5, busiest_window: 3, flags: vec![ReviewFlag::Burst, ReviewFlag::Poor] }],
             contributors_total: 1,
             worst: vec![ReviewedDemonstration { id: 2, task: "push".into(), contributor: "c".into(), score: 0.1 }],
+            agreement: Some(PolicyAgreement {
+                version: 4,
+                judged: 3,
+                least: vec![AgreeingDemonstration { id: 2, task: "push".into(), contributor: "c".into(), score: None, agreement: 0.4 }],
+            }),
         });
         round_trips(WithdrawRequest { ids: vec![1, 2], below: None, task: None });
         round_trips(WithdrawRequest { ids: vec![], below: Some(0.2), task: Some("push".into()) });

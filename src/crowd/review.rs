@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use super::contract::{ContributorQuality, QualityReview, ReviewFlag, ReviewedDemonstration, TaskQuality};
+use super::contract::{AgreeingDemonstration, ContributorQuality, PolicyAgreement, QualityReview, ReviewFlag, ReviewedDemonstration, TaskQuality};
 use crate::round::nearest_rank as quantile;
 use crate::quality::QUALITY_VERSION;
 use crate::tasks::TaskId;
@@ -151,7 +151,26 @@ pub fn review(rows: &[Reviewed]) -> QualityReview {
         contributors,
         contributors_total,
         worst,
+        agreement: None,
     }
+}
+
+/// What version `version` of the shared policy made of the live demonstrations `rows`
+/// among those it judged (`judged`: each one's id and agreement): the ones it agrees
+/// with least, least first. A demonstration withdrawn since is left out.
+pub fn agreement_of(rows: &[Reviewed], version: i64, judged: &[(i64, f32)]) -> PolicyAgreement {
+    let live: HashMap<i64, &Reviewed> = rows.iter().map(|r| (r.id, r)).collect();
+    let mut least: Vec<AgreeingDemonstration> = judged
+        .iter()
+        .filter_map(|&(id, agreement)| {
+            let row = live.get(&id)?;
+            Some(AgreeingDemonstration { id, task: row.task.name().into(), contributor: row.contributor.clone(), score: row.score, agreement: f64::from(agreement) })
+        })
+        .collect();
+    let judged = least.len();
+    least.sort_by(|a, b| a.agreement.total_cmp(&b.agreement).then(a.id.cmp(&b.id)));
+    least.truncate(WORST_LISTED);
+    PolicyAgreement { version, judged, least }
 }
 
 #[cfg(test)]
@@ -240,5 +259,22 @@ mod tests {
         assert_eq!((old.median, old.low_share), (None, 0.0));
         assert_eq!(review.worst.len(), WORST_LISTED.min(BURST_UPLOADS - 1));
         assert_eq!(busiest_window(&mut [0, 5, 10, 1_000, 1_001], 10), 2);
+    }
+
+    #[test]
+    fn the_agreement_lists_the_live_demonstrations_a_version_fits_least_first() {
+        let row = |id: i64, score| Reviewed { id, task: TaskId::Push, contributor: format!("c{id}"), score, received_ms: 0 };
+        let rows = vec![row(1, Some(0.9)), row(2, None), row(4, Some(0.3))];
+        // Demonstration 3 was withdrawn after the version trained on it.
+        let judged = [(1, 1.4), (2, 0.3), (3, 0.1), (4, 1.3)];
+        let agreement = agreement_of(&rows, 7, &judged);
+        assert_eq!((agreement.version, agreement.judged), (7, 3));
+        let order: Vec<i64> = agreement.least.iter().map(|d| d.id).collect();
+        assert_eq!(order, vec![2, 4, 1]);
+        assert_eq!((agreement.least[0].score, agreement.least[0].contributor.as_str()), (None, "c2"));
+        let many: Vec<(i64, f32)> = (0..40).map(|id| (id, id as f32)).collect();
+        let rows: Vec<Reviewed> = (0..40).map(|id| row(id, None)).collect();
+        let listed = agreement_of(&rows, 1, &many);
+        assert_eq!((listed.judged, listed.least.len(), listed.least[0].id), (40, WORST_LISTED, 0));
     }
 }

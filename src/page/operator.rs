@@ -140,6 +140,7 @@ mod tests {
             contributors: Vec::new(),
             contributors_total: 0,
             worst: worst.iter().map(|&id| ReviewedDemonstration { id, task: "reach".into(), contributor: "c".into(), score: 0.1 }).collect(),
+            agreement: None,
         }
     }
 

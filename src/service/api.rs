@@ -448,7 +448,10 @@ pub async fn export(State(app): State<Arc<App>>, _: Operator) -> ApiResult<Respo
 pub async fn quality_review(State(app): State<Arc<App>>, _: Operator) -> ApiResult<Json<contract::QualityReview>> {
     // A sort of the pool's scores: milliseconds at 50,000 rows, no need to leave the
     // runtime's thread.
-    Ok(Json(crate::crowd::review::review(&app.db.review_rows().await?)))
+    let rows = app.db.review_rows().await?;
+    let mut review = crate::crowd::review::review(&rows);
+    review.agreement = app.crowd.agreement().map(|(version, judged)| crate::crowd::review::agreement_of(&rows, version, &judged));
+    Ok(Json(review))
 }
 
 /// The operator withdraws demonstrations by id, or every one scoring under a bar.

@@ -52,6 +52,11 @@ pub struct CrowdCache {
     replays: Arc<tokio::sync::Mutex<Replays>>,
     /// This instance is training a version now.
     pub training: std::sync::atomic::AtomicBool,
+    /// The latest version this instance trained, and its agreement with each
+    /// demonstration it trained on (id, weight): the operator's review reads it. Not
+    /// stored: a version judges by its own policy, and another instance's or a restarted
+    /// one's next version judges again.
+    agreement: std::sync::Mutex<Option<(i64, Arc<Vec<(i64, f32)>>)>>,
 }
 
 struct Shared {
@@ -128,7 +133,19 @@ impl CrowdCache {
             waiting: Default::default(),
             replays: Default::default(),
             training: Default::default(),
+            agreement: Default::default(),
         }
+    }
+
+    /// Keeps what version `version`, trained here, makes of the demonstrations it
+    /// trained on.
+    pub fn judged(&self, version: i64, agreement: Vec<(i64, f32)>) {
+        *self.agreement.lock().expect("never poisoned") = Some((version, Arc::new(agreement)));
+    }
+
+    /// The latest version trained here, and its agreement with each demonstration.
+    pub fn agreement(&self) -> Option<(i64, Arc<Vec<(i64, f32)>>)> {
+        self.agreement.lock().expect("never poisoned").clone()
     }
 
     /// The pre-trained policy and its configuration, if the service has one.

@@ -169,8 +169,8 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let records = app.db.records_by_ids(&training_sample(&ids, app.config.train_sample, round as u64)).await?;
     drop(ids);
-    let (bytes, assessment, policy, demonstrations) = on_a_low_priority_thread(move || -> anyhow::Result<_> {
-        let demonstrations: Vec<Demonstration> = records.iter().filter_map(|(_, r)| r.replay().ok()).collect();
+    let (bytes, assessment, policy, demonstrations, agreement) = on_a_low_priority_thread(move || -> anyhow::Result<_> {
+        let (trained_ids, demonstrations): (Vec<i64>, Vec<Demonstration>) = records.iter().filter_map(|(id, r)| Some((*id, r.replay().ok()?))).unzip();
         let defaults = RoundConfig::default();
         let config = RoundConfig {
             selector: settings.selector,
@@ -205,7 +205,11 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
         let policy = output.policy.ok_or_else(|| anyhow::anyhow!("nothing was trained"))?;
         let trained_on: Vec<TaskId> = TaskId::ALL.into_iter().filter(|t| demonstrations.iter().any(|d| d.task == *t)).collect();
         let bytes = Checkpoint::finetuned(policy.clone(), prior_config, trained_on).to_bytes()?;
-        Ok((bytes, output.assessment, policy, demonstrations.len()))
+        // What the version makes of each demonstration it trained on, for the operator.
+        let rows: Vec<_> = demonstrations.iter().map(|d| d.training_rows(&config.bc.labels)).collect();
+        let tasks: Vec<TaskId> = demonstrations.iter().map(|d| d.task).collect();
+        let agreement: Vec<(i64, f32)> = trained_ids.into_iter().zip(crate::curation::agreement(&policy, &rows, &tasks)).collect();
+        Ok((bytes, output.assessment, policy, demonstrations.len(), agreement))
     })
     .await?;
     let mean = crate::experiment::weighted_mean(&assessment.per_task, &app.config.assignments.target_weights);
@@ -221,5 +225,6 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     let id = app.db.add_version(&version, &bytes).await?;
     tracing::info!("shared policy version {id}: {pool} demonstrations (trained on {demonstrations} of them), mean success {mean:.2}");
     app.crowd.adopt(id, policy, assessment, last_id);
+    app.crowd.judged(id, agreement);
     Ok(())
 }

@@ -6,7 +6,7 @@
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::crowd::contract::{QualityReview, ReviewFlag};
+use crate::crowd::contract::{PolicyAgreement, QualityReview, ReviewFlag};
 use crate::page::operator::{Operator, OperatorMsg};
 use crate::page::Action;
 
@@ -128,6 +128,9 @@ fn review_view(review: &QualityReview, busy: bool, dispatch: &Callback<Action>) 
                     </tbody>
                 </table>
             </div>
+            if let Some(agreement) = &review.agreement {
+                { agreement_view(agreement, busy, &operator) }
+            }
             if !worst_ids.is_empty() {
                 <button id="operator-withdraw-worst" disabled={busy} onclick={operator(OperatorMsg::WithdrawIds(worst_ids.clone()))}>
                     { format!("Withdraw these {}", worst_ids.len()) }
@@ -135,6 +138,35 @@ fn review_view(review: &QualityReview, busy: bool, dispatch: &Callback<Action>) 
             }
             { withdraw_below_form(review, busy, dispatch) }
         </section>
+    }
+}
+
+/// The demonstrations the latest shared policy trained here agrees with least.
+fn agreement_view(agreement: &PolicyAgreement, busy: bool, operator: &dyn Fn(OperatorMsg) -> Callback<MouseEvent>) -> Html {
+    html! {
+        <>
+            <h4>{ format!("What version {} agrees with least", agreement.version) }</h4>
+            <p class="small">{ format!(
+                "Of the {} live demonstrations it trained on, by how well it fits each against its task's typical one (1): a low one shows what the rest of its task's data does not.",
+                agreement.judged
+            ) }</p>
+            <div class="table-scroll">
+                <table class="review agreement">
+                    <thead><tr><th>{ "id" }</th><th>{ "task" }</th><th>{ "agreement" }</th><th>{ "score" }</th><th></th></tr></thead>
+                    <tbody>
+                    { for agreement.least.iter().map(|d| html! {
+                        <tr data-id={d.id.to_string()} title={format!("contributor {}", d.contributor)}>
+                            <td>{ format!("#{}", d.id) }</td>
+                            <td>{ &d.task }</td>
+                            <td class="value">{ format!("{:.2}", d.agreement) }</td>
+                            <td class="value">{ score(d.score) }</td>
+                            <td class="actions"><button class="link withdraw" disabled={busy} onclick={operator(OperatorMsg::WithdrawIds(vec![d.id]))}>{ "Withdraw" }</button></td>
+                        </tr>
+                    }) }
+                    </tbody>
+                </table>
+            </div>
+        </>
     }
 }
 
