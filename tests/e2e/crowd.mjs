@@ -184,11 +184,14 @@ try {
   assert(histograms >= 1, 'the review shows no task');
   assert((await b.inputValue('#operator-below-task')) === 'any', 'the withdrawal under a bar is of any task unless one is chosen');
   const worst = await b.getAttribute('#quality-review table.worst tr[data-id]', 'data-id');
+  // What the latest version of the shared policy makes of what it trained on.
+  const agreed = await b.$$eval('#quality-review table.agreement tr[data-id]', (trs) => trs.length);
+  assert(agreed >= 1, 'the review shows nothing of what the shared policy agrees with');
   await b.locator('#quality-review').screenshot({ path: `${artifacts}crowd-05-quality-review.png` });
   await b.click(`#quality-review table.worst tr[data-id="${worst}"] button.withdraw`);
   await b.waitForFunction((n) => Number(document.querySelector('#quality-review')?.dataset.demonstrations) === n, expected - 2, { timeout: 30000 });
   assert(await b.$(`#quality-review table.worst tr[data-id="${worst}"]`) === null, 'the withdrawn demonstration is still listed');
-  console.log(`the operator's review scored ${reviewed} demonstrations over ${histograms} task(s); #${worst}, the worst, withdrawn from it`);
+  console.log(`the operator's review scored ${reviewed} demonstrations over ${histograms} task(s), listed ${agreed} by the shared policy's agreement; #${worst}, the worst, withdrawn from it`);
   assert(problems.length === 0, `the pages reported problems:\n${problems.join('\n')}`);
   console.log('crowd end-to-end test: ok');
 } catch (error) {

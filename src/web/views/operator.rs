@@ -128,15 +128,15 @@ fn review_view(review: &QualityReview, busy: bool, dispatch: &Callback<Action>) 
                     </tbody>
                 </table>
             </div>
-            if let Some(agreement) = &review.agreement {
-                { agreement_view(agreement, busy, &operator) }
-            }
             if !worst_ids.is_empty() {
                 <button id="operator-withdraw-worst" disabled={busy} onclick={operator(OperatorMsg::WithdrawIds(worst_ids.clone()))}>
                     { format!("Withdraw these {}", worst_ids.len()) }
                 </button>
             }
             { withdraw_below_form(review, busy, dispatch) }
+            if let Some(agreement) = &review.agreement {
+                { agreement_view(agreement, busy, &operator) }
+            }
         </section>
     }
 }
