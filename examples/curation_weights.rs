@@ -2,12 +2,13 @@
 //! For each target of setting (a), DEMOS successful demonstrations by the mixed crowd
 //! are weighed as the runner's curations weigh them (each within its task, mean 1): by
 //! the quality score, by length alone, and by agreement with the rest of the data (the
-//! residual under a policy fine-tuned on all of them, [`Reweighing::Agreement`]). It
-//! prints each profile's mean weight and the weightings' rank correlations. A diagnostic
-//! for docs/results.md, "The quality of a crowd's data".
+//! residual under a policy fine-tuned on all of them, `curation::agreement`). It prints
+//! each profile's mean weight, the weightings' rank correlations, and what judging cost
+//! against the fine-tuning. A diagnostic for docs/results.md, "The quality of a crowd's
+//! data".
 
-use amf_studio::policy::{finetune, squared_residuals, Checkpoint, Dataset, Demonstration, People, Profile};
-use amf_studio::curation::{per_task_normalised, Reweighing};
+use amf_studio::policy::{finetune, Checkpoint, Dataset, Demonstration, People, Profile};
+use amf_studio::curation::{self, per_task_normalised};
 use amf_studio::round::RoundConfig;
 use amf_studio::tasks::TaskId;
 
@@ -35,9 +36,12 @@ fn main() {
     let rows: Vec<Dataset> = demonstrations.iter().map(|d| d.training_rows(&bc.labels)).collect();
     let mut data = Dataset::default();
     rows.iter().for_each(|r| data.extend(r));
+    let started = std::time::Instant::now();
     let tuned = finetune(&prior, &data, &bc, &mut |_| {}).expect("fine-tuning");
-    let counts: Vec<usize> = rows.iter().map(Dataset::len).collect();
-    let agreement = Reweighing::Agreement.weights(&tasks, &counts, &squared_residuals(&tuned, &data));
+    let training = started.elapsed().as_secs_f64();
+    let started = std::time::Instant::now();
+    let agreement = curation::agreement(&tuned, &rows, &tasks);
+    let judging = started.elapsed().as_secs_f64();
     let measured: Vec<_> = demonstrations.iter().map(amf_studio::quality::measure).collect();
     let quality = per_task_normalised(&tasks, &measured.iter().map(|q| q.score as f32).collect::<Vec<_>>());
     let length = per_task_normalised(&tasks, &measured.iter().map(|q| (q.expert_steps as f32 / q.steps.max(1) as f32).min(1.0)).collect::<Vec<_>>());
@@ -47,6 +51,14 @@ fn main() {
         let mean = |w: &[f32]| of.iter().map(|&i| w[i]).sum::<f32>() / of.len().max(1) as f32;
         println!("{:10} {:5} {:9.2} {:9.2} {:9.2}", profile.name(), of.len(), mean(&quality), mean(&length), mean(&agreement));
     }
+    println!(
+        "judging {} demonstrations ({} rows) took {:.1} ms, {:.4} of the fine-tuning that preceded it ({:.2} s)",
+        demonstrations.len(),
+        data.len(),
+        1e3 * judging,
+        judging / training,
+        training
+    );
     println!("rank correlation: quality-length {:.2}, quality-agreement {:.2}, length-agreement {:.2}", spearman(&quality, &length), spearman(&quality, &agreement), spearman(&length, &agreement));
 }
 
