@@ -113,9 +113,10 @@ pub struct ExperimentArgs {
     /// quality score (`quality`), or by its length against the expert's (`length`).
     #[arg(long, value_enum, default_value_t = crate::curation::Curation::None)]
     curation: crate::curation::Curation,
-    /// Tabletop: how each round weighs the demonstrations from the policy it trains:
-    /// as given (`none`), or by their agreement with the rest of the data (`agreement`:
-    /// trains twice, weighing each by the inverse of its residual under the first fit).
+    /// Tabletop: how each round weighs the demonstrations from the policy it trains: by
+    /// their agreement with the rest of the data (`agreement`, the default: trains
+    /// twice, weighing each by the inverse of its residual under the first fit), or as
+    /// given (`none`).
     #[arg(long, value_enum, default_value_t = crate::round::RoundConfig::default().reweighing)]
     reweighing: crate::round::Reweighing,
 }

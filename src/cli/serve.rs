@@ -119,8 +119,8 @@ pub struct ServeArgs {
     #[arg(long, value_enum, default_value_t = crate::curation::Curation::None)]
     train_curation: crate::curation::Curation,
     /// How the shared policy's training weighs demonstrations from the policy it trains:
-    /// as given (`none`), or by their agreement with the rest of the data (`agreement`,
-    /// which trains each version twice).
+    /// by their agreement with the rest of the data (`agreement`, the default, which
+    /// trains each version twice), or as given (`none`).
     #[arg(long, value_enum, default_value_t = crate::round::RoundConfig::default().reweighing)]
     train_reweighing: crate::curation::Reweighing,
 }

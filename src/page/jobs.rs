@@ -9,7 +9,7 @@ use super::action::Effect;
 use super::protocol::{FromWorker, RoundResult, ToWorker, WorkerError};
 use super::state::*;
 use crate::experiment::tabletop::TabletopSettings;
-use crate::round::{RoundConfig, RoundEvent, RoundJob};
+use crate::round::{Reweighing, RoundConfig, RoundEvent, RoundJob};
 use crate::select::SelectorKind;
 use crate::session::{BackendChoice, BackendDecision, Engine, Pick, RoundLog, Session, SessionSettings};
 
@@ -349,13 +349,14 @@ impl PageState {
     // ---- the live comparison ----
 
     /// AMF and uniform, each in its own worker, the scripted expert demonstrating what
-    /// each asks: 20 demonstrations in rounds of 5, the runner's round settings.
+    /// each asks: 20 demonstrations in rounds of 5, the runner's round settings but one
+    /// training a round, as the page's own rounds train.
     pub(super) fn start_comparison(&mut self, fx: &mut Vec<Effect>) {
         if self.comparison.as_ref().is_some_and(Comparison::running) {
             return;
         }
         let selectors = [SelectorKind::Amf, SelectorKind::Uniform];
-        let mut settings = TabletopSettings { round: RoundConfig { budget: 20, batch: 5, ..RoundConfig::default() }, ..Default::default() };
+        let mut settings = TabletopSettings { round: RoundConfig { budget: 20, batch: 5, reweighing: Reweighing::None, ..RoundConfig::default() }, ..Default::default() };
         if let Some(session) = &self.session {
             settings.round.target_weights = session.settings.target_weights.clone();
         }

@@ -70,7 +70,7 @@ pub struct ServiceConfig {
     /// alike; none of the curations measured in docs/results.md won).
     pub train_curation: crate::curation::Curation,
     /// How a version's training weighs demonstrations from the policy it trains (default:
-    /// as given).
+    /// the runner's, [`crate::round::ROUND_REWEIGHING`]).
     pub train_reweighing: crate::curation::Reweighing,
     /// How long a client may take to send a request's head before its connection is
     /// closed (default 10 s).

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::experiment::{weighted_mean, CurvePoint};
 use crate::policy::BcConfig;
-use crate::round::RoundConfig;
+use crate::round::{Reweighing, RoundConfig};
 use crate::select::{Selection, SelectorKind};
 use crate::tasks::{TaskId, NUM_TASKS, SUITE_VERSION};
 
@@ -143,7 +143,8 @@ impl SessionSettings {
     }
 
     /// A round's configuration for these settings: the runner's defaults but for what
-    /// a visitor sets.
+    /// a visitor sets, and one training a round: a page's round must stay under 4 s,
+    /// and weighing by agreement trains twice (docs/results.md).
     pub fn round_config(&self) -> RoundConfig {
         let defaults = RoundConfig::default();
         RoundConfig {
@@ -153,6 +154,7 @@ impl SessionSettings {
             batch: self.batch,
             bc: BcConfig { steps: self.steps, ..defaults.bc.clone() },
             eval_episodes: self.eval_episodes,
+            reweighing: Reweighing::None,
             ..defaults
         }
     }
