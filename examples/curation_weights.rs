@@ -8,7 +8,7 @@
 //! data".
 
 use amf_studio::policy::{finetune, Checkpoint, Dataset, Demonstration, People, Profile};
-use amf_studio::curation::{self, per_task_normalised};
+use amf_studio::curation::{self, per_task_normalised, Curation};
 use amf_studio::round::RoundConfig;
 use amf_studio::tasks::TaskId;
 
@@ -43,8 +43,8 @@ fn main() {
     let agreement = curation::agreement(&tuned, &rows, &tasks);
     let judging = started.elapsed().as_secs_f64();
     let measured: Vec<_> = demonstrations.iter().map(amf_studio::quality::measure).collect();
-    let quality = per_task_normalised(&tasks, &measured.iter().map(|q| q.score as f32).collect::<Vec<_>>());
-    let length = per_task_normalised(&tasks, &measured.iter().map(|q| (q.expert_steps as f32 / q.steps.max(1) as f32).min(1.0)).collect::<Vec<_>>());
+    let weighed = |curation: Curation| per_task_normalised(&tasks, &measured.iter().map(|q| curation.weight_of(q)).collect::<Vec<_>>());
+    let (quality, length) = (weighed(Curation::Quality), weighed(Curation::Length));
     println!("{:10} {:>5} {:>9} {:>9} {:>9}", "profile", "demos", "quality", "length", "agreement");
     for profile in [Profile::Careful, Profile::Typical, Profile::Hasty] {
         let of: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i] == profile).collect();

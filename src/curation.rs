@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::policy::{squared_residuals, Dataset, Demonstration, FineTunedPolicy};
+use crate::quality::Quality;
 use crate::tasks::{TaskId, NUM_TASKS};
 
 /// How each demonstration weighs in training, from its quality (`quality::measure`,
@@ -55,11 +56,17 @@ impl Curation {
     pub fn weight(self, demonstration: &Demonstration) -> f32 {
         match self {
             Curation::None => 1.0,
-            Curation::Quality | Curation::Filter => crate::quality::measure(demonstration).score as f32,
-            Curation::Length => {
-                let quality = crate::quality::measure(demonstration);
-                (quality.expert_steps as f32 / quality.steps.max(1) as f32).min(1.0)
-            }
+            _ => self.weight_of(&crate::quality::measure(demonstration)),
+        }
+    }
+
+    /// The weight of a demonstration whose quality is `quality`, before its task's
+    /// normalisation.
+    pub fn weight_of(self, quality: &Quality) -> f32 {
+        match self {
+            Curation::None => 1.0,
+            Curation::Quality | Curation::Filter => quality.score as f32,
+            Curation::Length => (quality.expert_steps as f32 / quality.steps.max(1) as f32).min(1.0),
         }
     }
 }
@@ -106,16 +113,21 @@ impl Reweighing {
                 own.iter().sum::<f32>() / n.max(1) as f32
             })
             .collect();
+        let mut of_task: Vec<Vec<f32>> = vec![Vec::new(); NUM_TASKS];
+        for (&r, task) in per_demo.iter().zip(tasks) {
+            of_task[task.index()].push(r);
+        }
+        let medians: Vec<f32> = of_task
+            .iter_mut()
+            .map(|residuals| {
+                residuals.sort_by(f32::total_cmp);
+                residuals.get(residuals.len() / 2).copied().unwrap_or(0.0)
+            })
+            .collect();
         let raw: Vec<f32> = per_demo
             .iter()
             .zip(tasks)
-            .map(|(&r, task)| {
-                let mut of_task: Vec<f32> = per_demo.iter().zip(tasks).filter(|(_, t)| *t == task).map(|(r, _)| *r).collect();
-                of_task.sort_by(f32::total_cmp);
-                let median = of_task[of_task.len() / 2];
-                let floor = (AGREEMENT_FLOOR * median).max(f32::MIN_POSITIVE);
-                1.0 / r.max(floor)
-            })
+            .map(|(&r, task)| 1.0 / r.max((AGREEMENT_FLOOR * medians[task.index()]).max(f32::MIN_POSITIVE)))
             .collect();
         per_task_normalised(tasks, &raw)
     }
