@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::assessment::{assess, Assessment};
 use crate::policy::{
-    finetune_with_fallback, BcConfig, BcError, Checkpointing, Dataset, Demonstration, FineTunedPolicy, Policy, PortableSnapshot,
-    Predictive, PretrainConfig, Snapshot, TrainingProgress, PRETRAIN_TASKS,
+    finetune_with_fallback, rehearsal_rows, BcConfig, BcError, Checkpointing, Dataset, Demonstration, FineTunedPolicy, Policy,
+    PortableSnapshot, Predictive, PretrainConfig, Snapshot, TrainingProgress, PRETRAIN_TASKS, REHEARSAL_EPISODES,
 };
 pub use crate::curation::Reweighing;
 use crate::record::{DemonstrationRecord, ReplayError};
@@ -53,6 +53,11 @@ pub const ROUND_DECAY_SHARE: f64 = 0.3;
 /// which must stay under 4 s, do not use it ([`crate::session::SessionSettings`]).
 pub const ROUND_REWEIGHING: Reweighing = Reweighing::Agreement;
 
+/// How much a round rehearses what pre-training taught ([`RoundConfig::rehearsal`]): the
+/// pre-trained policy's own actions in its pre-training tasks ([`rehearsal_rows`]), their
+/// rows weighing together this share of the demonstrations' weight.
+pub const ROUND_REHEARSAL: f32 = 0.5;
+
 /// Everything a round needs besides the pre-trained policy and the demonstrations
 /// (defaults: the runner's tabletop experiment).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,6 +87,12 @@ pub struct RoundConfig {
     /// [`ROUND_REWEIGHING`]).
     #[serde(default)]
     pub reweighing: Reweighing,
+    /// The weight of the rehearsal of what pre-training taught, as a share of the
+    /// demonstrations' total weight (0: none; default [`ROUND_REHEARSAL`]). A target
+    /// that cannot be demonstrated is served by the tuned network alone, and rehearsal
+    /// keeps what the network knew of reaching and grasping there.
+    #[serde(default)]
+    pub rehearsal: f32,
 }
 
 impl Default for RoundConfig {
@@ -97,6 +108,7 @@ impl Default for RoundConfig {
             gp: GpConfig::default(),
             pretraining_episodes: PretrainConfig::default().episodes_per_task,
             reweighing: ROUND_REWEIGHING,
+            rehearsal: ROUND_REHEARSAL,
         }
     }
 }
@@ -252,10 +264,21 @@ pub async fn run_round(
         }
         let rows: Vec<Dataset> = demonstrations.iter().map(|demo| demo.training_rows(&config.bc.labels)).collect();
         let given = |index: usize| weights.get(index).copied().unwrap_or(1.0);
-        let mut data = Dataset::default();
-        for (index, own) in rows.iter().enumerate() {
-            data.extend_weighted(own, given(index));
-        }
+        let rehearsed = (config.rehearsal > 0.0).then(|| rehearsal_rows(prior, REHEARSAL_EPISODES));
+        // The demonstrations, each weighing `weight(index)`, and the rehearsal beside them.
+        let training_data = |weight: &dyn Fn(usize) -> f32| {
+            let mut data = Dataset::default();
+            let mut total = 0.0;
+            for (index, own) in rows.iter().enumerate() {
+                data.extend_weighted(own, weight(index));
+                total += weight(index) * own.len() as f32;
+            }
+            if let Some(rehearsed) = rehearsed.as_ref().filter(|r| !r.is_empty()) {
+                data.extend_weighted(rehearsed, config.rehearsal * total / rehearsed.len() as f32);
+            }
+            data
+        };
+        let mut data = training_data(&given);
         let bc = BcConfig { seed: training_seed(seed, round), transfer_to: config.undemonstrable_targets(), ..config.bc.clone() };
         let mut fallback: Option<RoundEvent> = None;
         // Progress and snapshots both report through `events`.
@@ -278,10 +301,7 @@ pub async fn run_round(
             let first = finetune_with_fallback(device, prior, &data, &bc, Checkpointing::default(), &mut on_progress, &mut on_fallback).await?;
             let tasks: Vec<TaskId> = demonstrations.iter().map(|d| d.task).collect();
             judged = crate::curation::agreement(&first, &rows, &tasks);
-            data = Dataset::default();
-            for (index, own) in rows.iter().enumerate() {
-                data.extend_weighted(own, given(index) * judged[index]);
-            }
+            data = training_data(&|index| given(index) * judged[index]);
             pass.set(1);
         }
         // A device lost in the first pass is not tried again in the second.
@@ -503,6 +523,37 @@ mod tests {
         let least = out.judged.iter().copied().fold(f32::INFINITY, f32::min);
         assert_eq!(out.judged[3], least, "the scrambled demonstration weighs least: {:?}", out.judged);
         assert!(out.judged[3] < 0.5 * out.judged[0], "{:?}", out.judged);
+    }
+
+    #[test]
+    fn rehearsal_keeps_the_tuned_network_acting_as_the_prior_did_in_its_own_tasks() {
+        let prior = shipped_prior();
+        let people = crate::policy::People::only(crate::policy::Profile::Hasty);
+        let demonstrations: Vec<Demonstration> = (31..34).map(|seed| people.demonstrate(TaskId::LeverPull, seed).demonstration).collect();
+        // The tuned network's distance from the prior's own actions on states of its
+        // pre-training tasks (other episodes than the rehearsed ones).
+        let mut held_out = Vec::new();
+        for task in PRETRAIN_TASKS {
+            let mut episode = Episode::new(task, 77);
+            while !episode.is_done() {
+                held_out.push(episode.observation());
+                episode.step(prior.act(&[episode.observation()])[0]);
+            }
+        }
+        let expected = prior.act(&held_out);
+        let drift = |rehearsal: f32| {
+            let config = RoundConfig { selector: SelectorKind::Uniform, bc: BcConfig { steps: 200, ..config().bc }, rehearsal, budget: 3, ..config() };
+            let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: 7, round: 1, resume: None, prior_assessment: None };
+            let tuned = block_on(run_round(&cpu(), &prior, input, &|| 0.0, &mut |_| {})).unwrap().policy.unwrap().tuned;
+            let acted = tuned.act(&held_out);
+            acted.iter().zip(&expected).map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>()).sum::<f32>() / acted.len() as f32
+        };
+        let (without, with) = (drift(0.0), drift(ROUND_REHEARSAL));
+        assert!(with < 0.5 * without, "rehearsed {with}, not rehearsed {without}");
+        // A round message from before rehearsal has none.
+        let mut old = serde_json::to_value(config()).unwrap();
+        old.as_object_mut().unwrap().remove("rehearsal");
+        assert_eq!(serde_json::from_value::<RoundConfig>(old).unwrap().rehearsal, 0.0);
     }
 
     #[test]

@@ -119,6 +119,11 @@ pub struct ExperimentArgs {
     /// given (`none`).
     #[arg(long, value_enum, default_value_t = crate::round::RoundConfig::default().reweighing)]
     reweighing: crate::round::Reweighing,
+    /// Tabletop: how much each round rehearses what pre-training taught (the pre-trained
+    /// policy's own actions in its pre-training tasks), as a share of the
+    /// demonstrations' weight (0: none)
+    #[arg(long, default_value_t = crate::round::ROUND_REHEARSAL)]
+    rehearsal: f32,
 }
 
 /// `expert`, a profile's name, `human` (the typical profile) or `crowd`.
@@ -285,6 +290,8 @@ pub fn run(args: ExperimentArgs) -> anyhow::Result<()> {
             anyhow::ensure!((0.0..=1.0).contains(&args.average_share), "--average-share must be between 0 and 1");
             round.bc.average_share = args.average_share;
             round.reweighing = args.reweighing;
+            anyhow::ensure!(args.rehearsal.is_finite() && args.rehearsal >= 0.0, "--rehearsal must be 0 or more");
+            round.rehearsal = args.rehearsal;
             round.bc.regularizer = args.regularizer.with(super::DEFAULT_GATE_PENALTY, super::DEFAULT_L2_WEIGHT);
             round.eval_episodes = args.eval_episodes;
             round.gp.embedding = embedding;

@@ -14,6 +14,7 @@ mod human;
 mod network;
 mod predict;
 mod pretrain;
+mod rehearsal;
 mod transfer;
 
 pub use bc::{
@@ -29,6 +30,7 @@ pub use network::{NormStats, Policy, PolicyConfig};
 pub use predict::{Prediction, Predictive};
 pub use transfer::{to_device_async, TransferError};
 pub use pretrain::{pretrain, PretrainConfig, PRETRAIN_TASKS};
+pub use rehearsal::{rehearsal_rows, REHEARSAL_EPISODES, REHEARSAL_FIRST_SEED};
 pub use bc::BcError;
 pub use checkpoint::{CheckpointHeader, CheckpointKind};
 

@@ -1,0 +1,168 @@
+//! What demonstrations of two tasks carry to targets that cannot be demonstrated, by the
+//! scripted experts, typical people and the mixed crowd:
+//! `cargo run --release --example transfer_rollouts -- [DEMOS] [EPISODES] [RUNS]`.
+//! Setting (f)'s uniform selection in small: DEMOS demonstrations each of door_open and
+//! lever_pull fine-tune the shipped policy, RUNS times with other demonstrations, and
+//! EPISODES rollouts per target report success on door_open, lever_pull and the two
+//! targets served through them (button_press_high, drawer_close_high), with the mean
+//! commanded speed there. A diagnostic for docs/results.md, "What people's
+//! demonstrations carry to other tasks".
+//!
+//! By default a round trains as the runner's does; `REHEARSAL=S` and `REWEIGHING=none`
+//! change its rehearsal and reweighing. `PILOT=...` trains one pass without the round
+//! (the pilots of that section): `plain`; `pace:Q`, each demonstration's motion divided by
+//! its Q-quantile step; `keyframe`, steps weighed by how far their label is from the
+//! gripper's observed velocity; `shift:XY,Z,N`, N copies of each row with the scene moved
+//! by up to XY and Z metres; `rehearse:S`, the prior's rehearsal rows weighing S of the
+//! demonstrations; `plain-rehearse:S`, the same without the adaptive prior; `no-prior`.
+//! `TRACE=1` prints two rollouts of button_press_high.
+
+use amf_studio::policy::{
+    expert_demonstration, finetune, rehearsal_rows, Actor, BcConfig, Checkpoint, Dataset, Demonstration, People, Regularizer, EVAL_FIRST_SEED,
+    REHEARSAL_EPISODES,
+};
+use amf_studio::round::{run_round, Reweighing, RoundConfig, RoundInput};
+use amf_studio::select::SelectorKind;
+use amf_studio::tasks::observation::{GOAL, OBJECT_POSITION, OBS_DIM, TCP, TCP_VELOCITY};
+use amf_studio::tasks::{Episode, TaskId, NUM_TASKS};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const DEMONSTRATED: [TaskId; 2] = [TaskId::DoorOpen, TaskId::LeverPull];
+const TARGETS: [TaskId; 4] = [TaskId::DoorOpen, TaskId::LeverPull, TaskId::ButtonPressHigh, TaskId::DrawerCloseHigh];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let demos: u64 = args.get(1).map_or(5, |s| s.parse().expect("DEMOS: a count"));
+    let episodes: u64 = args.get(2).map_or(10, |s| s.parse().expect("EPISODES: a count"));
+    let runs: u64 = args.get(3).map_or(3, |s| s.parse().expect("RUNS: a count"));
+    let prior = match Checkpoint::from_bytes(&std::fs::read("www/policy.amfp").expect("the policy file")).expect("a policy file") {
+        Checkpoint::Pretrained { policy, .. } => policy,
+        Checkpoint::FineTuned { .. } => panic!("the shipped policy is pre-trained"),
+    };
+    let mut config = RoundConfig { selector: SelectorKind::Uniform, budget: 0, batch: 1, eval_episodes: 1, ..RoundConfig::default() };
+    config.target_weights = TaskId::ALL.iter().map(|t| f64::from(u8::from(TARGETS.contains(t)))).collect();
+    config.demonstrable = TaskId::ALL.iter().map(|t| !matches!(t, TaskId::ButtonPressHigh | TaskId::DrawerCloseHigh)).collect();
+    if let Ok(share) = std::env::var("REHEARSAL") {
+        config.rehearsal = share.parse().expect("REHEARSAL: a share");
+    }
+    if std::env::var("REWEIGHING").is_ok_and(|r| r == "none") {
+        config.reweighing = Reweighing::None;
+    }
+    let pilot = std::env::var("PILOT").unwrap_or_default();
+    assert_eq!(config.target_weights.len(), NUM_TASKS);
+    println!("success of {episodes} rollouts per task, {runs} runs of {demos} demonstrations each of door_open and lever_pull; mean commanded speed in brackets");
+    println!("{:<8} {:>14} {:>14} {:>18} {:>18}", "who", "door_open", "lever_pull", "button_press_high", "drawer_close_high");
+    for who in ["expert", "typical", "crowd"] {
+        let mut success = [0u64; 4];
+        let mut speed = [0.0f32; 4];
+        for run in 0..runs {
+            let demonstrations: Vec<Demonstration> = DEMONSTRATED
+                .iter()
+                .flat_map(|&task| (0..demos).map(move |k| (task, 20_000 + 100 * run + k)))
+                .map(|(task, seed)| match who {
+                    "expert" => expert_demonstration(task, seed, 0.1),
+                    _ => People::from_name(who).expect("a profile").demonstrate(task, seed).demonstration,
+                })
+                .filter(|d| d.success)
+                .collect();
+            let policy = if pilot.is_empty() {
+                let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: run, round: 0, resume: None, prior_assessment: None };
+                let out = futures_lite::future::block_on(run_round(&amf_studio::policy::cpu(), &prior, input, &|| 0.0, &mut |_| {})).expect("a round");
+                out.policy.expect("a tuned policy")
+            } else {
+                let mut bc = BcConfig { seed: run * 1000 + 1, transfer_to: config.undemonstrable_targets(), ..config.bc.clone() };
+                let (kind, setting) = pilot.split_once(':').unwrap_or((&pilot, ""));
+                let mut data = Dataset::default();
+                for demonstration in &demonstrations {
+                    data.extend(&pilot_rows(demonstration, &bc, kind, setting));
+                }
+                if kind.ends_with("rehearse") {
+                    let rehearsed = rehearsal_rows(&prior, REHEARSAL_EPISODES);
+                    let share: f32 = setting.parse().expect("a share");
+                    data.extend_weighted(&rehearsed, share * data.len() as f32 / rehearsed.len() as f32);
+                }
+                if kind.starts_with("plain-") || kind == "no-prior" {
+                    bc.regularizer = Regularizer::None;
+                }
+                finetune(&prior, &data, &bc, &mut |_| {}).expect("fine-tuning")
+            };
+            for (t, &task) in TARGETS.iter().enumerate() {
+                let (wins, mean_speed) = roll_out(&policy, task, episodes);
+                success[t] += wins;
+                speed[t] += mean_speed / runs as f32;
+            }
+        }
+        let cell = |t: usize| format!("{:.2} ({:.2})", success[t] as f32 / (runs * episodes) as f32, speed[t]);
+        println!("{who:<8} {:>14} {:>14} {:>18} {:>18}", cell(0), cell(1), cell(2), cell(3));
+    }
+}
+
+/// A demonstration's training rows as the pilot `kind` (with its `setting`) makes them.
+fn pilot_rows(demonstration: &Demonstration, bc: &BcConfig, kind: &str, setting: &str) -> Dataset {
+    let mut demonstration = demonstration.clone();
+    if kind == "pace" {
+        let quantile: f32 = setting.parse().expect("PILOT=pace:Q");
+        let mut peaks: Vec<f32> = demonstration.actions.iter().map(|a| a[..3].iter().fold(0.0f32, |m, v| m.max(v.abs()))).filter(|&p| p >= 0.05).collect();
+        peaks.sort_by(f32::total_cmp);
+        let at = ((peaks.len() as f32 * quantile) as usize).min(peaks.len().saturating_sub(1));
+        let pace = peaks.get(at).copied().unwrap_or(1.0).max(0.05);
+        for action in &mut demonstration.actions {
+            action[..3].iter_mut().for_each(|v| *v = (*v / pace).clamp(-1.0, 1.0));
+        }
+    }
+    let mut rows = demonstration.training_rows(&bc.labels);
+    if kind == "keyframe" {
+        // A step whose label is far from the motion under way weighs more (a keyframe).
+        let change: Vec<f32> = rows
+            .actions
+            .chunks(4)
+            .zip(rows.observations.chunks(OBS_DIM))
+            .map(|(a, o)| (0..3).map(|i| (a[i] - o[TCP_VELOCITY.start + i]).powi(2)).sum::<f32>())
+            .collect();
+        let mean = (change.iter().sum::<f32>() / change.len().max(1) as f32).max(1e-6);
+        let raw: Vec<f32> = change.iter().map(|c| 1.0 + c / mean).collect();
+        let norm = raw.iter().sum::<f32>() / raw.len().max(1) as f32;
+        rows.weights = raw.iter().map(|w| w / norm).collect();
+    }
+    if kind == "shift" {
+        let sizes: Vec<f32> = setting.split(',').map(|x| x.parse().expect("PILOT=shift:XY,Z,N")).collect();
+        let (xy, z, copies) = (sizes[0], sizes[1], sizes[2] as usize);
+        let mut rng = ChaCha8Rng::seed_from_u64(demonstration.seed);
+        let original = rows.clone();
+        for _ in 0..copies {
+            let mut shifted = original.clone();
+            for o in shifted.observations.chunks_mut(OBS_DIM) {
+                let offset = [xy * rng.random_range(-1.0..1.0f32), xy * rng.random_range(-1.0..1.0f32), z * rng.random_range(-1.0..1.0f32)];
+                for range in [TCP, OBJECT_POSITION, GOAL] {
+                    o[range].iter_mut().zip(offset).for_each(|(v, d)| *v += d);
+                }
+            }
+            rows.extend(&shifted);
+        }
+    }
+    rows
+}
+
+/// Successes of `episodes` rollouts of `task` within its horizon, and the mean commanded
+/// speed over them.
+fn roll_out(policy: &dyn Actor, task: TaskId, episodes: u64) -> (u64, f32) {
+    let (mut wins, mut speed, mut acted) = (0, 0.0f32, 0usize);
+    let trace = std::env::var("TRACE").is_ok();
+    for e in 0..episodes {
+        let mut episode = Episode::new(task, EVAL_FIRST_SEED + e);
+        while !episode.is_success() && episode.steps() < task.horizon() {
+            let observation = episode.observation();
+            let action = policy.act(&[observation])[0];
+            if trace && e < 2 && task == TaskId::ButtonPressHigh && episode.steps() % 8 == 0 {
+                let v = &observation.0;
+                println!("  rollout {e} step {:3} gripper {:.3?} object {:.3?} action {:.2?}", episode.steps(), &v[TCP], &v[OBJECT_POSITION], action);
+            }
+            speed += action[..3].iter().map(|v| v * v).sum::<f32>().sqrt();
+            acted += 1;
+            episode.step(action);
+        }
+        wins += u64::from(episode.is_success());
+    }
+    (wins, speed / acted.max(1) as f32)
+}
