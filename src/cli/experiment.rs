@@ -119,9 +119,9 @@ pub struct ExperimentArgs {
     /// given (`none`).
     #[arg(long, value_enum, default_value_t = crate::round::RoundConfig::default().reweighing)]
     reweighing: crate::round::Reweighing,
-    /// Tabletop: how much each round rehearses what pre-training taught (the pre-trained
-    /// policy's own actions in its pre-training tasks), as a share of the
-    /// demonstrations' weight (0: none)
+    /// Tabletop: how much a round with targets that cannot be demonstrated rehearses what
+    /// pre-training taught (the pre-trained policy's own actions in its pre-training
+    /// tasks), as a share of the demonstrations' weight (0: none)
     #[arg(long, default_value_t = crate::round::ROUND_REHEARSAL)]
     rehearsal: f32,
 }

@@ -123,11 +123,6 @@ pub struct ServeArgs {
     /// trains each version twice), or as given (`none`).
     #[arg(long, value_enum, default_value_t = crate::round::RoundConfig::default().reweighing)]
     train_reweighing: crate::curation::Reweighing,
-    /// How much the shared policy's training rehearses what pre-training taught (the
-    /// pre-trained policy's own actions in its pre-training tasks), as a share of the
-    /// demonstrations' weight (0: none).
-    #[arg(long, default_value_t = crate::round::ROUND_REHEARSAL)]
-    train_rehearsal: f32,
 }
 
 fn parse_selector(name: &str) -> Result<SelectorKind, String> {
@@ -175,10 +170,6 @@ pub fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
         train_on: args.train_on,
         train_curation: args.train_curation,
         train_reweighing: args.train_reweighing,
-        train_rehearsal: {
-            anyhow::ensure!(args.train_rehearsal.is_finite() && args.train_rehearsal >= 0.0, "--train-rehearsal must be 0 or more");
-            args.train_rehearsal
-        },
         header_timeout: seconds("--header-timeout", args.header_timeout)?,
         body_timeout: seconds("--body-timeout", args.body_timeout)?,
         max_connections: args.max_connections.max(1),

@@ -6,8 +6,9 @@
 //! demonstrated is served by the tuned network alone, which learns only what the
 //! demonstrations show: people's uneven demonstrations of two tasks pulled it away from
 //! the reaching it knew, and the undemonstrable targets fell (docs/results.md, "What
-//! people's demonstrations carry to other tasks"). Only the prior labels these rows:
-//! no expert and no oracle.
+//! people's demonstrations carry to other tasks"). A round rehearses only where it
+//! serves such targets (`round::RoundConfig::rehearsal`). Only the prior labels these
+//! rows: no expert and no oracle.
 
 use super::dataset::Dataset;
 use super::eval::Actor;

@@ -72,9 +72,6 @@ pub struct ServiceConfig {
     /// How a version's training weighs demonstrations from the policy it trains (default:
     /// the runner's, [`crate::round::ROUND_REWEIGHING`]).
     pub train_reweighing: crate::curation::Reweighing,
-    /// How much a version's training rehearses what pre-training taught, as a share of
-    /// the demonstrations' weight (default: the runner's, [`crate::round::ROUND_REHEARSAL`]).
-    pub train_rehearsal: f32,
     /// How long a client may take to send a request's head before its connection is
     /// closed (default 10 s).
     pub header_timeout: Duration,
@@ -114,7 +111,6 @@ impl Default for ServiceConfig {
             train_on: crate::session::Engine::Cpu,
             train_curation: crate::curation::Curation::None,
             train_reweighing: crate::round::RoundConfig::default().reweighing,
-            train_rehearsal: crate::round::ROUND_REHEARSAL,
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: 1024,

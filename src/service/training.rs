@@ -163,7 +163,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
     let settings = app.config.assignments.clone();
     let steps = app.config.train_steps;
     let device = device(app.config.train_on)?;
-    let (curation, reweighing, rehearsal) = (app.config.train_curation, app.config.train_reweighing, app.config.train_rehearsal);
+    let (curation, reweighing) = (app.config.train_curation, app.config.train_reweighing);
     let busy = app.verifier.busy();
     let (prior, prior_config) = app.crowd.prior().expect("checked by the caller");
     let started = std::time::Instant::now();
@@ -183,7 +183,6 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
             gp: settings.gp.clone(),
             pretraining_episodes: defaults.pretraining_episodes,
             reweighing,
-            rehearsal,
             ..defaults
         };
         // A curation measures each demonstration again (its replay and the scripted

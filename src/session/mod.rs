@@ -143,9 +143,8 @@ impl SessionSettings {
     }
 
     /// A round's configuration for these settings: the runner's defaults but for what
-    /// a visitor sets, one training a round and no rehearsal: a page's round must stay
-    /// under 4 s, weighing by agreement trains twice, and rehearsal rolls the prior out
-    /// in five tasks first (docs/results.md).
+    /// a visitor sets, and one training a round: a page's round must stay under 4 s,
+    /// and weighing by agreement trains twice (docs/results.md).
     pub fn round_config(&self) -> RoundConfig {
         let defaults = RoundConfig::default();
         RoundConfig {
@@ -156,7 +155,6 @@ impl SessionSettings {
             bc: BcConfig { steps: self.steps, ..defaults.bc.clone() },
             eval_episodes: self.eval_episodes,
             reweighing: Reweighing::None,
-            rehearsal: 0.0,
             ..defaults
         }
     }
