@@ -143,8 +143,10 @@ impl SessionSettings {
     }
 
     /// A round's configuration for these settings: the runner's defaults but for what
-    /// a visitor sets, and one training a round: a page's round must stay under 4 s,
-    /// and weighing by agreement trains twice (docs/results.md).
+    /// a visitor sets, one training a round and no rehearsal: a page's round must stay
+    /// under 4 s, and weighing by agreement trains twice (docs/results.md). Every
+    /// target of the page can be demonstrated, where a round does not rehearse anyway;
+    /// saying so keeps the shipped openings' settings those of the page.
     pub fn round_config(&self) -> RoundConfig {
         let defaults = RoundConfig::default();
         RoundConfig {
@@ -155,6 +157,7 @@ impl SessionSettings {
             bc: BcConfig { steps: self.steps, ..defaults.bc.clone() },
             eval_episodes: self.eval_episodes,
             reweighing: Reweighing::None,
+            rehearsal: 0.0,
             ..defaults
         }
     }
