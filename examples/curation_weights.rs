@@ -1,5 +1,6 @@
 //! Whom each curation weighs down: `cargo run --release --example curation_weights -- [DEMOS]`.
-//! For each target of setting (a), DEMOS successful demonstrations by the mixed crowd
+//! For each target of setting (a), DEMOS successful demonstrations by the mixed crowd (or
+//! the people `CROWD` names, such as `crowd-novices`)
 //! are weighed as the runner's curations weigh them (each within its task, mean 1): by
 //! the quality score, by length alone, and by agreement with the rest of the data (the
 //! residual under a policy fine-tuned on all of them, `curation::agreement`). It prints
@@ -18,7 +19,8 @@ fn main() {
         Checkpoint::Pretrained { policy, .. } => policy,
         Checkpoint::FineTuned { .. } => panic!("the shipped policy is pre-trained"),
     };
-    let crowd = People::mixed();
+    let crowd_name = std::env::var("CROWD").unwrap_or_else(|_| "crowd".into());
+    let crowd = People::from_name(&crowd_name).expect("CROWD: a crowd's name");
     let (mut demonstrations, mut profiles): (Vec<Demonstration>, Vec<Profile>) = (Vec::new(), Vec::new());
     for task in [TaskId::ButtonPress, TaskId::DoorOpen, TaskId::LeverPull] {
         let mut seed = 50_000;
@@ -46,8 +48,11 @@ fn main() {
     let weighed = |curation: Curation| per_task_normalised(&tasks, &measured.iter().map(|q| curation.weight_of(q)).collect::<Vec<_>>());
     let (quality, length) = (weighed(Curation::Quality), weighed(Curation::Length));
     println!("{:10} {:>5} {:>9} {:>9} {:>9}", "profile", "demos", "quality", "length", "agreement");
-    for profile in [Profile::Careful, Profile::Typical, Profile::Hasty] {
+    for profile in Profile::ALL {
         let of: Vec<usize> = (0..profiles.len()).filter(|&i| profiles[i] == profile).collect();
+        if of.is_empty() {
+            continue;
+        }
         let mean = |w: &[f32]| of.iter().map(|&i| w[i]).sum::<f32>() / of.len().max(1) as f32;
         println!("{:10} {:5} {:9.2} {:9.2} {:9.2}", profile.name(), of.len(), mean(&quality), mean(&length), mean(&agreement));
     }

@@ -13,9 +13,15 @@
 //! (the pilots of that section): `plain`; `pace:Q`, each demonstration's motion divided by
 //! its Q-quantile step; `keyframe`, steps weighed by how far their label is from the
 //! gripper's observed velocity; `shift:XY,Z,N`, N copies of each row with the scene moved
-//! by up to XY and Z metres; `rehearse:S`, the prior's rehearsal rows weighing S of the
-//! demonstrations; `plain-rehearse:S`, the same without the adaptive prior; `no-prior`.
-//! `TRACE=1` prints two rollouts of button_press_high.
+//! by up to XY and Z metres; `lift:XY,Z,N`, the same with the scene only raised (by up to
+//! Z); `rehearse:S`, the prior's rehearsal rows weighing S of the demonstrations;
+//! `plain-rehearse:S`, the same without the adaptive prior; `no-prior`. `ALSO_REHEARSE=S`
+//! adds the rehearsal to any pilot. `LOOKAHEAD=K` labels each step with the mean motion
+//! of K steps (`Labels::lookahead`).
+//!
+//! `EXTRA=task:n,...` adds n demonstrations of each task named to every run (what AMF's
+//! related tasks carry to the targets); `WHO=expert,careful,...` names the demonstrators
+//! (default: expert, typical, crowd). `TRACE=1` prints two rollouts of button_press_high.
 
 use amf_studio::policy::{
     expert_demonstration, finetune, rehearsal_rows, Actor, BcConfig, Checkpoint, Dataset, Demonstration, People, Regularizer, EVAL_FIRST_SEED,
@@ -49,17 +55,31 @@ fn main() {
     if std::env::var("REWEIGHING").is_ok_and(|r| r == "none") {
         config.reweighing = Reweighing::None;
     }
+    if let Ok(k) = std::env::var("LOOKAHEAD") {
+        config.bc.labels.lookahead = k.parse().expect("LOOKAHEAD: a count");
+    }
     let pilot = std::env::var("PILOT").unwrap_or_default();
     assert_eq!(config.target_weights.len(), NUM_TASKS);
     println!("success of {episodes} rollouts per task, {runs} runs of {demos} demonstrations each of door_open and lever_pull; mean commanded speed in brackets");
     println!("{:<8} {:>14} {:>14} {:>18} {:>18}", "who", "door_open", "lever_pull", "button_press_high", "drawer_close_high");
-    for who in ["expert", "typical", "crowd"] {
+    let extra: Vec<(TaskId, u64)> = std::env::var("EXTRA")
+        .unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let (task, n) = s.split_once(':').expect("EXTRA=task:n,...");
+            (task.parse().expect("a task"), n.parse().expect("a count"))
+        })
+        .collect();
+    let who_list = std::env::var("WHO").unwrap_or_else(|_| "expert,typical,crowd".into());
+    for who in who_list.split(',') {
         let mut success = [0u64; 4];
         let mut speed = [0.0f32; 4];
         for run in 0..runs {
             let demonstrations: Vec<Demonstration> = DEMONSTRATED
                 .iter()
                 .flat_map(|&task| (0..demos).map(move |k| (task, 20_000 + 100 * run + k)))
+                .chain(extra.iter().flat_map(|&(task, n)| (0..n).map(move |k| (task, 30_000 + 100 * run + k))))
                 .map(|(task, seed)| match who {
                     "expert" => expert_demonstration(task, seed, 0.1),
                     _ => People::from_name(who).expect("a profile").demonstrate(task, seed).demonstration,
@@ -77,9 +97,9 @@ fn main() {
                 for demonstration in &demonstrations {
                     data.extend(&pilot_rows(demonstration, &bc, kind, setting));
                 }
-                if kind.ends_with("rehearse") {
+                if kind.ends_with("rehearse") || std::env::var("ALSO_REHEARSE").is_ok() {
                     let rehearsed = rehearsal_rows(&prior, REHEARSAL_EPISODES);
-                    let share: f32 = setting.parse().expect("a share");
+                    let share: f32 = std::env::var("ALSO_REHEARSE").map_or_else(|_| setting.parse().expect("a share"), |s| s.parse().expect("a share"));
                     data.extend_weighted(&rehearsed, share * data.len() as f32 / rehearsed.len() as f32);
                 }
                 if kind.starts_with("plain-") || kind == "no-prior" {
@@ -125,7 +145,7 @@ fn pilot_rows(demonstration: &Demonstration, bc: &BcConfig, kind: &str, setting:
         let norm = raw.iter().sum::<f32>() / raw.len().max(1) as f32;
         rows.weights = raw.iter().map(|w| w / norm).collect();
     }
-    if kind == "shift" {
+    if kind == "shift" || kind == "lift" {
         let sizes: Vec<f32> = setting.split(',').map(|x| x.parse().expect("PILOT=shift:XY,Z,N")).collect();
         let (xy, z, copies) = (sizes[0], sizes[1], sizes[2] as usize);
         let mut rng = ChaCha8Rng::seed_from_u64(demonstration.seed);
@@ -133,7 +153,8 @@ fn pilot_rows(demonstration: &Demonstration, bc: &BcConfig, kind: &str, setting:
         for _ in 0..copies {
             let mut shifted = original.clone();
             for o in shifted.observations.chunks_mut(OBS_DIM) {
-                let offset = [xy * rng.random_range(-1.0..1.0f32), xy * rng.random_range(-1.0..1.0f32), z * rng.random_range(-1.0..1.0f32)];
+                let dz = if kind == "lift" { z * rng.random_range(0.0..1.0f32) } else { z * rng.random_range(-1.0..1.0f32) };
+                let offset = [xy * rng.random_range(-1.0..1.0f32), xy * rng.random_range(-1.0..1.0f32), dz];
                 for range in [TCP, OBJECT_POSITION, GOAL] {
                     o[range].iter_mut().zip(offset).for_each(|(v, d)| *v += d);
                 }

@@ -64,7 +64,8 @@ pub struct RunArgs {
     seed: u64,
     /// Who the visitors are: noisy scripted experts (`expert`, with `--noise`), or
     /// modelled people driving the page's controls, one profile (`careful`, `typical`,
-    /// `hasty`, `reference`) or the mixed crowd (`crowd`); see docs/people.md.
+    /// `hasty`, `reference`, `novice`) or the mixed crowd (`crowd`, or `crowd-novices`
+    /// with novices among them); see docs/people.md.
     #[arg(long, default_value = "expert", value_parser = super::experiment::parse_demonstrator)]
     demonstrator: Demonstrator,
     /// Noise on the executed actions of the scripted expert.

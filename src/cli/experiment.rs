@@ -105,8 +105,8 @@ pub struct ExperimentArgs {
     demonstrable: String,
     /// Tabletop: who demonstrates: the scripted experts (`expert`), or modelled people
     /// driving the page's controls, one profile (`careful`, `typical`, `hasty`,
-    /// `reference`; `human` is `typical`) or the mixed crowd (`crowd`); see
-    /// docs/people.md.
+    /// `reference`, `novice`; `human` is `typical`) or the mixed crowd (`crowd`, or
+    /// `crowd-novices` with novices among them); see docs/people.md.
     #[arg(long, default_value = "expert", value_parser = parse_demonstrator)]
     demonstrator: Demonstrator,
     /// Tabletop: how each demonstration weighs in training: alike (`none`), by its
@@ -133,7 +133,7 @@ pub fn parse_demonstrator(name: &str) -> Result<Demonstrator, String> {
         "human" => Ok(Demonstrator::People(People::only(Profile::Typical))),
         _ => People::from_name(name)
             .map(Demonstrator::People)
-            .ok_or_else(|| format!("unknown demonstrator `{name}`; expected expert, careful, typical, hasty, reference, crowd or human")),
+            .ok_or_else(|| format!("unknown demonstrator `{name}`; expected expert, careful, typical, hasty, reference, novice, crowd, crowd-novices or human")),
     }
 }
 

@@ -91,10 +91,14 @@ pub enum Profile {
     Hasty,
     /// The first model's parameters, kept as they were and never tuned on.
     Reference,
+    /// A "worse" operator, as robomimic's mixed-skill data has them: slow to react,
+    /// shaky, wandering and overshooting, and trying again until it passes. The weak
+    /// profile the quality issue's crowd includes (docs/people.md).
+    Novice,
 }
 
 impl Profile {
-    pub const ALL: [Profile; 4] = [Profile::Careful, Profile::Typical, Profile::Hasty, Profile::Reference];
+    pub const ALL: [Profile; 5] = [Profile::Careful, Profile::Typical, Profile::Hasty, Profile::Reference, Profile::Novice];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -102,6 +106,7 @@ impl Profile {
             Profile::Typical => "typical",
             Profile::Hasty => "hasty",
             Profile::Reference => "reference",
+            Profile::Novice => "novice",
         }
     }
 
@@ -151,6 +156,16 @@ impl Profile {
                 overshoot: 0.0,
                 attempts: 3,
             },
+            Profile::Novice => HumanModel {
+                reaction_steps: 8,
+                speed: 0.7,
+                jitter: 0.1,
+                pause_chance: 0.03,
+                pause_steps: [10, 30],
+                detour_chance: 0.03,
+                overshoot: 0.4,
+                attempts: 5,
+            },
         }
     }
 }
@@ -179,10 +194,20 @@ impl People {
         People { members: vec![(Profile::Careful, 0.3), (Profile::Typical, 0.4), (Profile::Hasty, 0.3)] }
     }
 
-    /// `careful`, `typical`, `hasty`, `reference`, or `crowd` (the mixed crowd).
+    /// The mixed crowd with novices among them: careful 25%, typical 35%, hasty 25%,
+    /// novice 15%. The crowd the quality issue judges curation with: one whose weak
+    /// demonstrations there is something to leave out.
+    pub fn mixed_with_novices() -> People {
+        People { members: vec![(Profile::Careful, 0.25), (Profile::Typical, 0.35), (Profile::Hasty, 0.25), (Profile::Novice, 0.15)] }
+    }
+
+    /// `careful`, `typical`, `hasty`, `reference`, `novice`, `crowd` (the mixed crowd) or
+    /// `crowd-novices` (the mixed crowd with novices).
     pub fn from_name(name: &str) -> Option<People> {
-        if name == "crowd" {
-            return Some(People::mixed());
+        match name {
+            "crowd" => return Some(People::mixed()),
+            "crowd-novices" => return Some(People::mixed_with_novices()),
+            _ => {}
         }
         Profile::from_name(name).map(People::only)
     }
@@ -469,6 +494,16 @@ mod tests {
     }
 
     #[test]
+    fn the_novice_has_every_handicap_of_the_typical_person_and_more_tries() {
+        let (novice, typical) = (Profile::Novice.model(), Profile::Typical.model());
+        assert!(novice.reaction_steps > typical.reaction_steps && novice.speed < typical.speed && novice.jitter > typical.jitter);
+        assert!(novice.pause_chance > typical.pause_chance && novice.pause_steps[0] > typical.pause_steps[0] && novice.pause_steps[1] > typical.pause_steps[1]);
+        assert!(novice.detour_chance > typical.detour_chance && novice.overshoot > typical.overshoot);
+        // More tries: a weak demonstration that passes in the end, not one thrown away.
+        assert!(novice.attempts > typical.attempts);
+    }
+
+    #[test]
     fn a_mixed_crowd_draws_each_profile_in_its_share() {
         let crowd = People::mixed();
         let mut counts = std::collections::BTreeMap::new();
@@ -481,6 +516,9 @@ mod tests {
             assert!((seen - share).abs() < 0.04, "{profile}: {seen} against {share}");
         }
         assert_eq!(People::from_name("crowd"), Some(People::mixed()));
+        assert_eq!(People::from_name("crowd-novices"), Some(People::mixed_with_novices()));
+        assert!(People::mixed_with_novices().members.iter().any(|&(p, share)| p == Profile::Novice && share > 0.0));
+        assert_eq!(People::from_name("novice"), Some(People::only(Profile::Novice)));
         assert_eq!(People::from_name("hasty"), Some(People::only(Profile::Hasty)));
         assert_eq!(People::from_name("nobody"), None);
     }
