@@ -220,7 +220,7 @@ fn people_prints_each_profile_beside_the_expert() {
     let rows = amf_json(&["people", "--episodes", "1", "--tasks", "reach", "--json"]);
     let rows = rows.as_array().unwrap();
     let who: std::collections::BTreeSet<&str> = rows.iter().map(|r| r["demonstrator"].as_str().unwrap()).collect();
-    assert_eq!(who, ["careful", "expert", "hasty", "reference", "typical"].into_iter().collect());
+    assert_eq!(who, ["careful", "expert", "hasty", "novice", "reference", "typical"].into_iter().collect());
     let reference = rows.iter().find(|r| r["demonstrator"] == "reference" && r["task"] == "reach").unwrap();
     let expert = rows.iter().find(|r| r["demonstrator"] == "expert" && r["task"] == "reach").unwrap();
     assert!(reference["mean_steps"].as_f64().unwrap() > expert["mean_steps"].as_f64().unwrap(), "{reference} {expert}");
