@@ -14,7 +14,8 @@
 //! its Q-quantile step; `keyframe`, steps weighed by how far their label is from the
 //! gripper's observed velocity; `shift:XY,Z,N`, N copies of each row with the scene moved
 //! by up to XY and Z metres; `lift:XY,Z,N`, the same with the scene only raised (by up to
-//! Z); `rehearse:S`, the prior's rehearsal rows weighing S of the demonstrations;
+//! Z); `waypoints:M`, each step labelled with the motion towards the end of its straight
+//! stretch of the gripper's path (within M metres, as AWE extracts waypoints); `rehearse:S`, the prior's rehearsal rows weighing S of the demonstrations;
 //! `plain-rehearse:S`, the same without the adaptive prior; `no-prior`. `ALSO_REHEARSE=S`
 //! adds the rehearsal to any pilot. `LOOKAHEAD=K` labels each step with the mean motion
 //! of K steps (`Labels::lookahead`).
@@ -25,11 +26,12 @@
 
 use amf_studio::policy::{
     expert_demonstration, finetune, rehearsal_rows, Actor, BcConfig, Checkpoint, Dataset, Demonstration, People, Regularizer, EVAL_FIRST_SEED,
-    REHEARSAL_EPISODES,
+    REHEARSAL_EPISODES, STILL_MOTION,
 };
 use amf_studio::round::{run_round, Reweighing, RoundConfig, RoundInput};
 use amf_studio::select::SelectorKind;
 use amf_studio::tasks::observation::{GOAL, OBJECT_POSITION, OBS_DIM, TCP, TCP_VELOCITY};
+use amf_studio::sim::ACTION_SCALE_M;
 use amf_studio::tasks::{Episode, TaskId, NUM_TASKS};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -131,6 +133,10 @@ fn pilot_rows(demonstration: &Demonstration, bc: &BcConfig, kind: &str, setting:
             action[..3].iter_mut().for_each(|v| *v = (*v / pace).clamp(-1.0, 1.0));
         }
     }
+    if kind == "waypoints" {
+        let tolerance: f32 = setting.parse().expect("PILOT=waypoints:METRES");
+        return waypoint_rows(&demonstration, tolerance);
+    }
     let mut rows = demonstration.training_rows(&bc.labels);
     if kind == "keyframe" {
         // A step whose label is far from the motion under way weighs more (a keyframe).
@@ -161,6 +167,57 @@ fn pilot_rows(demonstration: &Demonstration, bc: &BcConfig, kind: &str, setting:
             }
             rows.extend(&shifted);
         }
+    }
+    rows
+}
+
+/// Waypoint labels (as AWE, Shi et al. 2023, extracts them): the gripper's path split
+/// greedily into straight segments that keep every position within `tolerance` metres
+/// (and at every change of grip), each kept step labelled with the motion towards its
+/// segment's end at up to full speed, its grip its own; still steps left out as the
+/// round's labels leave them.
+fn waypoint_rows(demonstration: &Demonstration, tolerance: f32) -> Dataset {
+    let position = |t: usize| -> [f32; 3] { let o = &demonstration.observations[t].0[TCP]; [o[0], o[1], o[2]] };
+    let last = demonstration.observations.len().saturating_sub(1);
+    let grip_changes = |t: usize| t > 0 && demonstration.actions[t][3] != demonstration.actions[t - 1][3];
+    let off_segment = |a: [f32; 3], b: [f32; 3], p: [f32; 3]| {
+        let ab = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let ap = [p[0] - a[0], p[1] - a[1], p[2] - a[2]];
+        let len2 = ab.iter().map(|v| v * v).sum::<f32>().max(1e-12);
+        let u = (ap.iter().zip(&ab).map(|(x, y)| x * y).sum::<f32>() / len2).clamp(0.0, 1.0);
+        (0..3).map(|i| (ap[i] - u * ab[i]).powi(2)).sum::<f32>().sqrt()
+    };
+    let mut next_waypoint = vec![last; demonstration.observations.len()];
+    let mut start = 0;
+    while start < last {
+        let mut end = start + 1;
+        while end < last && !grip_changes(end) {
+            let candidate = end + 1;
+            if (start + 1..candidate).all(|k| off_segment(position(start), position(candidate), position(k)) <= tolerance) {
+                end = candidate;
+            } else {
+                break;
+            }
+        }
+        for t in start..end {
+            next_waypoint[t] = end;
+        }
+        start = end;
+    }
+    let mut rows = Dataset::default();
+    for (t, action) in demonstration.actions.iter().enumerate() {
+        let still = t > 0 && action[..3].iter().all(|v| v.abs() < STILL_MOTION) && demonstration.actions[t - 1][3] == action[3];
+        if still {
+            continue;
+        }
+        let (here, there) = (position(t), position(next_waypoint[t]));
+        let label = [
+            ((there[0] - here[0]) / ACTION_SCALE_M).clamp(-1.0, 1.0),
+            ((there[1] - here[1]) / ACTION_SCALE_M).clamp(-1.0, 1.0),
+            ((there[2] - here[2]) / ACTION_SCALE_M).clamp(-1.0, 1.0),
+            action[3],
+        ];
+        rows.push(&demonstration.observations[t], &label);
     }
     rows
 }
