@@ -89,7 +89,7 @@ fn main() {
                 .filter(|d| d.success)
                 .collect();
             let policy = if pilot.is_empty() {
-                let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: run, round: 0, resume: None, prior_assessment: None };
+                let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: run, round: 0, resume: None, prior_assessment: None, prior_rehearsal: None };
                 let out = futures_lite::future::block_on(run_round(&amf_studio::policy::cpu(), &prior, input, &|| 0.0, &mut |_| {})).expect("a round");
                 out.policy.expect("a tuned policy")
             } else {

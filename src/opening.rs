@@ -94,7 +94,7 @@ impl Openings {
     pub fn compute(policy_file: &[u8], prior: &Policy, config: RoundConfig, assessment: &Assessment, seeds: impl IntoIterator<Item = u64>) -> Result<Openings, RoundError> {
         let mut openings = Vec::new();
         for seed in seeds {
-            let input = RoundInput { config: &config, demonstrations: &[], weights: &[], seed, round: 0, resume: None, prior_assessment: Some(assessment) };
+            let input = RoundInput { config: &config, demonstrations: &[], weights: &[], seed, round: 0, resume: None, prior_assessment: Some(assessment), prior_rehearsal: None };
             let output = block_on(run_round(&cpu(), prior, input, &|| 0.0, &mut |_| {}))?;
             let selection = output.selection.ok_or_else(|| RoundError::Settings("a budget of 0 has no first proposal".into()))?;
             openings.push(Opening { seed, selection });

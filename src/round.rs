@@ -134,6 +134,12 @@ impl RoundConfig {
             .collect()
     }
 
+    /// Whether a round rehearses what pre-training taught: only where some targets
+    /// cannot be demonstrated ([`RoundConfig::rehearsal`]).
+    pub fn rehearses(&self) -> bool {
+        self.rehearsal > 0.0 && !self.undemonstrable_targets().is_empty()
+    }
+
     /// The size of the batch to select after `demonstrations` demonstrations (0 once the
     /// budget is spent).
     pub fn next_batch(&self, demonstrations: usize) -> usize {
@@ -210,6 +216,11 @@ pub struct RoundInput<'a> {
     /// The pre-trained policy's assessment, if known already (round 0 skips its
     /// rollouts then: the runner assesses the prior once for all its runs).
     pub prior_assessment: Option<&'a Assessment>,
+    /// The pre-trained policy's rehearsal rows ([`rehearsal_rows`] with
+    /// [`REHEARSAL_EPISODES`]), if rolled out already: a run's rounds rehearse the same
+    /// rows, so the runner rolls them out once a run. Read only where the round
+    /// rehearses ([`RoundConfig::rehearses`]).
+    pub prior_rehearsal: Option<&'a Dataset>,
 }
 
 /// A finished round.
@@ -259,7 +270,7 @@ pub async fn run_round(
     clock: &dyn Fn() -> f64,
     events: &mut dyn FnMut(RoundEvent),
 ) -> Result<RoundOutput, RoundError> {
-    let RoundInput { config, demonstrations, weights, seed, round, resume, prior_assessment } = input;
+    let RoundInput { config, demonstrations, weights, seed, round, resume, prior_assessment, prior_rehearsal } = input;
     let started = clock();
     let mut losses = Vec::new();
     let mut fell_back = false;
@@ -273,7 +284,15 @@ pub async fn run_round(
         let rows: Vec<Dataset> = demonstrations.iter().map(|demo| demo.training_rows(&config.bc.labels)).collect();
         let given = |index: usize| weights.get(index).copied().unwrap_or(1.0);
         let bc = BcConfig { seed: training_seed(seed, round), transfer_to: config.undemonstrable_targets(), ..config.bc.clone() };
-        let rehearsed = (config.rehearsal > 0.0 && !bc.transfer_to.is_empty()).then(|| rehearsal_rows(prior, REHEARSAL_EPISODES));
+        let rolled_out: Dataset;
+        let rehearsed: Option<&Dataset> = match (config.rehearses(), prior_rehearsal) {
+            (false, _) => None,
+            (true, Some(rows)) => Some(rows),
+            (true, None) => {
+                rolled_out = rehearsal_rows(prior, REHEARSAL_EPISODES);
+                Some(&rolled_out)
+            }
+        };
         // The demonstrations, each weighing `weight(index)`, and the rehearsal beside them.
         let training_data = |weight: &dyn Fn(usize) -> f32| {
             let mut data = Dataset::default();
@@ -282,7 +301,7 @@ pub async fn run_round(
                 data.extend_weighted(own, weight(index));
                 total += weight(index) * own.len() as f32;
             }
-            if let Some(rehearsed) = rehearsed.as_ref().filter(|r| !r.is_empty()) {
+            if let Some(rehearsed) = rehearsed.filter(|r| !r.is_empty()) {
                 data.extend_weighted(rehearsed, config.rehearsal * total / rehearsed.len() as f32);
             }
             data
@@ -395,7 +414,7 @@ impl RoundJob {
             .map(|(index, record)| record.replay().map_err(|error| RoundError::Replay { index, task: record.task.name(), error }))
             .collect::<Result<Vec<Demonstration>, _>>()?;
         let resume = self.resume.as_ref().map(Snapshot::from_portable).transpose().map_err(RoundError::Snapshot)?;
-        let input = RoundInput { config: &self.config, demonstrations: &demonstrations, weights: &[], seed: self.seed, round: self.round, resume, prior_assessment };
+        let input = RoundInput { config: &self.config, demonstrations: &demonstrations, weights: &[], seed: self.seed, round: self.round, resume, prior_assessment, prior_rehearsal: None };
         run_round(device, prior, input, clock, events).await
     }
 }
@@ -518,7 +537,7 @@ mod tests {
         rand::seq::SliceRandom::shuffle(scrambled.actions.as_mut_slice(), &mut rng);
         demonstrations.push(scrambled);
         let config = RoundConfig { selector: SelectorKind::Uniform, reweighing: Reweighing::Agreement, budget: 4, ..config() };
-        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: 7, round: 1, resume: None, prior_assessment: None };
+        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: 7, round: 1, resume: None, prior_assessment: None, prior_rehearsal: None };
         let mut last = None;
         let out = block_on(run_round(&cpu(), &prior, input, &|| 0.0, &mut |e| {
             if let RoundEvent::Training(p) = e {
@@ -551,16 +570,22 @@ mod tests {
         let expected = prior.act(&held_out);
         // button_press_high is a target that cannot be demonstrated: the round rehearses.
         let demonstrable: Vec<bool> = TaskId::ALL.iter().map(|&t| t != TaskId::ButtonPressHigh).collect();
-        let drift = |rehearsal: f32, demonstrable: &[bool]| {
+        let drift_given = |rehearsal: f32, demonstrable: &[bool], prior_rehearsal: Option<&Dataset>| {
             let config =
                 RoundConfig { selector: SelectorKind::Uniform, bc: BcConfig { steps: 200, ..config().bc }, rehearsal, demonstrable: demonstrable.to_vec(), budget: 3, ..config() };
-            let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: 7, round: 1, resume: None, prior_assessment: None };
+            let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: 7, round: 1, resume: None, prior_assessment: None, prior_rehearsal };
             let tuned = block_on(run_round(&cpu(), &prior, input, &|| 0.0, &mut |_| {})).unwrap().policy.unwrap().tuned;
             let acted = tuned.act(&held_out);
             acted.iter().zip(&expected).map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum::<f32>()).sum::<f32>() / acted.len() as f32
         };
+        let drift = |rehearsal: f32, demonstrable: &[bool]| drift_given(rehearsal, demonstrable, None);
         let (without, with) = (drift(0.0, &demonstrable), drift(ROUND_REHEARSAL, &demonstrable));
         assert!(with < 0.5 * without, "rehearsed {with}, not rehearsed {without}");
+        // Rows rolled out once beforehand (as the runner does for a run's rounds) train
+        // the same network as the round's own; rows of nothing rehearse nothing.
+        let rolled_out = rehearsal_rows(&prior, REHEARSAL_EPISODES);
+        assert_eq!(drift_given(ROUND_REHEARSAL, &demonstrable, Some(&rolled_out)), with);
+        assert_eq!(drift_given(ROUND_REHEARSAL, &demonstrable, Some(&Dataset::default())), without);
         // Where every target can be demonstrated, the round does not rehearse.
         assert_eq!(drift(ROUND_REHEARSAL, &[true; NUM_TASKS]), drift(0.0, &[true; NUM_TASKS]));
         // A round message from before rehearsal has none.

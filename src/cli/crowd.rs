@@ -287,7 +287,7 @@ fn run_crowd(args: RunArgs) -> anyhow::Result<()> {
     let mut n = args.every;
     while n <= demonstrations.len() {
         let round_config = RoundConfig { budget: n, batch: n, ..config.clone() };
-        let input = RoundInput { config: &round_config, demonstrations: &demonstrations[..n], weights: &[], seed: args.seed, round: n / args.every, resume: None, prior_assessment: None };
+        let input = RoundInput { config: &round_config, demonstrations: &demonstrations[..n], weights: &[], seed: args.seed, round: n / args.every, resume: None, prior_assessment: None, prior_rehearsal: None };
         let output = futures_lite::future::block_on(run_round(&cpu(), &prior, input, &super::monotonic_seconds, &mut |_| {}))?;
         curve.push(config.curve_point(n, output.assessment.per_task));
         n += args.every;

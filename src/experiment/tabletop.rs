@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{CurvePoint, RoundRecord, Run};
-use crate::policy::{cpu, expert_demonstration, Demonstration, People, Policy};
+use crate::policy::{cpu, expert_demonstration, rehearsal_rows, Demonstration, People, Policy, REHEARSAL_EPISODES};
 use crate::curation::Curation;
 use crate::round::{run_round, Assessment, RoundConfig, RoundError, RoundInput};
 use crate::select::SelectorKind;
@@ -88,12 +88,14 @@ pub fn run_reporting(
     let mut rounds: Vec<RoundRecord> = Vec::new();
     let mut round = 0;
     let mut asked = 0;
+    // Every round of a run rehearses the same rows of the prior (if any): rolled out once.
+    let rehearsal = config.rehearses().then(|| rehearsal_rows(prior, REHEARSAL_EPISODES));
     loop {
         if settings.curation != Curation::None {
             raw.extend(demonstrations[raw.len()..].iter().map(|d| settings.curation.weight(d)));
             weights = settings.curation.normalised(&demonstrations, &raw);
         }
-        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &weights, seed, round, resume: None, prior_assessment };
+        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &weights, seed, round, resume: None, prior_assessment, prior_rehearsal: rehearsal.as_ref() };
         let output = futures_lite::future::block_on(run_round(&device, prior, input, clock, &mut |_| {}))?;
         let point = config.curve_point(demonstrations.len(), output.assessment.per_task);
         on_round(rounds.last().map_or(&[], |r| r.picks.as_slice()), &point);

@@ -188,7 +188,7 @@ async fn train(app: &Arc<App>) -> anyhow::Result<()> {
         // A curation measures each demonstration again (its replay and the scripted
         // expert's run of its instance): the stored record is not read back with it.
         let weights = if curation == Curation::None { Vec::new() } else { curation.weights(&demonstrations) };
-        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &weights, seed: 0x5_4a2e_d, round, resume: None, prior_assessment: None };
+        let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &weights, seed: 0x5_4a2e_d, round, resume: None, prior_assessment: None, prior_rehearsal: None };
         let clock = || 0.0;
         // Uploads first: between training steps (and evaluation slices), the job waits
         // while uploads are being verified, up to YIELD_MS a step. The lowest priority
