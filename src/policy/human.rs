@@ -195,8 +195,8 @@ impl People {
     }
 
     /// The mixed crowd with novices among them: careful 25%, typical 35%, hasty 25%,
-    /// novice 15%. The crowd the quality issue judges curation with: one whose weak
-    /// demonstrations there is something to leave out.
+    /// novice 15%. The crowd the quality issue judges curation with: one with weak
+    /// demonstrations that a curation could leave out.
     pub fn mixed_with_novices() -> People {
         People { members: vec![(Profile::Careful, 0.25), (Profile::Typical, 0.35), (Profile::Hasty, 0.25), (Profile::Novice, 0.15)] }
     }
