@@ -15,7 +15,8 @@
 //! gripper's observed velocity; `shift:XY,Z,N`, N copies of each row with the scene moved
 //! by up to XY and Z metres; `lift:XY,Z,N`, the same with the scene only raised (by up to
 //! Z); `waypoints:M`, each step labelled with the motion towards the end of its straight
-//! stretch of the gripper's path (within M metres, as AWE extracts waypoints); `rehearse:S`, the prior's rehearsal rows weighing S of the demonstrations;
+//! stretch of the gripper's path (within M metres, as AWE extracts waypoints);
+//! `rehearse:S`, the prior's rehearsal rows weighing S of the demonstrations;
 //! `plain-rehearse:S`, the same without the adaptive prior; `no-prior`. `ALSO_REHEARSE=S`
 //! adds the rehearsal to any pilot. `LOOKAHEAD=K` labels each step with the mean motion
 //! of K steps (`Labels::lookahead`).
@@ -25,8 +26,8 @@
 //! (default: expert, typical, crowd). `TRACE=1` prints two rollouts of button_press_high.
 
 use amf_studio::policy::{
-    expert_demonstration, finetune, rehearsal_rows, Actor, BcConfig, Checkpoint, Dataset, Demonstration, People, Regularizer, EVAL_FIRST_SEED,
-    REHEARSAL_EPISODES, STILL_MOTION,
+    expert_demonstration, finetune, rehearsal_rows, Actor, BcConfig, Checkpoint, Dataset, Demonstration, Labels, People, Regularizer, EVAL_FIRST_SEED,
+    REHEARSAL_EPISODES,
 };
 use amf_studio::round::{run_round, Reweighing, RoundConfig, RoundInput};
 use amf_studio::select::SelectorKind;
@@ -73,6 +74,8 @@ fn main() {
             (task.parse().expect("a task"), n.parse().expect("a count"))
         })
         .collect();
+    // The prior's rehearsal rows are the same for every run: rolled out once.
+    let rehearsed = rehearsal_rows(&prior, REHEARSAL_EPISODES);
     let who_list = std::env::var("WHO").unwrap_or_else(|_| "expert,typical,crowd".into());
     for who in who_list.split(',') {
         let mut success = [0u64; 4];
@@ -89,7 +92,7 @@ fn main() {
                 .filter(|d| d.success)
                 .collect();
             let policy = if pilot.is_empty() {
-                let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: run, round: 0, resume: None, prior_assessment: None, prior_rehearsal: None };
+                let input = RoundInput { config: &config, demonstrations: &demonstrations, weights: &[], seed: run, round: 0, resume: None, prior_assessment: None, prior_rehearsal: Some(&rehearsed) };
                 let out = futures_lite::future::block_on(run_round(&amf_studio::policy::cpu(), &prior, input, &|| 0.0, &mut |_| {})).expect("a round");
                 out.policy.expect("a tuned policy")
             } else {
@@ -100,7 +103,6 @@ fn main() {
                     data.extend(&pilot_rows(demonstration, &bc, kind, setting));
                 }
                 if kind.ends_with("rehearse") || std::env::var("ALSO_REHEARSE").is_ok() {
-                    let rehearsed = rehearsal_rows(&prior, REHEARSAL_EPISODES);
                     let share: f32 = std::env::var("ALSO_REHEARSE").map_or_else(|_| setting.parse().expect("a share"), |s| s.parse().expect("a share"));
                     data.extend_weighted(&rehearsed, share * data.len() as f32 / rehearsed.len() as f32);
                 }
@@ -135,7 +137,7 @@ fn pilot_rows(demonstration: &Demonstration, bc: &BcConfig, kind: &str, setting:
     }
     if kind == "waypoints" {
         let tolerance: f32 = setting.parse().expect("PILOT=waypoints:METRES");
-        return waypoint_rows(&demonstration, tolerance);
+        return waypoint_rows(&demonstration, &bc.labels, tolerance);
     }
     let mut rows = demonstration.training_rows(&bc.labels);
     if kind == "keyframe" {
@@ -174,9 +176,8 @@ fn pilot_rows(demonstration: &Demonstration, bc: &BcConfig, kind: &str, setting:
 /// Waypoint labels (as AWE, Shi et al. 2023, extracts them): the gripper's path split
 /// greedily into straight segments that keep every position within `tolerance` metres
 /// (and at every change of grip), each kept step labelled with the motion towards its
-/// segment's end at up to full speed, its grip its own; still steps left out as the
-/// round's labels leave them.
-fn waypoint_rows(demonstration: &Demonstration, tolerance: f32) -> Dataset {
+/// segment's end at up to full speed, its grip its own; only the steps `labels` keeps.
+fn waypoint_rows(demonstration: &Demonstration, labels: &Labels, tolerance: f32) -> Dataset {
     let position = |t: usize| -> [f32; 3] { let o = &demonstration.observations[t].0[TCP]; [o[0], o[1], o[2]] };
     let last = demonstration.observations.len().saturating_sub(1);
     let grip_changes = |t: usize| t > 0 && demonstration.actions[t][3] != demonstration.actions[t - 1][3];
@@ -205,11 +206,8 @@ fn waypoint_rows(demonstration: &Demonstration, tolerance: f32) -> Dataset {
         start = end;
     }
     let mut rows = Dataset::default();
-    for (t, action) in demonstration.actions.iter().enumerate() {
-        let still = t > 0 && action[..3].iter().all(|v| v.abs() < STILL_MOTION) && demonstration.actions[t - 1][3] == action[3];
-        if still {
-            continue;
-        }
+    for t in labels.kept_steps(&demonstration.actions) {
+        let action = demonstration.actions[t];
         let (here, there) = (position(t), position(next_waypoint[t]));
         let label = [
             ((there[0] - here[0]) / ACTION_SCALE_M).clamp(-1.0, 1.0),

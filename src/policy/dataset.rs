@@ -174,7 +174,9 @@ impl Labels {
     /// What fine-tuning uses (measured in docs/results.md, "Learning from people").
     pub const FOR_PEOPLE: Labels = Labels { drop_still: true, lookahead: 1, slow_below: 0.0 };
 
-    fn kept_steps(&self, actions: &[Action]) -> Vec<usize> {
+    /// The steps of a demonstration with `actions` that become training rows, in order:
+    /// every step, or those where the demonstrator did not hold still.
+    pub fn kept_steps(&self, actions: &[Action]) -> Vec<usize> {
         let below = STILL_MOTION.max(self.slow_below);
         let still = |t: usize| {
             let a = &actions[t];
